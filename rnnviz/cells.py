@@ -1,0 +1,612 @@
+"""RNN, LSTM and GRU cells in NumPy, with PyTorch's equations and parameter layout.
+
+Each cell defines one step forward and, right beside it, that step's backward. ``Cell.forward`` runs a
+sequence and returns a :class:`Trace` (the record the pages plot); ``Cell.backward`` consumes the same
+trace and runs backpropagation through time, returning a :class:`Grads`.
+
+Shapes, time-first as in PyTorch: ``T`` steps, ``B`` sequences in a batch, ``D`` inputs, ``H`` hidden
+units, ``G`` gates (1 for RNN, 4 for LSTM, 3 for GRU). Inside, every array is batched ``(T, B, ...)``;
+an unbatched input ``(T, D)`` gives unbatched results ``(T, H)``.
+
+Parameters (PyTorch names and layout, so ``torch.nn.LSTM(...).state_dict()`` loads as is)::
+
+    weight_ih (G*H, D)   weight_hh (G*H, H)   bias_ih (G*H,)   bias_hh (G*H,)
+
+The input projection ``xw_t = W_ih x_t + b_ih`` does not depend on the recurrence, so it is computed for
+all steps in one matrix product before the loop, and the weight gradients are summed over all steps in
+one product after it. The steps themselves only see ``xw_t``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+KINDS = ("rnn", "lstm", "gru")
+GATE_COUNT = {"rnn": 1, "lstm": 4, "gru": 3}
+GATE_NAMES = {
+    "rnn": (),
+    "lstm": ("input", "forget", "cell", "output"),
+    "gru": ("reset", "update", "new"),
+}
+PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function written through tanh: exact, and no overflow for any finite input."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+# --------------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What a forward pass computed, step by step: the pages plot it and ``Cell.backward`` consumes it.
+
+    ``h``, ``c`` and every gate are ``(T, [B,] H)``; ``c`` is ``None`` except for the LSTM. ``gates`` holds
+    post-activation values: LSTM ``input``, ``forget``, ``cell`` (the candidate g), ``output``; GRU
+    ``reset``, ``update``, ``new``; the plain RNN has none. ``overflowed`` is True when a state became
+    infinite or NaN (a relu RNN with large recurrent weights can do that).
+    """
+
+    kind: str
+    x: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray | None
+    h: np.ndarray
+    c: np.ndarray | None
+    gates: dict[str, np.ndarray]
+    batched: bool
+    overflowed: bool
+    steps: tuple = field(repr=False)  # one step cache per time step, batched, for backward
+
+    @property
+    def length(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass(frozen=True)
+class Grads:
+    """Gradients from ``Cell.backward``.
+
+    ``params`` has the state-dict keys. ``h`` is the total dL/dh_t, ``(T, [B,] H)``: the gradient arriving
+    from outside (``d_h``) plus everything that flows back through the recurrence, with c_t held fixed.
+    ``c`` is the total dL/dc_t (LSTM only), which includes the path through h_t = o_t * tanh(c_t).
+    ``overflowed`` is True when any gradient is infinite or NaN (exploding regime); the values are then
+    left as computed (inf/NaN), never clipped, so a page can show where it happened.
+    """
+
+    params: dict[str, np.ndarray]
+    x: np.ndarray
+    h: np.ndarray
+    c: np.ndarray | None
+    h0: np.ndarray
+    c0: np.ndarray | None
+    overflowed: bool
+
+
+# Step caches: what one forward step keeps for its backward. Batched arrays (B, H).
+
+
+@dataclass(frozen=True)
+class RNNStep:
+    h_prev: np.ndarray
+    h_t: np.ndarray
+
+
+@dataclass(frozen=True)
+class LSTMStep:
+    h_prev: np.ndarray
+    c_prev: np.ndarray
+    i_t: np.ndarray
+    f_t: np.ndarray
+    g_t: np.ndarray
+    o_t: np.ndarray
+    c_t: np.ndarray
+    tanh_c_t: np.ndarray
+    h_t: np.ndarray
+
+
+@dataclass(frozen=True)
+class GRUStep:
+    h_prev: np.ndarray
+    r_t: np.ndarray
+    z_t: np.ndarray
+    n_t: np.ndarray
+    hn_t: np.ndarray  # W_hn h_prev + b_hn: the part the reset gate multiplies
+    h_t: np.ndarray
+
+
+# --------------------------------------------------------------------------------------------------
+# Cells
+
+
+class Cell:
+    """A single-layer recurrent cell. Subclasses define ``step_forward`` and ``step_backward``."""
+
+    kind: str = ""
+
+    def __init__(self, params: dict[str, np.ndarray]):
+        self.params = params
+        self.hidden_size = params["weight_hh"].shape[1]
+        self.input_size = params["weight_ih"].shape[1]
+
+    # -- plumbing shared by all cells ---------------------------------------------------------------
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.params["weight_hh"].dtype
+
+    @property
+    def num_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        return GATE_NAMES[self.kind]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters under PyTorch's names (without the ``_l0`` suffix)."""
+        return {name: self.params[name].copy() for name in PARAM_NAMES}
+
+    def with_params(self, params: dict[str, np.ndarray]) -> Cell:
+        """A new cell of the same kind with other parameters (checked like a state dict)."""
+        return from_state_dict(self.kind, params, **self._options())
+
+    def _options(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, dtype={self.dtype})"
+        )
+
+    def _check_input(self, x, h0, c0):
+        x = np.asarray(x)
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"input must be numeric, got dtype {x.dtype}")
+        if x.ndim not in (2, 3):
+            raise ValueError(f"input must have shape (T, D) or (T, B, D), got {x.shape}")
+        batched = x.ndim == 3
+        if x.shape[0] == 0:
+            raise ValueError("input sequence is empty (T = 0)")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"input has {x.shape[-1]} features per step but the cell expects {self.input_size}")
+        if batched and x.shape[1] == 0:
+            raise ValueError("input batch is empty (B = 0)")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("input contains NaN or infinite values")
+        dtype = np.promote_types(self.dtype, x.dtype) if x.dtype.kind == "f" else self.dtype
+        x3 = x.astype(dtype, copy=False)
+        if not batched:
+            x3 = x3[:, None, :]
+        B, H = x3.shape[1], self.hidden_size
+        states = []
+        for name, s in (("h0", h0), ("c0", c0)):
+            if name == "c0" and self.kind != "lstm":
+                if s is not None:
+                    raise ValueError(f"c0 is only for the LSTM, not {self.kind}")
+                states.append(None)
+                continue
+            if s is None:
+                states.append(np.zeros((B, H), dtype))
+                continue
+            s = np.asarray(s, dtype=dtype)
+            expected = (B, H) if batched else (H,)
+            if s.shape != expected:
+                raise ValueError(f"{name} must have shape {expected}, got {s.shape}")
+            if not np.all(np.isfinite(s)):
+                raise ValueError(f"{name} contains NaN or infinite values")
+            states.append(s.reshape(B, H))
+        return x3, batched, states[0], states[1]
+
+    # -- sequence forward and backward --------------------------------------------------------------
+
+    def forward(self, x, h0=None, c0=None) -> Trace:
+        """Run the cell over a sequence ``x`` of shape ``(T, D)`` or ``(T, B, D)``; return its trace."""
+        x3, batched, h0b, c0b = self._check_input(x, h0, c0)
+        p = {k: v.astype(x3.dtype, copy=False) for k, v in self.params.items()}
+        T, B, _ = x3.shape
+        xw = (x3.reshape(T * B, -1) @ p["weight_ih"].T + p["bias_ih"]).reshape(T, B, -1)  # (T, B, G*H)
+        steps = []
+        h_prev, c_prev = h0b, c0b
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in range(T):
+                step = self.step_forward(xw[t], h_prev, c_prev, p)
+                steps.append(step)
+                h_prev, c_prev = step.h_t, getattr(step, "c_t", None)
+            h = np.stack([s.h_t for s in steps])
+            overflowed = not np.all(np.isfinite(h))
+        c = np.stack([s.c_t for s in steps]) if self.kind == "lstm" else None
+        gates = self._stack_gates(steps)
+        unbatch = (lambda a: a) if batched else (lambda a: None if a is None else a[:, 0])
+        return Trace(
+            kind=self.kind,
+            x=x3 if batched else x3[:, 0],
+            h0=h0b if batched else h0b[0],
+            c0=None if c0b is None else (c0b if batched else c0b[0]),
+            h=unbatch(h),
+            c=unbatch(c),
+            gates={k: unbatch(v) for k, v in gates.items()},
+            batched=batched,
+            overflowed=overflowed,
+            steps=tuple(steps),
+        )
+
+    def backward(self, trace: Trace, d_h, d_c=None) -> Grads:
+        """Backpropagation through time over ``trace``.
+
+        ``d_h`` is dL/dh_t arriving from outside the recurrence (for example from a readout), shaped like
+        ``trace.h``; ``d_c`` (LSTM only, optional) likewise for the cell states. The gradient that reaches
+        each step from step t+1 (``d_h_next``, ``d_c_next``) is added inside.
+        """
+        if trace.kind != self.kind:
+            raise ValueError(f"trace is from a {trace.kind} cell, not {self.kind}")
+        d_h3 = self._check_grad("d_h", d_h, trace.h.shape, trace.batched)
+        if d_c is not None and self.kind != "lstm":
+            raise ValueError(f"d_c is only for the LSTM, not {self.kind}")
+        d_c3 = None if d_c is None else self._check_grad("d_c", d_c, trace.c.shape, trace.batched)
+        x3 = trace.x if trace.batched else trace.x[:, None, :]
+        p = {k: v.astype(x3.dtype, copy=False) for k, v in self.params.items()}
+        T, B, D = x3.shape
+        H, GH = self.hidden_size, p["weight_hh"].shape[0]
+        d_xw = np.empty((T, B, GH), x3.dtype)  # dL/d(W_ih x_t + b_ih)
+        d_hw = np.empty((T, B, GH), x3.dtype)  # dL/d(W_hh h_{t-1} + b_hh)
+        total_h = np.empty((T, B, H), x3.dtype)
+        total_c = np.empty((T, B, H), x3.dtype) if self.kind == "lstm" else None
+        d_h_next = np.zeros((B, H), x3.dtype)
+        d_c_next = np.zeros((B, H), x3.dtype) if self.kind == "lstm" else None
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in reversed(range(T)):
+                total_h[t] = d_h3[t] + d_h_next
+                if d_c3 is not None:
+                    d_c_next = d_c_next + d_c3[t]
+                d_xw[t], d_hw[t], d_h_next, d_c_next, d_c_t = self.step_backward(
+                    total_h[t], d_c_next, trace.steps[t], p
+                )
+                if total_c is not None:
+                    total_c[t] = d_c_t
+            h_prev = np.stack([s.h_prev for s in trace.steps])  # (T, B, H)
+            flat = lambda a: a.reshape(T * B, -1)  # noqa: E731  (T, B, n) -> (T*B, n)
+            params = {
+                "weight_ih": flat(d_xw).T @ flat(x3),  # (G*H, D)
+                "weight_hh": flat(d_hw).T @ flat(h_prev),  # (G*H, H)
+                "bias_ih": d_xw.sum(axis=(0, 1)),
+                "bias_hh": d_hw.sum(axis=(0, 1)),
+            }
+            d_x = (flat(d_xw) @ p["weight_ih"]).reshape(T, B, D)
+            overflowed = not all(np.all(np.isfinite(a)) for a in (total_h, d_x, *params.values()))
+        unbatch = (lambda a: a) if trace.batched else (lambda a: None if a is None else a[:, 0])
+        un0 = (lambda a: a) if trace.batched else (lambda a: None if a is None else a[0])
+        return Grads(
+            params=params,
+            x=unbatch(d_x),
+            h=unbatch(total_h),
+            c=unbatch(total_c),
+            h0=un0(d_h_next),
+            c0=un0(d_c_next),
+            overflowed=overflowed,
+        )
+
+    @staticmethod
+    def _check_grad(name, g, shape, batched):
+        g = np.asarray(g)
+        if g.shape != shape:
+            raise ValueError(f"{name} must have shape {shape} like the trace, got {g.shape}")
+        return g if batched else g[:, None, :]
+
+    def step(self, x_t, h_prev=None, c_prev=None):
+        """One step on one input ``x_t`` of shape ``(D,)`` or ``(B, D)``: returns ``(h_t, c_t)``."""
+        x_t = np.asarray(x_t)
+        trace = self.forward(x_t[None], h_prev, c_prev)
+        return trace.h[0], None if trace.c is None else trace.c[0]
+
+
+class RNNCell(Cell):
+    """Elman RNN, as ``torch.nn.RNN``.
+
+    Equations::
+
+        h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)        act = tanh or relu
+    """
+
+    kind = "rnn"
+
+    def __init__(self, params, nonlinearity: str = "tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(params)
+        self.nonlinearity = nonlinearity
+
+    def _options(self):
+        return {"nonlinearity": self.nonlinearity}
+
+    def step_forward(self, xw_t, h_prev, c_prev, p) -> RNNStep:
+        a_t = xw_t + h_prev @ p["weight_hh"].T + p["bias_hh"]
+        h_t = np.tanh(a_t) if self.nonlinearity == "tanh" else np.maximum(a_t, 0.0)
+        return RNNStep(h_prev=h_prev, h_t=h_t)
+
+    def step_backward(self, d_h, d_c_next, s: RNNStep, p):
+        if self.nonlinearity == "tanh":
+            d_a = d_h * (1.0 - s.h_t * s.h_t)
+        else:
+            d_a = d_h * (s.h_t > 0)
+        d_h_prev = d_a @ p["weight_hh"]
+        return d_a, d_a, d_h_prev, None, None
+
+    def _stack_gates(self, steps):
+        return {}
+
+
+class LSTMCell(Cell):
+    """Long short-term memory, as ``torch.nn.LSTM`` (gate order i, f, g, o).
+
+    Equations::
+
+        i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+        f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+        g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+        o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+        c_t = f_t * c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(c_t)
+    """
+
+    kind = "lstm"
+
+    def step_forward(self, xw_t, h_prev, c_prev, p) -> LSTMStep:
+        H = h_prev.shape[1]
+        a_t = xw_t + h_prev @ p["weight_hh"].T + p["bias_hh"]  # (B, 4H): i, f, g, o
+        i_t = sigmoid(a_t[:, 0 * H : 1 * H])
+        f_t = sigmoid(a_t[:, 1 * H : 2 * H])
+        g_t = np.tanh(a_t[:, 2 * H : 3 * H])
+        o_t = sigmoid(a_t[:, 3 * H : 4 * H])
+        c_t = f_t * c_prev + i_t * g_t
+        tanh_c_t = np.tanh(c_t)
+        h_t = o_t * tanh_c_t
+        return LSTMStep(h_prev, c_prev, i_t, f_t, g_t, o_t, c_t, tanh_c_t, h_t)
+
+    def step_backward(self, d_h, d_c_next, s: LSTMStep, p):
+        d_o = d_h * s.tanh_c_t
+        d_c = d_c_next + d_h * s.o_t * (1.0 - s.tanh_c_t * s.tanh_c_t)  # total dL/dc_t
+        d_f = d_c * s.c_prev
+        d_i = d_c * s.g_t
+        d_g = d_c * s.i_t
+        d_c_prev = d_c * s.f_t
+        d_a = np.concatenate(
+            [
+                d_i * s.i_t * (1.0 - s.i_t),
+                d_f * s.f_t * (1.0 - s.f_t),
+                d_g * (1.0 - s.g_t * s.g_t),
+                d_o * s.o_t * (1.0 - s.o_t),
+            ],
+            axis=1,
+        )  # (B, 4H)
+        d_h_prev = d_a @ p["weight_hh"]
+        return d_a, d_a, d_h_prev, d_c_prev, d_c
+
+    def _stack_gates(self, steps):
+        return {
+            "input": np.stack([s.i_t for s in steps]),
+            "forget": np.stack([s.f_t for s in steps]),
+            "cell": np.stack([s.g_t for s in steps]),
+            "output": np.stack([s.o_t for s in steps]),
+        }
+
+
+class GRUCell(Cell):
+    """Gated recurrent unit, as ``torch.nn.GRU`` (gate order r, z, n; b_hn inside the reset product).
+
+    Equations::
+
+        r_t = sigmoid(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z_t = sigmoid(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+    """
+
+    kind = "gru"
+
+    def step_forward(self, xw_t, h_prev, c_prev, p) -> GRUStep:
+        H = h_prev.shape[1]
+        hw_t = h_prev @ p["weight_hh"].T + p["bias_hh"]  # (B, 3H): r, z, n
+        r_t = sigmoid(xw_t[:, 0 * H : 1 * H] + hw_t[:, 0 * H : 1 * H])
+        z_t = sigmoid(xw_t[:, 1 * H : 2 * H] + hw_t[:, 1 * H : 2 * H])
+        hn_t = hw_t[:, 2 * H : 3 * H]
+        n_t = np.tanh(xw_t[:, 2 * H : 3 * H] + r_t * hn_t)
+        h_t = (1.0 - z_t) * n_t + z_t * h_prev
+        return GRUStep(h_prev, r_t, z_t, n_t, hn_t, h_t)
+
+    def step_backward(self, d_h, d_c_next, s: GRUStep, p):
+        d_n = d_h * (1.0 - s.z_t)
+        d_z = d_h * (s.h_prev - s.n_t)
+        d_an = d_n * (1.0 - s.n_t * s.n_t)  # pre-activation of n_t
+        d_r = d_an * s.hn_t
+        d_ar = d_r * s.r_t * (1.0 - s.r_t)
+        d_az = d_z * s.z_t * (1.0 - s.z_t)
+        d_xw = np.concatenate([d_ar, d_az, d_an], axis=1)
+        d_hw = np.concatenate([d_ar, d_az, d_an * s.r_t], axis=1)  # reset applies after W_hn h + b_hn
+        d_h_prev = d_h * s.z_t + d_hw @ p["weight_hh"]
+        return d_xw, d_hw, d_h_prev, None, None
+
+    def _stack_gates(self, steps):
+        return {
+            "reset": np.stack([s.r_t for s in steps]),
+            "update": np.stack([s.z_t for s in steps]),
+            "new": np.stack([s.n_t for s in steps]),
+        }
+
+
+CELL_CLASSES = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+# --------------------------------------------------------------------------------------------------
+# Construction, loading and saving
+
+
+def _check_kind(kind) -> str:
+    if not isinstance(kind, str) or kind.lower() not in KINDS:
+        raise ValueError(f"unknown cell kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return kind.lower()
+
+
+def _check_size(name, value, low=1, high=4096) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return int(value)
+
+
+def init_cell(
+    kind: str,
+    input_size: int,
+    hidden_size: int,
+    seed: int = 0,
+    *,
+    dtype=np.float64,
+    forget_bias: float | None = None,
+    spectral_radius: float | None = None,
+    nonlinearity: str = "tanh",
+) -> Cell:
+    """A new cell initialised as PyTorch does: every parameter uniform in ±1/sqrt(H), seeded.
+
+    ``forget_bias`` (LSTM: the forget gate; GRU: the update gate, which plays the same "keep" role) sets
+    that gate's total bias (``bias_ih + bias_hh``) to the value. ``spectral_radius`` rescales each
+    ``H x H`` block of ``weight_hh`` so that its largest eigenvalue modulus is the value.
+    """
+    kind = _check_kind(kind)
+    D = _check_size("input_size", input_size)
+    H = _check_size("hidden_size", hidden_size)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    G = GATE_COUNT[kind]
+    rng = np.random.default_rng(seed)
+    k = 1.0 / np.sqrt(H)
+    params = {
+        "weight_ih": rng.uniform(-k, k, (G * H, D)),
+        "weight_hh": rng.uniform(-k, k, (G * H, H)),
+        "bias_ih": rng.uniform(-k, k, G * H),
+        "bias_hh": rng.uniform(-k, k, G * H),
+    }
+    if spectral_radius is not None:
+        if not np.isfinite(spectral_radius) or spectral_radius < 0:
+            raise ValueError(f"spectral_radius must be a finite number >= 0, got {spectral_radius}")
+        for gate in range(G):
+            block = params["weight_hh"][gate * H : (gate + 1) * H]
+            radius = np.max(np.abs(np.linalg.eigvals(block)))
+            if radius > 0:
+                block *= spectral_radius / radius
+    if forget_bias is not None:
+        if kind == "rnn":
+            raise ValueError("forget_bias applies to the LSTM and GRU only")
+        if not np.isfinite(forget_bias):
+            raise ValueError(f"forget_bias must be finite, got {forget_bias}")
+        keep = slice(H, 2 * H)  # LSTM forget gate and GRU update gate are both the second block
+        params["bias_ih"][keep] = forget_bias
+        params["bias_hh"][keep] = 0.0
+    params = {name: v.astype(dtype) for name, v in params.items()}
+    return from_state_dict(kind, params, nonlinearity=nonlinearity)
+
+
+def from_state_dict(kind: str, mapping, *, nonlinearity: str = "tanh") -> Cell:
+    """A cell from a PyTorch-style state dict (``weight_ih_l0`` ... ; the ``_l0`` suffix is optional).
+
+    Arrays are copied; float32 stays float32, anything else numeric becomes float64.
+    """
+    kind = _check_kind(kind)
+    if not hasattr(mapping, "keys"):
+        raise ValueError(f"state dict must be a mapping of names to arrays, got {type(mapping).__name__}")
+    keys = list(mapping.keys())
+    extra = [k for k in keys if k not in PARAM_NAMES and not (k.endswith("_l0") and k[:-3] in PARAM_NAMES)]
+    if any(k.endswith("_reverse") for k in extra):
+        raise ValueError("bidirectional models are not supported: use a one-direction model")
+    if any(k.rsplit("_l", 1)[-1].isdigit() for k in extra):
+        raise ValueError("only single-layer models are supported; found keys for more layers: " + ", ".join(extra))
+    params = {}
+    for name in PARAM_NAMES:
+        found = [k for k in (name, name + "_l0") if k in mapping]
+        if not found:
+            raise ValueError(
+                f"state dict is missing {name}_l0 (or {name}); it has: {', '.join(map(str, keys)) or 'nothing'}"
+            )
+        if len(found) > 1:
+            raise ValueError(f"state dict has both {name} and {name}_l0")
+        value = np.asarray(mapping[found[0]])
+        if value.dtype.kind not in "biuf":
+            raise ValueError(f"{found[0]} must be numeric, got dtype {value.dtype}")
+        dtype = np.float32 if value.dtype == np.float32 else np.float64
+        params[name] = np.array(value, dtype=dtype)  # a copy: the cell owns its parameters
+    W_ih, W_hh = params["weight_ih"], params["weight_hh"]
+    G = GATE_COUNT[kind]
+    if W_hh.ndim != 2 or W_hh.shape[1] == 0 or W_hh.shape[0] != G * W_hh.shape[1]:
+        raise ValueError(f"weight_hh of a {kind} must have shape ({G}*H, H), got {W_hh.shape}" + _kind_hint(W_hh.shape))
+    H = W_hh.shape[1]
+    if W_ih.ndim != 2 or W_ih.shape[0] != G * H or W_ih.shape[1] == 0:
+        raise ValueError(f"weight_ih of a {kind} with H={H} must have shape ({G * H}, D), got {W_ih.shape}")
+    for name in ("bias_ih", "bias_hh"):
+        if params[name].shape != (G * H,):
+            raise ValueError(f"{name} must have shape ({G * H},), got {params[name].shape}")
+    for name, value in params.items():
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+    dtypes = {v.dtype for v in params.values()}
+    if len(dtypes) > 1:
+        params = {k: v.astype(np.float64) for k, v in params.items()}
+    if kind == "rnn":
+        return RNNCell(params, nonlinearity=nonlinearity)
+    return CELL_CLASSES[kind](params)
+
+
+def _kind_hint(shape) -> str:
+    if len(shape) == 2 and shape[1] and shape[0] % shape[1] == 0:
+        guess = {1: "rnn", 4: "lstm", 3: "gru"}.get(shape[0] // shape[1])
+        if guess:
+            return f" (these shapes look like a {guess})"
+    return ""
+
+
+def infer_kind(mapping) -> str:
+    """rnn, lstm or gru from the shape of ``weight_hh`` (rows = G * columns)."""
+    key = next((k for k in ("weight_hh_l0", "weight_hh") if k in mapping), None)
+    if key is None:
+        raise ValueError("cannot tell the cell kind: no weight_hh_l0 (or weight_hh) in the file")
+    shape = np.shape(mapping[key])
+    if len(shape) != 2 or shape[1] == 0 or shape[0] % shape[1]:
+        raise ValueError(f"cannot tell the cell kind from weight_hh of shape {shape}")
+    kind = {1: "rnn", 4: "lstm", 3: "gru"}.get(shape[0] // shape[1])
+    if kind is None:
+        raise ValueError(f"weight_hh of shape {shape} is not an RNN (H, H), GRU (3H, H) or LSTM (4H, H)")
+    return kind
+
+
+def load_npz(path_or_file, kind: str | None = None, *, nonlinearity: str = "tanh") -> Cell:
+    """A cell from an ``.npz`` of a one-layer PyTorch state dict (``np.savez(f, **sd)``).
+
+    The kind is inferred from the shapes unless given. Loads with ``allow_pickle=False``.
+    """
+    import zipfile
+
+    try:
+        data = np.load(path_or_file, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"not a readable .npz file of arrays ({err})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError("expected an .npz archive of named arrays (np.savez), got a single .npy array")
+    try:
+        with data:
+            mapping = {name: data[name] for name in data.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"could not read the arrays in the .npz file ({err})") from None
+    if not mapping:
+        raise ValueError("the .npz file holds no arrays")
+    kind = infer_kind(mapping) if kind is None else kind
+    return from_state_dict(kind, mapping, nonlinearity=nonlinearity)
+
+
+def save_npz(cell: Cell, path_or_file) -> None:
+    """Save the parameters with PyTorch's ``_l0`` key names."""
+    np.savez(path_or_file, **{name + "_l0": value for name, value in cell.state_dict().items()})

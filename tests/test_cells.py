@@ -1,0 +1,373 @@
+"""The cell engine against finite differences, against itself (step vs sequence, batch vs singles), and
+against bad input. No torch here: outside checks compare with torch.nn directly."""
+
+import io
+
+import numpy as np
+import pytest
+
+import rnnviz
+from rnnviz.cells import GATE_COUNT
+
+CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
+
+
+def random_cell(kind, nonlinearity="tanh", D=3, H=4, seed=0, scale=0.6):
+    """Every parameter random, biases included (zero biases hide bugs)."""
+    rng = np.random.default_rng(seed)
+    G = GATE_COUNT[kind]
+    sd = {
+        "weight_ih": rng.normal(0, scale, (G * H, D)),
+        "weight_hh": rng.normal(0, scale, (G * H, H)),
+        "bias_ih": rng.normal(0, scale, G * H),
+        "bias_hh": rng.normal(0, scale, G * H),
+    }
+    return rnnviz.from_state_dict(kind, sd, nonlinearity=nonlinearity)
+
+
+def rel_err(a, b):
+    a, b = np.ravel(a), np.ravel(b)
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
+
+
+def make_problem(kind, nonlinearity, batched, seed=1):
+    cell = random_cell(kind, nonlinearity, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    T, B, D, H = 6, 3, cell.input_size, cell.hidden_size
+    lead = (T, B) if batched else (T,)
+    x = rng.normal(size=lead + (D,))
+    h0 = rng.normal(size=lead[1:] + (H,)) * 0.5
+    c0 = rng.normal(size=lead[1:] + (H,)) * 0.5 if kind == "lstm" else None
+    w_h = rng.normal(size=lead + (H,))  # L = sum(w_h * h) + sum(w_c * c)
+    w_c = rng.normal(size=lead + (H,)) if kind == "lstm" else None
+    return cell, x, h0, c0, w_h, w_c
+
+
+def loss(cell, x, h0, c0, w_h, w_c):
+    tr = cell.forward(x, h0, c0)
+    value = np.sum(w_h * tr.h)
+    if w_c is not None:
+        value += np.sum(w_c * tr.c)
+    return value
+
+
+def numeric_grad(f, array, eps=1e-6):
+    """Central differences of f() with respect to every element of ``array`` (perturbed in place)."""
+    grad = np.zeros_like(array)
+    for idx in np.ndindex(array.shape):
+        old = array[idx]
+        array[idx] = old + eps
+        plus = f()
+        array[idx] = old - eps
+        minus = f()
+        array[idx] = old
+        grad[idx] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["unbatched", "batched"])
+@pytest.mark.parametrize("kind,nonlinearity", CASES)
+def test_gradients_match_finite_differences(kind, nonlinearity, batched):
+    cell, x, h0, c0, w_h, w_c = make_problem(kind, nonlinearity, batched)
+    trace = cell.forward(x, h0, c0)
+    grads = cell.backward(trace, w_h, w_c)
+    assert not grads.overflowed
+    f = lambda: loss(cell, x, h0, c0, w_h, w_c)  # noqa: E731
+    for name, value in cell.params.items():
+        assert rel_err(grads.params[name], numeric_grad(f, value)) < 1e-6, name
+    assert rel_err(grads.x, numeric_grad(f, x)) < 1e-6
+    assert rel_err(grads.h0, numeric_grad(f, h0)) < 1e-6
+    if kind == "lstm":
+        assert rel_err(grads.c0, numeric_grad(f, c0)) < 1e-6
+    else:
+        assert grads.c0 is None and grads.c is None
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_total_state_gradients_match_finite_differences(kind):
+    """grads.h[t] is dL/dh_t through everything after t: perturb h_t by restarting the run from it."""
+    cell, x, h0, c0, w_h, w_c = make_problem(kind, "tanh", batched=False)
+    trace = cell.forward(x, h0, c0)
+    grads = cell.backward(trace, w_h, w_c)
+    t = 2
+    h_t = trace.h[t].copy()
+    c_t = None if kind != "lstm" else trace.c[t].copy()
+
+    def rest_loss():  # loss terms that depend on h_t: its own, and every later step's
+        tail = cell.forward(x[t + 1 :], h_t, c_t)
+        value = np.sum(w_h[t] * h_t) + np.sum(w_h[t + 1 :] * tail.h)
+        if kind == "lstm":
+            value += np.sum(w_c[t] * c_t) + np.sum(w_c[t + 1 :] * tail.c)
+        return value
+
+    assert rel_err(grads.h[t], numeric_grad(rest_loss, h_t)) < 1e-6
+    if kind == "lstm":  # dL/dc_t counts the path through h_t = o_t * tanh(c_t) too
+        o_t = trace.gates["output"][t]
+
+        def rest_loss_from_c():
+            h_t[:] = o_t * np.tanh(c_t)
+            return rest_loss()
+
+        assert rel_err(grads.c[t], numeric_grad(rest_loss_from_c, c_t)) < 1e-6
+
+
+@pytest.mark.parametrize("kind,nonlinearity", CASES)
+def test_stepping_equals_sequence_run(kind, nonlinearity):
+    cell, x, h0, c0, *_ = make_problem(kind, nonlinearity, batched=True)
+    trace = cell.forward(x, h0, c0)
+    h, c = h0, c0
+    for t in range(x.shape[0]):
+        h, c = cell.step(x[t], h, c)
+        np.testing.assert_allclose(h, trace.h[t], rtol=0, atol=1e-14)
+        if kind == "lstm":
+            np.testing.assert_allclose(c, trace.c[t], rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_batch_equals_single_runs(kind):
+    cell, x, h0, c0, w_h, w_c = make_problem(kind, "tanh", batched=True)
+    trace = cell.forward(x, h0, c0)
+    grads = cell.backward(trace, w_h, w_c)
+    total = {name: np.zeros_like(v) for name, v in cell.params.items()}
+    for b in range(x.shape[1]):
+        single = cell.forward(x[:, b], h0[b], None if c0 is None else c0[b])
+        np.testing.assert_allclose(single.h, trace.h[:, b], rtol=0, atol=1e-14)
+        for gate, values in single.gates.items():
+            np.testing.assert_allclose(values, trace.gates[gate][:, b], rtol=0, atol=1e-14)
+        g = cell.backward(single, w_h[:, b], None if w_c is None else w_c[:, b])
+        np.testing.assert_allclose(g.x, grads.x[:, b], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g.h, grads.h[:, b], rtol=1e-12, atol=1e-14)
+        for name in total:
+            total[name] += g.params[name]
+    for name in total:
+        np.testing.assert_allclose(total[name], grads.params[name], rtol=1e-12, atol=1e-13)
+
+
+def test_gate_names_and_shapes():
+    x = np.zeros((5, 2))
+    lstm = rnnviz.init_cell("lstm", 2, 3).forward(x)
+    assert set(lstm.gates) == {"input", "forget", "cell", "output"}
+    assert lstm.c.shape == lstm.h.shape == (5, 3)
+    gru = rnnviz.init_cell("gru", 2, 3).forward(x)
+    assert set(gru.gates) == {"reset", "update", "new"} and gru.c is None
+    assert rnnviz.init_cell("rnn", 2, 3).forward(x).gates == {}
+
+
+def test_lstm_equations_by_hand():
+    """One step written out from the docstring's equations, with the gate blocks sliced by hand."""
+    cell = random_cell("lstm", D=2, H=3, seed=7)
+    p = cell.params
+    x_t, h_prev, c_prev = np.array([0.3, -1.2]), np.array([0.1, -0.4, 0.7]), np.array([0.5, 0.2, -0.3])
+    a = p["weight_ih"] @ x_t + p["bias_ih"] + p["weight_hh"] @ h_prev + p["bias_hh"]
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    i, f, g, o = sig(a[0:3]), sig(a[3:6]), np.tanh(a[6:9]), sig(a[9:12])
+    c = f * c_prev + i * g
+    h, c_got = cell.step(x_t, h_prev, c_prev)
+    np.testing.assert_allclose(c_got, c, atol=1e-15)
+    np.testing.assert_allclose(h, o * np.tanh(c), atol=1e-15)
+
+
+def test_gru_reset_applies_after_the_recurrent_product():
+    """PyTorch's GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), not tanh(... + W_hn (r * h))."""
+    cell = random_cell("gru", D=2, H=3, seed=8)
+    p = cell.params
+    x_t, h_prev = np.array([0.9, -0.5]), np.array([0.6, -0.2, 0.4])
+    gi, gh = p["weight_ih"] @ x_t + p["bias_ih"], p["weight_hh"] @ h_prev + p["bias_hh"]
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    r, z = sig(gi[0:3] + gh[0:3]), sig(gi[3:6] + gh[3:6])
+    n = np.tanh(gi[6:9] + r * gh[6:9])
+    h, _ = cell.step(x_t, h_prev)
+    np.testing.assert_allclose(h, (1 - z) * n + z * h_prev, atol=1e-15)
+
+
+def test_float32_in_float32_out_and_float64_default():
+    cell32 = rnnviz.init_cell("lstm", 1, 4, dtype=np.float32)
+    trace = cell32.forward(np.zeros((3, 1), np.float32))
+    assert trace.h.dtype == np.float32
+    grads = cell32.backward(trace, np.ones_like(trace.h))
+    assert grads.params["weight_hh"].dtype == np.float32 and grads.x.dtype == np.float32
+    assert rnnviz.init_cell("lstm", 1, 4).forward(np.zeros((3, 1))).h.dtype == np.float64
+    assert cell32.forward(np.zeros((3, 1))).h.dtype == np.float64  # float64 input promotes
+
+
+def test_init_matches_pytorch_scale_and_options():
+    cell = rnnviz.init_cell("lstm", 2, 16, seed=3)
+    bound = 1 / np.sqrt(16)
+    for value in cell.params.values():
+        assert np.all(np.abs(value) <= bound)
+    assert np.array_equal(cell.params["weight_hh"], rnnviz.init_cell("lstm", 2, 16, seed=3).params["weight_hh"])
+    assert not np.array_equal(cell.params["weight_hh"], rnnviz.init_cell("lstm", 2, 16, seed=4).params["weight_hh"])
+    biased = rnnviz.init_cell("lstm", 2, 16, seed=3, forget_bias=2.5)
+    total = biased.params["bias_ih"] + biased.params["bias_hh"]
+    np.testing.assert_allclose(total[16:32], 2.5)
+    np.testing.assert_array_equal(total[:16], cell.params["bias_ih"][:16] + cell.params["bias_hh"][:16])
+    rnn = rnnviz.init_cell("rnn", 2, 16, seed=3, spectral_radius=1.3)
+    assert np.max(np.abs(np.linalg.eigvals(rnn.params["weight_hh"]))) == pytest.approx(1.3, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_state_dict_round_trips(kind, tmp_path):
+    cell = random_cell(kind, seed=5)
+    again = rnnviz.from_state_dict(kind, {k + "_l0": v for k, v in cell.state_dict().items()})
+    for name, value in cell.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[name], value)
+    path = tmp_path / "model.npz"
+    rnnviz.save_npz(cell, path)
+    loaded = rnnviz.load_npz(path)
+    assert loaded.kind == kind
+    x = np.random.default_rng(0).normal(size=(4, cell.input_size))
+    np.testing.assert_array_equal(loaded.forward(x).h, cell.forward(x).h)
+    buffer = io.BytesIO()
+    np.savez(buffer, **cell.state_dict())  # keys without _l0, from a file-like object
+    buffer.seek(0)
+    assert rnnviz.load_npz(buffer).kind == kind
+
+
+def test_state_dict_is_a_copy():
+    cell = random_cell("gru")
+    sd = cell.state_dict()
+    sd["weight_hh"][:] = 0
+    assert np.any(cell.params["weight_hh"] != 0)
+    source = {k: v.copy() for k, v in sd.items()}
+    loaded = rnnviz.from_state_dict("gru", source)
+    source["bias_ih"][:] = 99
+    assert not np.any(loaded.params["bias_ih"] == 99)
+
+
+def good_state_dict(kind="lstm", H=3, D=2):
+    G = GATE_COUNT[kind]
+    return {
+        "weight_ih_l0": np.ones((G * H, D)),
+        "weight_hh_l0": np.ones((G * H, H)),
+        "bias_ih_l0": np.ones(G * H),
+        "bias_hh_l0": np.ones(G * H),
+    }
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda sd: sd.pop("bias_hh_l0"), "missing bias_hh"),
+        (lambda sd: sd.update(weight_hh_l0=np.ones((12, 4))), "weight_hh"),
+        (lambda sd: sd.update(weight_ih_l0=np.ones((8, 2))), "weight_ih"),
+        (lambda sd: sd.update(bias_ih_l0=np.ones(11)), "bias_ih"),
+        (lambda sd: sd.update(weight_ih_l1=np.ones((12, 3))), "single-layer"),
+        (lambda sd: sd.update(weight_ih_l0_reverse=np.ones((12, 2))), "bidirectional"),
+        (lambda sd: sd.update(bias_ih_l0=np.full(12, np.nan)), "NaN"),
+        (lambda sd: sd.update(bias_ih_l0=np.array(["a"] * 12)), "numeric"),
+    ],
+)
+def test_bad_state_dicts_raise_value_error(change, message):
+    sd = good_state_dict()
+    change(sd)
+    with pytest.raises(ValueError, match=message):
+        rnnviz.from_state_dict("lstm", sd)
+
+
+def test_wrong_kind_for_shapes_names_the_likely_kind():
+    with pytest.raises(ValueError, match="look like a lstm"):
+        rnnviz.from_state_dict("gru", good_state_dict("lstm"))
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("transformer", 1, 4), "unknown cell kind"),
+        (("lstm", 0, 4), "input_size"),
+        (("lstm", 1, 2.5), "hidden_size"),
+        (("rnn", 1, 4), "forget_bias"),
+    ],
+)
+def test_bad_init_arguments(args, message):
+    kwargs = {"forget_bias": 1.0} if message == "forget_bias" else {}
+    with pytest.raises(ValueError, match=message):
+        rnnviz.init_cell(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "x,kwargs,message",
+    [
+        (np.zeros((5,)), {}, "shape"),
+        (np.zeros((5, 2)), {}, "features"),
+        (np.zeros((0, 1)), {}, "empty"),
+        (np.array([[1.0], [np.nan]]), {}, "NaN"),
+        (np.array([[1.0], [np.inf]]), {}, "NaN or infinite"),
+        (np.array([["a"], ["b"]]), {}, "numeric"),
+        (np.zeros((3, 1)), {"h0": np.zeros(5)}, "h0"),
+        (np.zeros((3, 2, 1)), {"h0": np.zeros(4)}, "h0"),
+        (np.zeros((3, 1)), {"c0": np.zeros(4)}, "only for the LSTM"),
+    ],
+)
+def test_bad_forward_input_raises_value_error(x, kwargs, message):
+    cell = rnnviz.init_cell("gru", 1, 4)
+    with pytest.raises(ValueError, match=message):
+        cell.forward(x, **kwargs)
+
+
+def test_backward_checks_its_gradient_shape():
+    cell = rnnviz.init_cell("rnn", 1, 4)
+    trace = cell.forward(np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="d_h must have shape"):
+        cell.backward(trace, np.zeros((3, 5)))
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"this is not a zip file", "not a readable .npz"),
+        (b"", "not a readable .npz"),
+    ],
+)
+def test_load_npz_refuses_junk(tmp_path, content, message):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        rnnviz.load_npz(path)
+
+
+def test_load_npz_refuses_single_arrays_pickles_and_odd_shapes(tmp_path):
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="single .npy"):
+        rnnviz.load_npz(tmp_path / "one.npy")
+    np.savez(tmp_path / "obj.npz", weight_hh=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="npz"):
+        rnnviz.load_npz(tmp_path / "obj.npz")
+    np.savez(tmp_path / "odd.npz", weight_hh=np.zeros((10, 4)))
+    with pytest.raises(ValueError, match="weight_hh"):
+        rnnviz.load_npz(tmp_path / "odd.npz")
+    np.savez(tmp_path / "none.npz")
+    with pytest.raises(ValueError, match="no arrays"):
+        rnnviz.load_npz(tmp_path / "none.npz")
+
+
+def test_sigmoid_is_stable_for_extreme_inputs():
+    with np.errstate(all="raise"):
+        values = rnnviz.sigmoid(np.array([-1e308, -800.0, 0.0, 800.0, 1e308]))
+    np.testing.assert_allclose(values, [0, 0, 0.5, 1, 1])
+
+
+def test_exploding_relu_rnn_reports_overflow_without_warnings():
+    cell = rnnviz.init_cell("rnn", 1, 8, seed=0, spectral_radius=50.0, nonlinearity="relu")
+    x = np.ones((400, 1))
+    with np.errstate(all="raise"):  # any NumPy warning would raise here
+        trace = cell.forward(x)
+        grads = cell.backward(trace, np.ones_like(trace.h))
+    assert trace.overflowed
+    assert grads.overflowed
+
+
+def test_exploding_gradient_in_a_tanh_rnn_is_flagged():
+    # Near-linear regime (tiny input, zero bias) with a large radius: the backward product grows ~ 40^k.
+    rng = np.random.default_rng(0)
+    H = 6
+    q, _ = np.linalg.qr(rng.normal(size=(H, H)))
+    sd = {"weight_ih": np.zeros((H, 1)), "weight_hh": 40.0 * q, "bias_ih": np.zeros(H), "bias_hh": np.zeros(H)}
+    cell = rnnviz.from_state_dict("rnn", sd)
+    trace = cell.forward(np.zeros((300, 1)))
+    d_h = np.zeros_like(trace.h)
+    d_h[-1] = 1.0
+    with np.errstate(all="raise"):
+        grads = cell.backward(trace, d_h)
+    assert grads.overflowed
+    assert not np.all(np.isfinite(grads.h[0]))
+    assert np.all(np.isfinite(grads.h[-5:]))
