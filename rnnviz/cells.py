@@ -105,6 +105,7 @@ class LSTMStep:
     f_t: np.ndarray
     g_t: np.ndarray
     o_t: np.ndarray
+    y_t: np.ndarray  # (B, 4H) tanh(scale * a_t): the derivative of every gate comes from it
     c_t: np.ndarray
     tanh_c_t: np.ndarray
     h_t: np.ndarray
@@ -208,7 +209,7 @@ class Cell:
     def forward(self, x, h0=None, c0=None) -> Trace:
         """Run the cell over a sequence ``x`` of shape ``(T, D)`` or ``(T, B, D)``; return its trace."""
         x3, batched, h0b, c0b = self._check_input(x, h0, c0)
-        p = {k: v.astype(x3.dtype, copy=False) for k, v in self.params.items()}
+        p = self._prepared(x3.dtype)
         T, B, _ = x3.shape
         xw = (x3.reshape(T * B, -1) @ p["weight_ih"].T + p["bias_ih"]).reshape(T, B, -1)  # (T, B, G*H)
         steps = []
@@ -250,13 +251,11 @@ class Cell:
             raise ValueError(f"d_c is only for the LSTM, not {self.kind}")
         d_c3 = None if d_c is None else self._check_grad("d_c", d_c, trace.c.shape, trace.batched)
         x3 = trace.x if trace.batched else trace.x[:, None, :]
-        p = {k: v.astype(x3.dtype, copy=False) for k, v in self.params.items()}
+        p = self._prepared(x3.dtype)
         T, B, D = x3.shape
-        H, GH = self.hidden_size, p["weight_hh"].shape[0]
-        d_xw = np.empty((T, B, GH), x3.dtype)  # dL/d(W_ih x_t + b_ih)
-        d_hw = np.empty((T, B, GH), x3.dtype)  # dL/d(W_hh h_{t-1} + b_hh)
-        total_h = np.empty((T, B, H), x3.dtype)
-        total_c = np.empty((T, B, H), x3.dtype) if self.kind == "lstm" else None
+        H = self.hidden_size
+        d_xw, d_hw = [None] * T, [None] * T  # dL/d(W_ih x_t + b_ih) and dL/d(W_hh h_{t-1} + b_hh)
+        total_h, total_c = [None] * T, [None] * T
         d_h_next = np.zeros((B, H), x3.dtype)
         d_c_next = np.zeros((B, H), x3.dtype) if self.kind == "lstm" else None
         with np.errstate(over="ignore", invalid="ignore"):
@@ -264,11 +263,15 @@ class Cell:
                 total_h[t] = d_h3[t] + d_h_next
                 if d_c3 is not None:
                     d_c_next = d_c_next + d_c3[t]
-                d_xw[t], d_hw[t], d_h_next, d_c_next, d_c_t = self.step_backward(
+                d_xw[t], d_hw[t], d_h_next, d_c_next, total_c[t] = self.step_backward(
                     total_h[t], d_c_next, trace.steps[t], p
                 )
-                if total_c is not None:
-                    total_c[t] = d_c_t
+            # the RNN and LSTM share one pre-activation for both products: do not stack it twice
+            shared = all(a is b for a, b in zip(d_xw, d_hw, strict=True))
+            d_xw = np.stack(d_xw)  # (T, B, G*H)
+            d_hw = d_xw if shared else np.stack(d_hw)
+            total_h = np.stack(total_h)  # (T, B, H)
+            total_c = np.stack(total_c) if self.kind == "lstm" else None
             h_prev = np.stack([s.h_prev for s in trace.steps])  # (T, B, H)
             flat = lambda a: a.reshape(T * B, -1)  # noqa: E731  (T, B, n) -> (T*B, n)
             params = {
@@ -290,6 +293,13 @@ class Cell:
             c0=un0(d_c_next),
             overflowed=overflowed,
         )
+
+    def _prepared(self, dtype) -> dict[str, np.ndarray]:
+        """Parameters in the computation's dtype, with W_hh^T stored contiguously: a product with a
+        transposed view costs BLAS about twice as much at these small sizes."""
+        p = {k: v.astype(dtype, copy=False) for k, v in self.params.items()}
+        p["weight_hh_T"] = np.ascontiguousarray(p["weight_hh"].T)  # (H, G*H)
+        return p
 
     @staticmethod
     def _check_grad(name, g, shape, batched):
@@ -325,7 +335,7 @@ class RNNCell(Cell):
         return {"nonlinearity": self.nonlinearity}
 
     def step_forward(self, xw_t, h_prev, c_prev, p) -> RNNStep:
-        a_t = xw_t + h_prev @ p["weight_hh"].T + p["bias_hh"]
+        a_t = xw_t + h_prev @ p["weight_hh_T"] + p["bias_hh"]
         h_t = np.tanh(a_t) if self.nonlinearity == "tanh" else np.maximum(a_t, 0.0)
         return RNNStep(h_prev=h_prev, h_t=h_t)
 
@@ -356,34 +366,37 @@ class LSTMCell(Cell):
 
     kind = "lstm"
 
+    def _prepared(self, dtype):
+        p = super()._prepared(dtype)
+        H = self.hidden_size
+        # sigmoid(a) = 1/2 + 1/2 tanh(a / 2), so one tanh call activates all four gates:
+        # act = scale * tanh(scale * a) + shift, with scale 1/2 and shift 1/2 on i, f, o and 1, 0 on g.
+        p["scale"] = np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype), H)
+        p["shift"] = np.repeat(np.array([0.5, 0.5, 0.0, 0.5], dtype), H)
+        p["slope"] = p["scale"] * p["scale"]  # d act / da = scale^2 (1 - tanh^2)
+        return p
+
     def step_forward(self, xw_t, h_prev, c_prev, p) -> LSTMStep:
         H = h_prev.shape[1]
-        a_t = xw_t + h_prev @ p["weight_hh"].T + p["bias_hh"]  # (B, 4H): i, f, g, o
-        i_t = sigmoid(a_t[:, 0 * H : 1 * H])
-        f_t = sigmoid(a_t[:, 1 * H : 2 * H])
-        g_t = np.tanh(a_t[:, 2 * H : 3 * H])
-        o_t = sigmoid(a_t[:, 3 * H : 4 * H])
+        a_t = xw_t + h_prev @ p["weight_hh_T"] + p["bias_hh"]  # (B, 4H): i, f, g, o
+        y_t = np.tanh(p["scale"] * a_t)
+        act_t = p["scale"] * y_t + p["shift"]
+        i_t, f_t, g_t, o_t = (act_t[:, k * H : (k + 1) * H] for k in range(4))
         c_t = f_t * c_prev + i_t * g_t
         tanh_c_t = np.tanh(c_t)
         h_t = o_t * tanh_c_t
-        return LSTMStep(h_prev, c_prev, i_t, f_t, g_t, o_t, c_t, tanh_c_t, h_t)
+        return LSTMStep(h_prev, c_prev, i_t, f_t, g_t, o_t, y_t, c_t, tanh_c_t, h_t)
 
     def step_backward(self, d_h, d_c_next, s: LSTMStep, p):
-        d_o = d_h * s.tanh_c_t
+        H = d_h.shape[1]
+        d_act = np.empty_like(s.y_t)  # (B, 4H): dL/d(i, f, g, o)
         d_c = d_c_next + d_h * s.o_t * (1.0 - s.tanh_c_t * s.tanh_c_t)  # total dL/dc_t
-        d_f = d_c * s.c_prev
-        d_i = d_c * s.g_t
-        d_g = d_c * s.i_t
+        np.multiply(d_c, s.g_t, out=d_act[:, 0 * H : 1 * H])  # d_i
+        np.multiply(d_c, s.c_prev, out=d_act[:, 1 * H : 2 * H])  # d_f
+        np.multiply(d_c, s.i_t, out=d_act[:, 2 * H : 3 * H])  # d_g
+        np.multiply(d_h, s.tanh_c_t, out=d_act[:, 3 * H : 4 * H])  # d_o
         d_c_prev = d_c * s.f_t
-        d_a = np.concatenate(
-            [
-                d_i * s.i_t * (1.0 - s.i_t),
-                d_f * s.f_t * (1.0 - s.f_t),
-                d_g * (1.0 - s.g_t * s.g_t),
-                d_o * s.o_t * (1.0 - s.o_t),
-            ],
-            axis=1,
-        )  # (B, 4H)
+        d_a = d_act * (p["slope"] * (1.0 - s.y_t * s.y_t))  # i(1-i), f(1-f), 1-g^2, o(1-o) in one
         d_h_prev = d_a @ p["weight_hh"]
         return d_a, d_a, d_h_prev, d_c_prev, d_c
 
@@ -411,9 +424,9 @@ class GRUCell(Cell):
 
     def step_forward(self, xw_t, h_prev, c_prev, p) -> GRUStep:
         H = h_prev.shape[1]
-        hw_t = h_prev @ p["weight_hh"].T + p["bias_hh"]  # (B, 3H): r, z, n
-        r_t = sigmoid(xw_t[:, 0 * H : 1 * H] + hw_t[:, 0 * H : 1 * H])
-        z_t = sigmoid(xw_t[:, 1 * H : 2 * H] + hw_t[:, 1 * H : 2 * H])
+        hw_t = h_prev @ p["weight_hh_T"] + p["bias_hh"]  # (B, 3H): r, z, n
+        rz_t = sigmoid(xw_t[:, : 2 * H] + hw_t[:, : 2 * H])  # r and z in one call
+        r_t, z_t = rz_t[:, :H], rz_t[:, H:]
         hn_t = hw_t[:, 2 * H : 3 * H]
         n_t = np.tanh(xw_t[:, 2 * H : 3 * H] + r_t * hn_t)
         h_t = (1.0 - z_t) * n_t + z_t * h_prev
