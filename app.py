@@ -1,0 +1,65 @@
+"""Landing page: what rnnviz teaches, a live preview, and where to go next."""
+
+import numpy as np
+import streamlit as st
+
+from rnnviz import experiments, figures, ui
+
+ui.setup_page(
+    "rnnviz: why LSTMs remember",
+    "🧠",
+    "A plain recurrent network (RNN) rewrites its whole memory at every step: whatever it saw a few dozen "
+    "steps ago has been multiplied by the same weights again and again, and fades. An **LSTM** keeps a "
+    "separate *cell state* that is only changed by addition, and a **forget gate** decides, unit by unit, how "
+    "much of it to keep. When the forget gate stays near 1, a memory survives for hundreds of steps, and so does "
+    "the gradient that trains it. Every number on these pages is computed by a small NumPy engine that "
+    "matches PyTorch to the last digit.",
+)
+
+
+@st.cache_data(show_spinner=False)
+def preview(length: int) -> dict:
+    out = {}
+    for kind in ("rnn", "lstm", "gru"):
+        cell = experiments.CellConfig(kind=kind, hidden_size=16, forget_bias=3.0, spectral_radius=1.0).make_cell()
+        out[kind] = experiments.pulse_memory(cell, length)
+    return out
+
+
+st.subheader("One pulse, three memories")
+st.markdown(
+    "Each untrained cell (16 units, recurrent weights scaled to spectral radius 1, LSTM and GRU with their "
+    "*keep* gate biased to +3) reads one pulse at step 0 and then silence. The curve is how far the hidden "
+    "state still is from where it would be without the pulse: "
+    r"$\lVert h_t(\text{pulse}) - h_t(\text{silence}) \rVert$. "
+    "**Before you look:** which one still remembers the pulse after 100 steps?"
+)
+guess = st.radio("Your guess", ["RNN", "LSTM", "GRU", "none of them"], index=None, horizontal=True, key="guess")
+if guess is None:
+    st.info("Pick a guess to see the measurement.", icon="🤔")
+else:
+    memory = preview(150)
+    t = np.arange(150)
+    series = {figures.model_name(k): (t, v, *figures.model_style(k)) for k, v in memory.items()}
+    ui.show_figure(
+        figures.lines_figure(series, x_title="steps after the pulse", y_title="trace of the pulse in h_t", log_y=True),
+        key="preview",
+    )
+    left = {k: float(v[100] / v[1]) for k, v in memory.items()}
+    best = max(left, key=left.get)
+    st.success(
+        f"After 100 steps the RNN keeps {left['rnn']:.1e} of what it held at step 1, the LSTM {left['lstm']:.1e}, "
+        f"the GRU {left['gru']:.1e}. Most kept: **{figures.model_name(best)}** (you guessed {guess})."
+    )
+
+st.subheader("Where to go")
+st.markdown(
+    "1. **Cell stepper**: feed a sequence into an RNN, LSTM or GRU and play it step by step; watch each gate, "
+    "the cell state, and the equations with the live numbers.\n"
+    "2. **Gradient flow**: the same story for learning: how much of a loss at the end reaches each earlier "
+    "step, measured by backpropagation, beside the theory."
+)
+cols = st.columns(len(ui.PAGES) - 1)
+for col, (path, label, icon) in zip(cols, ui.PAGES[1:], strict=True):
+    with col:
+        st.page_link(path, label=f"Open the {label.lower()}", icon=icon)

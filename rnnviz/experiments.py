@@ -1,0 +1,166 @@
+"""Small frozen configs that pages build from their widgets, and the engine runs they describe.
+
+A config holds only scalars and short strings, so the Streamlit cache can key on it and a URL can
+carry it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.cells import Cell, init_cell
+from rnnviz.inputs import make_sequence, parse_sequence
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """A freshly initialised cell and the sequence fed to it."""
+
+    kind: str = "lstm"
+    hidden_size: int = 8
+    length: int = 60
+    preset: str = "pulse"
+    custom: str = ""
+    seed: int = 0
+    forget_bias: float = 3.0
+    spectral_radius: float = 1.0
+    nonlinearity: str = "tanh"
+    dtype: str = "float64"  # "float32" computes as most training runs do, and overflows near 3e38
+
+    def make_cell(self, input_size: int = 1) -> Cell:
+        return init_cell(
+            self.kind,
+            input_size,
+            self.hidden_size,
+            seed=self.seed,
+            forget_bias=None if self.kind == "rnn" else self.forget_bias,
+            spectral_radius=self.spectral_radius,
+            nonlinearity=self.nonlinearity,
+            dtype=self.dtype,
+        )
+
+    def make_input(self, input_size: int = 1) -> np.ndarray:
+        if self.preset == "custom":
+            x = parse_sequence(self.custom, input_size)
+        else:
+            x = make_sequence(self.preset, self.length, self.seed, input_size)
+        return x.astype(self.dtype)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A cell's forward pass, as plain arrays (unbatched, (T, H)) that cache and pickle cheaply."""
+
+    kind: str
+    nonlinearity: str
+    state_dict: dict
+    x: np.ndarray
+    h: np.ndarray
+    c: np.ndarray | None
+    gates: dict
+    overflowed: bool
+
+
+def run(cell: Cell, x: np.ndarray) -> Run:
+    trace = cell.forward(x)
+    return Run(
+        kind=cell.kind,
+        nonlinearity=getattr(cell, "nonlinearity", "tanh"),
+        state_dict=cell.state_dict(),
+        x=trace.x,
+        h=trace.h,
+        c=trace.c,
+        gates=dict(trace.gates),
+        overflowed=trace.overflowed,
+    )
+
+
+def pulse_memory(cell: Cell, length: int) -> np.ndarray:
+    """How much of a pulse at step 0 is still in the hidden state at each later step:
+    ||h_t(pulse) - h_t(no pulse)||, both runs otherwise identical (computed, not modelled)."""
+    pulse = make_sequence("pulse", length, input_size=cell.input_size)
+    silence = np.zeros_like(pulse)
+    return np.linalg.norm(cell.forward(pulse).h - cell.forward(silence).h, axis=-1)
+
+
+@dataclass(frozen=True)
+class ModelGradients:
+    """One model's gradient measurements (lag-first arrays: entry k is k steps before the loss)."""
+
+    kind: str
+    h_norm: np.ndarray
+    c_norm: np.ndarray | None
+    h_unit: np.ndarray
+    x_norm: np.ndarray
+    regime: object  # analysis.Regime of the hidden-state gradient
+    c_regime: object | None
+    theory: np.ndarray  # RNN: the singular-value bound; LSTM: the forget-gate path; GRU: None
+    state_overflow_step: int | None  # first step whose forward state was not finite (None: all finite)
+    loss_step: int  # where the loss sits: the last step, or the last finite one if the state overflowed
+    num_params: int
+
+
+@dataclass(frozen=True)
+class GradientStudy:
+    models: dict  # kind -> ModelGradients
+    eigenvalues: np.ndarray  # of the RNN's W_hh
+    sigma_max: float
+
+
+def gradient_study(config: CellConfig, kinds=("rnn", "lstm", "gru")) -> GradientStudy:
+    """Everything the gradient page shows, for each model fed the same input: a loss at the last step,
+    backpropagated by the engine."""
+    from rnnviz import analysis
+
+    x = config.make_input()
+    models = {}
+    eig, sigma = np.zeros(0, complex), 0.0
+    for kind in kinds:
+        cell = CellConfig(**{**config.__dict__, "kind": kind}).make_cell()
+        profile = analysis.gradient_vs_lag(cell, x)
+        overflow_step = None
+        if profile.trace.overflowed:  # a loss on an infinite state has no gradient: end before it
+            finite = np.all(np.isfinite(profile.trace.h.reshape(x.shape[0], -1)), axis=1)
+            overflow_step = int(np.argmin(finite))
+            if overflow_step >= 2:
+                profile = analysis.gradient_vs_lag(cell, x[:overflow_step])
+        if kind == "rnn":
+            theory = analysis.rnn_bound(cell, profile.h_norm.shape[0], start=float(profile.h_norm[0]))
+            eig = analysis.eigenvalues(cell)
+            sigma = float(np.linalg.norm(cell.params["weight_hh"], ord=2))
+        elif kind == "lstm":
+            theory = analysis.forget_gate_path(profile)
+        else:
+            theory = None
+        models[kind] = ModelGradients(
+            kind=kind,
+            h_norm=profile.h_norm,
+            c_norm=profile.c_norm,
+            h_unit=profile.h_unit,
+            x_norm=profile.x_norm,
+            regime=analysis.classify(profile.h_norm),
+            c_regime=None if profile.c_norm is None else analysis.classify(profile.c_norm),
+            theory=theory,
+            state_overflow_step=overflow_step,
+            loss_step=profile.h_norm.shape[0] - 1,
+            num_params=cell.num_params,
+        )
+    return GradientStudy(models=models, eigenvalues=eig, sigma_max=sigma)
+
+
+CLIP_LENGTH = 60  # short enough that the forward pass stays finite, long enough for the gradient to explode
+
+
+def clipping_study(config: CellConfig, threshold: float, steps: int = 25, lr: float = 0.05):
+    """The plain RNN of ``config`` (in float64, on the first ``CLIP_LENGTH`` steps of its input) trained
+    by SGD to reach a fixed target at the last step, once without and once with gradient-norm clipping
+    (analysis.clipping_run)."""
+    from rnnviz import analysis
+
+    short = CellConfig(**{**config.__dict__, "kind": "rnn", "dtype": "float64"})
+    cell = short.make_cell()
+    target = np.full(cell.hidden_size, 0.5)
+    x = short.make_input()[:CLIP_LENGTH]
+    return analysis.clipping_run(cell, x, target, steps=steps, lr=lr, threshold=threshold)

@@ -1,0 +1,130 @@
+"""Fixtures: a real streamlit server on a free port, and headless Debian Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    port = _free_port()
+    log = open(ROOT / "tests" / ".streamlit-server.log", "w")  # noqa: SIM115  (closed at teardown)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("streamlit did not start; see tests/.streamlit-server.log")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:  # never skip: the README test command installs it, so its absence is a failure
+        raise RuntimeError("Chromium not found: run the README test command (bash scripts/test.sh)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, device_scale_factor=1)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def wait_for_app(pg, charts: int = 0, timeout: float = 60_000) -> None:
+    """Wait until the script has finished running and at least ``charts`` Plotly charts are drawn
+    (Streamlit loads the chart component lazily, after the script state already reads notRunning)."""
+    pg.wait_for_selector("[data-testid=stMain] h1", timeout=timeout)  # the script has started rendering
+    pg.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=stApp]');"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
+        timeout=timeout,
+    )
+    pg.wait_for_function(
+        "n => { const c = Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'));"
+        " return c.length >= n && c.every(e => e.querySelector('.main-svg')); }",
+        arg=charts,
+        timeout=timeout,
+    )
+    pg.wait_for_timeout(300)
+
+
+def screenshot(pg, name: str) -> Path:
+    """The whole page: Streamlit scrolls an inner container, so grow the viewport to its content first."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    size = pg.viewport_size
+    height = pg.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    pg.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12000)})
+    pg.wait_for_timeout(500)
+    pg.screenshot(path=str(path))
+    pg.set_viewport_size(size)
+    return path
+
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")

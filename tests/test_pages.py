@@ -1,0 +1,229 @@
+"""AppTest: every page renders without exception at its defaults, for every preset and cell, at the
+extremes of every slider, and turns bad input into a message instead of a traceback."""
+
+import io
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+import rnnviz
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+STEPPER = "pages/1_Cell_stepper.py"
+GRADIENTS = "pages/2_Gradient_flow.py"
+
+
+def open_page(path=None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = str(value)
+    at.run()
+    if path:
+        at.switch_page(path).run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    for element in (*at.error, *at.warning, *at.markdown, *at.caption):
+        text = str(element.value)
+        assert "Traceback" not in text and "RuntimeWarning" not in text, text
+
+
+def test_landing_page_reveals_the_measurement_after_a_guess():
+    at = open_page()
+    assert_clean(at)
+    assert not at.success  # predict first
+    at.radio(key="guess").set_value("RNN").run()
+    assert_clean(at)
+    assert "you guessed RNN" in at.success[0].value
+    assert "Most kept: **LSTM**" in at.success[0].value or "Most kept: **GRU**" in at.success[0].value
+
+
+@pytest.mark.parametrize(
+    "cell,preset",
+    itertools.product(["rnn", "lstm", "gru", "all"], ["pulse", "pulse_noise", "sine", "random", "custom"]),
+)
+def test_stepper_renders_every_cell_and_preset(cell, preset):
+    at = open_page(STEPPER, cell=cell, preset=preset)
+    assert_clean(at)
+    assert not at.error
+    assert len(at.get("plotly_chart")) == 2  # the animated overview and the diagram
+    assert at.latex  # equations with numbers
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("hidden", 1),
+        ("hidden", 32),
+        ("length", 5),
+        ("length", 200),
+        ("forget_bias", -3.0),
+        ("forget_bias", 6.0),
+        ("radius", 0.25),
+        ("radius", 2.0),
+        ("seed", 0),
+        ("seed", 9999),
+    ],
+)
+def test_stepper_slider_extremes(key, value):
+    at = open_page(STEPPER, cell="all", act="relu")
+    widget = at.number_input(key=key) if key == "seed" else at.slider(key=key)
+    widget.set_value(value).run()
+    assert_clean(at)
+    assert not at.error
+
+
+def test_stepper_step_and_unit_follow_the_sizes():
+    at = open_page(STEPPER, cell="lstm", length=200, step=199, hidden=32, unit=31)
+    assert_clean(at)
+    at.slider(key="length").set_value(5).run()
+    at.slider(key="hidden").set_value(1).run()
+    assert_clean(at)
+    assert at.slider(key="step").value == 4 and at.number_input(key="unit").value == 0
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("1, 2, abc", "entry 3 ('abc') is not a number"),
+        ("", "empty"),
+        ("1e300", "too large"),
+        ("nan", "finite"),
+        (", ".join(["1"] * 201), "at most 200"),
+        ("inf, 1", "finite"),
+    ],
+)
+def test_stepper_junk_sequences_give_a_message(text, message):
+    at = open_page(STEPPER, cell="lstm", preset="custom")
+    at.text_area(key="custom").set_value(text).run()
+    assert_clean(at)
+    assert len(at.error) == 1 and message in at.error[0].value
+    at.text_area(key="custom").set_value("1, 0, 0, 0.5").run()  # and the page keeps working
+    assert_clean(at)
+    assert not at.error and len(at.get("plotly_chart")) == 2
+
+
+def test_stepper_ignores_junk_in_the_url():
+    at = open_page(STEPPER, cell="transformer", hidden="lots", radius="nan", length=10_000)
+    assert_clean(at)
+    assert at.selectbox(key="cell").value == "lstm"
+    assert at.slider(key="hidden").value == 8 and at.slider(key="length").value == 60
+
+
+def test_stepper_settings_go_into_the_url():
+    at = open_page(STEPPER)
+    at.selectbox(key="cell").set_value("gru").run()
+    at.slider(key="hidden").set_value(12).run()
+    assert at.query_params["cell"] == "gru" and at.query_params["hidden"] == "12"
+
+
+def upload_bytes(cell) -> bytes:
+    buffer = io.BytesIO()
+    rnnviz.save_npz(cell, buffer)
+    return buffer.getvalue()
+
+
+def test_uploaded_model_is_shown_and_bad_uploads_give_a_message():
+    from rnnviz import ui
+
+    good = rnnviz.init_cell("gru", 3, 5, seed=2)
+    config = rnnviz.experiments.CellConfig(preset="sine", length=20)
+    run = ui.cached_uploaded_run(upload_bytes(good), "tanh", config)
+    assert run.kind == "gru" and run.h.shape == (20, 5) and run.x.shape == (20, 3)
+    np.testing.assert_array_equal(run.h, good.forward(config.make_input(3)).h)
+    with pytest.raises(ValueError, match="not a readable .npz"):
+        ui.cached_uploaded_run(b"PK\x03\x04 not really a zip", "tanh", config)
+
+
+# ---- gradient page ---------------------------------------------------------------------------------
+
+
+def test_gradient_page_defaults_show_all_figures_and_readouts():
+    at = open_page(GRADIENTS)
+    assert_clean(at)
+    assert len(at.get("plotly_chart")) == 4
+    labels = [m.label for m in at.metric]
+    assert labels == ["RNN: dL/dh", "LSTM: dL/dh", "LSTM: dL/dc (cell path)", "GRU: dL/dh", "σ_max(W_hh)"]
+    assert all(m.value in ("vanishing", "stable", "exploding") for m in at.metric[:4])
+
+
+@pytest.mark.parametrize("scenario", [0, 1, 2])
+def test_gradient_scenarios(scenario):
+    at = open_page(GRADIENTS)
+    at.sidebar.button[scenario].click().run()
+    assert_clean(at)
+    rnn_regime = at.metric[0].value
+    assert rnn_regime == ["vanishing", None, "exploding"][scenario] or scenario == 1
+    if scenario == 1:  # forget bias 5 keeps the LSTM's cell-path gradient well past the RNN's horizon
+        assert "gone after" not in at.metric[2].delta or int(at.metric[2].delta.split()[-2]) > 100
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("radius", 0.25),
+        ("radius", 2.0),
+        ("forget_bias", -3.0),
+        ("forget_bias", 6.0),
+        ("length", 10),
+        ("length", 500),
+        ("hidden", 1),
+        ("hidden", 64),
+    ],
+)
+@pytest.mark.parametrize("dtype,act", [("float64", "tanh"), ("float32", "relu")])
+def test_gradient_page_slider_extremes(key, value, dtype, act):
+    at = open_page(GRADIENTS, dtype=dtype, act=act)
+    at.slider(key=key).set_value(value).run()
+    assert_clean(at)
+    assert not at.error
+
+
+def test_gradient_page_overflowing_corner_is_reported_not_raised():
+    at = open_page(GRADIENTS, radius=2.0, act="relu", dtype="float32", length=500, hidden=64)
+    assert_clean(at)
+    assert any("overflowed in the forward pass" in w.value for w in at.warning)
+    assert at.metric[0].value == "exploding"
+    at.select_slider(key="clip").set_value(0.1).run()
+    assert_clean(at)
+
+
+# ---- property-based: random widget values through the stepper ----------------------------------------
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cell=st.sampled_from(["rnn", "lstm", "gru", "all"]),
+    hidden=st.integers(1, 32),
+    length=st.integers(5, 200),
+    preset=st.sampled_from(["pulse", "pulse_noise", "sine", "random", "custom"]),
+    custom=st.text(max_size=40),
+    seed=st.integers(0, 9999),
+    bias=st.sampled_from([x / 2 for x in range(-6, 13)]),
+    radius=st.sampled_from([round(0.25 + 0.05 * k, 2) for k in range(36)]),
+    act=st.sampled_from(["tanh", "relu"]),
+)
+def test_stepper_survives_random_widget_values(cell, hidden, length, preset, custom, seed, bias, radius, act):
+    at = open_page(
+        STEPPER,
+        cell=cell,
+        hidden=hidden,
+        length=length,
+        preset=preset,
+        seed=seed,
+        forget_bias=bias,
+        radius=radius,
+        act=act,
+    )
+    if preset == "custom":
+        at.text_area(key="custom").set_value(custom).run()
+    assert_clean(at)
+    # either the figures, or one clear message about the typed sequence
+    assert len(at.get("plotly_chart")) == 2 or (preset == "custom" and len(at.error) == 1)
