@@ -57,7 +57,8 @@ st.markdown(
     "1. **Cell stepper**: feed a sequence into an RNN, LSTM or GRU and play it step by step; watch each gate, "
     "the cell state, and the equations with the live numbers.\n"
     "2. **Gradient flow**: the same story for learning: how much of a loss at the end reaches each earlier "
-    "step, measured by backpropagation, beside the theory."
+    "step, measured by backpropagation, beside the theory.\n"
+    "3. **Training lab**: train all three on long-lag tasks and see which one solves them."
 )
 cols = st.columns(len(ui.PAGES) - 1)
 for col, (path, label, icon) in zip(cols, ui.PAGES[1:], strict=True):

@@ -558,7 +558,7 @@ def clip_figure(norm_plain, loss_plain, norm_clipped, loss_clipped, threshold: f
                 row=1,
                 col=col,
             )
-        fig.update_yaxes(type="log", exponentformat="power", row=1, col=col)
+        fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=col)
         fig.update_xaxes(title_text="training step", row=1, col=col)
     fig.add_hline(
         y=threshold,
@@ -590,3 +590,111 @@ def clip_figure(norm_plain, loss_plain, norm_clipped, loss_clipped, threshold: f
                 )
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.08, x=0))
     return base_layout(fig, height=420)
+
+
+# --------------------------------------------------------------------------------------------------
+# Training
+
+
+def learning_curves(
+    histories: dict[str, list], metric: str, baseline: float, threshold: float, show_train: bool = False
+) -> go.Figure:
+    """Test metric (and, with ``show_train``, the training metric) and the gradient norm against the
+    update step, one colour and dash per model. ``histories``: {kind: [Progress, ...]}."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=[f"held-out test {metric}", "gradient norm (before clipping)"],
+        horizontal_spacing=0.12,
+    )
+    for kind, history in histories.items():
+        if not history:
+            continue
+        steps = [p.step for p in history]
+        color, dash = MODEL_COLORS[kind], MODEL_DASH[kind]
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[p.test_metric for p in history],
+                name=f"{MODEL_NAMES[kind]} test",
+                mode="lines+markers",
+                line=dict(color=color, dash=dash, width=4),
+                legendgroup=kind,
+            ),
+            row=1,
+            col=1,
+        )
+        if show_train:
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=[p.train_metric for p in history],
+                    name=f"{MODEL_NAMES[kind]} train",
+                    mode="lines",
+                    line=dict(color=color, dash="dot", width=2),
+                    opacity=0.7,
+                    legendgroup=kind,
+                ),
+                row=1,
+                col=1,
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[p.grad_norm for p in history],
+                name=f"{MODEL_NAMES[kind]}",
+                mode="lines",
+                line=dict(color=color, dash=dash, width=3),
+                legendgroup=kind,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+    fig.add_hline(
+        y=baseline,
+        line=dict(color=COLORS["theory"], dash="dot", width=2),
+        row=1,
+        col=1,
+        annotation_text="input-blind baseline",
+        annotation_position="top right",
+    )
+    fig.add_hline(
+        y=threshold,
+        line=dict(color="#009E73", dash="dash", width=2),
+        row=1,
+        col=1,
+        annotation_text="solved",
+        annotation_position="bottom right",
+    )
+    if metric == "MSE":
+        fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)  # decades only
+    else:
+        fig.update_yaxes(range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=2)
+    fig.update_xaxes(title_text="update step")
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.1, x=0))
+    return base_layout(fig, height=460)
+
+
+def sweep_figure(
+    lengths: list[int], rates: dict[str, list[float]], n_seeds: int, title: str | None = None
+) -> go.Figure:
+    """Share of seeds solved against sequence length, one line per model."""
+    fig = go.Figure()
+    for kind, values in rates.items():
+        fig.add_trace(
+            go.Scatter(
+                x=lengths,
+                y=values,
+                name=MODEL_NAMES[kind],
+                mode="lines+markers",
+                line=dict(color=MODEL_COLORS[kind], dash=MODEL_DASH[kind], width=4),
+                marker=dict(size=12, symbol={"rnn": "circle", "lstm": "square", "gru": "diamond"}[kind]),
+                hovertemplate=f"{MODEL_NAMES[kind]}<br>length %{{x}}<br>%{{y:.0%}} solved<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title_text="sequence length (the lag)", type="log", tickvals=lengths)
+    fig.update_yaxes(title_text=f"share of {n_seeds} seeds solved", range=[-0.05, 1.05], tickformat=".0%")
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
+    return base_layout(fig, height=440, title=title)

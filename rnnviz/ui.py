@@ -15,6 +15,7 @@ PAGES = [
     ("app.py", "Start here", "🏠"),
     ("pages/1_Cell_stepper.py", "Cell stepper", "🔬"),
     ("pages/2_Gradient_flow.py", "Gradient flow", "📉"),
+    ("pages/3_Training_lab.py", "Training lab", "🏋️"),
 ]
 
 KIND_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}

@@ -11,6 +11,7 @@ PAGES = {
     "home": ("", 0),
     "stepper": ("Cell_stepper", 2),
     "gradients": ("Gradient_flow", 4),
+    "training": ("Training_lab", 1),
 }
 
 
@@ -83,3 +84,26 @@ def test_gradient_page_redraws_when_a_control_changes(page, app_url):
     assert "act=relu" in page.url and "dtype=float32" in page.url
     assert page.locator("[data-testid=stException]").count() == 0
     screenshot(page, "gradients_exploding")
+
+
+def test_training_lab_trains_live_and_stop_ends_it_cleanly(page, app_url):
+    page.goto(f"{app_url}/Training_lab?steps=50&length=10&hidden=4")
+    wait_for_app(page, charts=1)
+    page.get_by_role("button", name="▶ Train").click()
+    page.get_by_text("RNN: test MSE").wait_for(timeout=60_000)
+    wait_for_app(page, charts=3)  # learning curves, trained gates, shipped sweep
+    assert page.locator("[data-testid=stMetric]").count() == 3
+    screenshot(page, "training_done")
+
+    # a long run, stopped part-way: partial results, a clear note, no exception
+    page.goto(f"{app_url}/Training_lab?steps=3000&length=200&hidden=32")
+    wait_for_app(page, charts=1)
+    page.get_by_role("button", name="▶ Train").click()
+    page.get_by_text("Training: update").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="■ Stop").click()
+    page.get_by_text("Stopped. These are the results").wait_for(timeout=60_000)
+    wait_for_app(page, charts=2)
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert page.locator("[data-testid=stMetric]").count() == 3
+    screenshot(page, "training_stopped")

@@ -227,3 +227,79 @@ def test_stepper_survives_random_widget_values(cell, hidden, length, preset, cus
     assert_clean(at)
     # either the figures, or one clear message about the typed sequence
     assert len(at.get("plotly_chart")) == 2 or (preset == "custom" and len(at.error) == 1)
+
+
+# ---- training lab ------------------------------------------------------------------------------------
+
+LAB = "pages/3_Training_lab.py"
+
+
+def test_training_lab_defaults_show_the_shipped_sweep():
+    at = open_page(LAB)
+    assert_clean(at)
+    assert not at.error and not at.warning
+    assert len(at.get("plotly_chart")) == 1  # the shipped lag sweep, before any training
+
+
+@pytest.mark.parametrize("task", ["adding", "first", "order"])
+def test_training_a_tiny_budget_shows_curves_and_verdicts(task):
+    at = open_page(LAB, task=task, steps=50, length=10, hidden=4)
+    at.radio(key="prediction").set_value("LSTM").run()
+    at.button[0].click().run()  # Train
+    assert_clean(at)
+    labels = [m.label for m in at.metric]
+    assert (
+        labels == [f"RNN: test {m}", f"LSTM: test {m}", f"GRU: test {m}"]
+        if (m := "MSE" if task == "adding" else "accuracy")
+        else False
+    )
+    assert all(metric.delta in ("not solved ✘",) or metric.delta.startswith("solved") for metric in at.metric)
+    assert len(at.get("plotly_chart")) == 3  # learning curves, trained gates, sweep
+    assert "You predicted **LSTM**" in at.info[0].value
+
+
+def test_small_data_preset_trains_on_32_sequences_and_shows_train_curves():
+    at = open_page(LAB, steps=100, length=5, small="true", models="gru")
+    at.button[0].click().run()
+    assert_clean(at)
+    assert at.session_state.lab["configs"]["gru"].n_train == 32
+    assert any("Small data" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("length", 5),
+        ("length", 200),
+        ("hidden", 2),
+        ("hidden", 64),
+        ("forget_bias", -3.0),
+        ("forget_bias", 6.0),
+        ("clip", 0.0),
+        ("clip", 10.0),
+    ],
+)
+def test_training_lab_slider_extremes(key, value):
+    at = open_page(LAB, steps=50, models="lstm")
+    at.slider(key=key).set_value(value).run()
+    at.button[0].click().run()
+    assert_clean(at)
+    assert not at.error
+
+
+def test_training_lab_sgd_with_a_huge_learning_rate_stays_clean():
+    at = open_page(LAB, steps=50, optimizer="sgd", lr=0.1, clip=0.0, forget_bias=6.0, length=100)
+    at.button[0].click().run()
+    assert_clean(at)
+    assert len(at.metric) == 3
+
+
+def test_stop_keeps_the_partial_results_and_says_so():
+    at = open_page(LAB, steps=50, length=5, models="rnn")
+    at.button[0].click().run()
+    at.session_state.lab["status"] = "running"  # as if Stop arrived while the loop was still going
+    at.button[1].click().run()  # Stop
+    assert_clean(at)
+    assert at.session_state.lab["status"] == "stopped"
+    assert any("Stopped." in w.value for w in at.warning)
+    assert [m.label for m in at.metric] == ["RNN: test MSE"]

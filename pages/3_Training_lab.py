@@ -1,0 +1,282 @@
+"""Training lab: train RNN, LSTM and GRU on the same long-lag task, live, and see which one solves it."""
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import streamlit as st
+
+from rnnviz import figures, tasks, training, ui
+
+ui.setup_page(
+    "Training lab",
+    "🏋️",
+    "Textbooks say LSTMs learn long-term dependencies that plain RNNs cannot. Here the three models train on "
+    "the same task, the same data and the same number of updates, in front of you; a model counts as "
+    "**solved** only on a held-out test set it never trained on.",
+)
+
+DEFAULTS = training.TrainConfig()
+MODELS = ["rnn", "lstm", "gru"]
+LR_OPTIONS = [0.001, 0.003, 0.01, 0.03, 0.1]
+KEYS = ["task", "length", "models", "steps", "hidden", "lr", "optimizer", "clip", "forget_bias", "seed", "small"]
+ui.url_default("task", DEFAULTS.task, options=list(tasks.TASKS))
+ui.url_default("length", DEFAULTS.length, low=5, high=200)
+ui.url_default("steps", DEFAULTS.steps, low=50, high=3000)
+ui.url_default("hidden", DEFAULTS.hidden_size, low=2, high=64)
+ui.url_default("lr", DEFAULTS.lr, options=LR_OPTIONS)
+ui.url_default("optimizer", DEFAULTS.optimizer, options=["adam", "sgd"])
+ui.url_default("clip", DEFAULTS.clip, low=0.0, high=10.0)
+ui.url_default("forget_bias", DEFAULTS.forget_bias, low=-3.0, high=6.0)
+ui.url_default("seed", DEFAULTS.seed, low=0, high=9999)
+ui.url_default("small", False)
+if "models" not in st.session_state:
+    wanted = [m for m in st.query_params.get_all("models") if m in MODELS]
+    st.session_state.models = wanted or MODELS
+
+with st.sidebar:
+    st.markdown("### Task")
+    task = st.selectbox("Task", list(tasks.TASKS), format_func=tasks.TASKS.get, key="task")
+    if task == "order" and st.session_state.length < 10:  # temporal order needs room for its two positions
+        st.session_state.length = 10
+    st.slider("Sequence length (the lag)", 10 if task == "order" else 5, 200, key="length")
+    st.multiselect("Models", MODELS, format_func=ui.KIND_LABELS.get, key="models")
+    st.toggle(
+        "Small data: only 32 training sequences",
+        key="small",
+        help="Too few examples: the training metric improves while the test metric does not (overfitting).",
+    )
+    st.markdown("### Budget and optimiser")
+    st.slider("Updates (the budget every model gets)", 50, 3000, step=50, key="steps")
+    st.slider("Hidden units", 2, 64, key="hidden")
+    st.select_slider("Learning rate", LR_OPTIONS, key="lr")
+    st.radio("Optimiser", ["adam", "sgd"], key="optimizer", horizontal=True)
+    st.slider("Gradient-norm clipping (0 = off)", 0.0, 10.0, step=0.5, key="clip")
+    st.slider("Forget-gate bias at start (LSTM; GRU update gate)", -3.0, 6.0, step=0.5, key="forget_bias")
+    st.number_input("Seed", min_value=0, max_value=9999, step=1, key="seed")
+
+ui.sync_url([k for k in KEYS if k != "models"])
+st.query_params["models"] = st.session_state.models
+state = st.session_state
+spec = tasks.SPECS[task]
+
+
+def config_for(cell: str) -> training.TrainConfig:
+    return training.TrainConfig(
+        cell=cell,
+        task=task,
+        length=state.length,
+        hidden_size=state.hidden,
+        steps=state.steps,
+        lr=state.lr,
+        optimizer=state.optimizer,
+        clip=state.clip or None,
+        forget_bias=state.forget_bias,
+        seed=int(state.seed),
+        n_train=32 if state.small else 2000,
+        eval_every=max(state.steps // 40, 5),
+    )
+
+
+threshold = spec.solved_below if spec.regression else spec.solved_above
+criterion = (
+    f"test MSE below {threshold} (predicting the mean scores {spec.baseline:.3f})"
+    if spec.regression
+    else f"test accuracy of at least {threshold:.0%} (guessing scores {spec.baseline:.0%})"
+)
+st.markdown(f"**Solved means:** {criterion}. Every model sees the same training sequences in the same order.")
+
+# ---- predict, then train --------------------------------------------------------------------------------
+prediction = st.radio(
+    "Before you press Train: which models will solve it?",
+    ["RNN", "LSTM", "GRU", "all", "none"],
+    index=None,
+    horizontal=True,
+    key="prediction",
+)
+left, right = st.columns([1, 1])
+start = left.button("▶ Train", type="primary", disabled=not state.models, width="stretch")
+stop = right.button("■ Stop", width="stretch")
+if stop and state.get("lab", {}).get("status") == "running":
+    state.lab["status"] = "stopped"
+
+if start:
+    configs = {cell: config_for(cell) for cell in MODELS if cell in state.models}
+    data = ui.guarded(
+        tasks.make_task, task, state.length, configs[next(iter(configs))].n_train, 500, seed=int(state.seed)
+    )
+    if data is not None:
+        state.lab = {
+            "status": "running",
+            "configs": configs,
+            "history": {c: [] for c in configs},
+            "models": {},
+            "prediction": prediction,
+        }
+        runs = {cell: training.train_steps(config, data) for cell, config in configs.items()}
+        progress = st.progress(0.0, text="Training...")
+        chart = st.empty()
+        live = dict(runs)
+        redraw = 0
+        while live:
+            for cell in list(live):
+                try:
+                    point, model = next(live[cell])
+                except StopIteration:
+                    del live[cell]
+                    continue
+                state.lab["history"][cell].append(point)
+                state.lab["models"][cell] = model
+            done = min((h[-1].step if h else 0) for h in state.lab["history"].values())
+            progress.progress(min(done / state.steps, 1.0), text=f"Training: update {done} of {state.steps}")
+            redraw += 1
+            with chart.container():
+                ui.show_figure(
+                    figures.learning_curves(
+                        state.lab["history"], spec.metric, spec.baseline, threshold, show_train=state.small
+                    ),
+                    key=f"live_{redraw}",
+                )
+        progress.empty()
+        chart.empty()
+        state.lab["status"] = "done"
+
+# ---- results ---------------------------------------------------------------------------------------------
+lab = state.get("lab")
+if lab and any(lab["history"].values()):
+    first_config = next(iter(lab["configs"].values()))
+    if lab["status"] == "stopped":
+        st.warning("Stopped. These are the results up to the last evaluation before you pressed Stop.", icon="⏹️")
+    st.subheader(f"Results: {tasks.TASKS[first_config.task]}, length {first_config.length}")
+    lab_spec = tasks.SPECS[first_config.task]
+    lab_threshold = lab_spec.solved_below if lab_spec.regression else lab_spec.solved_above
+    ui.show_figure(
+        figures.learning_curves(
+            lab["history"], lab_spec.metric, lab_spec.baseline, lab_threshold, show_train=first_config.n_train < 100
+        ),
+        key="curves",
+    )
+    cols = st.columns(len(lab["history"]))
+    for col, (cell, history) in zip(cols, lab["history"].items(), strict=True):
+        if not history:
+            continue
+        last = history[-1]
+        solved_at = next((p.step for p in history if p.solved), None)
+        model = lab["models"][cell]
+        with col:
+            st.metric(
+                f"{ui.KIND_LABELS[cell]}: test {lab_spec.metric}",
+                f"{last.test_metric:.3g}",
+                ("solved ✔ at update " + str(solved_at)) if last.solved else "not solved ✘",
+                delta_color="normal" if last.solved else "inverse",
+                delta_arrow="off",
+                border=True,
+            )
+            st.caption(
+                f"{model.num_params:,} parameters · {1000 * last.seconds / last.step:.2f} ms per update · "
+                f"{last.seconds:.1f} s for {last.step} updates"
+            )
+    if lab.get("prediction"):
+        solved = [ui.KIND_LABELS[c] for c, h in lab["history"].items() if h and h[-1].solved]
+        st.info(f"You predicted **{lab['prediction']}**; solved: **{', '.join(solved) or 'none'}**.", icon="🤔")
+    if first_config.n_train < 100:
+        st.caption(
+            "Small data: the dotted lines are the training metric. Where they improve and the test line does "
+            "not, the model is memorising its 32 sequences instead of learning the task."
+        )
+
+    gated = [c for c in lab["models"] if c != "rnn"]
+    if gated:
+        st.subheader("What the trained gates do on a test sequence")
+        cell = st.radio("Model", gated, format_func=ui.KIND_LABELS.get, horizontal=True, key="gate_model")
+        model = lab["models"][cell]
+        _, test_set = tasks.make_task(first_config.task, first_config.length, 1, 1, seed=first_config.seed + 1000)
+        trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
+        st.caption(
+            "The same heatmaps as the Cell stepper, for the trained model. On the adding problem, look for "
+            "units whose input gate opens at the two marked steps and whose forget gate stays near 1 in "
+            "between: that is the memory the task needs."
+        )
+        ui.show_figure(
+            figures.overview_figure(trace.x, figures.trace_panels(cell, trace.h, trace.c, trace.gates)),
+            key="trained_gates",
+        )
+
+# ---- lag sweep -------------------------------------------------------------------------------------------
+st.subheader("Lag sweep: success against sequence length")
+shipped_path = Path(training.__file__).parent / "data" / "sweep_default.json"
+
+
+@st.cache_data(show_spinner=False)
+def shipped_sweep() -> dict | None:
+    try:
+        result = json.loads(shipped_path.read_text())
+        training.TrainConfig(**result["base"]).check()
+        training.success_rates(result)
+        return result
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def cached_train(config: training.TrainConfig) -> dict:
+    """One cell of a sweep; cached across sessions by configuration."""
+    return training.train(config).summary()
+
+
+sweep = shipped_sweep()
+if sweep is None:
+    st.warning(
+        "The shipped sweep results (rnnviz/data/sweep_default.json) are missing or unreadable; "
+        "`python -m rnnviz sweep` makes them again. You can still run a sweep below.",
+        icon="📄",
+    )
+else:
+    base = training.TrainConfig(**sweep["base"])
+    st.markdown(
+        f"Each point is the share of {len(sweep['seeds'])} seeds whose model solved the **{tasks.TASKS[base.task]}** "
+        f"within {base.steps} updates ({base.hidden_size} units, Adam at {base.lr}, forget bias {base.forget_bias}). "
+        "Hochreiter & Schmidhuber (1997) report the same shape: gradient-trained plain RNNs failed at long lags that "
+        "the LSTM solved. These results ship with the app (made by `python -m rnnviz sweep`); the button reruns the "
+        "sweep with your sidebar settings."
+    )
+    ui.show_figure(
+        figures.sweep_figure(
+            sweep["lengths"], training.success_rates(sweep), len(sweep["seeds"]), title="Shipped sweep"
+        ),
+        key="sweep_shipped",
+    )
+if st.button("Run the sweep with my settings", disabled=not state.models):
+    lengths = [5, 10, 20, 50, 100] if task != "order" else [10, 20, 50, 100]
+    seeds = [0, 1, 2]
+    runs = []
+    bar = st.progress(0.0, text="Sweeping...")
+    total = len(lengths) * len(state.models) * len(seeds)
+    for length in lengths:
+        for cell in state.models:
+            for seed in seeds:
+                config = training.TrainConfig(
+                    **{**asdict(config_for(cell)), "length": length, "seed": seed, "eval_every": 25}
+                )
+                summary = ui.guarded(cached_train, config)
+                if summary is not None:
+                    runs.append(summary)
+                bar.progress(len(runs) / total, text=f"{len(runs)} of {total} runs")
+    bar.empty()
+    mine = {"cells": list(state.models), "lengths": lengths, "seeds": seeds, "runs": runs}
+    ui.show_figure(
+        figures.sweep_figure(lengths, training.success_rates(mine), len(seeds), title="Your sweep"), key="sweep_mine"
+    )
+
+with st.expander("Details: tasks, training and what counts as solved"):
+    st.markdown(
+        "- **Adding problem**: two channels, values uniform in [0, 1] and a marker; one marked step in each half. "
+        "Target: the sum of the two marked values. Solved: test MSE below 0.04 (the input-blind guess scores 0.167).\n"
+        "- **Remember the first symbol** (task 2a with noise): one of 4 classes shown at step 0, then only noise. "
+        "Solved: 95% test accuracy.\n"
+        "- **Temporal order** (task 6a): X or Y at two places among distractors; the class is their order "
+        "(XX, XY, YX, YY). Solved: 95% test accuracy.\n"
+        "- **Training**: a linear readout on the last hidden state; MSE or softmax cross-entropy; backpropagation "
+        "through time by the engine; Adam (or SGD) with the gradient-norm clipping applied in the optimiser step; "
+        "float32; mini-batches of 32 from 2000 training sequences (32 in the small-data preset); 500 test sequences."
+    )

@@ -1,0 +1,334 @@
+"""Mini-batch training through the engine: a linear readout on the last hidden state, a loss, BPTT,
+and Adam or SGD (clipping happens in the optimiser step, never inside the gradient).
+
+``train_steps`` yields progress as it goes (the page draws curves from it while training);
+``train`` runs to the end and returns a summary (the CLI and the lag sweep use it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from rnnviz import analysis, tasks
+from rnnviz.cells import Cell, init_cell
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    cell: str = "lstm"
+    task: str = "adding"
+    length: int = 50
+    hidden_size: int = 16
+    steps: int = 1000  # optimiser updates: the budget every model gets
+    batch_size: int = 32
+    lr: float = 0.01
+    optimizer: str = "adam"
+    clip: float | None = 1.0  # global gradient-norm clipping in the optimiser step; None: off
+    seed: int = 0
+    n_train: int = 2000
+    n_test: int = 500
+    forget_bias: float = 3.0  # LSTM forget gate / GRU update gate bias at initialisation
+    eval_every: int = 25
+    dtype: str = "float32"
+
+    def check(self) -> None:
+        if self.cell not in ("rnn", "lstm", "gru"):
+            raise ValueError(f"unknown cell {self.cell!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if not 1 <= self.steps <= 100_000:
+            raise ValueError(f"steps must be between 1 and 100000, got {self.steps}")
+        if not 1 <= self.batch_size <= 4096:
+            raise ValueError(f"batch size must be between 1 and 4096, got {self.batch_size}")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"learning rate must be a positive number, got {self.lr}")
+        if self.clip is not None and not self.clip > 0:
+            raise ValueError(f"clipping threshold must be positive, got {self.clip}")
+        if self.n_train < 1 or self.n_test < 1:
+            raise ValueError("need at least one training and one test sequence")
+
+
+# --------------------------------------------------------------------------------------------------
+# Model: cell + linear readout on h_T
+
+
+@dataclass(frozen=True)
+class Model:
+    cell: Cell
+    readout_weight: np.ndarray  # (O, H)
+    readout_bias: np.ndarray  # (O,)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {**self.cell.params, "readout.weight": self.readout_weight, "readout.bias": self.readout_bias}
+
+    @property
+    def num_params(self) -> int:
+        return int(sum(v.size for v in self.params.values()))
+
+    def with_params(self, params: dict[str, np.ndarray]) -> Model:
+        cell_params = {k: v for k, v in params.items() if not k.startswith("readout.")}
+        return Model(self.cell.with_params(cell_params), params["readout.weight"], params["readout.bias"])
+
+    def outputs(self, x: np.ndarray):
+        """Readout of the last hidden state: ``(N, O)``, and the trace it came from."""
+        trace = self.cell.forward(x)
+        return trace.h[-1] @ self.readout_weight.T + self.readout_bias, trace
+
+
+def init_model(config: TrainConfig, spec: tasks.TaskSpec) -> Model:
+    dtype = np.dtype(config.dtype)
+    cell = init_cell(
+        config.cell,
+        spec.input_size,
+        config.hidden_size,
+        seed=config.seed,
+        dtype=dtype,
+        forget_bias=None if config.cell == "rnn" else config.forget_bias,
+    )
+    rng = np.random.default_rng([config.seed, 2])
+    k = 1 / np.sqrt(config.hidden_size)  # PyTorch's nn.Linear initialisation
+    weight = rng.uniform(-k, k, (spec.n_outputs, config.hidden_size)).astype(dtype)
+    bias = rng.uniform(-k, k, spec.n_outputs).astype(dtype)
+    return Model(cell, weight, bias)
+
+
+def loss_and_grads(model: Model, data: tasks.Dataset) -> tuple[float, float, dict[str, np.ndarray]]:
+    """Mean loss over the batch (MSE for regression, softmax cross-entropy for classes), the task metric
+    (MSE or accuracy), and the gradients of the loss with respect to every parameter."""
+    out, trace = model.outputs(data.x)  # (N, O)
+    N = out.shape[0]
+    if data.regression:
+        err = out[:, 0] - data.y
+        loss = float(np.mean(err**2))
+        metric = loss
+        d_out = (2.0 / N) * err[:, None]
+    else:
+        z = out - out.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+        loss = float(-np.mean(log_p[np.arange(N), data.y]))
+        metric = float(np.mean(np.argmax(out, axis=1) == data.y))
+        d_out = np.exp(log_p)
+        d_out[np.arange(N), data.y] -= 1.0
+        d_out /= N
+    d_out = d_out.astype(out.dtype)
+    d_h = np.zeros_like(trace.h)
+    d_h[-1] = d_out @ model.readout_weight  # the loss reads only the last step
+    grads = model.cell.backward(trace, d_h).params
+    grads["readout.weight"] = d_out.T @ trace.h[-1]
+    grads["readout.bias"] = d_out.sum(axis=0)
+    return loss, metric, grads
+
+
+def evaluate(model: Model, data: tasks.Dataset) -> tuple[float, float]:
+    """(loss, metric) on a whole data set, without gradients."""
+    out, _ = model.outputs(data.x)
+    N = out.shape[0]
+    if data.regression:
+        mse = float(np.mean((out[:, 0] - data.y) ** 2))
+        return mse, mse
+    z = out - out.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return float(-np.mean(log_p[np.arange(N), data.y])), float(np.mean(np.argmax(out, axis=1) == data.y))
+
+
+# --------------------------------------------------------------------------------------------------
+# Optimisers: the step is where clipping happens
+
+
+@dataclass
+class Optimizer:
+    """Adam (Kingma & Ba, defaults beta1 0.9, beta2 0.999, eps 1e-8, as torch.optim.Adam) or plain SGD.
+    ``step`` returns new parameter arrays and the gradient norm before clipping."""
+
+    kind: str
+    lr: float
+    clip: float | None = None
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    t: int = 0
+    m: dict = field(default_factory=dict)
+    v: dict = field(default_factory=dict)
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]):
+        if self.clip is not None:
+            grads, norm = analysis.clip_by_norm(grads, self.clip)
+        else:
+            norm = analysis.global_norm(grads)
+            if not np.isfinite(norm):
+                grads = {k: np.zeros_like(g) for k, g in grads.items()}  # skip a non-finite step
+        if self.kind == "sgd":
+            return {k: params[k] - self.lr * grads[k] for k in params}, norm
+        self.t += 1
+        new = {}
+        for k, g in grads.items():
+            self.m[k] = self.beta1 * self.m.get(k, 0.0) + (1 - self.beta1) * g
+            self.v[k] = self.beta2 * self.v.get(k, 0.0) + (1 - self.beta2) * g * g
+            m_hat = self.m[k] / (1 - self.beta1**self.t)
+            v_hat = self.v[k] / (1 - self.beta2**self.t)
+            new[k] = (params[k] - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(params[k].dtype)
+        return new, norm
+
+
+# --------------------------------------------------------------------------------------------------
+# The loop
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One evaluation point: after ``step`` updates."""
+
+    step: int
+    train_loss: float  # mean over the updates since the last point
+    grad_norm: float  # mean gradient norm (before clipping) since the last point
+    train_metric: float  # on the first n_test training sequences (the same ones each time)
+    test_metric: float  # on the held-out test set
+    seconds: float  # training time so far (evaluation excluded)
+    solved: bool
+
+
+def is_solved(spec: tasks.TaskSpec, metric: float) -> bool:
+    if spec.regression:
+        return metric < spec.solved_below
+    return metric >= spec.solved_above
+
+
+def train_steps(config: TrainConfig, data=None) -> Iterator[tuple[Progress, Model]]:
+    """Train, yielding (progress, model) every ``eval_every`` updates and after the last one."""
+    config.check()
+    spec = tasks.SPECS[config.task]
+    train_set, test_set = data or tasks.make_task(
+        config.task, config.length, config.n_train, config.n_test, seed=config.seed
+    )
+    dtype = np.dtype(config.dtype)
+    train_set = tasks.Dataset(
+        train_set.x.astype(dtype),
+        train_set.y.astype(dtype) if train_set.regression else train_set.y,
+        train_set.regression,
+        train_set.n_outputs,
+    )
+    test_set = tasks.Dataset(test_set.x.astype(dtype), test_set.y, test_set.regression, test_set.n_outputs)
+    model = init_model(config, spec)
+    opt = Optimizer(config.optimizer, config.lr, config.clip)
+    rng = np.random.default_rng([config.seed, 3])
+    batch = min(config.batch_size, len(train_set))
+    train_probe = train_set.take(np.arange(min(len(train_set), config.n_test)))
+    losses, norms, seconds = [], [], 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(1, config.steps + 1):
+            start = time.perf_counter()
+            index = rng.choice(len(train_set), size=batch, replace=False)
+            loss, _, grads = loss_and_grads(model, train_set.take(index))
+            params, norm = opt.step(model.params, grads)
+            model = model.with_params(params) if all(np.all(np.isfinite(p)) for p in params.values()) else model
+            seconds += time.perf_counter() - start
+            losses.append(loss)
+            norms.append(norm)
+            if step % config.eval_every == 0 or step == config.steps:
+                _, train_metric = evaluate(model, train_probe)
+                _, test_metric = evaluate(model, test_set)
+                yield (
+                    Progress(
+                        step,
+                        float(np.mean(losses)),
+                        float(np.mean(norms)),
+                        train_metric,
+                        test_metric,
+                        seconds,
+                        is_solved(spec, test_metric),
+                    ),
+                    model,
+                )
+                losses, norms = [], []
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    config: TrainConfig
+    history: tuple  # of Progress
+    solved: bool  # at the end, on the held-out test set
+    solved_step: int | None  # first evaluation at which the test set counted as solved
+    test_metric: float
+    metric: str
+    seconds: float
+    params: int
+    state_dict: dict = field(repr=False)  # trained cell parameters
+    readout: tuple = field(repr=False)  # (weight, bias)
+
+    def summary(self) -> dict:
+        return {
+            "cell": self.config.cell,
+            "task": self.config.task,
+            "length": self.config.length,
+            "seed": self.config.seed,
+            "solved": self.solved,
+            "solved_step": self.solved_step,
+            "metric": self.metric,
+            "test_metric": self.test_metric,
+            "steps": self.config.steps,
+            "seconds": round(self.seconds, 3),
+            "params": self.params,
+            "seconds_per_step": round(self.seconds / self.config.steps, 6),
+        }
+
+
+def train(config: TrainConfig) -> TrainResult:
+    history, model = [], None
+    for progress, latest in train_steps(config):
+        history.append(progress)
+        model = latest
+    spec = tasks.SPECS[config.task]
+    solved_at = next((p.step for p in history if p.solved), None)
+    last = history[-1]
+    return TrainResult(
+        config,
+        tuple(history),
+        last.solved,
+        solved_at,
+        last.test_metric,
+        spec.metric,
+        last.seconds,
+        model.num_params,
+        model.cell.state_dict(),
+        (model.readout_weight, model.readout_bias),
+    )
+
+
+def config_dict(config: TrainConfig) -> dict:
+    return asdict(config)
+
+
+# --------------------------------------------------------------------------------------------------
+# The lag sweep: success rate against sequence length
+
+
+def sweep(
+    base: TrainConfig, cells=("rnn", "lstm", "gru"), lengths=(5, 10, 20, 50, 100), seeds=(0, 1, 2), on_result=None
+) -> dict:
+    """Train every (cell, length, seed) with the base config's budget; returns a JSON-ready dict."""
+    runs = []
+    for length in lengths:
+        for cell in cells:
+            for seed in seeds:
+                config = TrainConfig(**{**asdict(base), "cell": cell, "length": length, "seed": seed})
+                summary = train(config).summary()
+                runs.append(summary)
+                if on_result is not None:
+                    on_result(summary)
+    return {"base": asdict(base), "cells": list(cells), "lengths": list(lengths), "seeds": list(seeds), "runs": runs}
+
+
+def success_rates(result: dict) -> dict[str, list[float]]:
+    """Fraction of seeds solved, per cell, per length (in the sweep's order)."""
+    rates = {}
+    for cell in result["cells"]:
+        rates[cell] = []
+        for length in result["lengths"]:
+            runs = [r for r in result["runs"] if r["cell"] == cell and r["length"] == length]
+            rates[cell].append(sum(r["solved"] for r in runs) / len(runs) if runs else float("nan"))
+    return rates
