@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from rnnviz.theme import COLORS, FONT_SIZE, GATE_SCALE, LABELS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, STATE_SCALE
 
 STATE_LIKE = {"h", "c", "cell", "new"}  # values in -1 .. 1 (tanh); everything else is a gate in 0 .. 1
+_TEMPLATE = pio.templates["plotly_white"]  # resolved once: looking it up by name on every figure costs more
 
 
 def base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
@@ -24,7 +26,7 @@ def base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Fig
         title=dict(text=title, x=0.0, xanchor="left") if title else None,
         font=dict(size=FONT_SIZE),
         margin=dict(l=70, r=30, t=60 if title else 30, b=50),
-        template="plotly_white",
+        template=_TEMPLATE,
         hoverlabel=dict(font_size=FONT_SIZE),
     )
     return fig
@@ -89,101 +91,130 @@ def play_controls(n_frames: int, active: int, prefix: str = "step ", duration: i
     )
 
 
+def _stacked_domains(heights: list[float], gap: float) -> list[tuple[float, float]]:
+    """Vertical paper domains, top to bottom, for rows of the given relative heights."""
+    usable = 1.0 - gap * (len(heights) - 1)
+    domains, top = [], 1.0
+    for h in heights:
+        size = usable * h / sum(heights)
+        domains.append((max(top - size, 0.0), min(top, 1.0)))  # clamp float rounding (e.g. -1e-16)
+        top -= size + gap
+    return domains
+
+
 def overview_figure(x: np.ndarray, panels: list[Panel], step: int = 0, title: str | None = None) -> go.Figure:
     """The input on top, then one heatmap (time x unit) per panel, with a step marker that Play moves.
 
     States use a diverging scale centred on zero (-1 .. 1); gates a sequential scale (0 .. 1). Both
-    ranges are pinned so the colours mean the same at every step and on every page.
+    ranges are pinned so the colours mean the same at every step and on every page. The figure is built
+    as one dictionary and validated once: adding 200 frames one object at a time costs Plotly several
+    times longer.
     """
     x = np.asarray(x)
     T = x.shape[0]
     step = int(np.clip(step, 0, T - 1))
     rows = 1 + len(panels)
-    titles = [LABELS["x"]] + [p.title for p in panels]
-    fig = make_subplots(
-        rows=rows,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=min(0.06, 0.25 / rows),
-        subplot_titles=titles,
-        row_heights=[0.6] + [1.0] * len(panels),
-    )
+    domains = _stacked_domains([0.6] + [1.0] * len(panels), gap=min(0.06, 0.25 / rows))
     t = np.arange(T)
+    titles = [(LABELS["x"], "x")] + [(p.title, p.quantity) for p in panels]
+    layout, annotations, data = {}, [], []
+    for r in range(1, rows + 1):
+        suffix = "" if r == 1 else str(r)
+        layout[f"xaxis{suffix}"] = dict(
+            domain=[0, 1],
+            anchor=f"y{suffix}",
+            range=[-0.5, T - 0.5],
+            showticklabels=r == rows,
+            **({} if r == 1 else {"matches": "x"}),
+            **({"title": {"text": "time step t"}} if r == rows else {}),
+        )
+        layout[f"yaxis{suffix}"] = dict(domain=list(domains[r - 1]), anchor=f"x{suffix}")
+        text, quantity = titles[r - 1]
+        annotations.append(
+            dict(
+                text=text,
+                x=0,
+                xref="paper",
+                xanchor="left",
+                y=domains[r - 1][1],
+                yref="paper",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=FONT_SIZE, color=COLORS.get(quantity, "#000000")),
+            )
+        )
     for d in range(x.shape[1]):
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            dict(
+                type="scatter",
                 x=t,
                 y=_rounded(x[:, d]),
                 mode="lines",
+                xaxis="x",
+                yaxis="y",
                 line=dict(color=COLORS["x"], width=3),
                 name=f"x[{d}]",
-                showlegend=False,
                 hovertemplate="t=%{x}<br>x=%{y:.3f}<extra></extra>",
-            ),
-            row=1,
-            col=1,
+            )
         )
+    spans = [(float(np.min(x)) - 0.1, float(np.max(x)) + 0.1)]
     for r, panel in enumerate(panels, start=2):
         values = np.asarray(panel.values)
         H = values.shape[1]
-        fig.add_trace(
-            go.Heatmap(
+        data.append(
+            dict(
+                type="heatmap",
                 z=_rounded(values.T),
                 x=t,
                 y=np.arange(H),
+                xaxis=f"x{r}",
+                yaxis=f"y{r}",
                 coloraxis="coloraxis" if panel.quantity in STATE_LIKE else "coloraxis2",
                 hovertemplate=f"{panel.title}<br>t=%{{x}}, unit %{{y}}<br>value %{{z:.3f}}<extra></extra>",
-            ),
-            row=r,
-            col=1,
+            )
         )
-        fig.update_yaxes(title_text="unit", row=r, col=1, range=[-0.5, H - 0.5])
+        layout[f"yaxis{r}"].update(title={"text": "unit"}, range=[-0.5, H - 0.5])
+        spans.append((-0.5, H - 0.5))
     # Step markers: one vertical line per row; these are the only traces the frames touch.
-    marker_rows = list(range(1, rows + 1))
-    spans = [(float(np.min(x)) - 0.1, float(np.max(x)) + 0.1)] + [(-0.5, p.values.shape[1] - 0.5) for p in panels]
-    first_marker = len(fig.data)
-    for r, (lo, hi) in zip(marker_rows, spans, strict=True):
-        fig.add_trace(
-            go.Scatter(
+    first_marker = len(data)
+    for r, (lo, hi) in enumerate(spans, start=1):
+        suffix = "" if r == 1 else str(r)
+        data.append(
+            dict(
+                type="scatter",
                 x=[step, step],
                 y=[lo, hi],
                 mode="lines",
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
                 line=dict(color="#222222", width=3),
-                showlegend=False,
                 hoverinfo="skip",
-            ),
-            row=r,
-            col=1,
+            )
         )
     marker_ids = list(range(first_marker, first_marker + rows))
-    fig.frames = [
-        go.Frame(name=str(k), traces=marker_ids, data=[go.Scatter(x=[k, k], y=[lo, hi]) for lo, hi in spans])
+    frames = [
+        dict(name=str(k), traces=marker_ids, data=[dict(type="scatter", x=[k, k], y=[lo, hi]) for lo, hi in spans])
         for k in range(T)
     ]
-    # Subplot titles carry each quantity's colour (and its name, so colour is never the only cue).
-    quantities = ["x"] + [p.quantity for p in panels]
-    for annotation, quantity in zip(fig.layout.annotations, quantities, strict=False):
-        annotation.font = dict(size=FONT_SIZE, color=COLORS.get(quantity, "#000000"))
-        annotation.x, annotation.xanchor = 0.0, "left"
-    fig.update_xaxes(range=[-0.5, T - 0.5])
-    fig.update_xaxes(title_text="time step t", row=rows, col=1)
-    fig.update_layout(
+    layout.update(
+        annotations=annotations,
         coloraxis=dict(
             colorscale=STATE_SCALE,
             cmin=-1,
             cmax=1,
             cmid=0,
-            colorbar=dict(title="state", len=0.45, y=1.0, yanchor="top", x=1.01),
+            colorbar=dict(title=dict(text="state"), len=0.45, y=1.0, yanchor="top", x=1.01),
         ),
         coloraxis2=dict(
             colorscale=GATE_SCALE,
             cmin=0,
             cmax=1,
-            colorbar=dict(title="gate", len=0.45, y=0.0, yanchor="bottom", x=1.01),
+            colorbar=dict(title=dict(text="gate"), len=0.45, y=0.0, yanchor="bottom", x=1.01),
         ),
         showlegend=False,
         **play_controls(T, step),
     )
+    fig = go.Figure(dict(data=data, layout=layout, frames=frames))
     return base_layout(fig, height=150 + 150 * rows, title=title)
 
 
@@ -315,59 +346,71 @@ def cell_diagram(
     value's colour (the heatmaps' scales), outlined in the quantity's own colour, and labelled with its
     name and number; the cell-state (LSTM) or hidden-state (GRU) path runs along the top."""
     nodes, wires = _DIAGRAMS[kind]
-    fig = go.Figure()
+    shapes, annotations = [], []  # collected, then set once: Plotly re-validates on every add_shape
     for x0, y0, x1, y1, key, head in wires:
         color = "#9A9A9A" if key == "bus" else COLORS[key]
         width = 3 if key == "bus" else 6
         if head:
-            fig.add_annotation(
-                x=x1,
-                y=y1,
-                ax=x0,
-                ay=y0,
-                xref="x",
-                yref="y",
-                axref="x",
-                ayref="y",
-                text="",
-                showarrow=True,
-                arrowhead=2,
-                arrowsize=0.8,
-                arrowwidth=width,
-                arrowcolor=color,
+            annotations.append(
+                dict(
+                    x=x1,
+                    y=y1,
+                    ax=x0,
+                    ay=y0,
+                    xref="x",
+                    yref="y",
+                    axref="x",
+                    ayref="y",
+                    text="",
+                    showarrow=True,
+                    arrowhead=2,
+                    arrowsize=0.8,
+                    arrowwidth=width,
+                    arrowcolor=color,
+                )
             )
         else:
-            fig.add_shape(type="line", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=color, width=width))
+            shapes.append(dict(type="line", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=color, width=width)))
     for n in nodes:
         label = "relu" if (n.label == "tanh" and kind == "rnn" and nonlinearity == "relu") else n.label
         if n.quantity == "op":
-            fig.add_shape(
-                type="circle",
-                x0=n.x - 0.45,
-                x1=n.x + 0.45,
-                y0=n.y - 0.45,
-                y1=n.y + 0.45,
-                line=dict(color="#444444", width=2),
-                fillcolor="#F4F4F4",
+            shapes.append(
+                dict(
+                    type="circle",
+                    x0=n.x - 0.45,
+                    x1=n.x + 0.45,
+                    y0=n.y - 0.45,
+                    y1=n.y + 0.45,
+                    line=dict(color="#444444", width=2),
+                    fillcolor="#F4F4F4",
+                )
             )
-            fig.add_annotation(x=n.x, y=n.y, text=label, showarrow=False, font=dict(size=FONT_SIZE - 2))
+            annotations.append(dict(x=n.x, y=n.y, text=label, showarrow=False, font=dict(size=FONT_SIZE - 2)))
             continue
         value = values.get(n.value)
         fill = "#FFFFFF" if value is None else _value_color(n.quantity, value)
-        fig.add_shape(
-            type="rect",
-            x0=n.x - 0.75,
-            x1=n.x + 0.75,
-            y0=n.y - 0.55,
-            y1=n.y + 0.55,
-            line=dict(color=COLORS.get(n.quantity, "#000000"), width=5),
-            fillcolor=fill,
+        shapes.append(
+            dict(
+                type="rect",
+                x0=n.x - 0.75,
+                x1=n.x + 0.75,
+                y0=n.y - 0.55,
+                y1=n.y + 0.55,
+                line=dict(color=COLORS.get(n.quantity, "#000000"), width=5),
+                fillcolor=fill,
+            )
         )
         text = label if value is None else f"<b>{label}</b> {value:.2f}"
         color = "#000000" if value is None else _text_on(n.quantity, value)
-        fig.add_annotation(x=n.x, y=n.y, text=text, showarrow=False, font=dict(size=FONT_SIZE, color=color))
-    fig.update_xaxes(visible=False, range=[-0.2, 12.2], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-0.8, 6.9], fixedrange=True)
+        annotations.append(dict(x=n.x, y=n.y, text=text, showarrow=False, font=dict(size=FONT_SIZE, color=color)))
+    fig = go.Figure(
+        layout=dict(
+            shapes=shapes,
+            annotations=annotations,
+            xaxis=dict(visible=False, range=[-0.2, 12.2], fixedrange=True),
+            yaxis=dict(visible=False, range=[-0.8, 6.9], fixedrange=True),
+        )
+    )
     return base_layout(fig, height=440, title=title)
 
 
@@ -413,6 +456,64 @@ def model_name(kind: str) -> str:
 # Gradient flow
 
 
+def _curve(xs, ys, log_y: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Points that can be drawn: finite, and positive on a log axis (an overflowed curve just stops)."""
+    xs, ys = np.asarray(xs), np.asarray(ys, dtype=float)
+    keep = np.isfinite(ys) & ((ys > 0) if log_y else True)
+    return xs[keep], ys[keep]
+
+
+def _side_by_side(titles: list[str]) -> dict:
+    """Layout of two subplots in one row, with their titles, built directly (make_subplots is slow)."""
+    return dict(
+        xaxis=dict(domain=[0.0, 0.44], anchor="y"),
+        yaxis=dict(anchor="x"),
+        xaxis2=dict(domain=[0.56, 1.0], anchor="y2"),
+        yaxis2=dict(anchor="x2"),
+        annotations=[
+            dict(
+                text=text,
+                x=x,
+                xref="paper",
+                xanchor="center",
+                y=1.0,
+                yref="paper",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=FONT_SIZE),
+            )
+            for text, x in zip(titles, (0.22, 0.78), strict=True)
+        ],
+    )
+
+
+def _hline(y: float, axis: str, color: str, dash: str, label: str, position: str = "bottom") -> tuple[dict, dict]:
+    """A horizontal reference line across one subplot, and its label."""
+    suffix = axis[1:]
+    shape = dict(
+        type="line",
+        xref=f"x{suffix} domain",
+        x0=0,
+        x1=1,
+        yref=f"y{suffix}",
+        y0=y,
+        y1=y,
+        line=dict(color=color, dash=dash, width=2),
+    )
+    note = dict(
+        text=label,
+        xref=f"x{suffix} domain",
+        x=1,
+        xanchor="right",
+        yref=f"y{suffix}",
+        y=y,
+        yanchor="top" if position == "bottom" else "bottom",
+        showarrow=False,
+        font=dict(size=FONT_SIZE - 2, color=color),
+    )
+    return shape, note
+
+
 def lag_figure(
     measured: dict[str, tuple[np.ndarray, str, str]],
     theory: dict[str, np.ndarray],
@@ -422,15 +523,14 @@ def lag_figure(
     """Gradient norm against lag on a log axis. ``measured``: {name: (norms, colour, dash)};
     ``theory``: {name: norms}, drawn thin and grey and named "theory"; ``overflow``: {name: lag}, marked
     with a cross where that curve overflowed."""
-    fig = go.Figure()
+    data = []
     for name, (norms, color, dash) in measured.items():
-        norms = np.asarray(norms, dtype=float)
-        k = np.arange(norms.size)
-        keep = np.isfinite(norms) & (norms > 0)
-        fig.add_trace(
-            go.Scatter(
-                x=k[keep],
-                y=norms[keep],
+        k, y = _curve(np.arange(np.size(norms)), norms, log_y=True)
+        data.append(
+            dict(
+                type="scatter",
+                x=k,
+                y=y,
                 name=name,
                 mode="lines",
                 line=dict(color=color, dash=dash, width=4),
@@ -438,13 +538,12 @@ def lag_figure(
             )
         )
     for name, norms in theory.items():
-        norms = np.asarray(norms, dtype=float)
-        k = np.arange(norms.size)
-        keep = np.isfinite(norms) & (norms > 0)
-        fig.add_trace(
-            go.Scatter(
-                x=k[keep],
-                y=norms[keep],
+        k, y = _curve(np.arange(np.size(norms)), norms, log_y=True)
+        data.append(
+            dict(
+                type="scatter",
+                x=k,
+                y=y,
                 name=f"theory: {name}",
                 mode="lines",
                 line=dict(color=COLORS["theory"], dash="dashdot", width=2.5),
@@ -452,11 +551,11 @@ def lag_figure(
             )
         )
     for name, lag in overflow.items():
-        norms = np.asarray(measured[name][0], dtype=float)
-        finite = norms[:lag][np.isfinite(norms[:lag]) & (norms[:lag] > 0)]
+        _, finite = _curve(np.arange(lag), np.asarray(measured[name][0], dtype=float)[:lag], log_y=True)
         y = float(finite[-1]) if finite.size else 1.0
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            dict(
+                type="scatter",
                 x=[lag],
                 y=[y],
                 mode="markers+text",
@@ -468,34 +567,42 @@ def lag_figure(
                 showlegend=False,
             )
         )
-    fig.update_xaxes(title_text="lag k (steps back from the loss at the last step)")
-    fig.update_yaxes(title_text="gradient norm", type="log", exponentformat="power")
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    fig = go.Figure(
+        dict(
+            data=data,
+            layout=dict(
+                xaxis=dict(title=dict(text="lag k (steps back from the loss at the last step)")),
+                yaxis=dict(title=dict(text="gradient norm"), type="log", exponentformat="power"),
+                legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+            ),
+        )
+    )
     return base_layout(fig, height=500, title=title)
 
 
 def eigen_figure(eigenvalues: np.ndarray, sigma_max: float, gamma: float = 1.0, title: str | None = None) -> go.Figure:
     """Eigenvalues of W_hh on the complex plane, with the unit circle, the 1/gamma circle (Pascanu et al.:
     vanishing is certain when sigma_max < 1/gamma) and a circle at sigma_max itself."""
-    theta = np.linspace(0, 2 * np.pi, 200)
-    fig = go.Figure()
+    theta = np.linspace(0, 2 * np.pi, 120)
     circles = [("unit circle", 1.0, "#222222", "solid")]
     if abs(1 / gamma - 1.0) > 1e-9:
         circles.append((f"1/γ = {1 / gamma:.2f}", 1 / gamma, "#D55E00", "dot"))
     circles.append((f"largest singular value σ_max = {sigma_max:.2f}", sigma_max, "#0072B2", "dash"))
-    for name, r, color, dash in circles:
-        fig.add_trace(
-            go.Scatter(
-                x=r * np.cos(theta),
-                y=r * np.sin(theta),
-                mode="lines",
-                name=name,
-                line=dict(color=color, dash=dash, width=2.5),
-                hoverinfo="skip",
-            )
+    data = [
+        dict(
+            type="scatter",
+            x=np.round(r * np.cos(theta), 4),
+            y=np.round(r * np.sin(theta), 4),
+            mode="lines",
+            name=name,
+            line=dict(color=color, dash=dash, width=2.5),
+            hoverinfo="skip",
         )
-    fig.add_trace(
-        go.Scatter(
+        for name, r, color, dash in circles
+    ]
+    data.append(
+        dict(
+            type="scatter",
             x=eigenvalues.real,
             y=eigenvalues.imag,
             mode="markers",
@@ -505,9 +612,22 @@ def eigen_figure(eigenvalues: np.ndarray, sigma_max: float, gamma: float = 1.0, 
         )
     )
     extent = 1.15 * max(1.0, sigma_max, 1 / gamma, float(np.max(np.abs(eigenvalues))) if eigenvalues.size else 1.0)
-    fig.update_xaxes(title_text="real part", range=[-extent, extent], zeroline=True)
-    fig.update_yaxes(title_text="imaginary part", range=[-extent, extent], scaleanchor="x", scaleratio=1, zeroline=True)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+    fig = go.Figure(
+        dict(
+            data=data,
+            layout=dict(
+                xaxis=dict(title=dict(text="real part"), range=[-extent, extent], zeroline=True),
+                yaxis=dict(
+                    title=dict(text="imaginary part"),
+                    range=[-extent, extent],
+                    scaleanchor="x",
+                    scaleratio=1,
+                    zeroline=True,
+                ),
+                legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+            ),
+        )
+    )
     return base_layout(fig, height=520, title=title)
 
 
@@ -516,80 +636,82 @@ def reach_heatmap(rows: dict[str, np.ndarray], title: str | None = None) -> go.F
     names = list(rows)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         z = np.log10(np.array([np.asarray(rows[n], dtype=float) for n in names]))
-    z = np.where(np.isfinite(z), z, np.nan)
-    z = np.clip(z, -12, 12)
+    z = np.clip(np.where(np.isfinite(z), z, np.nan), -12, 12)
     fig = go.Figure(
-        go.Heatmap(
-            z=np.round(z, 3),
-            x=np.arange(z.shape[1]),
-            y=names,
-            colorscale="Viridis",
-            zmin=-8,
-            zmax=2,
-            colorbar=dict(title="log₁₀ |grad|", tickvals=[-8, -6, -4, -2, 0, 2]),
-            hovertemplate="%{y}<br>step %{x}<br>log10 = %{z:.2f}<extra></extra>",
+        dict(
+            data=[
+                dict(
+                    type="heatmap",
+                    z=np.round(z, 3),
+                    x=np.arange(z.shape[1]),
+                    y=names,
+                    colorscale="Viridis",
+                    zmin=-8,
+                    zmax=2,
+                    colorbar=dict(title=dict(text="log₁₀ |grad|"), tickvals=[-8, -6, -4, -2, 0, 2]),
+                    hovertemplate="%{y}<br>step %{x}<br>log10 = %{z:.2f}<extra></extra>",
+                )
+            ],
+            layout=dict(xaxis=dict(title=dict(text="time step t (the loss is at the last step)"))),
         )
     )
-    fig.update_xaxes(title_text="time step t (the loss is at the last step)")
     return base_layout(fig, height=160 + 60 * len(names), title=title)
 
 
 def clip_figure(norm_plain, loss_plain, norm_clipped, loss_clipped, threshold: float) -> go.Figure:
     """Gradient norm and loss per SGD step, without and with clipping, side by side."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["gradient norm before clipping", "loss"])
+    layout = _side_by_side(["gradient norm before clipping", "loss"])
     steps = np.arange(len(norm_plain))
+    data = []
     for col, (plain, clipped) in enumerate(((norm_plain, norm_clipped), (loss_plain, loss_clipped)), start=1):
+        suffix = "" if col == 1 else "2"
         for name, ys, dash, color in (
             ("no clipping", plain, "solid", "#D55E00"),
             (f"clipped at {threshold:g}", clipped, "dash", "#0072B2"),
         ):
-            ys = np.asarray(ys, dtype=float)
-            keep = np.isfinite(ys) & (ys > 0)
-            fig.add_trace(
-                go.Scatter(
-                    x=steps[keep],
-                    y=ys[keep],
+            xs, ys = _curve(steps, ys, log_y=True)
+            data.append(
+                dict(
+                    type="scatter",
+                    x=xs,
+                    y=ys,
                     name=name,
                     mode="lines+markers",
+                    xaxis=f"x{suffix}",
+                    yaxis=f"y{suffix}",
                     line=dict(color=color, dash=dash, width=3),
                     showlegend=col == 1,
                     legendgroup=name,
-                ),
-                row=1,
-                col=col,
+                )
             )
-        fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=col)
-        fig.update_xaxes(title_text="training step", row=1, col=col)
-    fig.add_hline(
-        y=threshold,
-        line=dict(color="#0072B2", dash="dot", width=2),
-        row=1,
-        col=1,
-        annotation_text="threshold",
-        annotation_position="bottom right",
-    )
+        layout[f"yaxis{suffix}"].update(type="log", exponentformat="power", dtick=1)
+        layout[f"xaxis{suffix}"].update(title=dict(text="training step"))
+    shape, note = _hline(threshold, "y", "#0072B2", "dot", "threshold")
+    layout.update(shapes=[shape])
+    layout["annotations"].append(note)
     finite = np.isfinite(np.asarray(loss_plain, dtype=float))
     if not finite.all():  # mark where the unclipped run stopped being numbers
-        last = int(np.argmin(finite)) - 1
-        for col, ys in ((1, norm_plain), (2, loss_plain)):
-            y = float(np.asarray(ys, dtype=float)[max(last, 0)])
+        last = max(int(np.argmin(finite)) - 1, 0)
+        for suffix, ys in (("", norm_plain), ("2", loss_plain)):
+            y = float(np.asarray(ys, dtype=float)[last])
             if np.isfinite(y) and y > 0:
-                fig.add_trace(
-                    go.Scatter(
-                        x=[max(last, 0)],
+                data.append(
+                    dict(
+                        type="scatter",
+                        x=[last],
                         y=[y],
                         mode="markers+text",
                         showlegend=False,
+                        xaxis=f"x{suffix}",
+                        yaxis=f"y{suffix}",
                         marker=dict(symbol="x", size=18, color="#D55E00"),
-                        text=[f"no clipping: overflowed after step {max(last, 0)}"],
+                        text=[f"no clipping: overflowed after step {last}"],
                         textposition="middle right",
                         textfont=dict(size=FONT_SIZE - 2, color="#D55E00"),
-                    ),
-                    row=1,
-                    col=col,
+                    )
                 )
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.08, x=0))
-    return base_layout(fig, height=420)
+    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.08, x=0)
+    return base_layout(go.Figure(dict(data=data, layout=layout)), height=420)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -96,3 +96,10 @@ def test_pulse_memory_is_zero_without_a_pulse_effect_and_fades_for_the_rnn():
     cell = experiments.CellConfig(kind="rnn", hidden_size=8, spectral_radius=0.5).make_cell()
     memory = experiments.pulse_memory(cell, 60)
     assert memory[0] > 0.1 and memory[-1] < 1e-6 * memory[0]
+
+
+@pytest.mark.parametrize("rows", range(1, 12))
+def test_stacked_domains_stay_inside_the_figure(rows):
+    domains = figures._stacked_domains([0.6] + [1.0] * (rows - 1), gap=min(0.06, 0.25 / rows))
+    assert all(0.0 <= lo < hi <= 1.0 for lo, hi in domains)
+    assert all(a[0] > b[1] for a, b in zip(domains, domains[1:], strict=False))  # top to bottom, no overlap
