@@ -105,6 +105,7 @@ class LSTMStep:
     f_t: np.ndarray
     g_t: np.ndarray
     o_t: np.ndarray
+    act_t: np.ndarray  # (B, 4H): i, f, g, o side by side (the four above are views of it)
     y_t: np.ndarray  # (B, 4H) tanh(scale * a_t): the derivative of every gate comes from it
     c_t: np.ndarray
     tanh_c_t: np.ndarray
@@ -385,7 +386,7 @@ class LSTMCell(Cell):
         c_t = f_t * c_prev + i_t * g_t
         tanh_c_t = np.tanh(c_t)
         h_t = o_t * tanh_c_t
-        return LSTMStep(h_prev, c_prev, i_t, f_t, g_t, o_t, y_t, c_t, tanh_c_t, h_t)
+        return LSTMStep(h_prev, c_prev, i_t, f_t, g_t, o_t, act_t, y_t, c_t, tanh_c_t, h_t)
 
     def step_backward(self, d_h, d_c_next, s: LSTMStep, p):
         H = d_h.shape[1]
@@ -401,12 +402,9 @@ class LSTMCell(Cell):
         return d_a, d_a, d_h_prev, d_c_prev, d_c
 
     def _stack_gates(self, steps):
-        return {
-            "input": np.stack([s.i_t for s in steps]),
-            "forget": np.stack([s.f_t for s in steps]),
-            "cell": np.stack([s.g_t for s in steps]),
-            "output": np.stack([s.o_t for s in steps]),
-        }
+        act = np.stack([s.act_t for s in steps])  # (T, B, 4H): one copy; each gate is a view of it
+        H = act.shape[-1] // 4
+        return {name: act[..., k * H : (k + 1) * H] for k, name in enumerate(("input", "forget", "cell", "output"))}
 
 
 class GRUCell(Cell):
