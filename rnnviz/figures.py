@@ -12,7 +12,6 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import sample_colorscale
-from plotly.subplots import make_subplots
 
 from rnnviz.theme import COLORS, FONT_SIZE, GATE_SCALE, LABELS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, STATE_SCALE
 
@@ -487,8 +486,11 @@ def _side_by_side(titles: list[str]) -> dict:
     )
 
 
-def _hline(y: float, axis: str, color: str, dash: str, label: str, position: str = "bottom") -> tuple[dict, dict]:
-    """A horizontal reference line across one subplot, and its label."""
+def _hline(
+    y: float, axis: str, color: str, dash: str, label: str, position: str = "bottom", log: bool = False
+) -> tuple[dict, dict]:
+    """A horizontal reference line across one subplot, and its label. On a log axis Plotly places shapes
+    in data units but annotations in log10 units, so the label's y is converted."""
     suffix = axis[1:]
     shape = dict(
         type="line",
@@ -506,7 +508,7 @@ def _hline(y: float, axis: str, color: str, dash: str, label: str, position: str
         x=1,
         xanchor="right",
         yref=f"y{suffix}",
-        y=y,
+        y=float(np.log10(y)) if log else y,
         yanchor="top" if position == "bottom" else "bottom",
         showarrow=False,
         font=dict(size=FONT_SIZE - 2, color=color),
@@ -686,7 +688,7 @@ def clip_figure(norm_plain, loss_plain, norm_clipped, loss_clipped, threshold: f
             )
         layout[f"yaxis{suffix}"].update(type="log", exponentformat="power", dtick=1)
         layout[f"xaxis{suffix}"].update(title=dict(text="training step"))
-    shape, note = _hline(threshold, "y", "#0072B2", "dot", "threshold")
+    shape, note = _hline(threshold, "y", "#0072B2", "dot", "threshold", log=True)
     layout.update(shapes=[shape])
     layout["annotations"].append(note)
     finite = np.isfinite(np.asarray(loss_plain, dtype=float))
@@ -723,80 +725,68 @@ def learning_curves(
 ) -> go.Figure:
     """Test metric (and, with ``show_train``, the training metric) and the gradient norm against the
     update step, one colour and dash per model. ``histories``: {kind: [Progress, ...]}."""
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=[f"held-out test {metric}", "gradient norm (before clipping)"],
-        horizontal_spacing=0.12,
-    )
+    layout = _side_by_side([f"held-out test {metric}", "gradient norm (before clipping)"])
+    data = []
     for kind, history in histories.items():
         if not history:
             continue
         steps = [p.step for p in history]
         color, dash = MODEL_COLORS[kind], MODEL_DASH[kind]
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            dict(
+                type="scatter",
                 x=steps,
                 y=[p.test_metric for p in history],
                 name=f"{MODEL_NAMES[kind]} test",
                 mode="lines+markers",
                 line=dict(color=color, dash=dash, width=4),
                 legendgroup=kind,
-            ),
-            row=1,
-            col=1,
+            )
         )
         if show_train:
-            fig.add_trace(
-                go.Scatter(
+            data.append(
+                dict(
+                    type="scatter",
                     x=steps,
                     y=[p.train_metric for p in history],
                     name=f"{MODEL_NAMES[kind]} train",
                     mode="lines",
-                    line=dict(color=color, dash="dot", width=2),
                     opacity=0.7,
                     legendgroup=kind,
-                ),
-                row=1,
-                col=1,
+                    line=dict(color=color, dash="dot", width=2),
+                )
             )
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=[p.grad_norm for p in history],
-                name=f"{MODEL_NAMES[kind]}",
+        xs, ys = _curve(steps, [p.grad_norm for p in history], log_y=True)
+        data.append(
+            dict(
+                type="scatter",
+                x=xs,
+                y=ys,
+                name=MODEL_NAMES[kind],
                 mode="lines",
+                xaxis="x2",
+                yaxis="y2",
                 line=dict(color=color, dash=dash, width=3),
                 legendgroup=kind,
                 showlegend=False,
-            ),
-            row=1,
-            col=2,
+            )
         )
-    fig.add_hline(
-        y=baseline,
-        line=dict(color=COLORS["theory"], dash="dot", width=2),
-        row=1,
-        col=1,
-        annotation_text="input-blind baseline",
-        annotation_position="top right",
-    )
-    fig.add_hline(
-        y=threshold,
-        line=dict(color="#009E73", dash="dash", width=2),
-        row=1,
-        col=1,
-        annotation_text="solved",
-        annotation_position="bottom right",
-    )
-    if metric == "MSE":
-        fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=1)  # decades only
+    log = metric == "MSE"
+    lines = [
+        _hline(baseline, "y", COLORS["theory"], "dot", "input-blind baseline", "top", log=log),
+        _hline(threshold, "y", "#009E73", "dash", "solved", "bottom", log=log),
+    ]
+    layout["shapes"] = [shape for shape, _ in lines]
+    layout["annotations"] += [note for _, note in lines]
+    if log:
+        layout["yaxis"].update(type="log", exponentformat="power", dtick=1)  # decades only
     else:
-        fig.update_yaxes(range=[0, 1.02], row=1, col=1)
-    fig.update_yaxes(type="log", exponentformat="power", dtick=1, row=1, col=2)
-    fig.update_xaxes(title_text="update step")
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.1, x=0))
-    return base_layout(fig, height=460)
+        layout["yaxis"].update(range=[0, 1.02])
+    layout["yaxis2"].update(type="log", exponentformat="power", dtick=1)
+    for axis in ("xaxis", "xaxis2"):
+        layout[axis].update(title=dict(text="update step"))
+    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.1, x=0)
+    return base_layout(go.Figure(dict(data=data, layout=layout)), height=460)
 
 
 def sweep_figure(

@@ -103,3 +103,15 @@ def test_stacked_domains_stay_inside_the_figure(rows):
     domains = figures._stacked_domains([0.6] + [1.0] * (rows - 1), gap=min(0.06, 0.25 / rows))
     assert all(0.0 <= lo < hi <= 1.0 for lo, hi in domains)
     assert all(a[0] > b[1] for a, b in zip(domains, domains[1:], strict=False))  # top to bottom, no overlap
+
+
+def test_reference_line_labels_sit_on_their_lines_on_log_axes():
+    from rnnviz import training
+
+    history = [training.Progress(25 * i, 0.1, 1.0, 0.1, 0.2 / i, 1.0, False) for i in range(1, 5)]
+    fig = figures.learning_curves({"lstm": history}, "MSE", 0.167, 0.04)
+    notes = {a.text: a.y for a in fig.layout.annotations}
+    assert notes["solved"] == pytest.approx(np.log10(0.04))  # Plotly reads annotation y in log10 units
+    assert {s.y0 for s in fig.layout.shapes} == {0.167, 0.04}  # but shapes in data units
+    accuracy = figures.learning_curves({"lstm": history}, "accuracy", 0.25, 0.95)
+    assert {a.text: a.y for a in accuracy.layout.annotations}["solved"] == 0.95
