@@ -1,5 +1,7 @@
 """Cell stepper: one sequence into an RNN, LSTM or GRU, played step by step in the browser."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from rnnviz import analysis, experiments, explain, figures, inputs, ui
@@ -87,7 +89,7 @@ else:
     kinds = ["rnn", "lstm", "gru"] if kind == "all" else [kind]
     runs = {}
     for k in kinds:
-        run = ui.guarded(ui.cached_run, experiments.CellConfig(**{**config.__dict__, "kind": k}))
+        run = ui.guarded(ui.cached_run, replace(config, kind=k))
         if run is None:
             break
         runs[k] = run

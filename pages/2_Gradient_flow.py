@@ -87,6 +87,14 @@ def clip_study(config: experiments.CellConfig, threshold: float):
     return experiments.clipping_study(config, threshold)
 
 
+def padded(lag_first: np.ndarray, oldest_first: bool = False) -> np.ndarray:
+    """Lag-first values over the whole sequence: entries beyond a loss that was moved earlier (because
+    the forward pass overflowed) have no gradient and stay blank. ``oldest_first`` gives time order."""
+    out = np.full(state.length, np.nan)
+    out[: lag_first.shape[0]] = lag_first[::-1] if oldest_first else lag_first
+    return out
+
+
 result = ui.guarded(study, config)
 if result is not None:
     models = result.models
@@ -186,19 +194,15 @@ if result is not None:
         "log₁₀ of the gradient's size there: yellow reaches the loss, dark purple is cut off."
     )
 
-    def by_time(lag_first):  # oldest step first; steps after a moved loss have no gradient (blank)
-        out = np.full(state.length, np.nan)
-        out[: lag_first.shape[0]] = lag_first[::-1]
-        return out
 
     reach = {
-        "RNN h": by_time(rnn.h_norm),
-        "LSTM h": by_time(lstm.h_norm),
-        "LSTM c": by_time(lstm.c_norm),
-        "GRU h": by_time(gru.h_norm),
-        "RNN input x": by_time(rnn.x_norm),
-        "LSTM input x": by_time(lstm.x_norm),
-        "GRU input x": by_time(gru.x_norm),
+        "RNN h": padded(rnn.h_norm, oldest_first=True),
+        "LSTM h": padded(lstm.h_norm, oldest_first=True),
+        "LSTM c": padded(lstm.c_norm, oldest_first=True),
+        "GRU h": padded(gru.h_norm, oldest_first=True),
+        "RNN input x": padded(rnn.x_norm, oldest_first=True),
+        "LSTM input x": padded(lstm.x_norm, oldest_first=True),
+        "GRU input x": padded(gru.x_norm, oldest_first=True),
     }
     ui.show_figure(figures.reach_heatmap(reach), key="reach")
 
@@ -241,11 +245,6 @@ if result is not None:
             if blew_up
             else "Neither run overflowed at these settings; try the Exploding scenario."
         )
-
-    def padded(lag_first):  # lags beyond a moved loss are blank
-        out = np.full(state.length, np.nan)
-        out[: lag_first.shape[0]] = lag_first
-        return out
 
     columns = {"lag": np.arange(state.length)}
     for kind, m in models.items():

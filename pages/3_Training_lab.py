@@ -1,7 +1,7 @@
 """Training lab: train RNN, LSTM and GRU on the same long-lag task, live, and see which one solves it."""
 
 import json
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -255,9 +255,7 @@ if st.button("Run the sweep with my settings", disabled=not state.models):
     for length in lengths:
         for cell in state.models:
             for seed in seeds:
-                config = training.TrainConfig(
-                    **{**asdict(config_for(cell)), "length": length, "seed": seed, "eval_every": 25}
-                )
+                config = replace(config_for(cell), length=length, seed=seed, eval_every=25)
                 summary = ui.guarded(cached_train, config)
                 if summary is not None:
                     runs.append(summary)

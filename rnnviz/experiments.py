@@ -6,7 +6,7 @@ carry it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -118,7 +118,7 @@ def gradient_study(config: CellConfig, kinds=("rnn", "lstm", "gru")) -> Gradient
     models = {}
     eig, sigma = np.zeros(0, complex), 0.0
     for kind in kinds:
-        cell = CellConfig(**{**config.__dict__, "kind": kind}).make_cell()
+        cell = replace(config, kind=kind).make_cell()
         profile = analysis.gradient_vs_lag(cell, x)
         overflow_step = None
         if profile.trace.overflowed:  # a loss on an infinite state has no gradient: end before it
@@ -159,7 +159,7 @@ def clipping_study(config: CellConfig, threshold: float, steps: int = 25, lr: fl
     (analysis.clipping_run)."""
     from rnnviz import analysis
 
-    short = CellConfig(**{**config.__dict__, "kind": "rnn", "dtype": "float64"})
+    short = replace(config, kind="rnn", dtype="float64")
     cell = short.make_cell()
     target = np.full(cell.hidden_size, 0.5)
     x = short.make_input()[:CLIP_LENGTH]

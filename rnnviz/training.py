@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -315,7 +315,7 @@ def sweep(
     for length in lengths:
         for cell in cells:
             for seed in seeds:
-                config = TrainConfig(**{**asdict(base), "cell": cell, "length": length, "seed": seed})
+                config = replace(base, cell=cell, length=length, seed=seed)
                 summary = train(config).summary()
                 runs.append(summary)
                 if on_result is not None:
