@@ -47,7 +47,7 @@ def test_landing_page_reveals_the_measurement_after_a_guess():
 
 @pytest.mark.parametrize(
     "cell,preset",
-    itertools.product(["rnn", "lstm", "gru", "all"], ["pulse", "pulse_noise", "sine", "random", "custom"]),
+    list(itertools.product(["rnn", "lstm", "gru", "all"], ["pulse", "pulse_noise", "sine", "random", "custom"])),
 )
 def test_stepper_renders_every_cell_and_preset(cell, preset):
     at = open_page(STEPPER, cell=cell, preset=preset)
