@@ -42,7 +42,7 @@ else:
     t = np.arange(150)
     series = {figures.model_name(k): (t, v, *figures.model_style(k)) for k, v in memory.items()}
     ui.show_figure(
-        figures.lines_figure(series, x_title="steps after the pulse", y_title="trace of the pulse in h_t", log_y=True),
+        figures.lines_figure(series, x_title="steps after the pulse", y_title="pulse left in h_t", log_y=True),
         key="preview",
     )
     left = {k: float(v[100] / v[1]) for k, v in memory.items()}

@@ -107,3 +107,16 @@ def test_training_lab_trains_live_and_stop_ends_it_cleanly(page, app_url):
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.locator("[data-testid=stMetric]").count() == 3
     screenshot(page, "training_stopped")
+
+
+def test_landing_page_reveals_the_measurement_after_a_guess(page, app_url):
+    page.goto(app_url)
+    wait_for_app(page)
+    assert page.locator("[data-testid=stPlotlyChart]").count() == 0  # predict first
+    page.locator("[data-testid=stRadio] label", has_text="LSTM").click()
+    wait_for_app(page, charts=1)
+    names = page.evaluate("() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot')"
+                          ".data.map(t => t.name)")
+    assert names == ["RNN", "LSTM", "GRU"]
+    assert page.get_by_text("you guessed LSTM").count() == 1
+    screenshot(page, "home_revealed")
