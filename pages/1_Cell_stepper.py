@@ -90,11 +90,12 @@ else:
     runs = {}
     for k in kinds:
         run = ui.guarded(ui.cached_run, replace(config, kind=k))
-        if run is None:
+        if run is None:  # the input is shared, so the message is shown once and nothing is drawn
+            runs = {}
             break
         runs[k] = run
 
-if runs and len(runs) == (1 if upload is not None or kind != "all" else 3):
+if runs:
     first = next(iter(runs.values()))
     T, H = first.h.shape
     if any(r.overflowed for r in runs.values()):
