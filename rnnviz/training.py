@@ -71,6 +71,11 @@ class Model:
         return int(sum(v.size for v in self.params.values()))
 
     def with_params(self, params: dict[str, np.ndarray]) -> Model:
+        """A model with other parameters; ValueError (from the cell's checks, or here for the readout) when
+        any of them is not finite."""
+        for name in ("readout.weight", "readout.bias"):
+            if not np.all(np.isfinite(params[name])):
+                raise ValueError(f"{name} contains NaN or infinite values")
         cell_params = {k: v for k, v in params.items() if not k.startswith("readout.")}
         return Model(self.cell.with_params(cell_params), params["readout.weight"], params["readout.bias"])
 
@@ -225,7 +230,10 @@ def train_steps(config: TrainConfig, data=None) -> Iterator[tuple[Progress, Mode
             index = rng.choice(len(train_set), size=batch, replace=False)
             loss, _, grads = loss_and_grads(model, train_set.take(index))
             params, norm = opt.step(model.params, grads)
-            model = model.with_params(params) if all(np.all(np.isfinite(p)) for p in params.values()) else model
+            try:  # from_state_dict refuses non-finite parameters: such an update is skipped
+                model = model.with_params(params)
+            except ValueError:
+                pass
             seconds += time.perf_counter() - start
             losses.append(loss)
             norms.append(norm)

@@ -169,3 +169,18 @@ def test_shipped_sweep_reproduces_one_of_its_cells():
     assert rerun["test_metric"] == pytest.approx(record["test_metric"], rel=1e-6)
     rates = training.success_rates(shipped)
     assert set(rates) == {"rnn", "lstm", "gru"} and all(len(v) == len(shipped["lengths"]) for v in rates.values())
+
+
+def test_a_non_finite_update_is_refused_for_cell_and_readout_alike():
+    model = training.init_model(training.TrainConfig(cell="gru", hidden_size=3), tasks.SPECS["adding"])
+    for name in ("weight_hh", "readout.weight"):
+        params = {k: v.copy() for k, v in model.params.items()}
+        params[name].flat[0] = np.inf
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            model.with_params(params)
+
+
+def test_training_with_a_huge_sgd_step_keeps_the_model_finite():
+    config = training.TrainConfig(cell="rnn", optimizer="sgd", lr=1e30, clip=None, steps=20, length=5, eval_every=5)
+    for _, model in training.train_steps(config):
+        assert all(np.all(np.isfinite(v)) for v in model.params.values())
