@@ -156,11 +156,11 @@ CLIP_LENGTH = 60  # short enough that the forward pass stays finite, long enough
 def clipping_study(config: CellConfig, threshold: float, steps: int = 25, lr: float = 0.05):
     """The plain RNN of ``config`` (in float64, on the first ``CLIP_LENGTH`` steps of its input) trained
     by SGD to reach a fixed target at the last step, once without and once with gradient-norm clipping
-    (analysis.clipping_run)."""
-    from rnnviz import analysis
+    (training.clipping_run)."""
+    from rnnviz import training
 
     short = replace(config, kind="rnn", dtype="float64")
     cell = short.make_cell()
     target = np.full(cell.hidden_size, 0.5)
     x = short.make_input()[:CLIP_LENGTH]
-    return analysis.clipping_run(cell, x, target, steps=steps, lr=lr, threshold=threshold)
+    return training.clipping_run(cell, x, target, steps=steps, lr=lr, threshold=threshold)

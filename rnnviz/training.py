@@ -102,25 +102,27 @@ def init_model(config: TrainConfig, spec: tasks.TaskSpec) -> Model:
     return Model(cell, weight, bias)
 
 
-def loss_and_grads(model: Model, data: tasks.Dataset) -> tuple[float, float, dict[str, np.ndarray]]:
+def _loss(out: np.ndarray, data: tasks.Dataset) -> tuple[float, float, np.ndarray]:
     """Mean loss over the batch (MSE for regression, softmax cross-entropy for classes), the task metric
-    (MSE or accuracy), and the gradients of the loss with respect to every parameter."""
-    out, trace = model.outputs(data.x)  # (N, O)
+    (MSE or accuracy), and dL/d(out)."""
     N = out.shape[0]
     if data.regression:
         err = out[:, 0] - data.y
         loss = float(np.mean(err**2))
-        metric = loss
-        d_out = (2.0 / N) * err[:, None]
-    else:
-        z = out - out.max(axis=1, keepdims=True)
-        log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-        loss = float(-np.mean(log_p[np.arange(N), data.y]))
-        metric = float(np.mean(np.argmax(out, axis=1) == data.y))
-        d_out = np.exp(log_p)
-        d_out[np.arange(N), data.y] -= 1.0
-        d_out /= N
-    d_out = d_out.astype(out.dtype)
+        return loss, loss, ((2.0 / N) * err[:, None]).astype(out.dtype)
+    z = out - out.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    loss = float(-np.mean(log_p[np.arange(N), data.y]))
+    metric = float(np.mean(np.argmax(out, axis=1) == data.y))
+    d_out = np.exp(log_p)
+    d_out[np.arange(N), data.y] -= 1.0
+    return loss, metric, (d_out / N).astype(out.dtype)
+
+
+def loss_and_grads(model: Model, data: tasks.Dataset) -> tuple[float, float, dict[str, np.ndarray]]:
+    """The loss and task metric on ``data``, and the gradients of the loss for every parameter."""
+    out, trace = model.outputs(data.x)  # (N, O)
+    loss, metric, d_out = _loss(out, data)
     d_h = np.zeros_like(trace.h)
     d_h[-1] = d_out @ model.readout_weight  # the loss reads only the last step
     grads = model.cell.backward(trace, d_h).params
@@ -131,14 +133,8 @@ def loss_and_grads(model: Model, data: tasks.Dataset) -> tuple[float, float, dic
 
 def evaluate(model: Model, data: tasks.Dataset) -> tuple[float, float]:
     """(loss, metric) on a whole data set, without gradients."""
-    out, _ = model.outputs(data.x)
-    N = out.shape[0]
-    if data.regression:
-        mse = float(np.mean((out[:, 0] - data.y) ** 2))
-        return mse, mse
-    z = out - out.max(axis=1, keepdims=True)
-    log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    return float(-np.mean(log_p[np.arange(N), data.y])), float(np.mean(np.argmax(out, axis=1) == data.y))
+    loss, metric, _ = _loss(model.outputs(data.x)[0], data)
+    return loss, metric
 
 
 # --------------------------------------------------------------------------------------------------
@@ -340,3 +336,49 @@ def success_rates(result: dict) -> dict[str, list[float]]:
             runs = [r for r in result["runs"] if r["cell"] == cell and r["length"] == length]
             rates[cell].append(sum(r["solved"] for r in runs) / len(runs) if runs else float("nan"))
     return rates
+
+
+# --------------------------------------------------------------------------------------------------
+# Clipping, shown on the gradient page
+
+
+@dataclass(frozen=True)
+class ClipRun:
+    """Gradient norm (before clipping) and loss at each SGD step, for the same run with and without
+    clipping."""
+
+    norm_plain: np.ndarray
+    loss_plain: np.ndarray
+    norm_clipped: np.ndarray
+    loss_clipped: np.ndarray
+    threshold: float
+
+
+def clipping_run(cell: Cell, x, target, steps: int = 30, lr: float = 0.05, threshold: float = 1.0) -> ClipRun:
+    """Plain SGD on L = 1/2 ||h_{T-1} - target||^2, once without and once with norm clipping (the
+    Optimizer's own step). A run that overflows stays at inf from there on."""
+    target = np.asarray(target, dtype=float)
+    runs = []
+    for clip in (None, threshold):
+        current, opt = cell, Optimizer("sgd", lr, clip)
+        norms, losses = np.full(steps, np.inf), np.full(steps, np.inf)
+        for s in range(steps):
+            trace = current.forward(x)
+            with np.errstate(over="ignore", invalid="ignore"):
+                err = trace.h[-1] - target
+                losses[s] = 0.5 * float(np.sum(err**2))
+            if not np.isfinite(losses[s]):
+                break
+            d_h = np.zeros_like(trace.h)
+            d_h[-1] = err
+            with np.errstate(over="ignore", invalid="ignore"):
+                new, norms[s] = opt.step(current.params, current.backward(trace, d_h).params)
+            if not np.isfinite(norms[s]):
+                break
+            try:  # from_state_dict refuses parameters that are no longer numbers: the run ends there
+                current = current.with_params(new)
+            except ValueError:
+                break
+        runs.append((norms, losses))
+    (n0, l0), (n1, l1) = runs
+    return ClipRun(norm_plain=n0, loss_plain=l0, norm_clipped=n1, loss_clipped=l1, threshold=threshold)
