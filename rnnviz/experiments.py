@@ -92,14 +92,12 @@ class ModelGradients:
     kind: str
     h_norm: np.ndarray
     c_norm: np.ndarray | None
-    h_unit: np.ndarray
     x_norm: np.ndarray
     regime: object  # analysis.Regime of the hidden-state gradient
     c_regime: object | None
     theory: np.ndarray  # RNN: the singular-value bound; LSTM: the forget-gate path; GRU: None
     state_overflow_step: int | None  # first step whose forward state was not finite (None: all finite)
     loss_step: int  # where the loss sits: the last step, or the last finite one if the state overflowed
-    num_params: int
 
 
 @dataclass(frozen=True)
@@ -138,14 +136,12 @@ def gradient_study(config: CellConfig, kinds=("rnn", "lstm", "gru")) -> Gradient
             kind=kind,
             h_norm=profile.h_norm,
             c_norm=profile.c_norm,
-            h_unit=profile.h_unit,
             x_norm=profile.x_norm,
             regime=analysis.classify(profile.h_norm),
             c_regime=None if profile.c_norm is None else analysis.classify(profile.c_norm),
             theory=theory,
             state_overflow_step=overflow_step,
             loss_step=profile.h_norm.shape[0] - 1,
-            num_params=cell.num_params,
         )
     return GradientStudy(models=models, eigenvalues=eig, sigma_max=sigma)
 
