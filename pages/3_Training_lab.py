@@ -19,7 +19,7 @@ ui.setup_page(
 DEFAULTS = training.TrainConfig()
 MODELS = ["rnn", "lstm", "gru"]
 LR_OPTIONS = [0.001, 0.003, 0.01, 0.03, 0.1]
-KEYS = ["task", "length", "models", "steps", "hidden", "lr", "optimizer", "clip", "forget_bias", "seed", "small"]
+KEYS = ["task", "length", "steps", "hidden", "lr", "optimizer", "clip", "forget_bias", "seed", "small"]
 ui.url_default("task", DEFAULTS.task, options=list(tasks.TASKS))
 ui.url_default("length", DEFAULTS.length, low=5, high=200)
 ui.url_default("steps", DEFAULTS.steps, low=50, high=3000)
@@ -55,7 +55,7 @@ with st.sidebar:
     st.slider("Forget-gate bias at start (LSTM; GRU update gate)", -3.0, 6.0, step=0.5, key="forget_bias")
     st.number_input("Seed", min_value=0, max_value=9999, step=1, key="seed")
 
-ui.sync_url([k for k in KEYS if k != "models"])
+ui.sync_url(KEYS)  # then the model list, which the URL holds as a repeated key
 st.query_params["models"] = st.session_state.models
 state = st.session_state
 spec = tasks.SPECS[task]
@@ -78,7 +78,7 @@ def config_for(cell: str) -> training.TrainConfig:
     )
 
 
-threshold = spec.solved_below if spec.regression else spec.solved_above
+threshold = spec.threshold
 criterion = (
     f"test MSE below {threshold} (predicting the mean scores {spec.baseline:.3f})"
     if spec.regression
@@ -149,10 +149,13 @@ if lab and any(lab["history"].values()):
         st.warning("Stopped. These are the results up to the last evaluation before you pressed Stop.", icon="⏹️")
     st.subheader(f"Results: {tasks.TASKS[first_config.task]}, length {first_config.length}")
     lab_spec = tasks.SPECS[first_config.task]
-    lab_threshold = lab_spec.solved_below if lab_spec.regression else lab_spec.solved_above
     ui.show_figure(
         figures.learning_curves(
-            lab["history"], lab_spec.metric, lab_spec.baseline, lab_threshold, show_train=first_config.n_train < 100
+            lab["history"],
+            lab_spec.metric,
+            lab_spec.baseline,
+            lab_spec.threshold,
+            show_train=first_config.n_train < 100,
         ),
         key="curves",
     )

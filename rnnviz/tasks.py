@@ -45,6 +45,11 @@ class TaskSpec:
     solved_below: float | None = None  # regression: solved when the test MSE is below this
     solved_above: float | None = None  # classification: solved when the test accuracy is at least this
 
+    @property
+    def threshold(self) -> float:
+        """The metric value that counts as solved (an upper bound for MSE, a lower one for accuracy)."""
+        return self.solved_below if self.regression else self.solved_above
+
 
 N_CLASSES_FIRST = 4
 SPECS = {
