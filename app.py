@@ -6,6 +6,7 @@ import streamlit as st
 from rnnviz import experiments, figures, ui
 
 ui.setup_page(
+    "home",
     "rnnviz: why LSTMs remember",
     "🧠",
     "A plain recurrent network (RNN) rewrites its whole memory at every step: whatever it saw a few dozen "
@@ -34,7 +35,10 @@ st.markdown(
     r"$\lVert h_t(\text{pulse}) - h_t(\text{silence}) \rVert$. "
     "**Before you look:** which one still remembers the pulse after 100 steps?"
 )
-guess = st.radio("Your guess", ["RNN", "LSTM", "GRU", "none of them"], index=None, horizontal=True, key="guess")
+GUESSES = ("RNN", "LSTM", "GRU", "none of them")
+S = ui.Settings("home", [ui.Setting("guess", None, options=GUESSES, in_url=False)])
+guess = st.radio("Your guess", GUESSES, horizontal=True, key=S.key("guess"))
+S.sync_url()
 if guess is None:
     st.info("Pick a guess to see the measurement.", icon="🤔")
 else:
@@ -43,7 +47,7 @@ else:
     series = {figures.model_name(k): (t, v, *figures.model_style(k)) for k, v in memory.items()}
     ui.show_figure(
         figures.lines_figure(series, x_title="steps after the pulse", y_title="pulse left in h_t", log_y=True),
-        key="preview",
+        key="home.preview",
     )
     left = {k: float(v[100] / v[1]) for k, v in memory.items()}
     best = max(left, key=left.get)

@@ -7,6 +7,7 @@ import streamlit as st
 from rnnviz import analysis, experiments, explain, figures, inputs, ui
 
 ui.setup_page(
+    "stepper",
     "Cell stepper",
     "🔬",
     "Feed one sequence into a cell and press **Play**: the heatmaps show every unit (rows) at every step "
@@ -15,69 +16,74 @@ ui.setup_page(
 )
 
 CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (plain)", "all": "All three, same input"}
-KEYS = ["cell", "hidden", "preset", "length", "custom", "seed", "forget_bias", "radius", "act", "step", "unit"]
-ui.url_default("cell", "lstm", options=list(CELLS))
-ui.url_default("hidden", 8, low=1, high=32)
-ui.url_default("preset", "pulse", options=list(inputs.PRESETS))
-ui.url_default("length", 60, low=5, high=200)
-ui.url_default("custom", "1, 0, 0, 0, 0.5, -0.5, 0, 0, 0, 1")
-ui.url_default("seed", 0, low=0, high=9999)
-ui.url_default("forget_bias", 3.0, low=-3.0, high=6.0)
-ui.url_default("radius", 1.0, low=0.25, high=2.0)
-ui.url_default("act", "tanh", options=["tanh", "relu"])
-ui.url_default("step", 1, low=0, high=499)
-ui.url_default("unit", 0, low=0, high=31)
+S = ui.Settings(
+    "stepper",
+    [
+        ui.Setting("kind", "lstm", options=tuple(CELLS)),
+        ui.Setting("hidden_size", 8, low=1, high=32),
+        ui.Setting("preset", "pulse", options=tuple(inputs.PRESETS)),
+        ui.Setting("length", 60, low=5, high=200),
+        ui.Setting("custom", "1, 0, 0, 0, 0.5, -0.5, 0, 0, 0, 1"),
+        ui.Setting("seed", 0, low=0, high=9999),
+        ui.Setting("forget_bias", 3.0, low=-3.0, high=6.0),
+        ui.Setting("spectral_radius", 1.0, low=0.25, high=2.0),
+        ui.Setting("nonlinearity", "tanh", options=("tanh", "relu")),
+        ui.Setting("step", 1, low=0, high=499),
+        ui.Setting("unit", 0, low=0, high=31),
+        ui.Setting("detail_kind", "lstm", options=("rnn", "lstm", "gru")),
+    ],
+)
 
 with st.sidebar:
     st.markdown("### Controls")
-    kind = st.selectbox("Cell", list(CELLS), format_func=CELLS.get, key="cell")
-    st.slider("Hidden units", 1, 32, key="hidden")
-    preset = st.selectbox("Input sequence", list(inputs.PRESETS), format_func=inputs.PRESETS.get, key="preset")
+    kind = st.selectbox("Cell", list(CELLS), format_func=CELLS.get, key=S.key("kind"))
+    st.slider("Hidden units", 1, 32, key=S.key("hidden_size"))
+    preset = st.selectbox("Input sequence", list(inputs.PRESETS), format_func=inputs.PRESETS.get, key=S.key("preset"))
     if preset == "custom":
         st.text_area(
             "Numbers, separated by commas",
-            key="custom",
+            key=S.key("custom"),
             max_chars=5000,
             help="At most 200 numbers between −1000 and 1000.",
         )
     else:
-        st.slider("Sequence length", 5, 200, key="length")
-    st.number_input("Seed", min_value=0, max_value=9999, step=1, key="seed")
+        st.slider("Sequence length", 5, 200, key=S.key("length"))
+    st.number_input("Seed", min_value=0, max_value=9999, step=1, key=S.key("seed"))
     st.slider(
         "Forget-gate bias",
         -3.0,
         6.0,
         step=0.5,
-        key="forget_bias",
+        key=S.key("forget_bias"),
         disabled=kind == "rnn",
         help="Sets the LSTM's forget-gate bias (the GRU's update gate). Large = keep memory longer.",
     )
-    st.slider("Recurrent weight scale (spectral radius of W_hh)", 0.25, 2.0, step=0.05, key="radius")
+    st.slider("Recurrent weight scale (spectral radius of W_hh)", 0.25, 2.0, step=0.05, key=S.key("spectral_radius"))
     if kind in ("rnn", "all"):
-        st.radio("RNN activation", ["tanh", "relu"], key="act", horizontal=True)
+        st.radio("RNN activation", ["tanh", "relu"], key=S.key("nonlinearity"), horizontal=True)
     with st.expander("Your own PyTorch model"):
         st.markdown(
             "Save a one-layer `nn.RNN`, `nn.LSTM` or `nn.GRU` (input size any, batch_first irrelevant):\n"
             "```python\nsd = model.state_dict()\nnp.savez('model.npz', **{k: v.numpy() for k, v in sd.items()})\n```"
         )
-        upload = st.file_uploader("model.npz", type=["npz"], key="upload")
+        upload = st.file_uploader("model.npz", type=["npz"], key="stepper.upload")
 
-ui.sync_url(KEYS)
+S.sync_url()
 
 config = experiments.CellConfig(
     kind="lstm" if kind == "all" else kind,
-    hidden_size=st.session_state.hidden,
-    length=st.session_state.length,
+    hidden_size=S["hidden_size"],
+    length=S["length"],
     preset=preset,
-    custom=st.session_state.custom if preset == "custom" else "",
-    seed=int(st.session_state.seed),
-    forget_bias=st.session_state.forget_bias,
-    spectral_radius=st.session_state.radius,
-    nonlinearity=st.session_state.act,
+    custom=S["custom"] if preset == "custom" else "",
+    seed=int(S["seed"]),
+    forget_bias=S["forget_bias"],
+    spectral_radius=S["spectral_radius"],
+    nonlinearity=S["nonlinearity"],
 )
 
 if upload is not None:
-    run = ui.guarded(ui.cached_uploaded_run, upload.getvalue(), st.session_state.act, config)
+    run = ui.guarded(ui.cached_uploaded_run, upload.getvalue(), S["nonlinearity"], config)
     runs = {} if run is None else {run.kind: run}
     if run is not None:
         st.info(
@@ -122,20 +128,20 @@ if runs:
         panels.insert(2, figures.Panel("LSTM: cell state c_t", "c", runs["lstm"].c))
         caption = "Same input, same colour scale: compare how long each model's state still shows the pulse."
     st.caption(caption + " Press ▶ Play below the figure; drag the slider to scrub.")
-    step = min(int(st.session_state.step), T - 1)
-    ui.show_figure(figures.overview_figure(first.x, panels, step=step), key="overview")
+    step = min(int(S["step"]), T - 1)
+    ui.show_figure(figures.overview_figure(first.x, panels, step=step), key="stepper.overview")
 
     # ---- detail: one unit at one step, on the diagram and in the equations ---------------------------
     st.subheader("Detail: one unit at one step")
-    if st.session_state.step > T - 1:
-        st.session_state.step = T - 1
-    if st.session_state.unit > H - 1:
-        st.session_state.unit = H - 1
+    if S["step"] > T - 1:
+        S["step"] = T - 1
+    if S["unit"] > H - 1:
+        S["unit"] = H - 1
     c1, c2, c3 = st.columns([3, 1, 2])
-    step = c1.slider("Step t", 0, T - 1, key="step")
-    unit = c2.number_input("Unit", min_value=0, max_value=H - 1, step=1, key="unit")
+    step = c1.slider("Step t", 0, T - 1, key=S.key("step"))
+    unit = c2.number_input("Unit", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
     detail_kind = (
-        c3.radio("Model", list(runs), format_func=ui.KIND_LABELS.get, horizontal=True, key="detail_kind")
+        c3.radio("Model", list(runs), format_func=ui.KIND_LABELS.get, horizontal=True, key=S.key("detail_kind"))
         if len(runs) > 1
         else first.kind
     )
@@ -149,7 +155,7 @@ if runs:
             nonlinearity=run.nonlinearity,
             title=f"{ui.KIND_LABELS[run.kind]} unit {unit} at step {step}",
         ),
-        key="diagram",
+        key="stepper.diagram",
     )
     st.markdown(
         "**Each equation, and beside it the same line with this unit's numbers** "

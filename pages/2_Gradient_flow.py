@@ -7,6 +7,7 @@ from rnnviz import experiments, figures, inputs, ui
 from rnnviz.theme import COLORS
 
 ui.setup_page(
+    "gradient",
     "Gradient flow",
     "📉",
     "Learning to use something seen k steps ago needs a gradient that travels k steps back. Here a loss sits "
@@ -14,26 +15,33 @@ ui.setup_page(
     "input. The curves are measured; the grey dash-dot curves are theory, drawn beside them.",
 )
 
-KEYS = ["radius", "forget_bias", "length", "hidden", "act", "preset", "seed", "dtype", "clip"]
+CLIP_OPTIONS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 SCENARIOS = {
-    "Vanishing (tanh, ρ = 0.9)": dict(radius=0.9, act="tanh", forget_bias=1.0, dtype="float64"),
-    "LSTM keeps it (forget bias 5)": dict(radius=1.0, act="tanh", forget_bias=5.0, dtype="float64"),
-    "Exploding (relu, ρ = 1.5, float32)": dict(radius=1.5, act="relu", forget_bias=1.0, length=300, dtype="float32"),
+    "Vanishing (tanh, ρ = 0.9)": dict(spectral_radius=0.9, nonlinearity="tanh", forget_bias=1.0, dtype="float64"),
+    "LSTM keeps it (forget bias 5)": dict(spectral_radius=1.0, nonlinearity="tanh", forget_bias=5.0, dtype="float64"),
+    "Exploding (relu, ρ = 1.5, float32)": dict(
+        spectral_radius=1.5, nonlinearity="relu", forget_bias=1.0, length=300, dtype="float32"
+    ),
 }
-ui.url_default("radius", 1.0, low=0.25, high=2.0)
-ui.url_default("forget_bias", 1.0, low=-3.0, high=6.0)
-ui.url_default("length", 200, low=10, high=500)
-ui.url_default("hidden", 16, low=1, high=64)
-ui.url_default("act", "tanh", options=["tanh", "relu"])
-ui.url_default("preset", "pulse_noise", options=[p for p in inputs.PRESETS if p != "custom"])
-ui.url_default("seed", 0, low=0, high=9999)
-CLIP_OPTIONS = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
-ui.url_default("dtype", "float64", options=["float64", "float32"])
-ui.url_default("clip", 1.0, options=CLIP_OPTIONS)
+PRESETS = tuple(p for p in inputs.PRESETS if p != "custom")
+S = ui.Settings(
+    "gradient",
+    [
+        ui.Setting("spectral_radius", 1.0, low=0.25, high=2.0),
+        ui.Setting("forget_bias", 1.0, low=-3.0, high=6.0),
+        ui.Setting("length", 200, low=10, high=500),
+        ui.Setting("hidden_size", 16, low=1, high=64),
+        ui.Setting("nonlinearity", "tanh", options=("tanh", "relu")),
+        ui.Setting("preset", "pulse_noise", options=PRESETS),
+        ui.Setting("seed", 0, low=0, high=9999),
+        ui.Setting("dtype", "float64", options=("float64", "float32")),
+        ui.Setting("clip", 1.0, options=CLIP_OPTIONS),
+    ],
+)
 
 
 def apply_scenario(values: dict) -> None:
-    st.session_state.update(values)
+    S.update(values)
 
 
 with st.sidebar:
@@ -46,34 +54,33 @@ with st.sidebar:
         0.25,
         2.0,
         step=0.05,
-        key="radius",
+        key=S.key("spectral_radius"),
         help="Every recurrent weight block is rescaled so its largest eigenvalue has this size.",
     )
-    st.slider("Forget-gate bias (LSTM; GRU update gate)", -3.0, 6.0, step=0.5, key="forget_bias")
-    st.slider("Sequence length T", 10, 500, step=10, key="length")
-    st.slider("Hidden units", 1, 64, key="hidden")
-    st.radio("RNN activation", ["tanh", "relu"], key="act", horizontal=True)
-    st.selectbox("Input", [p for p in inputs.PRESETS if p != "custom"], format_func=inputs.PRESETS.get, key="preset")
-    st.number_input("Seed", min_value=0, max_value=9999, step=1, key="seed")
+    st.slider("Forget-gate bias (LSTM; GRU update gate)", -3.0, 6.0, step=0.5, key=S.key("forget_bias"))
+    st.slider("Sequence length T", 10, 500, step=10, key=S.key("length"))
+    st.slider("Hidden units", 1, 64, key=S.key("hidden_size"))
+    st.radio("RNN activation", ["tanh", "relu"], key=S.key("nonlinearity"), horizontal=True)
+    st.selectbox("Input", PRESETS, format_func=inputs.PRESETS.get, key=S.key("preset"))
+    st.number_input("Seed", min_value=0, max_value=9999, step=1, key=S.key("seed"))
     st.radio(
         "Number format",
         ["float64", "float32"],
-        key="dtype",
+        key=S.key("dtype"),
         horizontal=True,
         help="float32 is what training usually runs in: it overflows near 3·10³⁸ instead of 10³⁰⁸.",
     )
 
-ui.sync_url(KEYS)
-state = st.session_state
+S.sync_url()
 config = experiments.CellConfig(
-    hidden_size=state.hidden,
-    length=state.length,
-    preset=state.preset,
-    seed=int(state.seed),
-    forget_bias=state.forget_bias,
-    spectral_radius=state.radius,
-    nonlinearity=state.act,
-    dtype=state.dtype,
+    hidden_size=S["hidden_size"],
+    length=S["length"],
+    preset=S["preset"],
+    seed=int(S["seed"]),
+    forget_bias=S["forget_bias"],
+    spectral_radius=S["spectral_radius"],
+    nonlinearity=S["nonlinearity"],
+    dtype=S["dtype"],
 )
 
 
@@ -90,7 +97,7 @@ def clip_study(config: experiments.CellConfig, threshold: float):
 def padded(lag_first: np.ndarray, oldest_first: bool = False) -> np.ndarray:
     """Lag-first values over the whole sequence: entries beyond a loss that was moved earlier (because
     the forward pass overflowed) have no gradient and stay blank. ``oldest_first`` gives time order."""
-    out = np.full(state.length, np.nan)
+    out = np.full(S["length"], np.nan)
     out[: lag_first.shape[0]] = lag_first[::-1] if oldest_first else lag_first
     return out
 
@@ -132,8 +139,8 @@ if result is not None:
         if m.state_overflow_step is not None:
             st.warning(
                 f"The {ui.KIND_LABELS[m.kind]}'s hidden state itself overflowed in the forward pass at step "
-                f"{m.state_overflow_step} ({state.dtype} tops out near "
-                f"{'3·10³⁸' if state.dtype == 'float32' else '2·10³⁰⁸'}). A loss on an infinite state has "
+                f"{m.state_overflow_step} ({S['dtype']} tops out near "
+                f"{'3·10³⁸' if S['dtype'] == 'float32' else '2·10³⁰⁸'}). A loss on an infinite state has "
                 f"no gradient, so for this model the loss sits at step {m.loss_step}, the last finite one.",
                 icon="💥",
             )
@@ -157,7 +164,7 @@ if result is not None:
         for name, regime in (("RNN  dL/dh", rnn.regime), ("LSTM dL/dh", lstm.regime), ("GRU  dL/dh", gru.regime))
         if regime.overflow_lag is not None
     }
-    ui.show_figure(figures.lag_figure(measured, theory, overflow), key="lag")
+    ui.show_figure(figures.lag_figure(measured, theory, overflow), key="gradient.lag")
 
     with st.expander("Why the product shrinks or grows (theory)", expanded=False):
         st.markdown("Backpropagation through the RNN multiplies by one Jacobian per step:")
@@ -204,13 +211,13 @@ if result is not None:
         "LSTM input x": padded(lstm.x_norm, oldest_first=True),
         "GRU input x": padded(gru.x_norm, oldest_first=True),
     }
-    ui.show_figure(figures.reach_heatmap(reach), key="reach")
+    ui.show_figure(figures.reach_heatmap(reach), key="gradient.reach")
 
     # ---- eigenvalues and clipping -----------------------------------------------------------------------
     st.subheader("Eigenvalues of the RNN's W_hh")
     left, right = st.columns([3, 2])
     with left:
-        ui.show_figure(figures.eigen_figure(result.eigenvalues, result.sigma_max), key="eig")
+        ui.show_figure(figures.eigen_figure(result.eigenvalues, result.sigma_max), key="gradient.eig")
     with right:
         st.markdown(
             "Each dot is an eigenvalue of the recurrent matrix; the slider **ρ** sets the largest one's distance "
@@ -232,12 +239,12 @@ if result is not None:
         "by SGD to reach a fixed target at the last step, twice: once as is, once with the gradient's norm "
         "clipped to the threshold before each update."
     )
-    threshold = st.select_slider("Clipping threshold", options=CLIP_OPTIONS, key="clip")
+    threshold = st.select_slider("Clipping threshold", options=CLIP_OPTIONS, key=S.key("clip"))
     clip = ui.guarded(clip_study, config, float(threshold))
     if clip is not None:
         ui.show_figure(
             figures.clip_figure(clip.norm_plain, clip.loss_plain, clip.norm_clipped, clip.loss_clipped, clip.threshold),
-            key="clipfig",
+            key="gradient.clipfig",
         )
         blew_up = not np.all(np.isfinite(clip.loss_plain))
         st.caption(
@@ -246,7 +253,7 @@ if result is not None:
             else "Neither run overflowed at these settings; try the Exploding scenario."
         )
 
-    columns = {"lag": np.arange(state.length)}
+    columns = {"lag": np.arange(S["length"])}
     for kind, m in models.items():
         columns[f"{kind}_dL_dh"] = padded(m.h_norm)
         columns[f"{kind}_dL_dx"] = padded(m.x_norm)

@@ -9,6 +9,7 @@ import streamlit as st
 from rnnviz import figures, tasks, training, ui
 
 ui.setup_page(
+    "lab",
     "Training lab",
     "🏋️",
     "Textbooks say LSTMs learn long-term dependencies that plain RNNs cannot. Here the three models train on "
@@ -19,45 +20,48 @@ ui.setup_page(
 DEFAULTS = training.TrainConfig()
 MODELS = ["rnn", "lstm", "gru"]
 LR_OPTIONS = [0.001, 0.003, 0.01, 0.03, 0.1]
-KEYS = ["task", "length", "steps", "hidden", "lr", "optimizer", "clip", "forget_bias", "seed", "small"]
-ui.url_default("task", DEFAULTS.task, options=list(tasks.TASKS))
-ui.url_default("length", DEFAULTS.length, low=5, high=200)
-ui.url_default("steps", DEFAULTS.steps, low=50, high=3000)
-ui.url_default("hidden", DEFAULTS.hidden_size, low=2, high=64)
-ui.url_default("lr", DEFAULTS.lr, options=LR_OPTIONS)
-ui.url_default("optimizer", DEFAULTS.optimizer, options=["adam", "sgd"])
-ui.url_default("clip", DEFAULTS.clip, low=0.0, high=10.0)
-ui.url_default("forget_bias", DEFAULTS.forget_bias, low=-3.0, high=6.0)
-ui.url_default("seed", DEFAULTS.seed, low=0, high=9999)
-ui.url_default("small", False)
-if "models" not in st.session_state:
-    wanted = [m for m in st.query_params.get_all("models") if m in MODELS]
-    st.session_state.models = wanted or MODELS
+PREDICTIONS = ("RNN", "LSTM", "GRU", "all", "none")
+S = ui.Settings(
+    "lab",
+    [
+        ui.Setting("task", DEFAULTS.task, options=tuple(tasks.TASKS)),
+        ui.Setting("length", DEFAULTS.length, low=5, high=200),
+        ui.Setting("steps", DEFAULTS.steps, low=50, high=3000),
+        ui.Setting("hidden_size", DEFAULTS.hidden_size, low=2, high=64),
+        ui.Setting("lr", DEFAULTS.lr, options=tuple(LR_OPTIONS)),
+        ui.Setting("optimizer", DEFAULTS.optimizer, options=("adam", "sgd")),
+        ui.Setting("clip", DEFAULTS.clip, low=0.0, high=10.0),
+        ui.Setting("forget_bias", DEFAULTS.forget_bias, low=-3.0, high=6.0),
+        ui.Setting("seed", DEFAULTS.seed, low=0, high=9999),
+        ui.Setting("small", False),
+        ui.Setting("models", tuple(MODELS), options=tuple(MODELS), many=True),
+        ui.Setting("prediction", None, options=PREDICTIONS, in_url=False),
+    ],
+)
+state = st.session_state
 
 with st.sidebar:
     st.markdown("### Task")
-    task = st.selectbox("Task", list(tasks.TASKS), format_func=tasks.TASKS.get, key="task")
-    if task == "order" and st.session_state.length < 10:  # temporal order needs room for its two positions
-        st.session_state.length = 10
-    st.slider("Sequence length (the lag)", 10 if task == "order" else 5, 200, key="length")
-    st.multiselect("Models", MODELS, format_func=ui.KIND_LABELS.get, key="models")
+    task = st.selectbox("Task", list(tasks.TASKS), format_func=tasks.TASKS.get, key=S.key("task"))
+    if task == "order" and S["length"] < 10:  # temporal order needs room for its two positions
+        S["length"] = 10
+    st.slider("Sequence length (the lag)", 10 if task == "order" else 5, 200, key=S.key("length"))
+    st.multiselect("Models", MODELS, format_func=ui.KIND_LABELS.get, key=S.key("models"))
     st.toggle(
         "Small data: only 32 training sequences",
-        key="small",
+        key=S.key("small"),
         help="Too few examples: the training metric improves while the test metric does not (overfitting).",
     )
     st.markdown("### Budget and optimiser")
-    st.slider("Updates (the budget every model gets)", 50, 3000, step=50, key="steps")
-    st.slider("Hidden units", 2, 64, key="hidden")
-    st.select_slider("Learning rate", LR_OPTIONS, key="lr")
-    st.radio("Optimiser", ["adam", "sgd"], key="optimizer", horizontal=True)
-    st.slider("Gradient-norm clipping (0 = off)", 0.0, 10.0, step=0.5, key="clip")
-    st.slider("Forget-gate bias at start (LSTM; GRU update gate)", -3.0, 6.0, step=0.5, key="forget_bias")
-    st.number_input("Seed", min_value=0, max_value=9999, step=1, key="seed")
+    st.slider("Updates (the budget every model gets)", 50, 3000, step=50, key=S.key("steps"))
+    st.slider("Hidden units", 2, 64, key=S.key("hidden_size"))
+    st.select_slider("Learning rate", LR_OPTIONS, key=S.key("lr"))
+    st.radio("Optimiser", ["adam", "sgd"], key=S.key("optimizer"), horizontal=True)
+    st.slider("Gradient-norm clipping (0 = off)", 0.0, 10.0, step=0.5, key=S.key("clip"))
+    st.slider("Forget-gate bias at start (LSTM; GRU update gate)", -3.0, 6.0, step=0.5, key=S.key("forget_bias"))
+    st.number_input("Seed", min_value=0, max_value=9999, step=1, key=S.key("seed"))
 
-ui.sync_url(KEYS)  # then the model list, which the URL holds as a repeated key
-st.query_params["models"] = st.session_state.models
-state = st.session_state
+S.sync_url()
 spec = tasks.SPECS[task]
 
 
@@ -65,16 +69,16 @@ def config_for(cell: str) -> training.TrainConfig:
     return training.TrainConfig(
         cell=cell,
         task=task,
-        length=state.length,
-        hidden_size=state.hidden,
-        steps=state.steps,
-        lr=state.lr,
-        optimizer=state.optimizer,
-        clip=state.clip or None,
-        forget_bias=state.forget_bias,
-        seed=int(state.seed),
-        n_train=32 if state.small else 2000,
-        eval_every=max(state.steps // 40, 5),
+        length=S["length"],
+        hidden_size=S["hidden_size"],
+        steps=S["steps"],
+        lr=S["lr"],
+        optimizer=S["optimizer"],
+        clip=S["clip"] or None,
+        forget_bias=S["forget_bias"],
+        seed=int(S["seed"]),
+        n_train=32 if S["small"] else 2000,
+        eval_every=max(S["steps"] // 40, 5),
     )
 
 
@@ -89,21 +93,20 @@ st.markdown(f"**Solved means:** {criterion}. Every model sees the same training 
 # ---- predict, then train --------------------------------------------------------------------------------
 prediction = st.radio(
     "Before you press Train: which models will solve it?",
-    ["RNN", "LSTM", "GRU", "all", "none"],
-    index=None,
+    PREDICTIONS,
     horizontal=True,
-    key="prediction",
+    key=S.key("prediction"),
 )
 left, right = st.columns([1, 1])
-start = left.button("▶ Train", type="primary", disabled=not state.models, width="stretch")
+start = left.button("▶ Train", type="primary", disabled=not S["models"], width="stretch")
 stop = right.button("■ Stop", width="stretch")
 if stop and state.get("lab", {}).get("status") == "running":
     state.lab["status"] = "stopped"
 
 if start:
-    configs = {cell: config_for(cell) for cell in MODELS if cell in state.models}
+    configs = {cell: config_for(cell) for cell in MODELS if cell in S["models"]}
     data = ui.guarded(
-        tasks.make_task, task, state.length, configs[next(iter(configs))].n_train, 500, seed=int(state.seed)
+        tasks.make_task, task, S["length"], configs[next(iter(configs))].n_train, 500, seed=int(S["seed"])
     )
     if data is not None:
         state.lab = {
@@ -128,14 +131,15 @@ if start:
                 state.lab["history"][cell].append(point)
                 state.lab["models"][cell] = model
             done = min((h[-1].step if h else 0) for h in state.lab["history"].values())
-            progress.progress(min(done / state.steps, 1.0), text=f"Training: update {done} of {state.steps}")
+            steps = S["steps"]
+            progress.progress(min(done / steps, 1.0), text=f"Training: update {done} of {steps}")
             redraw += 1
             with chart.container():
                 ui.show_figure(
                     figures.learning_curves(
-                        state.lab["history"], spec.metric, spec.baseline, threshold, show_train=state.small
+                        state.lab["history"], spec.metric, spec.baseline, threshold, show_train=S["small"]
                     ),
-                    key=f"live_{redraw}",
+                    key=f"lab.live_{redraw}",
                 )
         progress.empty()
         chart.empty()
@@ -157,7 +161,7 @@ if lab and any(lab["history"].values()):
             lab_spec.threshold,
             show_train=first_config.n_train < 100,
         ),
-        key="curves",
+        key="lab.curves",
     )
     cols = st.columns(len(lab["history"]))
     for col, (cell, history) in zip(cols, lab["history"].items(), strict=True):
@@ -191,7 +195,7 @@ if lab and any(lab["history"].values()):
     gated = [c for c in lab["models"] if c != "rnn"]
     if gated:
         st.subheader("What the trained gates do on a test sequence")
-        cell = st.radio("Model", gated, format_func=ui.KIND_LABELS.get, horizontal=True, key="gate_model")
+        cell = st.radio("Model", gated, format_func=ui.KIND_LABELS.get, horizontal=True, key="lab.gate_model")
         model = lab["models"][cell]
         _, test_set = tasks.make_task(first_config.task, first_config.length, 1, 1, seed=first_config.seed + 1000)
         trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
@@ -202,7 +206,7 @@ if lab and any(lab["history"].values()):
         )
         ui.show_figure(
             figures.overview_figure(trace.x, figures.trace_panels(cell, trace.h, trace.c, trace.gates)),
-            key="trained_gates",
+            key="lab.trained_gates",
         )
 
 # ---- lag sweep -------------------------------------------------------------------------------------------
@@ -247,16 +251,16 @@ else:
         figures.sweep_figure(
             sweep["lengths"], training.success_rates(sweep), len(sweep["seeds"]), title="Shipped sweep"
         ),
-        key="sweep_shipped",
+        key="lab.sweep_shipped",
     )
-if st.button("Run the sweep with my settings", disabled=not state.models):
+if st.button("Run the sweep with my settings", disabled=not S["models"]):
     lengths = [5, 10, 20, 50, 100] if task != "order" else [10, 20, 50, 100]
     seeds = [0, 1, 2]
     runs = []
     bar = st.progress(0.0, text="Sweeping...")
-    total = len(lengths) * len(state.models) * len(seeds)
+    total = len(lengths) * len(S["models"]) * len(seeds)
     for length in lengths:
-        for cell in state.models:
+        for cell in S["models"]:
             for seed in seeds:
                 config = replace(config_for(cell), length=length, seed=seed, eval_every=25)
                 summary = ui.guarded(cached_train, config)
@@ -264,9 +268,10 @@ if st.button("Run the sweep with my settings", disabled=not state.models):
                     runs.append(summary)
                 bar.progress(len(runs) / total, text=f"{len(runs)} of {total} runs")
     bar.empty()
-    mine = {"cells": list(state.models), "lengths": lengths, "seeds": seeds, "runs": runs}
+    mine = {"cells": list(S["models"]), "lengths": lengths, "seeds": seeds, "runs": runs}
     ui.show_figure(
-        figures.sweep_figure(lengths, training.success_rates(mine), len(seeds), title="Your sweep"), key="sweep_mine"
+        figures.sweep_figure(lengths, training.success_rates(mine), len(seeds), title="Your sweep"),
+        key="lab.sweep_mine",
     )
 
 with st.expander("Details: tasks, training and what counts as solved"):

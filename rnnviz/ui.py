@@ -3,7 +3,9 @@ and turning engine errors into messages. The only module under rnnviz/ that impo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -21,9 +23,11 @@ PAGES = [
 KIND_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def setup_page(title: str, icon: str, intro: str) -> None:
-    """Page config, the sidebar navigation, the title and a one-paragraph introduction."""
+def setup_page(page: str, title: str, icon: str, intro: str) -> None:
+    """Page config, the sidebar navigation, the title and a one-paragraph introduction. ``page`` is the
+    page's id: the prefix of its settings' keys."""
     st.set_page_config(page_title=f"{title} · rnnviz", page_icon=icon, layout="wide")
+    _arrive(page)
     with st.sidebar:
         st.markdown("## rnnviz")
         st.caption("Why LSTMs remember what plain RNNs forget")
@@ -35,37 +39,125 @@ def setup_page(title: str, icon: str, intro: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Settings in the URL: a teacher sends a link and the class opens the same view.
+# Settings: each page's own, kept while the student visits other pages, and mirrored in the URL.
+#
+# Session state is one namespace for the whole app, and Streamlit forgets the value of a widget that was not
+# drawn in the last run. So every setting's key is "<page>.<field>" (the field named after the config field it
+# fills), and setup_page re-assigns every setting kept so far at the top of each run, which turns the value of a
+# widget on another page into plain session state that survives until the student comes back. The URL carries
+# the current page's settings (by field name, with page=<id>); it is read when the student arrives at a page (a
+# fresh load, a shared link, a lesson's link, the browser's back button), never on the reruns that follow, so
+# it cannot fight a widget the student just moved.
+
+_KEPT = "_ui.kept"  # keys of every setting registered in this session
+_PAGE = "_ui.page"  # the page that ran last in this session
+_ARRIVED = "_ui.arrived"  # True while this run is the first run of the page since the student came to it
+PAGE_PARAM = "page"  # the URL's marker of which page its settings belong to
 
 
-def url_default(key: str, default, *, options: Sequence | None = None, low=None, high=None) -> None:
-    """Seed the widget state ``key`` once per session from the URL, if the URL holds a valid value;
-    anything else in the URL (junk, out of range) is ignored and the default used."""
-    if key in st.session_state:
-        return
-    value = default
-    raw = st.query_params.get(key)
-    if raw is not None:
-        try:
-            if isinstance(default, bool):
-                parsed = {"true": True, "false": False}[raw.lower()]
-            else:
-                parsed = type(default)(raw)
-                if isinstance(parsed, float) and not np.isfinite(parsed):
-                    raise ValueError(raw)
-            if options is not None and parsed not in options:
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a page: its field name, default, and what the URL may set it to. ``options`` lists
+    the allowed values; ``low``/``high`` bound a number; ``many`` is a list of options (repeated in the URL);
+    ``in_url`` False keeps it out of the URL (a prediction, say)."""
+
+    field: str
+    default: object
+    options: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+    many: bool = False
+    in_url: bool = True
+
+    def parse(self, raw: list[str]):
+        """The value a URL's entries stand for; ValueError when they stand for nothing allowed."""
+        if self.many:
+            values = [v for v in raw if v in self.options]
+            if not values:
                 raise ValueError(raw)
-            if low is not None and not low <= parsed <= high:
-                raise ValueError(raw)
-            value = parsed
-        except (ValueError, KeyError):
-            pass
-    st.session_state[key] = value
+            return values
+        text = raw[-1]
+        if isinstance(self.default, bool):
+            value = {"true": True, "false": False}[text.lower()]
+        elif isinstance(self.default, (int, float)):
+            value = type(self.default)(float(text)) if isinstance(self.default, float) else int(text)
+            if isinstance(value, float) and not np.isfinite(value):
+                raise ValueError(text)
+        else:
+            value = text
+        if self.options is not None and value not in self.options:
+            raise ValueError(text)
+        if self.low is not None and not self.low <= value <= self.high:
+            raise ValueError(text)
+        return value
 
 
-def sync_url(keys: Sequence[str]) -> None:
-    """Write the current widget values into the URL's query string."""
-    st.query_params.from_dict({k: str(st.session_state[k]) for k in keys if k in st.session_state})
+class Settings:
+    """The settings of one page. ``key(field)`` is the widget key; ``settings[field]`` the current value."""
+
+    def __init__(self, page: str, specs: Sequence[Setting]):
+        self.page = page
+        self.specs = {s.field: s for s in specs}
+        state = st.session_state
+        # A page link keeps the query string of the page the student came from: read the URL only when
+        # it is this page's own (the marker our links and sync_url write) or carries no marker at all.
+        use_url = state.get(_ARRIVED, True) and st.query_params.get(PAGE_PARAM, page) == page
+        kept = state.setdefault(_KEPT, set())
+        for spec in specs:
+            key = self.key(spec.field)
+            kept.add(key)
+            from_url = st.query_params.get_all(spec.field) if spec.in_url and use_url else []
+            if key in state and not from_url:
+                continue
+            value = spec.default
+            if from_url:
+                try:
+                    value = spec.parse(from_url)
+                except (ValueError, KeyError):
+                    pass  # junk in the URL: the default (or the kept value) stays
+                else:
+                    state[key] = value
+                    continue
+            if key not in state:
+                state[key] = list(value) if spec.many else value
+
+    def key(self, field: str) -> str:
+        if field not in self.specs:
+            raise KeyError(f"{self.page} has no setting {field!r}")
+        return f"{self.page}.{field}"
+
+    def __getitem__(self, field: str):
+        return st.session_state[self.key(field)]
+
+    def __setitem__(self, field: str, value) -> None:
+        st.session_state[self.key(field)] = value
+
+    def update(self, values: dict) -> None:
+        for field, value in values.items():
+            self[field] = value
+
+    def query(self) -> dict:
+        """The page's settings as URL query parameters (lists stay lists)."""
+        out = {PAGE_PARAM: self.page}
+        for field, spec in self.specs.items():
+            if spec.in_url:
+                value = self[field]
+                out[field] = [str(v) for v in value] if spec.many else str(value)
+        return out
+
+    def sync_url(self) -> None:
+        """Write the current settings into the URL (only this page's, so the URL describes this view)."""
+        st.query_params.from_dict(self.query())
+
+
+def _arrive(page: str) -> None:
+    """Note whether this run is the student's arrival at ``page``, and keep every other page's settings."""
+    state = st.session_state
+    state[_ARRIVED] = state.get(_PAGE) != page
+    state[_PAGE] = page
+    for key in state.get(_KEPT, ()):
+        if key in state:
+            state[key] = state[key]  # a widget's value becomes plain state: it outlives its widget
 
 
 # --------------------------------------------------------------------------------------------------
@@ -90,12 +182,21 @@ def cell_of(run: experiments.Run) -> cells.Cell:
     return cells.from_state_dict(run.kind, run.state_dict, nonlinearity=run.nonlinearity)
 
 
+def literal(text) -> str:
+    """``text`` as a Markdown code span: nothing inside it is read as Markdown, HTML, maths or an autolink
+    (escaping punctuation is not enough: GFM still turns an escaped ``https\\://...`` into a live link)."""
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
+
+
 def guarded(action: Callable, *args, **kwargs):
-    """Call ``action``; on ValueError show the message in the page and return None."""
+    """Call ``action``; on ValueError show the message in the page (escaped: messages may quote what a
+    student typed, a URL or a file) and return None."""
     try:
         return action(*args, **kwargs)
     except ValueError as err:
-        st.error(f"**That input cannot be used:** {err}", icon="⚠️")
+        st.error(f"**That input cannot be used:** {literal(err)}", icon="⚠️")
         return None
 
 

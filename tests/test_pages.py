@@ -19,12 +19,17 @@ GRADIENTS = "pages/2_Gradient_flow.py"
 
 
 def open_page(path=None, **query) -> AppTest:
+    """Open a page by a link that carries ``query`` (as a shared URL does)."""
     at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = str(value)
-    at.run()
     if path:
-        at.switch_page(path).run()
+        at.run()  # AppTest starts at the main script; the link then opens the page
+        for key in list(at.query_params):
+            del at.query_params[key]
+    for key, value in query.items():
+        at.query_params[key] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    if path:
+        at.switch_page(path)
+    at.run()
     return at
 
 
@@ -39,7 +44,7 @@ def test_landing_page_reveals_the_measurement_after_a_guess():
     at = open_page()
     assert_clean(at)
     assert not at.success  # predict first
-    at.radio(key="guess").set_value("RNN").run()
+    at.radio(key="home.guess").set_value("RNN").run()
     assert_clean(at)
     assert "you guessed RNN" in at.success[0].value
     assert "Most kept: **LSTM**" in at.success[0].value or "Most kept: **GRU**" in at.success[0].value
@@ -50,7 +55,7 @@ def test_landing_page_reveals_the_measurement_after_a_guess():
     list(itertools.product(["rnn", "lstm", "gru", "all"], ["pulse", "pulse_noise", "sine", "random", "custom"])),
 )
 def test_stepper_renders_every_cell_and_preset(cell, preset):
-    at = open_page(STEPPER, cell=cell, preset=preset)
+    at = open_page(STEPPER, kind=cell, preset=preset)
     assert_clean(at)
     assert not at.error
     assert len(at.get("plotly_chart")) == 2  # the animated overview and the diagram
@@ -60,33 +65,34 @@ def test_stepper_renders_every_cell_and_preset(cell, preset):
 @pytest.mark.parametrize(
     "key,value",
     [
-        ("hidden", 1),
-        ("hidden", 32),
+        ("hidden_size", 1),
+        ("hidden_size", 32),
         ("length", 5),
         ("length", 200),
         ("forget_bias", -3.0),
         ("forget_bias", 6.0),
-        ("radius", 0.25),
-        ("radius", 2.0),
+        ("spectral_radius", 0.25),
+        ("spectral_radius", 2.0),
         ("seed", 0),
         ("seed", 9999),
     ],
 )
 def test_stepper_slider_extremes(key, value):
-    at = open_page(STEPPER, cell="all", act="relu")
-    widget = at.number_input(key=key) if key == "seed" else at.slider(key=key)
+    at = open_page(STEPPER, kind="all", nonlinearity="relu")
+    key = f"stepper.{key}"
+    widget = at.number_input(key=key) if key == "stepper.seed" else at.slider(key=key)
     widget.set_value(value).run()
     assert_clean(at)
     assert not at.error
 
 
 def test_stepper_step_and_unit_follow_the_sizes():
-    at = open_page(STEPPER, cell="lstm", length=200, step=199, hidden=32, unit=31)
+    at = open_page(STEPPER, kind="lstm", length=200, step=199, hidden_size=32, unit=31)
     assert_clean(at)
-    at.slider(key="length").set_value(5).run()
-    at.slider(key="hidden").set_value(1).run()
+    at.slider(key="stepper.length").set_value(5).run()
+    at.slider(key="stepper.hidden_size").set_value(1).run()
     assert_clean(at)
-    assert at.slider(key="step").value == 4 and at.number_input(key="unit").value == 0
+    assert at.slider(key="stepper.step").value == 4 and at.number_input(key="stepper.unit").value == 0
 
 
 @pytest.mark.parametrize(
@@ -101,27 +107,27 @@ def test_stepper_step_and_unit_follow_the_sizes():
     ],
 )
 def test_stepper_junk_sequences_give_a_message(text, message):
-    at = open_page(STEPPER, cell="lstm", preset="custom")
-    at.text_area(key="custom").set_value(text).run()
+    at = open_page(STEPPER, kind="lstm", preset="custom")
+    at.text_area(key="stepper.custom").set_value(text).run()
     assert_clean(at)
     assert len(at.error) == 1 and message in at.error[0].value
-    at.text_area(key="custom").set_value("1, 0, 0, 0.5").run()  # and the page keeps working
+    at.text_area(key="stepper.custom").set_value("1, 0, 0, 0.5").run()  # and the page keeps working
     assert_clean(at)
     assert not at.error and len(at.get("plotly_chart")) == 2
 
 
 def test_stepper_ignores_junk_in_the_url():
-    at = open_page(STEPPER, cell="transformer", hidden="lots", radius="nan", length=10_000)
+    at = open_page(STEPPER, kind="transformer", hidden_size="lots", spectral_radius="nan", length=10_000)
     assert_clean(at)
-    assert at.selectbox(key="cell").value == "lstm"
-    assert at.slider(key="hidden").value == 8 and at.slider(key="length").value == 60
+    assert at.selectbox(key="stepper.kind").value == "lstm"
+    assert at.slider(key="stepper.hidden_size").value == 8 and at.slider(key="stepper.length").value == 60
 
 
 def test_stepper_settings_go_into_the_url():
     at = open_page(STEPPER)
-    at.selectbox(key="cell").set_value("gru").run()
-    at.slider(key="hidden").set_value(12).run()
-    assert at.query_params["cell"] == "gru" and at.query_params["hidden"] == "12"
+    at.selectbox(key="stepper.kind").set_value("gru").run()
+    at.slider(key="stepper.hidden_size").set_value(12).run()
+    assert at.query_params["kind"] == "gru" and at.query_params["hidden_size"] == "12"
 
 
 def upload_bytes(cell) -> bytes:
@@ -168,30 +174,30 @@ def test_gradient_scenarios(scenario):
 @pytest.mark.parametrize(
     "key,value",
     [
-        ("radius", 0.25),
-        ("radius", 2.0),
+        ("spectral_radius", 0.25),
+        ("spectral_radius", 2.0),
         ("forget_bias", -3.0),
         ("forget_bias", 6.0),
         ("length", 10),
         ("length", 500),
-        ("hidden", 1),
-        ("hidden", 64),
+        ("hidden_size", 1),
+        ("hidden_size", 64),
     ],
 )
 @pytest.mark.parametrize("dtype,act", [("float64", "tanh"), ("float32", "relu")])
 def test_gradient_page_slider_extremes(key, value, dtype, act):
-    at = open_page(GRADIENTS, dtype=dtype, act=act)
-    at.slider(key=key).set_value(value).run()
+    at = open_page(GRADIENTS, dtype=dtype, nonlinearity=act)
+    at.slider(key=f"gradient.{key}").set_value(value).run()
     assert_clean(at)
     assert not at.error
 
 
 def test_gradient_page_overflowing_corner_is_reported_not_raised():
-    at = open_page(GRADIENTS, radius=2.0, act="relu", dtype="float32", length=500, hidden=64)
+    at = open_page(GRADIENTS, spectral_radius=2.0, nonlinearity="relu", dtype="float32", length=500, hidden_size=64)
     assert_clean(at)
     assert any("overflowed in the forward pass" in w.value for w in at.warning)
     assert at.metric[0].value == "exploding"
-    at.select_slider(key="clip").set_value(0.1).run()
+    at.select_slider(key="gradient.clip").set_value(0.1).run()
     assert_clean(at)
 
 
@@ -213,17 +219,17 @@ def test_gradient_page_overflowing_corner_is_reported_not_raised():
 def test_stepper_survives_random_widget_values(cell, hidden, length, preset, custom, seed, bias, radius, act):
     at = open_page(
         STEPPER,
-        cell=cell,
-        hidden=hidden,
+        kind=cell,
+        hidden_size=hidden,
         length=length,
         preset=preset,
         seed=seed,
         forget_bias=bias,
-        radius=radius,
-        act=act,
+        spectral_radius=radius,
+        nonlinearity=act,
     )
     if preset == "custom":
-        at.text_area(key="custom").set_value(custom).run()
+        at.text_area(key="stepper.custom").set_value(custom).run()
     assert_clean(at)
     # either the figures, or one clear message about the typed sequence
     assert len(at.get("plotly_chart")) == 2 or (preset == "custom" and len(at.error) == 1)
@@ -243,8 +249,8 @@ def test_training_lab_defaults_show_the_shipped_sweep():
 
 @pytest.mark.parametrize("task", ["adding", "first", "order"])
 def test_training_a_tiny_budget_shows_curves_and_verdicts(task):
-    at = open_page(LAB, task=task, steps=50, length=10, hidden=4)
-    at.radio(key="prediction").set_value("LSTM").run()
+    at = open_page(LAB, task=task, steps=50, length=10, hidden_size=4)
+    at.radio(key="lab.prediction").set_value("LSTM").run()
     at.button[0].click().run()  # Train
     assert_clean(at)
     labels = [m.label for m in at.metric]
@@ -271,8 +277,8 @@ def test_small_data_preset_trains_on_32_sequences_and_shows_train_curves():
     [
         ("length", 5),
         ("length", 200),
-        ("hidden", 2),
-        ("hidden", 64),
+        ("hidden_size", 2),
+        ("hidden_size", 64),
         ("forget_bias", -3.0),
         ("forget_bias", 6.0),
         ("clip", 0.0),
@@ -281,7 +287,7 @@ def test_small_data_preset_trains_on_32_sequences_and_shows_train_curves():
 )
 def test_training_lab_slider_extremes(key, value):
     at = open_page(LAB, steps=50, models="lstm")
-    at.slider(key=key).set_value(value).run()
+    at.slider(key=f"lab.{key}").set_value(value).run()
     at.button[0].click().run()
     assert_clean(at)
     assert not at.error
