@@ -2,20 +2,28 @@
 
 from dataclasses import replace
 
+import numpy as np
 import streamlit as st
 
-from rnnviz import analysis, experiments, explain, figures, inputs, ui
+from rnnviz import analysis, colormaps, experiments, explain, inputs, timeline, ui
+from rnnviz.theme import LABELS
 
 ui.setup_page(
     "stepper",
     "Cell stepper",
     "🔬",
-    "Feed one sequence into a cell and press **Play**: the heatmaps show every unit (rows) at every step "
-    "(columns). Red and blue are states (−1 to 1); the dark-to-yellow scale is a gate (0 = closed, 1 = open). "
-    "Below, pick one step and one unit to see the cell diagram and the equations with its numbers.",
+    "Feed one sequence into a cell and press **▶ Play**: each heatmap row is one quantity, one line per unit, "
+    "one column per step. On the right, the cell diagram and the equations show one unit's numbers at the "
+    "step the slider is on. Click a hidden-state cell to pick its step and unit.",
 )
 
 CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (plain)", "all": "All three, same input"}
+VIEWS = {
+    "effect": "the input's effect (minus the same cell fed zeros)",
+    "values": "the values themselves",
+}
+ROWS = ("h", "c", "input", "forget", "cell", "output", "reset", "update", "new")
+FOCUS = ("h", "c", "forget", "update")  # the memory: what a projector must show on one screen
 S = ui.Settings(
     "stepper",
     [
@@ -28,11 +36,34 @@ S = ui.Settings(
         ui.Setting("forget_bias", 3.0, low=-3.0, high=6.0),
         ui.Setting("spectral_radius", 1.0, low=0.25, high=2.0),
         ui.Setting("nonlinearity", "tanh", options=("tanh", "relu")),
-        ui.Setting("step", 1, low=0, high=499),
-        ui.Setting("unit", 0, low=0, high=31),
+        ui.Setting("view", "effect", options=tuple(VIEWS)),
+        ui.Setting("rows", FOCUS, options=ROWS, many=True),
+        ui.Setting("step", 0, low=0, high=499),
+        ui.Setting("unit", 0, low=0, high=255),
         ui.Setting("detail_kind", "lstm", options=("rnn", "lstm", "gru")),
     ],
 )
+
+
+def apply_pick() -> None:
+    """A click on a hidden-state cell (the figure's selection, kept in session state by Streamlit) shows that
+    step, unit and model on the diagram. Read before the widgets are drawn, so it may set their values."""
+    event = st.session_state.get("stepper.timeline") or {}
+    points = event.get("selection", {}).get("points", [])
+    if not points:
+        return
+    picked = points[0]
+    mark = (picked.get("x"), picked.get("y"), picked.get("curve_number"))
+    if st.session_state.get("stepper.picked") == mark:
+        return  # this click was applied already
+    st.session_state["stepper.picked"] = mark
+    S["step"], S["unit"] = int(picked["x"]), int(picked["y"])
+    kind_of = st.session_state.get("stepper.pick_kinds", {})
+    if picked.get("curve_number") in kind_of:
+        S["detail_kind"] = kind_of[picked["curve_number"]]
+
+
+apply_pick()
 
 with st.sidebar:
     st.markdown("### Controls")
@@ -61,14 +92,21 @@ with st.sidebar:
     st.slider("Recurrent weight scale (spectral radius of W_hh)", 0.25, 2.0, step=0.05, key=S.key("spectral_radius"))
     if kind in ("rnn", "all"):
         st.radio("RNN activation", ["tanh", "relu"], key=S.key("nonlinearity"), horizontal=True)
+    st.markdown("### What the heatmaps show")
+    view = st.radio("Colour shows", list(VIEWS), format_func=VIEWS.get, key=S.key("view"))
+    st.multiselect(
+        "Rows",
+        ROWS,
+        format_func=LABELS.get,
+        key=S.key("rows"),
+        help="Fewer rows fit one screen (a projector). Rows a cell does not have are left out.",
+    )
     with st.expander("Your own PyTorch model"):
         st.markdown(
             "Save a one-layer `nn.RNN`, `nn.LSTM` or `nn.GRU` (input size any, batch_first irrelevant):\n"
             "```python\nsd = model.state_dict()\nnp.savez('model.npz', **{k: v.numpy() for k, v in sd.items()})\n```"
         )
         upload = st.file_uploader("model.npz", type=["npz"], key="stepper.upload")
-
-S.sync_url()
 
 config = experiments.CellConfig(
     kind="lstm" if kind == "all" else kind,
@@ -82,25 +120,90 @@ config = experiments.CellConfig(
     nonlinearity=S["nonlinearity"],
 )
 
-if upload is not None:
-    run = ui.guarded(ui.cached_uploaded_run, upload.getvalue(), S["nonlinearity"], config)
-    runs = {} if run is None else {run.kind: run}
-    if run is not None:
+
+def load_runs() -> tuple[dict, dict]:
+    """The runs to show, and the same cells fed zeros (for the effect view); ({}, {}) after a message."""
+    if upload is not None:
+        data = upload.getvalue()
+        run = ui.guarded(ui.cached_uploaded_run, data, S["nonlinearity"], config)
+        if run is None:
+            return {}, {}
         st.info(
-            f"Showing your uploaded {ui.KIND_LABELS[run.kind]} ({run.h.shape[1]} units). "
+            f"Showing your uploaded {ui.KIND_LABELS[run.kind]} ({run.h.shape[1]} units, {run.x.shape[1]} inputs). "
             "Remove the file to go back to the generated cell.",
             icon="📦",
         )
-else:
-    kinds = ["rnn", "lstm", "gru"] if kind == "all" else [kind]
-    runs = {}
-    for k in kinds:
+        return {run.kind: run}, {run.kind: ui.cached_uploaded_run(data, S["nonlinearity"], config, silent=True)}
+    runs, quiet = {}, {}
+    for k in ["rnn", "lstm", "gru"] if kind == "all" else [kind]:
         run = ui.guarded(ui.cached_run, replace(config, kind=k))
         if run is None:  # the input is shared, so the message is shown once and nothing is drawn
-            runs = {}
-            break
-        runs[k] = run
+            return {}, {}
+        runs[k], quiet[k] = run, ui.cached_silence(replace(config, kind=k))
+    return runs, quiet
 
+
+def arrays(run: experiments.Run, quiet: experiments.Run) -> dict[str, np.ndarray]:
+    """h, c and the gates of a run: as they are, or minus the run on zeros (the input's effect)."""
+    values = {"h": run.h, **({"c": run.c} if run.c is not None else {}), **run.gates}
+    if view == "values":
+        return values
+    silent = {"h": quiet.h, **({"c": quiet.c} if quiet.c is not None else {}), **quiet.gates}
+    return {k: v - silent[k] for k, v in values.items()}
+
+
+def panels_for(runs: dict, quiet: dict) -> list[timeline.Panel]:
+    rows = [r for r in S["rows"]] or ["h"]
+    if view == "values":
+        scales = {}
+        for run in runs.values():
+            if run.c is not None:
+                scales["c"] = timeline.cell_scale(run.c)
+    else:  # one fitted scale for the states' effects and one for the gates', shared by every model
+        by_kind = {k: arrays(r, quiet[k]) for k, r in runs.items()}
+        states = [v for a in by_kind.values() for q, v in a.items() if q in ("h", "c", "cell", "new")]
+        gates = [v for a in by_kind.values() for q, v in a.items() if q not in ("h", "c", "cell", "new")]
+        state_scale = colormaps.fitted("effect on state", np.concatenate([v.ravel() for v in states]))
+        gate_scale = colormaps.fitted("effect on gate", np.concatenate([v.ravel() for v in gates])) if gates else None
+        scales = {q: state_scale for q in ("h", "c", "cell", "new")} | {
+            q: gate_scale for q in ("input", "forget", "output", "reset", "update")
+        }
+    panels = []
+    for k, run in runs.items():
+        prefix = f"{ui.KIND_LABELS[k]}: " if len(runs) > 1 else ""
+        values = arrays(run, quiet[k])
+        for q in ROWS:
+            if q not in values or q not in rows:
+                continue
+            default = timeline.trace_panels(k, run.h, run.c, run.gates)
+            base = next(p for p in default if p.quantity == q)
+            title = prefix + LABELS[q] + (" − same cell fed zeros" if view == "effect" else "")
+            panels.append(timeline.Panel(title, q, values[q], scales.get(q, base.scale), pick=k if q == "h" else None))
+    return panels
+
+
+def effect_caption(runs: dict, quiet: dict) -> str:
+    """What the effect view shows at these settings, from the numbers: how much of each state's largest
+    response to the input is still there at the last step."""
+    parts = []
+    for k, run in runs.items():
+        values = arrays(run, quiet[k])
+        for q in ("h", "c"):
+            if q not in values:
+                continue
+            size = np.max(np.abs(values[q]), axis=1)  # (T,) largest effect over units
+            peak = float(np.max(size))
+            if peak == 0:
+                continue
+            left = float(size[-1]) / peak
+            parts.append(f"{ui.KIND_LABELS[k]} {q}: {left:.0%} of its largest effect is left at the last step")
+    return "; ".join(parts) + "." if parts else "The input has no effect at these settings."
+
+
+
+
+runs, quiet = load_runs()
+S.sync_url()
 if runs:
     first = next(iter(runs.values()))
     T, H = first.h.shape
@@ -110,61 +213,52 @@ if runs:
             "The heatmap shows it clipped to the colour range; lower the scale to see it settle.",
             icon="💥",
         )
+    S["step"] = min(int(S["step"]), T - 1)
+    S["unit"] = min(int(S["unit"]), H - 1)
+    if S["detail_kind"] not in runs:
+        S["detail_kind"] = first.kind
 
-    # ---- overview: heatmaps over time x unit, animated in the browser ------------------------------
-    st.subheader("Overview: every unit at every step")
-    if len(runs) == 1:
-        panels = figures.trace_panels(first.kind, first.h, first.c, first.gates)
-        caption = (
-            "Watch the **forget gate** row: where it stays near 1 (yellow), the **cell state** row keeps its "
-            "colour long after the input has gone quiet."
-            if first.kind == "lstm"
-            else "The **update gate** z decides how much of h to keep: near 1, the old state passes through."
-            if first.kind == "gru"
-            else "A plain RNN has no gates: its state is rewritten at every step."
+    c1, c2 = st.columns([1, 2])
+    c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
+    if len(runs) > 1:
+        c2.radio(
+            "Model on the diagram",
+            list(runs),
+            format_func=ui.KIND_LABELS.get,
+            horizontal=True,
+            key=S.key("detail_kind"),
+        )
+    run = runs[S["detail_kind"]]
+    cell = ui.cell_of(run)
+    panels = panels_for(runs, quiet)
+    box_scales = {"c": timeline.cell_scale(run.c)} if run.c is not None else {}  # the values' scales
+    detail = timeline.Detail(
+        kind=run.kind,
+        unit=int(S["unit"]),
+        series=explain.unit_series(cell, run.x, run.h, run.c, run.gates, int(S["unit"])),
+        nonlinearity=run.nonlinearity,
+        scales=box_scales,
+    )
+    if view == "effect":
+        st.caption(
+            "Colour is how far each value is from where the same cell would be had it been fed zeros: "
+            "the memory of the input, unit by unit (dots mark values beyond the colour bar's range). "
+            + effect_caption(runs, quiet)
         )
     else:
-        panels = [figures.Panel(f"{ui.KIND_LABELS[k]}: hidden state h_t", "h", r.h) for k, r in runs.items()]
-        panels.insert(2, figures.Panel("LSTM: cell state c_t", "c", runs["lstm"].c))
-        caption = "Same input, same colour scale: compare how long each model's state still shows the pulse."
-    st.caption(caption + " Press ▶ Play below the figure; drag the slider to scrub.")
-    step = min(int(S["step"]), T - 1)
-    ui.show_figure(figures.overview_figure(first.x, panels, step=step), key="stepper.overview")
+        st.caption(
+            "Colour is the value itself: states from −1 (blue) to 1 (red), the cell state on a range fitted to "
+            "it (dots mark values beyond), gates from 0 (closed, dark) to 1 (open, yellow)."
+        )
+    fig = timeline.timeline_figure(first.x, panels, step=int(S["step"]), detail=detail)
+    st.session_state["stepper.pick_kinds"] = {
+        i: trace.name.split(":", 1)[1] for i, trace in enumerate(fig.data) if (trace.name or "").startswith("pick:")
+    }
+    ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
 
-    # ---- detail: one unit at one step, on the diagram and in the equations ---------------------------
-    st.subheader("Detail: one unit at one step")
-    if S["step"] > T - 1:
-        S["step"] = T - 1
-    if S["unit"] > H - 1:
-        S["unit"] = H - 1
-    c1, c2, c3 = st.columns([3, 1, 2])
-    step = c1.slider("Step t", 0, T - 1, key=S.key("step"))
-    unit = c2.number_input("Unit", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
-    detail_kind = (
-        c3.radio("Model", list(runs), format_func=ui.KIND_LABELS.get, horizontal=True, key=S.key("detail_kind"))
-        if len(runs) > 1
-        else first.kind
-    )
-    run = runs[detail_kind]
-    cell = ui.cell_of(run)
-    values = explain.unit_values(cell, run.x, run.h, run.c, run.gates, int(step), int(unit))
-    ui.show_figure(
-        figures.cell_diagram(
-            run.kind,
-            values,
-            nonlinearity=run.nonlinearity,
-            title=f"{ui.KIND_LABELS[run.kind]} unit {unit} at step {step}",
-        ),
-        key="stepper.diagram",
-    )
-    st.markdown(
-        "**Each equation, and beside it the same line with this unit's numbers** "
-        "(σ is the logistic sigmoid; the number inside σ or tanh is the weighted sum):"
-    )
-    for equation, numbers in explain.equations_with_numbers(run.kind, values, run.nonlinearity):
-        left, right = st.columns(2)
-        left.latex(equation)
-        right.latex(numbers)
+    with st.expander("The equations, in symbols (the figure shows them with the numbers)", expanded=False):
+        for equation in explain.EQUATIONS[run.kind]:
+            st.latex(equation.replace(r"\tanh", r"\mathrm{relu}") if run.nonlinearity == "relu" else equation)
     if run.kind != "rnn":
         st.markdown(
             "**Whole run: share of saturated gate values** (sigmoid gates below 0.1 or above 0.9; "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnviz import figures, tasks, training, ui
+from rnnviz import explain, figures, tasks, timeline, training, ui
 
 ui.setup_page(
     "lab",
@@ -204,8 +204,15 @@ if lab and any(lab["history"].values()):
             "units whose input gate opens at the two marked steps and whose forget gate stays near 1 in "
             "between: that is the memory the task needs."
         )
+        unit = st.number_input("Unit on the diagram", 0, model.cell.hidden_size - 1, 0, key="lab.gate_unit")
+        x = trace.x.astype(float)
+        detail = timeline.Detail(
+            cell, int(unit), explain.unit_series(model.cell, x, trace.h, trace.c, trace.gates, int(unit))
+        )
         ui.show_figure(
-            figures.overview_figure(trace.x, figures.trace_panels(cell, trace.h, trace.c, trace.gates)),
+            timeline.timeline_figure(
+                x, timeline.trace_panels(cell, trace.h, trace.c, trace.gates, pick=False), detail=detail
+            ),
             key="lab.trained_gates",
         )
 

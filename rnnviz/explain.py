@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnviz.cells import Cell
+from rnnviz.theme import COLORS
 
 EQUATIONS = {
     "rnn": [r"h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})"],
@@ -46,6 +47,42 @@ def _c(quantity: str, text: str) -> str:
     return "{" + _TEX[quantity] + " " + text + "}"
 
 
+def unit_series(
+    cell: Cell,
+    x: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray | None,
+    gates: dict[str, np.ndarray],
+    unit: int,
+    h0=None,
+    c0=None,
+) -> dict[str, np.ndarray]:
+    """Everything one unit computed at every step, unbatched arrays in (``x`` is (T, D), ``h`` (T, H)):
+    states, gates, and pre-activations (``a_<gate>``; for the GRU also ``a_in`` and ``a_hn``, the two halves
+    of n's argument), each a (T,) array. ``h_prev``/``c_prev`` are the states each step started from."""
+    T, H = h.shape
+    if not 0 <= unit < H:
+        raise ValueError(f"unit must be in 0..{H - 1}, got {unit}")
+    h_prev = np.vstack([np.zeros((1, H)) if h0 is None else np.asarray(h0, dtype=float)[None], h[:-1]])  # (T, H)
+    p = cell.params
+    G = p["weight_hh"].shape[0] // H
+    rows = [k * H + unit for k in range(G)]
+    a_x = x @ p["weight_ih"][rows].T + p["bias_ih"][rows]  # (T, G)
+    a_h = h_prev @ p["weight_hh"][rows].T + p["bias_hh"][rows]  # (T, G)
+    series = {"x": np.mean(x, axis=1), "h_prev": h_prev[:, unit], "h": h[:, unit]}
+    series.update({name: v[:, unit] for name, v in gates.items()})
+    if cell.kind == "lstm":
+        c_prev = np.vstack([np.zeros((1, H)) if c0 is None else np.asarray(c0, dtype=float)[None], c[:-1]])
+        series.update(c_prev=c_prev[:, unit], c=c[:, unit])
+        for k, name in enumerate(("input", "forget", "cell", "output")):
+            series["a_" + name] = a_x[:, k] + a_h[:, k]
+    elif cell.kind == "gru":
+        series.update(a_reset=a_x[:, 0] + a_h[:, 0], a_update=a_x[:, 1] + a_h[:, 1], a_in=a_x[:, 2], a_hn=a_h[:, 2])
+    else:
+        series["a"] = a_x[:, 0] + a_h[:, 0]
+    return {k: np.asarray(v, dtype=float) for k, v in series.items()}
+
+
 def unit_values(
     cell: Cell,
     x: np.ndarray,
@@ -57,31 +94,11 @@ def unit_values(
     h0=None,
     c0=None,
 ) -> dict[str, float]:
-    """Everything one unit computed at step t, unbatched arrays in: states, gates, and pre-activations
-    (``a_<gate>``; for the GRU also ``a_in`` and ``a_hn``, the two halves of n's argument)."""
+    """What one unit computed at step t: :func:`unit_series` at one step, as floats."""
     T, H = h.shape
     if not (0 <= t < T and 0 <= unit < H):
         raise ValueError(f"step must be in 0..{T - 1} and unit in 0..{H - 1}, got step {t}, unit {unit}")
-    h_prev = h[t - 1] if t > 0 else (np.zeros(H) if h0 is None else np.asarray(h0))
-    p = cell.params
-    G = p["weight_hh"].shape[0] // H
-    rows = [k * H + unit for k in range(G)]
-    a_x = p["weight_ih"][rows] @ x[t] + p["bias_ih"][rows]  # (G,)
-    a_h = p["weight_hh"][rows] @ h_prev + p["bias_hh"][rows]
-    values = {"x": float(np.mean(x[t])), "h_prev": float(h_prev[unit]), "h": float(h[t, unit])}
-    values.update({name: float(v[t, unit]) for name, v in gates.items()})
-    if cell.kind == "lstm":
-        c_prev = c[t - 1] if t > 0 else (np.zeros(H) if c0 is None else np.asarray(c0))
-        values.update(c_prev=float(c_prev[unit]), c=float(c[t, unit]))
-        for k, name in enumerate(("input", "forget", "cell", "output")):
-            values["a_" + name] = float(a_x[k] + a_h[k])
-    elif cell.kind == "gru":
-        values.update(
-            a_reset=float(a_x[0] + a_h[0]), a_update=float(a_x[1] + a_h[1]), a_in=float(a_x[2]), a_hn=float(a_h[2])
-        )
-    else:
-        values["a"] = float(a_x[0] + a_h[0])
-    return values
+    return {k: float(v[t]) for k, v in unit_series(cell, x, h, c, gates, unit, h0, c0).items()}
 
 
 def _n(v: float) -> str:
@@ -143,5 +160,53 @@ def equations_with_numbers(kind: str, v: dict[str, float], nonlinearity: str = "
                 rf"{_c('h', 'h_t')} = (1 - {_c('update', _n(v['update']))}) \times {_c('new', _n(v['new']))}"
                 rf" + {_c('update', _n(v['update']))} \times {_c('h', _n(v['h_prev']))} = {_c('h', _n(v['h']))}",
             ),
+        ]
+    raise ValueError(f"unknown cell kind {kind!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# The same numbers as plain lines for a figure (Plotly text takes a little HTML, not LaTeX), so that an
+# animation frame can carry each step's arithmetic.
+
+
+def _q(quantity: str, text: str) -> str:
+    return f"<span style='color:{COLORS[quantity]}'>{text}</span>"
+
+
+def _f(v: float) -> str:
+    return f"{v:.3f}".replace("-", "−")
+
+
+def number_lines(kind: str, v: dict[str, float], nonlinearity: str = "tanh") -> list[str]:
+    """One line per equation with this unit's numbers at one step; the lines recombine to the trace."""
+    if kind == "rnn":
+        act = "tanh" if nonlinearity == "tanh" else "relu"
+        return [f"{_q('h', 'h')} = {act}({_f(v['a'])}) = {_q('h', _f(v['h']))}"]
+    if kind == "lstm":
+        lines = [
+            f"{_q(name, sym)} = {fn}({_f(v['a_' + name])}) = {_q(name, _f(v[name]))}"
+            for name, sym, fn in (
+                ("input", "i", "σ"),
+                ("forget", "f", "σ"),
+                ("cell", "g", "tanh"),
+                ("output", "o", "σ"),
+            )
+        ]
+        lines.append(
+            f"{_q('c', 'c')} = {_q('forget', _f(v['forget']))}×{_q('c', _f(v['c_prev']))}"
+            f" + {_q('input', _f(v['input']))}×{_q('cell', _f(v['cell']))} = {_q('c', _f(v['c']))}"
+        )
+        lines.append(
+            f"{_q('h', 'h')} = {_q('output', _f(v['output']))}×tanh({_q('c', _f(v['c']))}) = {_q('h', _f(v['h']))}"
+        )
+        return lines
+    if kind == "gru":
+        return [
+            f"{_q('reset', 'r')} = σ({_f(v['a_reset'])}) = {_q('reset', _f(v['reset']))}",
+            f"{_q('update', 'z')} = σ({_f(v['a_update'])}) = {_q('update', _f(v['update']))}",
+            f"{_q('new', 'n')} = tanh({_f(v['a_in'])} + {_q('reset', _f(v['reset']))}×{_f(v['a_hn'])})"
+            f" = {_q('new', _f(v['new']))}",
+            f"{_q('h', 'h')} = (1 − {_q('update', _f(v['update']))})×{_q('new', _f(v['new']))}"
+            f" + {_q('update', _f(v['update']))}×{_q('h', _f(v['h_prev']))} = {_q('h', _f(v['h']))}",
         ]
     raise ValueError(f"unknown cell kind {kind!r}")

@@ -170,12 +170,22 @@ def cached_run(config: experiments.CellConfig) -> experiments.Run:
     return experiments.run(cell, config.make_input())
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_silence(config: experiments.CellConfig) -> experiments.Run:
+    """The same cell fed zeros for as many steps: what the input's effect is measured against."""
+    x = config.make_input()
+    return experiments.run(config.make_cell(), np.zeros_like(x))
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_uploaded_run(data: bytes, nonlinearity: str, config: experiments.CellConfig) -> experiments.Run:
+def cached_uploaded_run(
+    data: bytes, nonlinearity: str, config: experiments.CellConfig, silent: bool = False
+) -> experiments.Run:
     import io
 
     cell = cells.load_npz(io.BytesIO(data), nonlinearity=nonlinearity)
-    return experiments.run(cell, config.make_input(cell.input_size))
+    x = config.make_input(cell.input_size)
+    return experiments.run(cell, np.zeros_like(x) if silent else x)
 
 
 def cell_of(run: experiments.Run) -> cells.Cell:
@@ -200,9 +210,16 @@ def guarded(action: Callable, *args, **kwargs):
         return None
 
 
-def show_figure(fig: go.Figure, key: str | None = None) -> None:
-    st.plotly_chart(
-        fig, width="stretch", theme=None, key=key, config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}}
+def show_figure(fig: go.Figure, key: str | None = None, on_select: str = "ignore"):
+    """Draw a figure; with ``on_select="rerun"``, return Streamlit's selection event (points clicked)."""
+    return st.plotly_chart(
+        fig,
+        width="stretch",
+        theme=None,
+        key=key,
+        on_select=on_select,
+        selection_mode="points",
+        config={"displaylogo": False, "toImageButtonOptions": {"scale": 2}},
     )
 
 

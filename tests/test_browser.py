@@ -2,6 +2,7 @@
 
 import pytest
 
+import rnnviz
 from tests.conftest import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -9,7 +10,7 @@ pytestmark = pytest.mark.browser
 # page name -> (URL path, how many charts it draws at its defaults)
 PAGES = {
     "home": ("", 0),
-    "stepper": ("Cell_stepper", 2),
+    "stepper": ("Cell_stepper", 1),
     "gradients": ("Gradient_flow", 4),
     "training": ("Training_lab", 1),
 }
@@ -25,38 +26,124 @@ def test_every_page_loads_without_exception(page, app_url, name):
     screenshot(page, name)
 
 
-def marker_step(page) -> int:
-    """The step marker's position in the first chart, read from Plotly's own data (frames update it)."""
-    return page.evaluate("() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot').data.at(-1).x[0]")
+RENDERED_IMAGES = """i => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
+  .querySelectorAll('.imagelayer image')).filter(e => {
+    const href = e.getAttribute('href') || e.getAttributeNS('http://www.w3.org/1999/xlink', 'href') || '';
+    const box = e.getBBox();
+    return href.startsWith('data:image/png') && box.width > 50 && box.height > 10 && e.style.opacity !== '0';
+  }).length"""
+FIGURE_TEXT = """i => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
+  .querySelectorAll('.textpoint text')).map(e => e.textContent.replace(/\u200b/g, '').replace(/\u2212/g, '-'))"""
+SLIDER_STEP = """i => Number(Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
+  .querySelectorAll('.slider-container .slider-label')).find(e => e.textContent.startsWith('step t')).textContent
+  .split('=')[1])"""
 
 
-def test_play_advances_the_animation_in_the_browser(page, app_url):
-    page.goto(f"{app_url}/Cell_stepper?kind=lstm&length=60&step=0")
-    wait_for_app(page, charts=2)
-    assert marker_step(page) == 0
+def shown_numbers(page, chart: int = 0) -> tuple[int, dict]:
+    """The step the slider shows and the diagram's lines of numbers: {symbol: value after the last '='}."""
+    lines = [t for t in page.evaluate(FIGURE_TEXT, chart) if " = " in t]
+    step = int(lines[0].rsplit("= ", 1)[1])  # the diagram names its own step
+    # The slider's label follows Plotly's animatingframe event, not the frame's data: a Pause pressed between
+    # the two leaves them one step apart (seen only with both cores saturated). The diagram names its own step.
+    assert abs(step - page.evaluate(SLIDER_STEP, chart)) <= 1, (lines[0], page.evaluate(SLIDER_STEP, chart))
+    return step, {line.split(" = ")[0]: float(line.rsplit("= ", 1)[1]) for line in lines[1:]}
+
+
+def stepper_series(unit: int = 0):
+    from rnnviz import experiments, explain
+
+    config = experiments.CellConfig()  # the stepper's defaults: LSTM, 8 units, a pulse, 60 steps
+    run = experiments.run(config.make_cell(), config.make_input())
+    cell = rnnviz.from_state_dict("lstm", run.state_dict)
+    return explain.unit_series(cell, run.x, run.h, run.c, run.gates, unit)
+
+
+def click_slider(page, fraction: float, chart: int = 0) -> None:
+    rail = page.locator("[data-testid=stPlotlyChart]").nth(chart).locator(".slider-rail-touch-rect").first
+    box = rail.bounding_box()
+    rail.click(position={"x": box["width"] * fraction, "y": box["height"] / 2})
+    page.wait_for_timeout(400)
+
+
+def test_play_scrub_and_replay_keep_every_heatmap_drawn_and_the_diagram_in_step(page, app_url):
+    """Issue 8: count the heatmap pictures the browser actually draws after each thing a student does, read the
+    diagram's numbers at paused steps against the engine, and check no request reran the script."""
+    page.goto(f"{app_url}/Cell_stepper?page=stepper&kind=lstm&step=0")
+    wait_for_app(page, charts=1)
+    rows = 3  # the default rows for an LSTM: h, c and the forget gate
+    assert page.evaluate(RENDERED_IMAGES, 0) == rows
+    series = stepper_series()
     requests = []
     page.on("request", lambda r: requests.append(r.url))
-    page.locator(".updatemenu-button", has_text="Play").first.click()
-    page.wait_for_timeout(1500)
-    page.locator(".updatemenu-button", has_text="Pause").first.click()
-    paused_at = marker_step(page)
-    assert paused_at > 3, paused_at
+    play = page.locator(".updatemenu-button", has_text="Play").first
+    pause = page.locator(".updatemenu-button", has_text="Pause").first
+    play.click()
+    page.wait_for_timeout(1200)
+    assert page.evaluate(RENDERED_IMAGES, 0) == rows  # while playing
+    pause.click()
+    page.wait_for_timeout(300)
+    assert page.evaluate(RENDERED_IMAGES, 0) == rows  # after Pause
+    first, numbers = shown_numbers(page)
+    assert first > 3
     page.wait_for_timeout(600)
-    assert marker_step(page) == paused_at  # Pause holds it
+    assert shown_numbers(page)[0] == first  # Pause holds
+    for symbol, name in (("f", "forget"), ("c", "c"), ("h", "h")):
+        assert numbers[symbol] == pytest.approx(series[name][first], abs=6e-4), symbol
+    click_slider(page, 0.8)  # scrub
+    assert page.evaluate(RENDERED_IMAGES, 0) == rows
+    second, numbers = shown_numbers(page)
+    assert second != first and second > 30
+    for symbol, name in (("i", "input"), ("c", "c"), ("h", "h")):
+        assert numbers[symbol] == pytest.approx(series[name][second], abs=6e-4), symbol
+    click_slider(page, 0.88)  # near the end, then play to the end
+    assert 45 <= shown_numbers(page)[0] < 59
+    play.click()
+    page.wait_for_function(f"i => ({FIGURE_TEXT})(i).includes('LSTM unit 0 at step t = 59')", arg=0, timeout=15_000)
+    page.wait_for_timeout(300)
+    assert page.evaluate(RENDERED_IMAGES, 0) == rows
+    play.click()  # Play at the last step starts again from the beginning
+    page.wait_for_timeout(800)
+    assert page.evaluate(RENDERED_IMAGES, 0) == rows
+    assert shown_numbers(page)[0] < 59
     assert page.locator("[data-testid=stException]").count() == 0
     assert not [u for u in requests if "/_stcore/" in u and "stream" not in u], requests  # no rerun per frame
+    screenshot(page, "stepper_after_play")
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()  # switch the cell
+    page.get_by_role("option", name="GRU").click()
+    page.wait_for_url("**kind=gru**")
+    wait_for_app(page, charts=1)
+    page.wait_for_function(f"i => ({RENDERED_IMAGES})(i) === 2", arg=0)  # GRU: h and the update gate
+    play = page.locator(".updatemenu-button", has_text="Play").first
+    play.click()
+    page.wait_for_timeout(800)
+    assert page.evaluate(RENDERED_IMAGES, 0) == 2
+
+
+def test_clicking_a_hidden_state_cell_selects_its_step_and_unit(page, app_url):
+    page.goto(f"{app_url}/Cell_stepper?page=stepper&kind=lstm&step=0&unit=0")
+    wait_for_app(page, charts=1)
+    chart = page.locator("[data-testid=stPlotlyChart]").first
+    image = chart.locator(".imagelayer image").nth(0)  # the hidden state's row (first heatmap)
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 30.5 / 60, box["y"] + box["height"] * (8 - 5.5) / 8)  # t=30, unit 5
+    page.wait_for_url("**unit=5**", timeout=30_000)
+    wait_for_app(page, charts=1)
+    step, _ = shown_numbers(page)
+    assert step == 30 and "step=30" in page.url
+    lines = [t for t in page.evaluate(FIGURE_TEXT, 0) if t.startswith("LSTM unit")]
+    assert lines == ["LSTM unit 5 at step t = 30"]
 
 
 def test_changing_a_control_changes_the_figure(page, app_url):
     page.goto(f"{app_url}/Cell_stepper?kind=lstm")
-    wait_for_app(page, charts=2)
-    assert page.locator(".plot-container").first.get_by_text("forget gate f_t").count() == 1
+    wait_for_app(page, charts=1)
+    assert page.locator(".plot-container").first.get_by_text("forget gate f_t", exact=False).count() == 1
     page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()
     page.get_by_role("option", name="GRU").click()
-    wait_for_app(page, charts=2)
+    wait_for_app(page, charts=1)
     plot = page.locator(".plot-container").first
-    plot.get_by_text("update gate z_t").wait_for(timeout=20_000)
-    assert plot.get_by_text("forget gate f_t").count() == 0
+    plot.get_by_text("update gate z_t", exact=False).wait_for(timeout=20_000)
+    assert plot.get_by_text("forget gate f_t", exact=False).count() == 0
     assert "kind=gru" in page.url
     screenshot(page, "stepper_gru")
 
@@ -134,7 +221,7 @@ def first_sidebar_slider(page) -> float:
 
 # sidebar label -> (URL path, charts at defaults, the field its first sidebar slider sets)
 WALK_PAGES = {
-    "Cell stepper": ("Cell_stepper", 2, "hidden_size"),
+    "Cell stepper": ("Cell_stepper", 1, "hidden_size"),
     "Gradient flow": ("Gradient_flow", 4, "spectral_radius"),
     "Training lab": ("Training_lab", 1, "length"),
 }
@@ -180,7 +267,7 @@ def test_walking_the_sidebar_keeps_each_pages_settings(page, app_url):
         if "/Cell_stepper" in page.url:
             break
         assert query_of(page) == expected["Training lab"] or "page" not in query_of(page)
-    wait_for_app(page, 2)
+    wait_for_app(page, 1)
     assert query_of(page) == expected["Cell stepper"]
 
 

@@ -58,8 +58,8 @@ def test_stepper_renders_every_cell_and_preset(cell, preset):
     at = open_page(STEPPER, kind=cell, preset=preset)
     assert_clean(at)
     assert not at.error
-    assert len(at.get("plotly_chart")) == 2  # the animated overview and the diagram
-    assert at.latex  # equations with numbers
+    assert len(at.get("plotly_chart")) == 1  # overview and diagram in one animated figure
+    assert at.latex  # the equations in symbols
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_stepper_step_and_unit_follow_the_sizes():
     at.slider(key="stepper.length").set_value(5).run()
     at.slider(key="stepper.hidden_size").set_value(1).run()
     assert_clean(at)
-    assert at.slider(key="stepper.step").value == 4 and at.number_input(key="stepper.unit").value == 0
+    assert at.session_state["stepper.step"] == 4 and at.number_input(key="stepper.unit").value == 0
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_stepper_junk_sequences_give_a_message(text, message):
     assert len(at.error) == 1 and message in at.error[0].value
     at.text_area(key="stepper.custom").set_value("1, 0, 0, 0.5").run()  # and the page keeps working
     assert_clean(at)
-    assert not at.error and len(at.get("plotly_chart")) == 2
+    assert not at.error and len(at.get("plotly_chart")) == 1
 
 
 def test_stepper_ignores_junk_in_the_url():
@@ -232,7 +232,7 @@ def test_stepper_survives_random_widget_values(cell, hidden, length, preset, cus
         at.text_area(key="stepper.custom").set_value(custom).run()
     assert_clean(at)
     # either the figures, or one clear message about the typed sequence
-    assert len(at.get("plotly_chart")) == 2 or (preset == "custom" and len(at.error) == 1)
+    assert len(at.get("plotly_chart")) == 1 or (preset == "custom" and len(at.error) == 1)
 
 
 # ---- training lab ------------------------------------------------------------------------------------
@@ -309,3 +309,40 @@ def test_stop_keeps_the_partial_results_and_says_so():
     assert at.session_state.lab["status"] == "stopped"
     assert any("Stopped." in w.value for w in at.warning)
     assert [m.label for m in at.metric] == ["RNN: test MSE"]
+
+
+@pytest.mark.parametrize("typed", ["5", "0.5", "-3"])
+def test_stepper_takes_a_one_number_sequence(typed):
+    """Issue 15: T = 1 used to crash the step slider; every range derived from the data survives T = 1."""
+    at = open_page(STEPPER, kind="all", preset="custom", custom=typed, step=7)
+    assert_clean(at)
+    assert not at.error and len(at.get("plotly_chart")) == 1
+    assert at.session_state["stepper.step"] == 0
+
+
+def test_stepper_at_the_smallest_data_and_sizes():
+    at = open_page(STEPPER, kind="lstm", hidden_size=1, length=5, unit=31, step=499)
+    assert_clean(at)
+    assert at.number_input(key="stepper.unit").value == 0 and at.session_state["stepper.step"] == 4
+
+
+@pytest.mark.parametrize("view", ["effect", "values"])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "all"])
+def test_stepper_views_and_every_row(view, kind):
+    rows = ["h", "c", "input", "forget", "cell", "output", "reset", "update", "new"]
+    at = open_page(STEPPER, kind=kind, view=view, rows=rows)
+    assert_clean(at)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_stepper_effect_caption_reads_the_numbers():
+    """The caption names how much of each state's largest response is left at the last step: recompute it."""
+    at = open_page(STEPPER, kind="lstm")
+    caption = next(c.value for c in at.caption if "largest effect" in c.value)
+    config = rnnviz.experiments.CellConfig()
+    cell = config.make_cell()
+    x = config.make_input()
+    pulse, silence = cell.forward(x), cell.forward(np.zeros_like(x))
+    for name, a, b in (("h", pulse.h, silence.h), ("c", pulse.c, silence.c)):
+        size = np.max(np.abs(a - b), axis=1)
+        assert f"LSTM {name}: {size[-1] / size.max():.0%}" in caption

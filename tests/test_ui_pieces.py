@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import experiments, explain, figures, inputs
+from rnnviz import colormaps, diagram, experiments, explain, figures, inputs, timeline
 
 
 def test_parse_sequence_accepts_commas_spaces_and_newlines():
@@ -60,24 +60,109 @@ def test_unit_values_checks_its_range():
         explain.unit_values(cell, tr.x, tr.h, None, tr.gates, 4, 0)
 
 
-def test_overview_animates_only_the_step_markers():
-    run = experiments.run(rnnviz.init_cell("lstm", 1, 6), inputs.make_sequence("sine", 40))
-    fig = figures.overview_figure(run.x, figures.trace_panels("lstm", run.h, run.c, run.gates), step=7)
-    rows = 1 + 6  # input, h, c, four gates
-    assert len(fig.frames) == 40
-    marker_ids = list(fig.frames[0].traces)
-    assert len(marker_ids) == rows
-    assert all(fig.data[i].type == "scatter" for i in marker_ids)  # heatmaps are never re-sent
+def lstm_timeline(T=40, H=6, step=7, preset="sine", detail=True):
+    cell = rnnviz.init_cell("lstm", 1, H, seed=3, forget_bias=1.0)
+    run = experiments.run(cell, inputs.make_sequence(preset, T))
+    series = explain.unit_series(cell, run.x, run.h, run.c, run.gates, 2)
+    d = timeline.Detail("lstm", 2, series) if detail else None
+    return run, timeline.timeline_figure(
+        run.x, timeline.trace_panels("lstm", run.h, run.c, run.gates), step=step, detail=d
+    )
+
+
+def test_timeline_frames_touch_only_scatter_traces_and_heatmaps_are_images():
+    run, fig = lstm_timeline()
+    panels = 6  # h, c, four gates
+    assert len(fig.frames) == 40 and len(fig.layout.images) == panels  # the pictures are layout images
+    animated = list(fig.frames[0].traces)
+    assert len(animated) == 1 + panels + 2  # a step marker per row, the diagram's boxes, its numbers
+    assert all(fig.data[i].type == "scatter" for i in animated)  # frames never re-send a heatmap (plotly.js #4491)
+    assert all(not any(k in ("layout",) for k in f.to_plotly_json()) for f in fig.frames)  # layout is never animated
     assert list(fig.frames[12].data[0].x) == [12, 12]
     assert fig.layout.sliders[0].active == 7 and len(fig.layout.sliders[0].steps) == 40
-    assert fig.layout.coloraxis.cmin == -1 and fig.layout.coloraxis2.cmax == 1  # pinned colour ranges
+    assert {(a.cmin, a.cmax) for a in (fig.layout.coloraxis, fig.layout.coloraxis2, fig.layout.coloraxis3)} >= {
+        (-1, 1),
+        (0, 1),
+    }  # states and gates pinned; the cell state's own (fitted) range is the third
+
+
+def test_timeline_frames_carry_each_steps_numbers():
+    """At frame t the diagram and the lines of numbers show step t of the trace."""
+    run, fig = lstm_timeline()
+    boxes, lines = fig.frames[0].traces[-2:]
+    for t in (0, 13, 39):
+        frame = fig.frames[t]
+        texts = dict(zip(frame.traces, frame.data, strict=True))
+        box_text = " ".join(texts[boxes].text)
+        assert f"{run.c[t, 2]:.2f}" in box_text and f"{run.gates['forget'][t, 2]:.2f}" in box_text
+        numbers = " ".join(texts[lines].text).replace("−", "-")
+        assert f"{run.h[t, 2]:.3f}" in numbers and f"{run.c[t, 2]:.3f}" in numbers
+        assert f"step t = {t}" in texts[lines].text[0]
+
+
+def decode_png(uri: str) -> np.ndarray:
+    """(height, width, 3) pixels of an 8-bit RGB PNG data URI without filters (what heatmap_png writes)."""
+    import base64
+    import zlib
+
+    png = base64.b64decode(uri.split(",", 1)[1])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    idat = png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8]
+    return (
+        np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, 1 + 3 * width)[:, 1:].reshape(height, width, 3)
+    )
+
+
+def hex_of(pixel) -> str:
+    return "#" + "".join(f"{int(v):02X}" for v in pixel)
+
+
+def test_heatmap_image_has_the_values_colours_and_marks_values_beyond_the_range():
+    values = np.array([[-1.0, 0.0], [1.0, 5.0]])  # (T=2, H=2)
+    scale = colormaps.STATE
+    pixels = decode_png(colormaps.heatmap_png(values, scale, cell=(4, 4)))
+    assert pixels.shape == (8, 8, 3)  # T * 4 by H * 4 pixels
+    assert hex_of(pixels[0, 0]) == scale.color(0.0)  # top row is the last unit: unit 1 at t=0
+    assert hex_of(pixels[4, 0]) == scale.color(-1.0)  # unit 0 at t=0
+    assert hex_of(pixels[4, 4]) == scale.color(1.0)  # unit 0 at t=1
+    block = pixels[0:4, 4:8]  # unit 1 at t=1: 5.0, beyond the pinned range
+    assert hex_of(block[0, 0]) == scale.color(1.0)  # clipped to the end colour at its edge
+    assert hex_of(block[1, 1]) in ("#000000", "#FFFFFF") and hex_of(block[2, 2]) == hex_of(block[1, 1])  # a dot
+    inside = pixels[4:8, 4:8]
+    assert hex_of(inside[1, 1]) == scale.color(1.0)  # 1.0 is inside the range: no dot
+
+
+def test_fitted_scale_covers_the_data_and_marks_outliers():
+    c = np.concatenate([np.linspace(-3.2, 3.2, 999), [40.0]])
+    scale = colormaps.fitted("c", c, floor=1.0)
+    assert scale.lo == -scale.hi and scale.hi >= 3.2 and scale.hi in (5.0, 10.0, 20.0, 50.0)
+    assert colormaps.fitted("c", np.zeros(5), floor=1.0).hi == 1.0
 
 
 def test_largest_stepper_figure_stays_under_one_megabyte():
-    config = experiments.CellConfig(kind="lstm", hidden_size=32, length=200, preset="random")
-    run = experiments.run(config.make_cell(), config.make_input())
-    fig = figures.overview_figure(run.x, figures.trace_panels("lstm", run.h, run.c, run.gates))
+    """All three cells on one input, 32 units, 200 steps, the default rows: the JSON sent to the browser."""
+    runs = {
+        k: experiments.run(c.make_cell(), c.make_input())
+        for k, c in (
+            (k, experiments.CellConfig(kind=k, hidden_size=32, length=200, preset="random"))
+            for k in ("rnn", "lstm", "gru")
+        )
+    }
+    panels = [
+        p
+        for k, r in runs.items()
+        for p in timeline.trace_panels(k, r.h, r.c, r.gates, prefix=k)
+        if p.quantity in ("h", "c", "forget", "update")
+    ]
+    run = runs["lstm"]
+    detail = timeline.Detail("lstm", 0, explain.unit_series(ui_cell(run), run.x, run.h, run.c, run.gates, 0))
+    fig = timeline.timeline_figure(run.x, panels, detail=detail)
     assert len(fig.to_json()) < 1_000_000
+
+
+def ui_cell(run):
+    return rnnviz.from_state_dict(run.kind, run.state_dict)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
@@ -85,11 +170,24 @@ def test_cell_diagram_labels_the_values(kind):
     cell = rnnviz.init_cell(kind, 1, 2)
     tr = cell.forward(np.ones((3, 1)))
     v = explain.unit_values(cell, tr.x, tr.h, tr.c, tr.gates, 2, 1)
-    fig = figures.cell_diagram(kind, v)
-    texts = " ".join(a.text for a in fig.layout.annotations if a.text)
+    fig = diagram.cell_diagram(kind, v)
+    texts = " ".join(fig.data[0].text)
     assert f"{v['h']:.2f}" in texts
     for gate in tr.gates:
         assert f"{v[gate]:.2f}" in texts
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_number_lines_show_the_values_that_recombine(kind):
+    cell = rnnviz.init_cell(kind, 2, 4, seed=5)
+    x = np.random.default_rng(1).normal(size=(6, 2))
+    tr = cell.forward(x)
+    series = explain.unit_series(cell, x, tr.h, tr.c, tr.gates, 3)
+    for t in range(6):
+        v = {k: float(a[t]) for k, a in series.items()}
+        assert v == explain.unit_values(cell, x, tr.h, tr.c, tr.gates, t, 3)
+        text = " ".join(explain.number_lines(kind, v)).replace("−", "-")
+        assert f"{v['h']:.3f}" in text
 
 
 def test_pulse_memory_is_zero_without_a_pulse_effect_and_fades_for_the_rnn():
@@ -100,7 +198,7 @@ def test_pulse_memory_is_zero_without_a_pulse_effect_and_fades_for_the_rnn():
 
 @pytest.mark.parametrize("rows", range(1, 12))
 def test_stacked_domains_stay_inside_the_figure(rows):
-    domains = figures._stacked_domains([0.6] + [1.0] * (rows - 1), gap=min(0.06, 0.25 / rows))
+    domains = timeline._stacked_domains([0.6] + [1.0] * (rows - 1), gap=min(0.06, 0.25 / rows))
     assert all(0.0 <= lo < hi <= 1.0 for lo, hi in domains)
     assert all(a[0] > b[1] for a, b in zip(domains, domains[1:], strict=False))  # top to bottom, no overlap
 

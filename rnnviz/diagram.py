@@ -1,0 +1,239 @@
+"""The cell diagram: the textbook picture of one RNN, LSTM or GRU unit, as geometry (boxes, operations and
+wires on a 12 x 7 canvas) and as Plotly pieces. The boxes are one scatter trace, so an animation frame can
+recolour and relabel them for each step; wires and operations are layout shapes that never change.
+
+Each box is filled with its value's colour on the heatmaps' scale, outlined in the quantity's own colour, and
+labelled with its name and number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz import colormaps
+from rnnviz.theme import COLORS, FONT_SIZE
+
+
+@dataclass(frozen=True)
+class Node:
+    """A box (a state or gate, filled with its value's colour) or, for quantity "op", a round operation."""
+
+    quantity: str
+    label: str
+    x: float
+    y: float
+    value: str | None = None  # key into the step's values
+
+
+# Wires: (x0, y0, x1, y1, colour key, with arrow head). Canvas 0..12 by -0.6..7.
+_GATES = ("input", "forget", "output", "reset", "update")
+_BUS = 1.5  # the bottom wire that carries h_{t-1} and x_t to every gate
+
+
+def _bus(gate_xs, end):
+    wires = [(0.8, _BUS, end, _BUS, "bus", False), (1.9, 0.35, 1.9, _BUS, "bus", False)]
+    return wires + [(gx, _BUS, gx, 2.45, "bus", True) for gx in gate_xs]
+
+
+_DIAGRAMS = {
+    "lstm": (
+        [
+            Node("c", "c<sub>t-1</sub>", 0.8, 6.0, "c_prev"),
+            Node("op", "×", 3.0, 6.0),
+            Node("op", "+", 5.4, 6.0),
+            Node("c", "c<sub>t</sub>", 11.2, 6.0, "c"),
+            Node("forget", "f", 3.0, 3.0, "forget"),
+            Node("input", "i", 4.6, 3.0, "input"),
+            Node("cell", "g", 6.2, 3.0, "cell"),
+            Node("output", "o", 8.2, 3.0, "output"),
+            Node("op", "×", 5.4, 4.5),
+            Node("op", "tanh", 9.8, 4.5),
+            Node("op", "×", 9.8, 3.0),
+            Node("h", "h<sub>t-1</sub>", 0.8, _BUS, "h_prev"),
+            Node("x", "x<sub>t</sub>", 1.9, -0.1, "x"),
+            Node("h", "h<sub>t</sub>", 11.2, _BUS, "h"),
+        ],
+        [
+            (1.55, 6, 2.55, 6, "c", True),
+            (3.45, 6, 4.95, 6, "c", True),
+            (5.85, 6, 10.45, 6, "c", True),
+            (3.0, 3.55, 3.0, 5.55, "forget", True),
+            (4.6, 3.55, 5.1, 4.15, "input", True),
+            (6.2, 3.55, 5.7, 4.15, "cell", True),
+            (5.4, 4.95, 5.4, 5.55, "c", True),
+            (9.8, 6.0, 9.8, 4.95, "c", True),
+            (9.8, 4.05, 9.8, 3.45, "c", True),
+            (8.95, 3.0, 9.35, 3.0, "output", True),
+            (9.8, 2.55, 9.8, _BUS, "h", False),
+            (9.8, _BUS, 10.45, _BUS, "h", True),
+        ]
+        + _bus((3.0, 4.6, 6.2, 8.2), 8.2),
+    ),
+    "gru": (
+        [
+            Node("h", "h<sub>t-1</sub>", 0.8, 6.0, "h_prev"),
+            Node("op", "×", 4.0, 6.0),
+            Node("op", "+", 8.2, 6.0),
+            Node("h", "h<sub>t</sub>", 11.2, 6.0, "h"),
+            Node("update", "z", 4.0, 3.0, "update"),
+            Node("reset", "r", 6.0, 3.0, "reset"),
+            Node("new", "n", 8.2, 3.0, "new"),
+            Node("op", "1−z", 6.0, 4.5),
+            Node("op", "×", 8.2, 4.5),
+            Node("h", "h<sub>t-1</sub>", 0.8, _BUS, "h_prev"),
+            Node("x", "x<sub>t</sub>", 1.9, -0.1, "x"),
+        ],
+        [
+            (1.55, 6, 3.55, 6, "h", True),
+            (4.45, 6, 7.75, 6, "h", True),
+            (8.65, 6, 10.45, 6, "h", True),
+            (4.0, 3.55, 4.0, 5.55, "update", True),
+            (4.5, 3.4, 5.5, 4.2, "update", True),
+            (6.45, 4.5, 7.75, 4.5, "update", True),
+            (8.2, 3.55, 8.2, 4.05, "new", True),
+            (8.2, 4.95, 8.2, 5.55, "h", True),
+            (6.75, 3.0, 7.45, 3.0, "reset", True),
+        ]
+        + _bus((4.0, 6.0, 8.2), 8.2),
+    ),
+    "rnn": (
+        [
+            Node("h", "h<sub>t-1</sub>", 0.8, 3.5, "h_prev"),
+            Node("x", "x<sub>t</sub>", 6.0, 0.6, "x"),
+            Node("op", "tanh", 6.0, 3.5),
+            Node("h", "h<sub>t</sub>", 11.2, 3.5, "h"),
+        ],
+        [(1.55, 3.5, 5.5, 3.5, "h", True), (6.0, 1.15, 6.0, 3.0, "bus", True), (6.5, 3.5, 10.45, 3.5, "h", True)],
+    ),
+}
+
+
+CANVAS_X = (-0.2, 12.2)
+CANVAS_Y = (-0.8, 6.9)
+GATES = frozenset(_GATES)
+
+
+def boxes(kind: str) -> list[Node]:
+    """The diagram's value boxes (states and gates), in drawing order."""
+    return [n for n in _DIAGRAMS[kind][0] if n.quantity != "op"]
+
+
+def fixed_parts(kind: str, xref: str, yref: str, nonlinearity: str = "tanh") -> tuple[list[dict], list[dict]]:
+    """The parts that never change: wires (lines, or arrows as annotations) and the round operations, as
+    layout shapes and annotations on the axes ``xref``/``yref``."""
+    nodes, wires = _DIAGRAMS[kind]
+    shapes, notes = [], []
+    for x0, y0, x1, y1, key, head in wires:
+        color = "#9A9A9A" if key == "bus" else COLORS[key]
+        width = 3 if key == "bus" else 6
+        if head:
+            notes.append(
+                dict(
+                    x=x1,
+                    y=y1,
+                    ax=x0,
+                    ay=y0,
+                    xref=xref,
+                    yref=yref,
+                    axref=xref,
+                    ayref=yref,
+                    text="",
+                    showarrow=True,
+                    arrowhead=2,
+                    arrowsize=0.8,
+                    arrowwidth=width,
+                    arrowcolor=color,
+                )
+            )
+        else:
+            shapes.append(
+                dict(type="line", x0=x0, y0=y0, x1=x1, y1=y1, xref=xref, yref=yref, line=dict(color=color, width=width))
+            )
+    for n in nodes:
+        if n.quantity != "op":
+            continue
+        label = "relu" if (n.label == "tanh" and kind == "rnn" and nonlinearity == "relu") else n.label
+        shapes.append(
+            dict(
+                type="circle",
+                xref=xref,
+                yref=yref,
+                x0=n.x - 0.45,
+                x1=n.x + 0.45,
+                y0=n.y - 0.45,
+                y1=n.y + 0.45,
+                line=dict(color="#444444", width=2),
+                fillcolor="#F4F4F4",
+            )
+        )
+        notes.append(
+            dict(x=n.x, y=n.y, xref=xref, yref=yref, text=label, showarrow=False, font=dict(size=FONT_SIZE - 2))
+        )
+    return shapes, notes
+
+
+def box_style(kind: str, values: dict[str, float], scales: dict[str, colormaps.Scale]) -> dict[str, list]:
+    """Fill colours, labels and label colours of the boxes for one step's ``values``. ``scales`` maps a
+    quantity to its colour scale (the heatmaps'); a quantity without one uses the state or gate scale."""
+    fills, texts, inks = [], [], []
+    for n in boxes(kind):
+        value = values.get(n.value)
+        scale = scales.get(n.quantity) or (colormaps.GATE if n.quantity in GATES else colormaps.STATE)
+        if value is None or not np.isfinite(value):
+            fills.append("#FFFFFF")
+            texts.append(n.label)
+            inks.append("#000000")
+            continue
+        fills.append(scale.color(value))
+        texts.append(f"{n.label}<br>{value:.2f}")
+        inks.append(scale.ink(value))
+    return {"color": fills, "text": texts, "ink": inks}
+
+
+def box_trace(kind: str, style: dict[str, list], xaxis: str, yaxis: str, size: int = 46) -> dict:
+    """The boxes as one scatter trace (square markers), styled for one step."""
+    nodes = boxes(kind)
+    return dict(
+        type="scatter",
+        x=[n.x for n in nodes],
+        y=[n.y for n in nodes],
+        mode="markers+text",
+        xaxis=xaxis,
+        yaxis=yaxis,
+        marker=dict(
+            symbol="square",
+            size=size,
+            color=style["color"],
+            line=dict(color=[COLORS.get(n.quantity, "#000000") for n in nodes], width=4),
+        ),
+        text=style["text"],
+        textposition="middle center",
+        textfont=dict(size=FONT_SIZE - 1, color=style["ink"]),
+        hoverinfo="skip",
+        showlegend=False,
+        cliponaxis=False,
+    )
+
+
+def cell_diagram(
+    kind: str, values: dict[str, float], title: str | None = None, nonlinearity: str = "tanh"
+) -> go.Figure:
+    """The diagram alone, for one unit at one step (values from ``explain.unit_values``)."""
+    from rnnviz.figures import base_layout
+
+    shapes, notes = fixed_parts(kind, "x", "y", nonlinearity)
+    fig = go.Figure(
+        dict(
+            data=[box_trace(kind, box_style(kind, values, {}), "x", "y")],
+            layout=dict(
+                shapes=shapes,
+                annotations=notes,
+                xaxis=dict(visible=False, range=list(CANVAS_X), fixedrange=True),
+                yaxis=dict(visible=False, range=list(CANVAS_Y), fixedrange=True),
+            ),
+        )
+    )
+    return base_layout(fig, height=440, title=title)

@@ -1,0 +1,361 @@
+"""The Cell stepper's figure: the overview (heatmaps of every unit at every step) and the detail (one unit on
+the cell diagram, with its equations' numbers), driven by one Play button and one slider, in the browser.
+
+Why it is built this way (checked in Chromium, see tests/test_browser.py): Plotly erases heatmap traces when
+an animation frame updates other traces of the same figure (plotly.js #4491), and ignores layout changes in
+frames drawn without a full redraw. So the pictures are layout images (PNGs made here, on the heatmaps'
+pinned or fitted colour scales), which frames never touch; transparent heatmap traces on top keep the hover
+values (hover reads Plotly's data, not the erased image); and each frame updates only scatter traces: the
+step markers, the diagram's boxes (colour and label) and the lines of numbers. A transparent scatter layer
+over the hidden-state rows is what a click selects (Streamlit reports selections of scatter points, not of
+heatmaps), so the page can show the clicked step and unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz import colormaps, diagram, explain
+from rnnviz.figures import base_layout
+from rnnviz.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES
+
+MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
+DETAIL_PX = 360  # height of the diagram and its numbers, under the heatmaps
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One heatmap row: ``values`` is (T, H); ``quantity`` colours the title; ``pick`` names the model whose
+    step and unit a click on this row selects (None: the row is not clickable)."""
+
+    title: str
+    quantity: str
+    values: np.ndarray
+    scale: colormaps.Scale
+    pick: str | None = None
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One unit of one model, for the diagram: ``series`` from :func:`explain.unit_series`; ``scales`` gives
+    each box quantity the colour scale of its heatmap."""
+
+    kind: str
+    unit: int
+    series: dict[str, np.ndarray]
+    nonlinearity: str = "tanh"
+    scales: dict[str, colormaps.Scale] = field(default_factory=dict)
+
+    def at(self, t: int) -> dict[str, float]:
+        return {k: float(v[t]) for k, v in self.series.items()}
+
+
+def _stacked_domains(heights: list[float], gap: float) -> list[tuple[float, float]]:
+    """Vertical paper domains, top to bottom, for rows of the given relative heights."""
+    usable = 1.0 - gap * (len(heights) - 1)
+    domains, top = [], 1.0
+    for h in heights:
+        size = usable * h / sum(heights)
+        domains.append((max(top - size, 0.0), min(top, 1.0)))  # clamp float rounding (e.g. -1e-16)
+        top -= size + gap
+    return domains
+
+
+def play_controls(n_frames: int, active: int, right: float, duration: int = 120) -> dict:
+    """Play/Pause buttons and a step slider above the figure, driving frames named "0" .. "n-1". The slider
+    starts right of the buttons and shows its step at its right end, where no button covers it."""
+    still = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))
+    play = dict(frame=dict(duration=duration, redraw=False), transition=dict(duration=0), fromcurrent=True)
+    return dict(
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                x=0.0,
+                y=1.0,
+                xanchor="left",
+                yanchor="bottom",
+                pad=dict(b=38, r=6),
+                showactive=False,
+                font=dict(size=FONT_SIZE),
+                buttons=[
+                    dict(label="▶ Play", method="animate", args=[None, play]),
+                    dict(label="❚❚ Pause", method="animate", args=[[None], still]),
+                ],
+            )
+        ],
+        sliders=[
+            dict(
+                active=active,
+                x=0.3,
+                len=max(right - 0.3, 0.2),
+                y=1.0,
+                yanchor="bottom",
+                pad=dict(t=0, b=20),
+                currentvalue=dict(prefix="step t = ", xanchor="right", font=dict(size=FONT_SIZE)),
+                font=dict(size=FONT_SIZE - 4),
+                steps=[dict(label=str(k), method="animate", args=[[str(k)], still]) for k in range(n_frames)],
+            )
+        ],
+    )
+
+
+def _row_title(text: str, quantity: str, top: float, right: float) -> dict:
+    return dict(
+        text=f"<b>{text}</b>",
+        x=0,
+        xref="paper",
+        xanchor="left",
+        y=top,
+        yref="paper",
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=FONT_SIZE, color=COLORS.get(quantity, "#000000")),
+    )
+
+
+def _input_traces(x: np.ndarray) -> list[dict]:
+    t = np.arange(x.shape[0])
+    return [
+        dict(
+            type="scatter",
+            x=t,
+            y=np.round(x[:, d], 4),
+            mode="lines",
+            xaxis="x",
+            yaxis="y",
+            line=dict(color=COLORS["x"], width=3),
+            name=f"x[{d}]",
+            hovertemplate="t=%{x}<br>x=%{y:.3f}<extra></extra>",
+        )
+        for d in range(min(x.shape[1], MAX_INPUT_LINES))
+    ]
+
+
+def _panel_traces(panel: Panel, suffix: str) -> list[dict]:
+    """The transparent hover layer of one heatmap row, and its click layer when it has one."""
+    values = np.asarray(panel.values, dtype=float)
+    T, H = values.shape
+    shown = np.round(values, 3)
+    if not panel.pick:  # a clickable row's hover comes from its click layer
+        return [
+            dict(
+                type="heatmap",
+                z=shown.T.astype(np.float32),
+                x=np.arange(T),
+                y=np.arange(H),
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+                opacity=0,
+                showscale=False,
+                hovertemplate=f"{panel.title}<br>t=%{{x}}, unit %{{y}}<br>value %{{z:.3f}}<extra></extra>",
+            )
+        ]
+    tt, uu = np.meshgrid(np.arange(T), np.arange(H))
+    return [
+        dict(
+            type="scatter",
+            x=tt.ravel().astype(np.uint8 if T <= 256 else np.int16),  # small integer types: a smaller JSON
+            y=uu.ravel().astype(np.uint8 if H <= 256 else np.int16),
+            customdata=shown.T.ravel().astype(np.float32),
+            mode="markers",
+            marker=dict(size=10, opacity=0),
+            xaxis=f"x{suffix}",
+            yaxis=f"y{suffix}",
+            name=f"pick:{panel.pick}",
+            hovertemplate=f"{panel.title}<br>t=%{{x}}, unit %{{y}}<br>value %{{customdata:.3f}}"
+            "<extra>click to show this step and unit</extra>",
+        )
+    ]
+
+
+def _marker(step: int, lo: float, hi: float, suffix: str) -> dict:
+    return dict(
+        type="scatter",
+        x=[step, step],
+        y=[lo, hi],
+        mode="lines",
+        xaxis=f"x{suffix}",
+        yaxis=f"y{suffix}",
+        line=dict(color="#222222", width=3),
+        hoverinfo="skip",
+        showlegend=False,
+    )
+
+
+def _detail_lines(detail: Detail, t: int) -> list[str]:
+    v = detail.at(t)
+    head = f"<b>{MODEL_NAMES[detail.kind]} unit {detail.unit} at step t = {t}</b>"
+    return [head, *explain.number_lines(detail.kind, v, detail.nonlinearity)]
+
+
+def _line_trace(lines: list[str], xaxis: str, yaxis: str) -> dict:
+    return dict(
+        type="scatter",
+        x=[0.0] * len(lines),
+        y=list(range(len(lines), 0, -1)),
+        mode="text",
+        text=lines,
+        textposition="middle right",
+        textfont=dict(size=FONT_SIZE - 1, color="#000000"),
+        xaxis=xaxis,
+        yaxis=yaxis,
+        hoverinfo="skip",
+        showlegend=False,
+        cliponaxis=False,
+    )
+
+
+def timeline_figure(
+    x: np.ndarray, panels: list[Panel], *, step: int = 0, detail: Detail | None = None, title: str | None = None
+) -> go.Figure:
+    """The input on top, one heatmap row per panel, and (with ``detail``) the cell diagram and its numbers on
+    the right; Play and the slider move the step marker on every row and redraw the detail for each step.
+    Heatmaps keep their colour scales fixed while playing; the figure is built as one dictionary and
+    validated once (adding 200 frames one object at a time costs Plotly several times longer)."""
+    x = np.asarray(x, dtype=float)
+    T = x.shape[0]
+    step = int(np.clip(step, 0, T - 1))
+    right = 0.9  # where the heatmaps end; their colour bars sit just beyond
+    rows = 1 + len(panels)
+    heat_px = 60 + 105 * len(panels)  # the overview's height in pixels; the detail takes DETAIL_PX below it
+    height = 130 + heat_px + (DETAIL_PX + 40 if detail else 50)
+    bottom = (DETAIL_PX + 40) / (heat_px + DETAIL_PX + 40) if detail else 0.0  # paper fraction under the rows
+    domains = [
+        (bottom + (1 - bottom) * a, bottom + (1 - bottom) * b)
+        for a, b in _stacked_domains([0.55] + [1.0] * len(panels), gap=min(0.07, 0.3 / rows))
+    ]
+    layout: dict = {"images": [], "annotations": [], "shapes": []}
+    data: list[dict] = []
+    spans = []
+    for r in range(1, rows + 1):
+        suffix = "" if r == 1 else str(r)
+        layout[f"xaxis{suffix}"] = dict(
+            domain=[0, right],
+            anchor=f"y{suffix}",
+            range=[-0.5, T - 0.5],
+            showticklabels=r == rows,
+            **({} if r == 1 else {"matches": "x"}),
+            **({"title": {"text": "time step t"}} if r == rows else {}),
+        )
+        layout[f"yaxis{suffix}"] = dict(domain=list(domains[r - 1]), anchor=f"x{suffix}", fixedrange=True)
+    features = x.shape[1]
+    input_title = LABELS["x"] + (
+        f" (first {MAX_INPUT_LINES} of {features} features)" if features > MAX_INPUT_LINES else ""
+    )
+    layout["annotations"].append(_row_title(input_title, "x", domains[0][1], right))
+    data += _input_traces(x)
+    lo, hi = float(np.min(x[:, :MAX_INPUT_LINES])) - 0.1, float(np.max(x[:, :MAX_INPUT_LINES])) + 0.1
+    layout["yaxis"]["range"] = [lo, hi]
+    spans.append((lo, hi))
+    scales: list[colormaps.Scale] = []
+    for r, panel in enumerate(panels, start=2):
+        suffix = str(r)
+        values = np.asarray(panel.values, dtype=float)
+        H = values.shape[1]
+        layout[f"yaxis{suffix}"].update(title={"text": "unit"}, range=[-0.5, H - 0.5])
+        layout["images"].append(
+            dict(
+                source=colormaps.heatmap_png(values, panel.scale),
+                xref=f"x{suffix}",
+                yref=f"y{suffix}",
+                x=-0.5,
+                y=H - 0.5,
+                sizex=T,
+                sizey=H,
+                sizing="stretch",
+                xanchor="left",
+                yanchor="top",
+                layer="below",
+            )
+        )
+        layout["annotations"].append(_row_title(panel.title, panel.quantity, domains[r - 1][1], right))
+        data += _panel_traces(panel, suffix)
+        spans.append((-0.5, H - 0.5))
+        if panel.scale not in scales:
+            scales.append(panel.scale)
+    # colour bars: one invisible point per scale carries its colour axis
+    for k, scale in enumerate(scales, start=1):
+        axis = "coloraxis" if k == 1 else f"coloraxis{k}"
+        length = (1 - bottom) * 0.85 / max(len(scales), 1)
+        layout[axis] = scale.coloraxis(y=1.0 - (k - 1) * (length + 0.04), length=length, x=right + 0.01)
+        data.append(
+            dict(
+                type="scatter",
+                x=[0],
+                y=[lo],
+                mode="markers",
+                xaxis="x",
+                yaxis="y",
+                hoverinfo="skip",
+                marker=dict(size=0.1, color=[scale.lo], coloraxis=axis),
+                showlegend=False,
+            )
+        )
+    marker_ids = list(range(len(data), len(data) + rows))
+    for r, (a, b) in enumerate(spans, start=1):
+        data.append(_marker(step, a, b, "" if r == 1 else str(r)))
+    animated = list(marker_ids)
+    if detail is not None:
+        n = rows + 1
+        dx, dy, ex, ey = f"x{n}", f"y{n}", f"x{n + 1}", f"y{n + 1}"
+        top = bottom - 70 / (heat_px + DETAIL_PX + 40)
+        n_lines = len(_detail_lines(detail, step))
+        layout[f"xaxis{n}"] = dict(domain=[0.0, 0.52], anchor=dy, visible=False, range=list(diagram.CANVAS_X))
+        layout[f"yaxis{n}"] = dict(domain=[0.0, top], anchor=dx, visible=False, range=list(diagram.CANVAS_Y))
+        layout[f"xaxis{n + 1}"] = dict(domain=[0.55, 1.0], anchor=ey, visible=False, range=[0, 1])
+        layout[f"yaxis{n + 1}"] = dict(domain=[0.0, top], anchor=ex, visible=False, range=[0.3, n_lines + 0.7])
+        for axis in (f"xaxis{n}", f"yaxis{n}", f"xaxis{n + 1}", f"yaxis{n + 1}"):
+            layout[axis]["fixedrange"] = True
+        shapes, notes = diagram.fixed_parts(detail.kind, dx, dy, detail.nonlinearity)
+        layout["shapes"] += shapes
+        layout["annotations"] += notes
+        box_id = len(data)
+        style = diagram.box_style(detail.kind, detail.at(step), detail.scales)
+        data.append(diagram.box_trace(detail.kind, style, dx, dy))
+        data.append(_line_trace(_detail_lines(detail, step), ex, ey))
+        animated += [box_id, box_id + 1]
+    frames = []
+    for k in range(T):
+        frame_data = [dict(type="scatter", x=[k, k]) for _ in spans]  # a frame's data merges into its trace
+        if detail is not None:
+            style = diagram.box_style(detail.kind, detail.at(k), detail.scales)
+            boxes = data[animated[-2]]
+            frame_data.append(
+                dict(
+                    type="scatter",
+                    marker={k: v for k, v in boxes["marker"].items() if k != "line"} | {"color": style["color"]},
+                    text=style["text"],
+                    textfont={**boxes["textfont"], "color": style["ink"]},
+                )
+            )
+            frame_data.append(dict(type="scatter", text=_detail_lines(detail, k)))
+        frames.append(dict(name=str(k), traces=animated, data=frame_data))
+    layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
+    fig = base_layout(go.Figure(dict(data=data, layout=layout, frames=frames)), height=height)
+    fig.update_layout(margin=dict(l=70, r=20, t=110 if title is None else 140, b=20))
+    if title:
+        fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=0.99, yanchor="top"))
+    return fig
+
+
+def trace_panels(
+    kind: str, h: np.ndarray, c: np.ndarray | None, gates: dict[str, np.ndarray], *, prefix: str = "", pick: bool = True
+) -> list[Panel]:
+    """The rows for one cell's values: h (clickable), then c on a scale fitted to it (values beyond are
+    marked), then the gates in PyTorch order on the pinned gate scale (the candidates g, n on the state one)."""
+    panels = [Panel(prefix + LABELS["h"], "h", h, colormaps.STATE, pick=kind if pick else None)]
+    if c is not None:
+        panels.append(Panel(prefix + LABELS["c"], "c", c, cell_scale(c)))
+    for name, values in gates.items():
+        scale = colormaps.STATE if name in ("cell", "new") else colormaps.GATE
+        panels.append(Panel(prefix + LABELS[name], name, values, scale))
+    return panels
+
+
+def cell_scale(c: np.ndarray) -> colormaps.Scale:
+    """The cell state's colour range: at least ±1 (the states' range), wider when c_t grows beyond it."""
+    return colormaps.fitted("cell state c", c, floor=1.0)
