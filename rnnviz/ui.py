@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rnnviz import cells, experiments
+from rnnviz import cells, experiments, weights
 
 PAGES = [
     ("app.py", "Start here", "🏠"),
@@ -82,12 +82,14 @@ def cached_run(config: experiments.CellConfig) -> experiments.Run:
 def cached_uploaded_run(data: bytes, nonlinearity: str, config: experiments.CellConfig) -> experiments.Run:
     import io
 
-    cell = cells.load_npz(io.BytesIO(data), nonlinearity=nonlinearity)
+    cell = weights.load_npz(io.BytesIO(data))
+    if cell.kind == "rnn":  # the activation is a choice for the plain RNN only
+        cell = weights.from_state_dict("rnn", cell.state_dict(), nonlinearity=nonlinearity)
     return experiments.run(cell, config.make_input(cell.input_size))
 
 
 def cell_of(run: experiments.Run) -> cells.Cell:
-    return cells.from_state_dict(run.kind, run.state_dict, nonlinearity=run.nonlinearity)
+    return weights.from_state_dict(run.kind, run.state_dict, nonlinearity=run.nonlinearity)
 
 
 def guarded(action: Callable, *args, **kwargs):
