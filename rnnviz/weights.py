@@ -20,6 +20,7 @@ import io
 import os
 import re
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 
@@ -58,10 +59,14 @@ def _check_size(name, value, high) -> int:
 def _check_real(name, value, *, low=None) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {_shown(value)}")
-    if not np.isfinite(value) or (low is not None and value < low):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        number = float("inf")
+    if not np.isfinite(number) or (low is not None and number < low):
         bound = f" >= {low}" if low is not None else ""
-        raise ValueError(f"{name} must be a finite number{bound}, got {value}")
-    return float(value)
+        raise ValueError(f"{name} must be a finite number{bound}, got {_shown(value)}")
+    return number
 
 
 def _check_nonlinearity(kind: str, nonlinearity) -> str:
@@ -83,8 +88,8 @@ def _shown(value, limit: int = 60) -> str:
         text = repr(value) if isinstance(value, str) else str(value)
         if len(text) <= limit and re.fullmatch(r"'?[A-Za-z0-9_.+\-]*'?", text):
             return text
-        return f"a {type(value).__name__} of {len(str(value))} characters"
-    return f"a {type(value).__name__}"
+        return f"a value ({type(value).__name__}, {len(str(value))} characters)"
+    return f"a value of type {type(value).__name__}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -148,8 +153,10 @@ def _check_dtype(dtype) -> np.dtype:
     if dtype is None or isinstance(dtype, bool):
         raise ValueError(f"dtype must be float32 or float64, got {_shown(dtype)}")
     try:
-        dtype = np.dtype(dtype)
-    except (TypeError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a deprecated alias ('a') is junk here too
+            dtype = np.dtype(dtype)
+    except (TypeError, ValueError, Warning):
         raise ValueError(f"dtype must be float32 or float64, got {_shown(dtype)}") from None
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
@@ -383,7 +390,7 @@ def _central_directory(raw: bytes) -> tuple[list[_Member], int]:
         raise ValueError("expected an .npz archive of named arrays (np.savez), got a single .npy array")
     end = raw.rfind(b"PK\x05\x06", max(0, len(raw) - _EOCD.size - 0xFFFF))
     if end < 0 or end + _EOCD.size > len(raw):
-        raise ValueError("not an .npz file (no zip directory found); save the state dict with np.savez")
+        raise ValueError("not a readable .npz file (no zip directory found); save the state dict with np.savez")
     _, disk, cd_disk, count_here, count, cd_size, cd_offset, _ = _EOCD.unpack_from(raw, end)
     if count == 0xFFFF or cd_offset == 0xFFFFFFFF or cd_size == 0xFFFFFFFF:
         raise ValueError("zip64 archives are not supported: an uploaded model is small enough for a plain zip")

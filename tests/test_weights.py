@@ -310,10 +310,10 @@ def hostile_files():
     big = npy_header((2**28,))  # 2 GiB of float64, declared honestly
     nan = np.full((12, 2), np.nan)
     return [
-        ("text renamed .npz", lambda: b"just some text, renamed to model.npz\n" * 20, "not an .npz"),
-        ("empty file", lambda: b"", "not an .npz"),
+        ("text renamed .npz", lambda: b"just some text, renamed to model.npz\n" * 20, "not a readable .npz"),
+        ("empty file", lambda: b"", "not a readable .npz"),
         ("single .npy", lambda: npy(np.zeros((12, 3))), "single .npy"),
-        ("pickle", lambda: pickle.dumps({"weight_hh_l0": [[0.0] * 3] * 12}), "not an .npz"),
+        ("pickle", lambda: pickle.dumps({"weight_hh_l0": [[0.0] * 3] * 12}), "not a readable .npz"),
         ("bzip2 bomb", lambda: zip_of([zeros_member("weight_hh_l0.npy", LIE_MIB, method=12)]), "bzip2"),
         ("bzip2 member (zipfile)", lambda: made_by_zipfile(zipfile.ZIP_BZIP2), "bzip2"),
         ("lzma member (zipfile)", lambda: made_by_zipfile(zipfile.ZIP_LZMA), "lzma"),
@@ -374,7 +374,7 @@ def hostile_files():
         ("prefixed keys", lambda: zip_of([Member("lstm." + m.name, m.payload) for m in model]), "prefix"),
         ("duplicate member", lambda: zip_of([*model, model[0]]), "two members"),
         ("too many members", lambda: zip_of([*model] + [Member(f"x{i}.txt") for i in range(100)]), "members"),
-        ("truncated archive", lambda: zip_of(model)[:-30], "not an .npz"),
+        ("truncated archive", lambda: zip_of(model)[:-30], "not a readable .npz"),
         ("NaN weights", lambda: zip_of(replaced(0, Member("weight_ih_l0.npy", npy(nan)))), "NaN"),
         ("markup in a name", lambda: zip_of([Member("[c](//x.invalid).npy", npy(np.zeros(2)))]), "missing"),
         ("file over the size cap", lambda: bytes(weights.UPLOAD_MAX_FILE_BYTES + 10), "larger than"),
@@ -498,6 +498,7 @@ MISUSE = {
     "seed None": (lambda: rnnviz.init_cell("lstm", 1, 4, seed=None), "seed"),
     "dtype junk": (lambda: rnnviz.init_cell("lstm", 1, 4, dtype="junk"), "dtype"),
     "dtype int": (lambda: rnnviz.init_cell("lstm", 1, 4, dtype=np.int32), "dtype"),
+    "dtype deprecated alias": (lambda: rnnviz.init_cell("lstm", 1, 4, dtype="a"), "dtype"),
     "dtype None": (lambda: rnnviz.init_cell("lstm", 1, 4, dtype=None), "dtype"),
     "dtype complex": (lambda: rnnviz.init_cell("lstm", 1, 4, dtype=complex), "dtype"),
     "forget_bias str": (lambda: rnnviz.init_cell("lstm", 1, 4, forget_bias="3"), "forget_bias"),
@@ -505,6 +506,7 @@ MISUSE = {
     "forget_bias inf": (lambda: rnnviz.init_cell("gru", 1, 4, forget_bias=np.inf), "forget_bias"),
     "forget_bias bool": (lambda: rnnviz.init_cell("lstm", 1, 4, forget_bias=True), "forget_bias"),
     "forget_bias complex": (lambda: rnnviz.init_cell("lstm", 1, 4, forget_bias=1j), "forget_bias"),
+    "forget_bias beyond any float": (lambda: rnnviz.init_cell("lstm", 1, 4, forget_bias=10**400), "forget_bias"),
     "forget_bias for an RNN": (lambda: rnnviz.init_cell("rnn", 1, 4, forget_bias=1.0), "forget_bias"),
     "spectral_radius str": (lambda: rnnviz.init_cell("rnn", 1, 4, spectral_radius="big"), "spectral_radius"),
     "spectral_radius NaN": (lambda: rnnviz.init_cell("rnn", 1, 4, spectral_radius=np.nan), "spectral_radius"),
