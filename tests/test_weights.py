@@ -148,10 +148,11 @@ def test_agrees_with_torch_reference(name):
         ref = {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith(name + "/")}
     kind, nonlinearity = (name.split("_") + ["tanh"])[:2]
     state = {k: ref[k] for k in TORCH_KEYS}
-    cell = rnnviz.load_npz(npz_bytes(state), nonlinearity=nonlinearity) if kind == "rnn" else None
-    cell = rnnviz.from_state_dict(kind, state, nonlinearity=nonlinearity) if cell is None else cell
-    if kind != "rnn":
-        assert rnnviz.load_npz(npz_bytes(state)).kind == kind
+    cell = rnnviz.from_state_dict(kind, state, nonlinearity=nonlinearity)
+    loaded = rnnviz.load_npz(npz_bytes(state), nonlinearity=nonlinearity)  # the way an upload comes in
+    assert loaded.kind == kind
+    for key in TORCH_KEYS:
+        np.testing.assert_array_equal(loaded.state_dict()[key], state[key])
     lstm = kind == "lstm"
     trace = cell.forward(ref["x"], ref["h0"], ref["c0"] if lstm else None)
     assert rel_err(trace.h, ref["out"]) < 1e-12
