@@ -12,13 +12,9 @@ from rnnviz.cells import (
     LSTMCell,
     RNNCell,
     Trace,
-    from_state_dict,
-    infer_kind,
-    init_cell,
-    load_npz,
-    save_npz,
     sigmoid,
 )
+from rnnviz.weights import from_state_dict, infer_kind, init_cell, load_npz, save_npz
 
 __all__ = [
     "GATE_NAMES",

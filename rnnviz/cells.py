@@ -38,6 +38,17 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+def _as_real_array(name: str, value, kinds: str) -> np.ndarray:
+    """``value`` as an array of real numbers (dtype kinds ``kinds``), or a ValueError naming ``name``."""
+    try:
+        value = np.asarray(value)
+    except Exception:  # a ragged list, a tensor that requires grad, ...
+        raise ValueError(f"{name} is not an array of numbers") from None
+    if value.dtype.kind not in kinds:
+        raise ValueError(f"{name} must be numeric and real, got dtype {value.dtype.name}")
+    return value
+
+
 # --------------------------------------------------------------------------------------------------
 # Records
 
@@ -151,11 +162,15 @@ class Cell:
         return GATE_NAMES[self.kind]
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters under PyTorch's names (without the ``_l0`` suffix)."""
-        return {name: self.params[name].copy() for name in PARAM_NAMES}
+        """Copies of the parameters under PyTorch's keys, ``_l0`` suffix included, in PyTorch's order:
+        ``torch.nn.LSTM(D, H).load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})`` takes it
+        as is. (``params`` and ``Grads.params`` use the same names without the suffix.)"""
+        return {name + "_l0": self.params[name].copy() for name in PARAM_NAMES}
 
     def with_params(self, params: dict[str, np.ndarray]) -> Cell:
         """A new cell of the same kind with other parameters (checked like a state dict)."""
+        from rnnviz.weights import from_state_dict  # weights.py builds on this module
+
         return from_state_dict(self.kind, params, **self._options())
 
     def _options(self) -> dict:
@@ -167,9 +182,7 @@ class Cell:
         )
 
     def _check_input(self, x, h0, c0):
-        x = np.asarray(x)
-        if x.dtype.kind not in "biuf":
-            raise ValueError(f"input must be numeric, got dtype {x.dtype}")
+        x = _as_real_array("input", x, "biuf")
         if x.ndim not in (2, 3):
             raise ValueError(f"input must have shape (T, D) or (T, B, D), got {x.shape}")
         batched = x.ndim == 3
@@ -196,7 +209,7 @@ class Cell:
             if s is None:
                 states.append(np.zeros((B, H), dtype))
                 continue
-            s = np.asarray(s, dtype=dtype)
+            s = _as_real_array(name, s, "biuf").astype(dtype, copy=False)
             expected = (B, H) if batched else (H,)
             if s.shape != expected:
                 raise ValueError(f"{name} must have shape {expected}, got {s.shape}")
@@ -302,12 +315,13 @@ class Cell:
         p["weight_hh_T"] = np.ascontiguousarray(p["weight_hh"].T)  # (H, G*H)
         return p
 
-    @staticmethod
-    def _check_grad(name, g, shape, batched):
-        g = np.asarray(g)
+    def _check_grad(self, name, g, shape, batched):
+        if shape[-1] != self.hidden_size:
+            raise ValueError(f"the trace has {shape[-1]} hidden units but this cell has {self.hidden_size}")
+        g = _as_real_array(name, g, "iuf")
         if g.shape != shape:
             raise ValueError(f"{name} must have shape {shape} like the trace, got {g.shape}")
-        return g if batched else g[:, None, :]
+        return g if batched else g[:, None, :]  # inf/NaN allowed: an exploding run reports it as overflowed
 
     def step(self, x_t, h_prev=None, c_prev=None):
         """One step on one input ``x_t`` of shape ``(D,)`` or ``(B, D)``: returns ``(h_t, c_t)``."""
@@ -451,173 +465,3 @@ class GRUCell(Cell):
 
 
 CELL_CLASSES = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
-
-
-# --------------------------------------------------------------------------------------------------
-# Construction, loading and saving
-
-
-def _check_kind(kind) -> str:
-    if not isinstance(kind, str) or kind.lower() not in KINDS:
-        raise ValueError(f"unknown cell kind {kind!r}; expected one of {', '.join(KINDS)}")
-    return kind.lower()
-
-
-def _check_size(name, value, low=1, high=4096) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return int(value)
-
-
-def init_cell(
-    kind: str,
-    input_size: int,
-    hidden_size: int,
-    seed: int = 0,
-    *,
-    dtype=np.float64,
-    forget_bias: float | None = None,
-    spectral_radius: float | None = None,
-    nonlinearity: str = "tanh",
-) -> Cell:
-    """A new cell initialised as PyTorch does: every parameter uniform in ±1/sqrt(H), seeded.
-
-    ``forget_bias`` (LSTM: the forget gate; GRU: the update gate, which plays the same "keep" role) sets
-    that gate's total bias (``bias_ih + bias_hh``) to the value. ``spectral_radius`` rescales each
-    ``H x H`` block of ``weight_hh`` so that its largest eigenvalue modulus is the value.
-    """
-    kind = _check_kind(kind)
-    D = _check_size("input_size", input_size)
-    H = _check_size("hidden_size", hidden_size)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    G = GATE_COUNT[kind]
-    rng = np.random.default_rng(seed)
-    k = 1.0 / np.sqrt(H)
-    params = {
-        "weight_ih": rng.uniform(-k, k, (G * H, D)),
-        "weight_hh": rng.uniform(-k, k, (G * H, H)),
-        "bias_ih": rng.uniform(-k, k, G * H),
-        "bias_hh": rng.uniform(-k, k, G * H),
-    }
-    if spectral_radius is not None:
-        if not np.isfinite(spectral_radius) or spectral_radius < 0:
-            raise ValueError(f"spectral_radius must be a finite number >= 0, got {spectral_radius}")
-        for gate in range(G):
-            block = params["weight_hh"][gate * H : (gate + 1) * H]
-            radius = np.max(np.abs(np.linalg.eigvals(block)))
-            if radius > 0:
-                block *= spectral_radius / radius
-    if forget_bias is not None:
-        if kind == "rnn":
-            raise ValueError("forget_bias applies to the LSTM and GRU only")
-        if not np.isfinite(forget_bias):
-            raise ValueError(f"forget_bias must be finite, got {forget_bias}")
-        keep = slice(H, 2 * H)  # LSTM forget gate and GRU update gate are both the second block
-        params["bias_ih"][keep] = forget_bias
-        params["bias_hh"][keep] = 0.0
-    params = {name: v.astype(dtype) for name, v in params.items()}
-    return from_state_dict(kind, params, nonlinearity=nonlinearity)
-
-
-def from_state_dict(kind: str, mapping, *, nonlinearity: str = "tanh") -> Cell:
-    """A cell from a PyTorch-style state dict (``weight_ih_l0`` ... ; the ``_l0`` suffix is optional).
-
-    Arrays are copied; float32 stays float32, anything else numeric becomes float64.
-    """
-    kind = _check_kind(kind)
-    if not hasattr(mapping, "keys"):
-        raise ValueError(f"state dict must be a mapping of names to arrays, got {type(mapping).__name__}")
-    keys = list(mapping.keys())
-    extra = [k for k in keys if k not in PARAM_NAMES and not (k.endswith("_l0") and k[:-3] in PARAM_NAMES)]
-    if any(k.endswith("_reverse") for k in extra):
-        raise ValueError("bidirectional models are not supported: use a one-direction model")
-    if any(k.rsplit("_l", 1)[-1].isdigit() for k in extra):
-        raise ValueError("only single-layer models are supported; found keys for more layers: " + ", ".join(extra))
-    params = {}
-    for name in PARAM_NAMES:
-        found = [k for k in (name, name + "_l0") if k in mapping]
-        if not found:
-            raise ValueError(
-                f"state dict is missing {name}_l0 (or {name}); it has: {', '.join(map(str, keys)) or 'nothing'}"
-            )
-        if len(found) > 1:
-            raise ValueError(f"state dict has both {name} and {name}_l0")
-        value = np.asarray(mapping[found[0]])
-        if value.dtype.kind not in "biuf":
-            raise ValueError(f"{found[0]} must be numeric, got dtype {value.dtype}")
-        dtype = np.float32 if value.dtype == np.float32 else np.float64
-        params[name] = np.array(value, dtype=dtype)  # a copy: the cell owns its parameters
-    W_ih, W_hh = params["weight_ih"], params["weight_hh"]
-    G = GATE_COUNT[kind]
-    if W_hh.ndim != 2 or W_hh.shape[1] == 0 or W_hh.shape[0] != G * W_hh.shape[1]:
-        raise ValueError(f"weight_hh of a {kind} must have shape ({G}*H, H), got {W_hh.shape}" + _kind_hint(W_hh.shape))
-    H = W_hh.shape[1]
-    if W_ih.ndim != 2 or W_ih.shape[0] != G * H or W_ih.shape[1] == 0:
-        raise ValueError(f"weight_ih of a {kind} with H={H} must have shape ({G * H}, D), got {W_ih.shape}")
-    for name in ("bias_ih", "bias_hh"):
-        if params[name].shape != (G * H,):
-            raise ValueError(f"{name} must have shape ({G * H},), got {params[name].shape}")
-    for name, value in params.items():
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"{name} contains NaN or infinite values")
-    dtypes = {v.dtype for v in params.values()}
-    if len(dtypes) > 1:
-        params = {k: v.astype(np.float64) for k, v in params.items()}
-    if kind == "rnn":
-        return RNNCell(params, nonlinearity=nonlinearity)
-    return CELL_CLASSES[kind](params)
-
-
-def _kind_hint(shape) -> str:
-    if len(shape) == 2 and shape[1] and shape[0] % shape[1] == 0:
-        guess = {1: "rnn", 4: "lstm", 3: "gru"}.get(shape[0] // shape[1])
-        if guess:
-            return f" (these shapes look like a {guess})"
-    return ""
-
-
-def infer_kind(mapping) -> str:
-    """rnn, lstm or gru from the shape of ``weight_hh`` (rows = G * columns)."""
-    key = next((k for k in ("weight_hh_l0", "weight_hh") if k in mapping), None)
-    if key is None:
-        raise ValueError("cannot tell the cell kind: no weight_hh_l0 (or weight_hh) in the file")
-    shape = np.shape(mapping[key])
-    if len(shape) != 2 or shape[1] == 0 or shape[0] % shape[1]:
-        raise ValueError(f"cannot tell the cell kind from weight_hh of shape {shape}")
-    kind = {1: "rnn", 4: "lstm", 3: "gru"}.get(shape[0] // shape[1])
-    if kind is None:
-        raise ValueError(f"weight_hh of shape {shape} is not an RNN (H, H), GRU (3H, H) or LSTM (4H, H)")
-    return kind
-
-
-def load_npz(path_or_file, kind: str | None = None, *, nonlinearity: str = "tanh") -> Cell:
-    """A cell from an ``.npz`` of a one-layer PyTorch state dict (``np.savez(f, **sd)``).
-
-    The kind is inferred from the shapes unless given. Loads with ``allow_pickle=False``.
-    """
-    import zipfile
-
-    try:
-        data = np.load(path_or_file, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"not a readable .npz file of arrays ({err})") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError("expected an .npz archive of named arrays (np.savez), got a single .npy array")
-    try:
-        with data:
-            mapping = {name: data[name] for name in data.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"could not read the arrays in the .npz file ({err})") from None
-    if not mapping:
-        raise ValueError("the .npz file holds no arrays")
-    kind = infer_kind(mapping) if kind is None else kind
-    return from_state_dict(kind, mapping, nonlinearity=nonlinearity)
-
-
-def save_npz(cell: Cell, path_or_file) -> None:
-    """Save the parameters with PyTorch's ``_l0`` key names."""
-    np.savez(path_or_file, **{name + "_l0": value for name, value in cell.state_dict().items()})

@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rnnviz.cells import Cell, init_cell
+from rnnviz.cells import Cell
 from rnnviz.inputs import make_sequence, parse_sequence
+from rnnviz.weights import init_cell
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class CellConfig:
             seed=self.seed,
             forget_bias=None if self.kind == "rnn" else self.forget_bias,
             spectral_radius=self.spectral_radius,
-            nonlinearity=self.nonlinearity,
+            nonlinearity=self.nonlinearity if self.kind == "rnn" else "tanh",  # the gated cells have no choice
             dtype=self.dtype,
         )
 

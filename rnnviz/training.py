@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from rnnviz import analysis, tasks
-from rnnviz.cells import Cell, init_cell
+from rnnviz.cells import Cell
+from rnnviz.weights import init_cell
 
 
 @dataclass(frozen=True)

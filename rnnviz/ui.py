@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rnnviz import cells, experiments
+from rnnviz import cells, experiments, weights
 
 PAGES = [
     ("app.py", "Start here", "🏠"),
@@ -183,13 +183,15 @@ def cached_uploaded_run(
 ) -> experiments.Run:
     import io
 
-    cell = cells.load_npz(io.BytesIO(data), nonlinearity=nonlinearity)
+    cell = weights.load_npz(io.BytesIO(data))
+    if cell.kind == "rnn":  # the activation is a choice for the plain RNN only
+        cell = weights.from_state_dict("rnn", cell.state_dict(), nonlinearity=nonlinearity)
     x = config.make_input(cell.input_size)
     return experiments.run(cell, np.zeros_like(x) if silent else x)
 
 
 def cell_of(run: experiments.Run) -> cells.Cell:
-    return cells.from_state_dict(run.kind, run.state_dict, nonlinearity=run.nonlinearity)
+    return weights.from_state_dict(run.kind, run.state_dict, nonlinearity=run.nonlinearity)
 
 
 def literal(text) -> str:

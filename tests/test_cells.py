@@ -1,7 +1,6 @@
 """The cell engine against finite differences, against itself (step vs sequence, batch vs singles), and
 against bad input. No torch here: outside checks compare with torch.nn directly."""
 
-import io
 
 import numpy as np
 import pytest
@@ -190,100 +189,6 @@ def test_float32_in_float32_out_and_float64_default():
     assert cell32.forward(np.zeros((3, 1))).h.dtype == np.float64  # float64 input promotes
 
 
-def test_init_matches_pytorch_scale_and_options():
-    cell = rnnviz.init_cell("lstm", 2, 16, seed=3)
-    bound = 1 / np.sqrt(16)
-    for value in cell.params.values():
-        assert np.all(np.abs(value) <= bound)
-    assert np.array_equal(cell.params["weight_hh"], rnnviz.init_cell("lstm", 2, 16, seed=3).params["weight_hh"])
-    assert not np.array_equal(cell.params["weight_hh"], rnnviz.init_cell("lstm", 2, 16, seed=4).params["weight_hh"])
-    biased = rnnviz.init_cell("lstm", 2, 16, seed=3, forget_bias=2.5)
-    total = biased.params["bias_ih"] + biased.params["bias_hh"]
-    np.testing.assert_allclose(total[16:32], 2.5)
-    np.testing.assert_array_equal(total[:16], cell.params["bias_ih"][:16] + cell.params["bias_hh"][:16])
-    rnn = rnnviz.init_cell("rnn", 2, 16, seed=3, spectral_radius=1.3)
-    assert np.max(np.abs(np.linalg.eigvals(rnn.params["weight_hh"]))) == pytest.approx(1.3, rel=1e-12)
-
-
-@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_state_dict_round_trips(kind, tmp_path):
-    cell = random_cell(kind, seed=5)
-    again = rnnviz.from_state_dict(kind, {k + "_l0": v for k, v in cell.state_dict().items()})
-    for name, value in cell.state_dict().items():
-        np.testing.assert_array_equal(again.state_dict()[name], value)
-    path = tmp_path / "model.npz"
-    rnnviz.save_npz(cell, path)
-    loaded = rnnviz.load_npz(path)
-    assert loaded.kind == kind
-    x = np.random.default_rng(0).normal(size=(4, cell.input_size))
-    np.testing.assert_array_equal(loaded.forward(x).h, cell.forward(x).h)
-    buffer = io.BytesIO()
-    np.savez(buffer, **cell.state_dict())  # keys without _l0, from a file-like object
-    buffer.seek(0)
-    assert rnnviz.load_npz(buffer).kind == kind
-
-
-def test_state_dict_is_a_copy():
-    cell = random_cell("gru")
-    sd = cell.state_dict()
-    sd["weight_hh"][:] = 0
-    assert np.any(cell.params["weight_hh"] != 0)
-    source = {k: v.copy() for k, v in sd.items()}
-    loaded = rnnviz.from_state_dict("gru", source)
-    source["bias_ih"][:] = 99
-    assert not np.any(loaded.params["bias_ih"] == 99)
-
-
-def good_state_dict(kind="lstm", H=3, D=2):
-    G = GATE_COUNT[kind]
-    return {
-        "weight_ih_l0": np.ones((G * H, D)),
-        "weight_hh_l0": np.ones((G * H, H)),
-        "bias_ih_l0": np.ones(G * H),
-        "bias_hh_l0": np.ones(G * H),
-    }
-
-
-@pytest.mark.parametrize(
-    "change,message",
-    [
-        (lambda sd: sd.pop("bias_hh_l0"), "missing bias_hh"),
-        (lambda sd: sd.update(weight_hh_l0=np.ones((12, 4))), "weight_hh"),
-        (lambda sd: sd.update(weight_ih_l0=np.ones((8, 2))), "weight_ih"),
-        (lambda sd: sd.update(bias_ih_l0=np.ones(11)), "bias_ih"),
-        (lambda sd: sd.update(weight_ih_l1=np.ones((12, 3))), "single-layer"),
-        (lambda sd: sd.update(weight_ih_l0_reverse=np.ones((12, 2))), "bidirectional"),
-        (lambda sd: sd.update(bias_ih_l0=np.full(12, np.nan)), "NaN"),
-        (lambda sd: sd.update(bias_ih_l0=np.array(["a"] * 12)), "numeric"),
-    ],
-)
-def test_bad_state_dicts_raise_value_error(change, message):
-    sd = good_state_dict()
-    change(sd)
-    with pytest.raises(ValueError, match=message):
-        rnnviz.from_state_dict("lstm", sd)
-
-
-def test_wrong_kind_for_shapes_names_the_likely_kind():
-    with pytest.raises(ValueError, match="look like a lstm"):
-        rnnviz.from_state_dict("gru", good_state_dict("lstm"))
-
-
-@pytest.mark.parametrize(
-    "args,message",
-    [
-        (("transformer", 1, 4), "unknown cell kind"),
-        (("lstm", 0, 4), "input_size"),
-        (("lstm", 1, 2.5), "hidden_size"),
-        (("rnn", 1, 4), "forget_bias"),
-    ],
-)
-def test_bad_init_arguments(args, message):
-    kwargs = {"forget_bias": 1.0} if message == "forget_bias" else {}
-    with pytest.raises(ValueError, match=message):
-        rnnviz.init_cell(*args, **kwargs)
-
-
 @pytest.mark.parametrize(
     "x,kwargs,message",
     [
@@ -309,35 +214,6 @@ def test_backward_checks_its_gradient_shape():
     trace = cell.forward(np.zeros((3, 1)))
     with pytest.raises(ValueError, match="d_h must have shape"):
         cell.backward(trace, np.zeros((3, 5)))
-
-
-@pytest.mark.parametrize(
-    "content,message",
-    [
-        (b"this is not a zip file", "not a readable .npz"),
-        (b"", "not a readable .npz"),
-    ],
-)
-def test_load_npz_refuses_junk(tmp_path, content, message):
-    path = tmp_path / "junk.npz"
-    path.write_bytes(content)
-    with pytest.raises(ValueError, match=message):
-        rnnviz.load_npz(path)
-
-
-def test_load_npz_refuses_single_arrays_pickles_and_odd_shapes(tmp_path):
-    np.save(tmp_path / "one.npy", np.zeros(3))
-    with pytest.raises(ValueError, match="single .npy"):
-        rnnviz.load_npz(tmp_path / "one.npy")
-    np.savez(tmp_path / "obj.npz", weight_hh=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError, match="npz"):
-        rnnviz.load_npz(tmp_path / "obj.npz")
-    np.savez(tmp_path / "odd.npz", weight_hh=np.zeros((10, 4)))
-    with pytest.raises(ValueError, match="weight_hh"):
-        rnnviz.load_npz(tmp_path / "odd.npz")
-    np.savez(tmp_path / "none.npz")
-    with pytest.raises(ValueError, match="no arrays"):
-        rnnviz.load_npz(tmp_path / "none.npz")
 
 
 def test_sigmoid_is_stable_for_extreme_inputs():
