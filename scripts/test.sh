@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 
-fail() {
-  printf 'error: %s\n' "$@" >&2
+fail() {  # one message, one line per argument
+  printf 'error: %s\n' "$1" >&2
+  shift
+  [ $# -eq 0 ] || printf '       %s\n' "$@" >&2
   exit 1
 }
 
