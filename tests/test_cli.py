@@ -183,3 +183,11 @@ def test_app_starts_a_server_from_another_directory(tmp_path):
         proc.terminate()
         output = proc.communicate(timeout=20)[0]
     assert "Traceback" not in output
+
+
+def test_pyproject_and_requirements_txt_ask_for_the_same_packages():
+    """requirements.txt stays for Streamlit Community Cloud; pip install . reads pyproject.toml."""
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    listed = [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+    assert sorted(declared) == sorted(listed)
