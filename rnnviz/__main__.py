@@ -1,20 +1,31 @@
-"""Command line: ``python -m rnnviz train ...`` and ``python -m rnnviz sweep ...``.
+"""Command line: ``rnnviz train ...``, ``rnnviz sweep ...`` and ``rnnviz app`` (also as ``python -m rnnviz``).
 
-``train`` prints one JSON object (with --json) or a short line; ``sweep`` writes the lag-sweep results
-file the Training lab shows (the default one ships in rnnviz/data/).
+``train`` prints one JSON object (with --json) or a short line, and with --save writes the trained cell as an
+.npz with PyTorch's keys; ``sweep`` writes the lag-sweep results file the Training lab shows (the default one
+ships in rnnviz/data/); ``app`` starts the Streamlit app, from a checkout or an installed package alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
+import subprocess
 import sys
+import tomllib
 from dataclasses import asdict
+from importlib.util import find_spec
 from pathlib import Path
 
+from rnnviz.cells import from_state_dict, save_npz
 from rnnviz.training import TrainConfig, success_rates, sweep, train
 
 DEFAULT_SWEEP = Path(__file__).parent / "data" / "sweep_default.json"
+
+
+class CommandError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 2."""
 
 
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,53 +60,175 @@ def _config(args, **override) -> TrainConfig:
     )
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rnnviz", description=__doc__)
+# --------------------------------------------------------------------------------------------------
+# rnnviz train
+
+
+def _check_save_path(path: Path) -> None:
+    """Refuse a path that cannot be written before training, not after."""
+    if path.is_dir():
+        raise CommandError(f"--save {path}: is a directory; give a file name such as model.npz")
+    if not path.parent.is_dir():
+        raise CommandError(f"--save {path}: the directory {path.parent} does not exist")
+
+
+def run_train(args) -> int:
+    config = _config(args, cell=args.cell, seed=args.seed)
+    if args.save is not None:
+        _check_save_path(args.save)
+    result = train(config)
+    summary = result.summary()
+    if args.save is not None:
+        # Written to exactly this path (np.savez would append .npz to a bare name).
+        with open(args.save, "wb") as f:
+            save_npz(from_state_dict(config.cell, result.state_dict), f)
+        print(f"saved the trained {config.cell} cell to {args.save} (PyTorch's keys; no readout)", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        verdict = "solved" if summary["solved"] else "not solved"
+        print(
+            f"{args.cell} on {args.task} (length {args.length}, seed {args.seed}): {verdict}, "
+            f"test {summary['metric']} {summary['test_metric']:.4f}, {summary['seconds']:.1f} s, "
+            f"{summary['params']} parameters"
+        )
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# rnnviz sweep
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise CommandError(f"{option} wants comma-separated whole numbers, got {text!r}") from None
+
+
+def run_sweep(args) -> int:
+    base = _config(args)
+    result = sweep(
+        base,
+        cells=args.cells.split(","),
+        lengths=_int_list(args.lengths, "--lengths"),
+        seeds=_int_list(args.seeds, "--seeds"),
+        on_result=lambda r: print(json.dumps(r), file=sys.stderr, flush=True),
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    for cell, rates in success_rates(result).items():
+        print(cell, dict(zip(result["lengths"], rates, strict=True)))
+    print(f"wrote {args.out} (base config {asdict(base)})")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# rnnviz app
+
+
+def app_dir() -> Path:
+    """The folder holding app.py, pages/ and .streamlit/config.toml.
+
+    Installed from a wheel it is the package ``rnnviz_app`` beside ``rnnviz`` (see pyproject.toml); in a
+    checkout, or an editable install, it is the repository root above ``rnnviz/``.
+    """
+    beside = Path(__file__).resolve().parent.parent
+    for folder in (beside / "rnnviz_app", beside):
+        if (folder / "app.py").is_file() and (folder / "pages").is_dir():
+            return folder
+    raise CommandError(f"cannot find the app (app.py and pages/) next to {beside}: reinstall rnnviz")
+
+
+def config_flags(config_file: Path) -> list[str]:
+    """The settings of a Streamlit config.toml as ``streamlit run`` flags (``--server.headless true`` ...),
+    so an installed app runs as configured whatever the working directory."""
+    flags = []
+    for section, options in tomllib.loads(config_file.read_text()).items():
+        for name, value in options.items():
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            flags += [f"--{section}.{name}", text]
+    return flags
+
+
+def app_command(streamlit_args: list[str]) -> list[str]:
+    """``python -m streamlit run <app.py>`` with the shipped settings first, so the user's flags override them."""
+    folder = app_dir()
+    config = folder / ".streamlit" / "config.toml"
+    flags = config_flags(config) if config.is_file() else []
+    return [sys.executable, "-m", "streamlit", "run", *flags, *streamlit_args, str(folder / "app.py")]
+
+
+def run_app(args, streamlit_args: list[str]) -> int:
+    command = app_command(streamlit_args)
+    if args.dry_run:
+        print(shlex.join(command))
+        return 0
+    if find_spec("streamlit") is None:
+        raise CommandError(f"streamlit is not installed for {sys.executable}: pip install 'streamlit>=1.67,<2'")
+    sys.stdout.flush()
+    if os.name == "posix":
+        os.execv(sys.executable, command)  # streamlit takes this process over: signals reach it directly
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 130
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
     p_train = sub.add_parser("train", help="train one model and report whether it solved the task")
     p_train.add_argument("--cell", default="lstm", choices=["rnn", "lstm", "gru"])
     p_train.add_argument("--seed", type=int, default=0)
     p_train.add_argument("--json", action="store_true", help="print one JSON object")
+    p_train.add_argument(
+        "--save",
+        type=Path,
+        metavar="PATH",
+        help="write the trained cell to PATH as .npz with PyTorch's keys (weight_ih_l0, ...)",
+    )
     _config_arguments(p_train)
+
     p_sweep = sub.add_parser("sweep", help="success rate against sequence length, for every cell")
     p_sweep.add_argument("--lengths", default="5,10,20,50,100")
     p_sweep.add_argument("--seeds", default="0,1,2")
     p_sweep.add_argument("--cells", default="rnn,lstm,gru")
     p_sweep.add_argument("--out", type=Path, default=DEFAULT_SWEEP)
     _config_arguments(p_sweep)
-    args = parser.parse_args(argv)
 
+    p_app = sub.add_parser(
+        "app",
+        help="start the Streamlit app",
+        description="Start the Streamlit app. Any other arguments go to `streamlit run` "
+        "(e.g. --server.port 8502 --server.address 0.0.0.0; see `streamlit run --help`).",
+        allow_abbrev=False,
+    )
+    p_app.add_argument("--dry-run", action="store_true", help="print the streamlit command instead of running it")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "app":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")  # exits with status 2
     try:
         if args.command == "train":
-            result = train(_config(args, cell=args.cell, seed=args.seed))
-            summary = result.summary()
-            if args.json:
-                print(json.dumps(summary))
-            else:
-                verdict = "solved" if summary["solved"] else "not solved"
-                print(
-                    f"{args.cell} on {args.task} (length {args.length}, seed {args.seed}): {verdict}, "
-                    f"test {summary['metric']} {summary['test_metric']:.4f}, {summary['seconds']:.1f} s, "
-                    f"{summary['params']} parameters"
-                )
-            return 0
-        base = _config(args)
-        result = sweep(
-            base,
-            cells=args.cells.split(","),
-            lengths=[int(v) for v in args.lengths.split(",")],
-            seeds=[int(v) for v in args.seeds.split(",")],
-            on_result=lambda r: print(json.dumps(r), file=sys.stderr, flush=True),
-        )
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n")
-        for cell, rates in success_rates(result).items():
-            print(cell, dict(zip(result["lengths"], rates, strict=True)))
-        print(f"wrote {args.out} (base config {asdict(base)})")
-        return 0
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
+            return run_train(args)
+        if args.command == "sweep":
+            return run_sweep(args)
+        return run_app(args, extra)
+    except (ValueError, OSError, CommandError) as err:
+        print(f"rnnviz {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"rnnviz {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

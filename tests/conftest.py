@@ -1,4 +1,5 @@
-"""Fixtures: a real streamlit server on a free port, and headless Debian Chromium driven by Playwright."""
+"""Fixtures: a real streamlit server on a free port, and headless Chromium (found by find_chromium) driven by
+Playwright."""
 
 from __future__ import annotations
 
@@ -25,6 +26,60 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+CHROMIUM_NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]  # Debian, Ubuntu, Google
+MAC_APPS = [
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+]
+
+
+def _playwright_roots() -> list[Path]:
+    """Where `python -m playwright install chromium` puts its browsers."""
+    custom = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    if custom == "0":  # inside the installed playwright package
+        import playwright
+
+        return [Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers"]
+    if custom:
+        return [Path(custom).expanduser()]
+    home = Path.home()
+    return [
+        Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "ms-playwright",  # Linux
+        home / "Library" / "Caches" / "ms-playwright",  # macOS
+        Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "ms-playwright",  # Windows
+    ]
+
+
+def find_chromium() -> str | None:
+    """The Chromium the browser tests drive; scripts/test.sh asks this same function.
+
+    In this order: the CHROMIUM environment variable (an error if it names nothing runnable); chromium
+    (Debian), chromium-browser (Ubuntu), google-chrome, google-chrome-stable on PATH; Chromium or Google
+    Chrome in macOS's /Applications; the newest Playwright download (PLAYWRIGHT_BROWSERS_PATH, else its cache).
+    """
+    named = os.environ.get("CHROMIUM")
+    if named:
+        found = shutil.which(named)
+        if found is None:
+            raise RuntimeError(f"CHROMIUM={named!r} is not an executable file")
+        return found
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    for app in MAC_APPS:
+        if os.access(app, os.X_OK):
+            return app
+    layouts = ["chrome-linux*/chrome", "chrome-mac*/Chromium.app/Contents/MacOS/Chromium", "chrome-win*/chrome.exe"]
+    for root in _playwright_roots():
+        builds = [b for b in root.glob("chromium-*") if b.name.removeprefix("chromium-").isdigit()]
+        for build in sorted(builds, key=lambda b: int(b.name.removeprefix("chromium-")), reverse=True):
+            for layout in layouts:
+                for binary in sorted(build.glob(layout)):
+                    if os.access(binary, os.X_OK):
+                        return str(binary)
+    return None
 
 
 def _free_port() -> int:
@@ -79,9 +134,12 @@ def app_url():
 def browser():
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:  # never skip: the README test command installs it, so its absence is a failure
-        raise RuntimeError("Chromium not found: run the README test command (bash scripts/test.sh)")
+    chromium = find_chromium()
+    if chromium is None:  # never skip: the README test command installs or finds it, so its absence is a failure
+        raise RuntimeError(
+            "Chromium not found (see find_chromium in tests/conftest.py for where it looks): run the README test "
+            "command (bash scripts/test.sh), or set CHROMIUM to a Chromium or Chrome binary"
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_FLAGS)
         yield b
