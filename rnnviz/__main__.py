@@ -18,8 +18,8 @@ from dataclasses import asdict
 from importlib.util import find_spec
 from pathlib import Path
 
-from rnnviz.cells import from_state_dict, save_npz
 from rnnviz.training import TrainConfig, success_rates, sweep, train
+from rnnviz.weights import from_state_dict, save_npz
 
 DEFAULT_SWEEP = Path(__file__).parent / "data" / "sweep_default.json"
 
