@@ -24,6 +24,7 @@ from rnnviz.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES
 
 MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
 DETAIL_PX = 360  # height of the diagram and its numbers, under the heatmaps
+ROW_PX = 85  # one heatmap row: Play and the h, c and forget rows fit 1280x720 at 150% zoom
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ def _stacked_domains(heights: list[float], gap: float) -> list[tuple[float, floa
 
 
 def play_controls(n_frames: int, active: int, right: float, duration: int = 120) -> dict:
-    """Play/Pause buttons and a step slider above the figure, driving frames named "0" .. "n-1". The slider
-    starts right of the buttons and shows its step at its right end, where no button covers it."""
+    """Play/Pause buttons and, under them, a step slider above the figure, driving frames named "0" .. "n-1";
+    the slider shows its step at its right end."""
     still = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))
     play = dict(frame=dict(duration=duration, redraw=False), transition=dict(duration=0), fromcurrent=True)
     return dict(
@@ -78,7 +79,7 @@ def play_controls(n_frames: int, active: int, right: float, duration: int = 120)
                 y=1.0,
                 xanchor="left",
                 yanchor="bottom",
-                pad=dict(b=38, r=6),
+                pad=dict(b=62, r=6),  # above the slider: a button never covers the slider or its label
                 showactive=False,
                 font=dict(size=FONT_SIZE),
                 buttons=[
@@ -90,8 +91,8 @@ def play_controls(n_frames: int, active: int, right: float, duration: int = 120)
         sliders=[
             dict(
                 active=active,
-                x=0.3,
-                len=max(right - 0.3, 0.2),
+                x=0.0,
+                len=right,
                 y=1.0,
                 yanchor="bottom",
                 pad=dict(t=0, b=20),
@@ -221,7 +222,7 @@ def timeline_figure(
     step = int(np.clip(step, 0, T - 1))
     right = 0.9  # where the heatmaps end; their colour bars sit just beyond
     rows = 1 + len(panels)
-    heat_px = 60 + 105 * len(panels)  # the overview's height in pixels; the detail takes DETAIL_PX below it
+    heat_px = 45 + ROW_PX * len(panels)  # the overview's height in pixels; the detail takes DETAIL_PX below it
     height = 130 + heat_px + (DETAIL_PX + 40 if detail else 50)
     bottom = (DETAIL_PX + 40) / (heat_px + DETAIL_PX + 40) if detail else 0.0  # paper fraction under the rows
     domains = [
@@ -336,7 +337,7 @@ def timeline_figure(
         frames.append(dict(name=str(k), traces=animated, data=frame_data))
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
     fig = base_layout(go.Figure(dict(data=data, layout=layout, frames=frames)), height=height)
-    fig.update_layout(margin=dict(l=70, r=20, t=110 if title is None else 140, b=20))
+    fig.update_layout(margin=dict(l=70, r=20, t=125 if title is None else 155, b=20))
     if title:
         fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=0.99, yanchor="top"))
     return fig
