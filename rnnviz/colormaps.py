@@ -29,6 +29,30 @@ def _lut(colorscale: str) -> np.ndarray:
     return np.array([[float(c) for c in color[4:-1].split(",")] for color in colors]).round().astype(np.uint8)
 
 
+class _PerScale(dict):
+    """colour scale name -> a list over the 256 levels, computed on first use."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, colorscale: str) -> list[str]:
+        self[colorscale] = self.make(_lut(colorscale))
+        return self[colorscale]
+
+
+def _inks(lut: np.ndarray) -> list[str]:
+    rgb = lut / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ [0.2126, 0.7152, 0.0722]
+    black = (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05)  # contrast with black beats white's
+    return ["#000000" if b else "#FFFFFF" for b in black]
+
+
+_HEX = _PerScale(lambda lut: ["#{:02X}{:02X}{:02X}".format(*row) for row in lut])
+_INK = _PerScale(_inks)
+
+
 @dataclass(frozen=True)
 class Scale:
     """Values from ``lo`` to ``hi`` on a Plotly colour scale; ``title`` names it on its colour bar."""
@@ -47,16 +71,19 @@ class Scale:
     def rgb(self, values: np.ndarray) -> np.ndarray:
         return _lut(self.colorscale)[self.levels(values)]
 
+    def colors(self, values) -> list[str]:
+        """Hex colours of many values at once."""
+        return [_HEX[self.colorscale][k] for k in self.levels(np.atleast_1d(values))]
+
+    def inks(self, values) -> list[str]:
+        """Black or white for each value, whichever reads better on its colour (WCAG relative luminance)."""
+        return [_INK[self.colorscale][k] for k in self.levels(np.atleast_1d(values))]
+
     def color(self, value: float) -> str:
-        r, g, b = self.rgb(np.array([value]))[0]
-        return f"#{r:02X}{g:02X}{b:02X}"
+        return self.colors(value)[0]
 
     def ink(self, value: float) -> str:
-        """Black or white, whichever reads better on ``value``'s colour (WCAG relative luminance)."""
-        rgb = self.rgb(np.array([value]))[0] / 255.0
-        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-        luminance = float(linear @ [0.2126, 0.7152, 0.0722])
-        return "#000000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#FFFFFF"
+        return self.inks(value)[0]
 
     def outside(self, values: np.ndarray) -> np.ndarray:
         v = np.asarray(values, dtype=float)

@@ -175,22 +175,28 @@ def fixed_parts(kind: str, xref: str, yref: str, nonlinearity: str = "tanh") -> 
     return shapes, notes
 
 
-def box_style(kind: str, values: dict[str, float], scales: dict[str, colormaps.Scale]) -> dict[str, list]:
-    """Fill colours, labels and label colours of the boxes for one step's ``values``. ``scales`` maps a
-    quantity to its colour scale (the heatmaps'); a quantity without one uses the state or gate scale."""
-    fills, texts, inks = [], [], []
+def box_styles(kind: str, series: dict[str, np.ndarray], scales: dict[str, colormaps.Scale]) -> list[dict]:
+    """Fill colours, labels and label colours of the boxes at every step, from a unit's ``series`` ((T,)
+    arrays, as ``explain.unit_series`` gives). ``scales`` maps a quantity to its colour scale (the heatmaps');
+    a quantity without one uses the state or gate scale."""
+    T = len(next(iter(series.values())))
+    columns = []
     for n in boxes(kind):
-        value = values.get(n.value)
-        scale = scales.get(n.quantity) or (colormaps.GATE if n.quantity in GATES else colormaps.STATE)
-        if value is None or not np.isfinite(value):
-            fills.append("#FFFFFF")
-            texts.append(n.label)
-            inks.append("#000000")
+        values = series.get(n.value)
+        if values is None:
+            columns.append(([("#FFFFFF")] * T, [n.label] * T, ["#000000"] * T))
             continue
-        fills.append(scale.color(value))
-        texts.append(f"{n.label}<br>{value:.2f}")
-        inks.append(scale.ink(value))
-    return {"color": fills, "text": texts, "ink": inks}
+        scale = scales.get(n.quantity) or (colormaps.GATE if n.quantity in GATES else colormaps.STATE)
+        columns.append((scale.colors(values), [f"{n.label}<br>{v:.2f}" for v in values], scale.inks(values)))
+    return [
+        {"color": [c[0][t] for c in columns], "text": [c[1][t] for c in columns], "ink": [c[2][t] for c in columns]}
+        for t in range(T)
+    ]
+
+
+def box_style(kind: str, values: dict[str, float], scales: dict[str, colormaps.Scale]) -> dict[str, list]:
+    """The boxes' style for one step's ``values`` (floats)."""
+    return box_styles(kind, {k: np.array([v]) for k, v in values.items()}, scales)[0]
 
 
 def box_trace(kind: str, style: dict[str, list], xaxis: str, yaxis: str, size: int = 46) -> dict:

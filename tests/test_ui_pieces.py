@@ -1,6 +1,7 @@
 """The pure pieces the pages are built from: input parsing, live-number equations, figure builders."""
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 import rnnviz
@@ -72,32 +73,38 @@ def lstm_timeline(T=40, H=6, step=7, preset="sine", detail=True):
 
 def test_timeline_frames_touch_only_scatter_traces_and_heatmaps_are_images():
     run, fig = lstm_timeline()
+    frames = fig.built_frames
     panels = 6  # h, c, four gates
-    assert len(fig.frames) == 40 and len(fig.layout.images) == panels  # the pictures are layout images
-    animated = list(fig.frames[0].traces)
+    assert len(frames) == 40 and len(fig.layout.images) == panels  # the pictures are layout images
+    animated = frames[0]["traces"]
     assert len(animated) == 1 + panels + 2  # a step marker per row, the diagram's boxes, its numbers
     assert all(fig.data[i].type == "scatter" for i in animated)  # frames never re-send a heatmap (plotly.js #4491)
-    assert all(not any(k in ("layout",) for k in f.to_plotly_json()) for f in fig.frames)  # layout is never animated
-    assert list(fig.frames[12].data[0].x) == [12, 12]
+    assert all(set(f) == {"name", "traces", "data"} for f in frames)  # layout is never animated
+    assert frames[12]["data"][0]["x"] == [12, 12]
     assert fig.layout.sliders[0].active == 7 and len(fig.layout.sliders[0].steps) == 40
-    assert {(a.cmin, a.cmax) for a in (fig.layout.coloraxis, fig.layout.coloraxis2, fig.layout.coloraxis3)} >= {
-        (-1, 1),
-        (0, 1),
-    }  # states and gates pinned; the cell state's own (fitted) range is the third
+    axes = (fig.layout.coloraxis, fig.layout.coloraxis2, fig.layout.coloraxis3)
+    assert {(a.cmin, a.cmax) for a in axes} >= {(-1, 1), (0, 1)}  # states and gates pinned; c has its own range
+
+
+def test_timeline_figure_is_valid_plotly_frames_included():
+    """Frames skip Plotly's validation at run time (it dominated the build), so validate one whole figure here."""
+    _, fig = lstm_timeline()
+    checked = go.Figure(fig.to_dict())
+    assert len(checked.frames) == 40 and checked.frames[3].data[-1].text[0].endswith("step t = 3</b>")
 
 
 def test_timeline_frames_carry_each_steps_numbers():
     """At frame t the diagram and the lines of numbers show step t of the trace."""
     run, fig = lstm_timeline()
-    boxes, lines = fig.frames[0].traces[-2:]
+    boxes, lines = fig.built_frames[0]["traces"][-2:]
     for t in (0, 13, 39):
-        frame = fig.frames[t]
-        texts = dict(zip(frame.traces, frame.data, strict=True))
-        box_text = " ".join(texts[boxes].text)
+        frame = fig.built_frames[t]
+        texts = dict(zip(frame["traces"], frame["data"], strict=True))
+        box_text = " ".join(texts[boxes]["text"])
         assert f"{run.c[t, 2]:.2f}" in box_text and f"{run.gates['forget'][t, 2]:.2f}" in box_text
-        numbers = " ".join(texts[lines].text).replace("−", "-")
+        numbers = " ".join(texts[lines]["text"]).replace("−", "-")
         assert f"{run.h[t, 2]:.3f}" in numbers and f"{run.c[t, 2]:.3f}" in numbers
-        assert f"step t = {t}" in texts[lines].text[0]
+        assert f"step t = {t}" in texts[lines]["text"][0]
 
 
 def decode_png(uri: str) -> np.ndarray:
