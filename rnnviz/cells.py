@@ -12,20 +12,26 @@ Parameters (PyTorch names and layout, so ``torch.nn.LSTM(...).state_dict()`` loa
 
     weight_ih (G*H, D)   weight_hh (G*H, H)   bias_ih (G*H,)   bias_hh (G*H,)
 
-How a sequence runs, and why it is fast enough to beat ``torch.nn`` at these sizes:
+How a sequence runs (fast enough to match ``torch.nn`` at these sizes; benchmarks/bench_engine.py):
 
 - The input projection ``xw_t = W_ih x_t + b_ih + b_hh`` does not depend on the recurrence, so it is
   computed for all steps in one matrix product before the loop (the GRU keeps ``b_hn`` apart: it sits
-  inside the reset product). The weight gradients are likewise summed over all steps in one product after
-  the backward loop. The steps themselves only see ``xw_t``.
+  inside the reset product). The weight gradients are likewise summed over all steps in one batched
+  product after the backward loop. The steps themselves only see ``xw_t``.
+- Inside the loop every array is feature-major, ``(features, B)``: the equations' column vectors, so
+  ``W_hh @ h_prev`` reads as written and each gate is a contiguous block of rows (NumPy costs several
+  times more on a strided column block at these sizes).
 - Every step writes its values with NumPy's ``out=`` into arrays allocated once for the whole sequence
-  (a cache, ``(T, B, ...)``), so a step makes no Python objects beyond a few views and nothing is stacked
-  afterwards; the trace's ``h``, ``c`` and gates are views of that cache. Backward writes its gradients
-  the same way, and computes the local derivatives (``1 - g_t**2`` and the like) for all steps at once
-  before its loop, since they depend only on the forward pass.
-- In float32, backward flushes gradients below the smallest normal number (about 1.2e-38) to zero after
-  each step. Gradients that vanish over long sequences pass through that subnormal range, where the CPU
-  computes up to a hundred times slower; a flushed value is below any float32 gradient it could change.
+  (a cache, ``(T, features, B)``), so a step makes no Python objects beyond a few views and nothing is
+  stacked afterwards; the trace's ``h``, ``c`` and gates are views of that cache. Backward writes its
+  gradients the same way, into a :class:`StepGrads`.
+- In float32, backward sets recurrent gradients below ``FLUSH_BELOW`` = 2^-102 (about 2e-31, 2^24 times
+  float32's smallest normal number) to zero after each step. Gradients that vanish over long sequences
+  otherwise pass through the subnormal range below 1.2e-38, where the CPU computes up to a hundred times
+  slower (it doubled the backward time of a T=200 run). A flushed value can change a parameter gradient
+  only if that gradient is below about 4e-24 (2^-102 over float32's relative precision 2^-24), and
+  ``Grads.h`` then shows 0 where it would show a number below 2e-31. Float64 is not flushed: its
+  subnormals start near 1e-308, beyond what these sequence lengths reach.
 """
 
 from __future__ import annotations
@@ -149,8 +155,8 @@ class StepGrads:
 
 
 class Cell:
-    """A single-layer recurrent cell. Subclasses define ``step_forward`` and ``step_backward`` (and the
-    cache they share: ``_new_cache``, ``_gates``, ``_local_derivatives``)."""
+    """A single-layer recurrent cell. Subclasses define ``step_forward`` and ``step_backward``, and the
+    cache they share (``_new_cache``, ``_gates``)."""
 
     kind: str = ""
 
@@ -226,8 +232,8 @@ class Cell:
         """Run the cell over a sequence ``x`` of shape ``(T, D)`` or ``(T, B, D)``; return its trace."""
         x3, batched, h0b, c0b = self._check_input(x, h0, c0)
         p = self._prepared(x3.dtype)
-        xw = np.matmul(p["weight_ih"], _feature_first(x3, x3.dtype))  # (T, G*H, B): W_ih x_t for every t
-        xw += p["bias_x"]
+        xw = np.matmul(p["in_weight"], _feature_first(x3, x3.dtype))  # (T, G*H, B): W_ih x_t for every t
+        xw += p["in_bias"]
         cache = self._new_cache(xw.shape[0], h0b, c0b)
         with np.errstate(over="ignore", invalid="ignore"):
             for t in range(xw.shape[0]):
@@ -268,7 +274,6 @@ class Cell:
         d_h_outside = _feature_first(d_h3, dtype)
         d_c_outside = None if d_c3 is None else _feature_first(d_c3, dtype)
         cache = trace.cache
-        local = self._local_derivatives(cache)
         xw = np.empty((T, GH, B), dtype)
         grads = StepGrads(
             h=np.empty((T, H, B), dtype),
@@ -284,7 +289,7 @@ class Cell:
                 d_h_t = np.add(d_h_outside[t], d_h_next, out=grads.h[t])  # the total dL/dh_t
                 if d_c_outside is not None:
                     d_c_next = d_c_next + d_c_outside[t]
-                d_h_next, d_c_next = self.step_backward(t, d_h_t, d_c_next, cache, local, grads, p)
+                d_h_next, d_c_next = self.step_backward(t, d_h_t, d_c_next, cache, grads, p)
                 if flush:
                     _flush_tiny(d_h_next)
                     if d_c_next is not None:
@@ -313,12 +318,14 @@ class Cell:
         )
 
     def _prepared(self, dtype) -> dict[str, np.ndarray]:
-        """Parameters in the computation's dtype; W_hh^T stored contiguously for backward (a product with
-        a transposed view costs BLAS about twice as much at these small sizes); the biases as columns
-        ``(G*H, 1)``, ``bias_x`` being those that go into the input projection before the loop."""
+        """Parameters in the computation's dtype, and what forward and backward multiply by:
+        ``in_weight`` and ``in_bias`` ``(G*H, 1)`` make the input projection before the loop; W_hh^T is
+        stored contiguously for backward (a product with a transposed view costs BLAS about twice as
+        much at these small sizes)."""
         p = {k: v.astype(dtype, copy=False) for k, v in self.params.items()}
+        p["in_weight"] = p["weight_ih"]
+        p["in_bias"] = (p["bias_ih"] + p["bias_hh"])[:, None]
         p["weight_hh_T"] = np.ascontiguousarray(p["weight_hh"].T)  # (H, G*H)
-        p["bias_x"] = (p["bias_ih"] + p["bias_hh"])[:, None]  # (G*H, 1)
         return p
 
     @staticmethod
@@ -401,12 +408,7 @@ class RNNCell(Cell):
         else:
             np.maximum(h_t, 0.0, out=h_t)
 
-    def _local_derivatives(self, cache: RNNCache) -> dict[str, np.ndarray]:
-        """dh_t/da_t for every step, (T, H, B), from the cached outputs: 1 - h_t^2 or [h_t > 0]."""
-        h = cache.hs[1:]
-        return {"dh_da": 1.0 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)}
-
-    def step_backward(self, t, d_h_t, d_c_next, cache, local, grads: StepGrads, p):
+    def step_backward(self, t, d_h_t, d_c_next, cache: RNNCache, grads: StepGrads, p):
         """Step t backward: ``d_h_t`` (H, B) is the total dL/dh_t. Writes d_a_t = dL/da_t into
         ``grads.xw[t]`` and returns ``(d_h_prev, None)``, the gradient reaching h_{t-1} through this step.
 
@@ -415,7 +417,9 @@ class RNNCell(Cell):
             d_a_t = d_h_t * (1 - h_t^2)   (tanh)   or   d_h_t * [h_t > 0]   (relu)
             d_h_prev = W_hh^T d_a_t
         """
-        d_a_t = np.multiply(d_h_t, local["dh_da"][t], out=grads.xw[t])
+        h_t = cache.hs[t + 1]
+        dh_da = 1.0 - h_t * h_t if self.nonlinearity == "tanh" else h_t > 0
+        d_a_t = np.multiply(d_h_t, dh_da, out=grads.xw[t])
         return p["weight_hh_T"] @ d_a_t, None
 
 
@@ -435,6 +439,19 @@ class LSTMCell(Cell):
 
     kind = "lstm"
 
+    def _prepared(self, dtype):
+        # sigmoid(a) = (1 + tanh(a/2)) / 2. Forward multiplies by copies of W_ih, W_hh and the biases whose
+        # i, f, o rows are halved (exact in binary floating point: the same bits as halving a_t), so one
+        # tanh call over all 4H rows gives tanh(a/2) for i, f, o and g_t = tanh(a_g) itself.
+        p = super()._prepared(dtype)
+        H = self.hidden_size
+        half = np.full((4 * H, 1), 0.5, dtype)
+        half[2 * H : 3 * H] = 1.0
+        p["in_weight"] = p["weight_ih"] * half
+        p["in_bias"] = p["in_bias"] * half
+        p["rec_weight"] = p["weight_hh"] * half
+        return p
+
     def _new_cache(self, T, h0, c0) -> LSTMCache:
         H, B = h0.shape[1], h0.shape[0]
         return LSTMCache(
@@ -451,58 +468,51 @@ class LSTMCell(Cell):
         """Step t: read h_{t-1} = ``cache.hs[t]`` and c_{t-1} = ``cache.cs[t]``, write i_t, f_t, g_t, o_t
         (``cache.act[t]``, which first holds a_t), c_t, tanh(c_t) and h_t.
 
-        ``xw_t`` (4H, B) = W_ih x_t + b_ih + b_hh; states and gates are (H, B).
+        ``xw_t`` (4H, B) = W_ih x_t + b_ih + b_hh (i, f, o rows halved: see ``_prepared``); states and
+        gates are (H, B).
         """
         H = self.hidden_size
-        a_t = np.matmul(p["weight_hh"], cache.hs[t], out=cache.act[t])  # (4H, B)
+        a_t = np.matmul(p["rec_weight"], cache.hs[t], out=cache.act[t])  # (4H, B), i, f, o rows halved
         a_t += xw_t
+        np.tanh(a_t, out=a_t)  # every gate overwrites its own pre-activation; g_t is done
         i_t, f_t, g_t, o_t = a_t[:H], a_t[H : 2 * H], a_t[2 * H : 3 * H], a_t[3 * H :]
-        sigmoid(a_t[: 2 * H], out=a_t[: 2 * H])  # i_t and f_t in one call, each over its pre-activation
-        np.tanh(g_t, out=g_t)
-        sigmoid(o_t, out=o_t)
+        for sigmoid_rows in (a_t[: 2 * H], o_t):  # i_t, f_t and o_t: sigmoid(a) = (1 + tanh(a/2)) / 2
+            sigmoid_rows += 1.0
+            sigmoid_rows *= 0.5
         c_t = np.multiply(f_t, cache.cs[t], out=cache.cs[t + 1])
         c_t += i_t * g_t
         tanh_c_t = np.tanh(c_t, out=cache.tanh_c[t])
         np.multiply(o_t, tanh_c_t, out=cache.hs[t + 1])  # h_t
 
-    def _local_derivatives(self, cache: LSTMCache) -> dict[str, np.ndarray]:
-        """What step_backward multiplies by, for every step at once, from the cached outputs:
-
-        ``dh_dc``  (T, H, B)     o_t (1 - tanh^2 c_t)                                   dh_t/dc_t
-        ``dc_da``  (T, 3, H, B)  g_t i_t (1 - i_t), c_{t-1} f_t (1 - f_t), i_t (1 - g_t^2)   dc_t/da_t (i, f, g)
-        ``dh_dao`` (T, H, B)     tanh(c_t) o_t (1 - o_t)                                dh_t/da_t (o)
-        ``f``      (T, H, B)     f_t                                                    dc_t/dc_{t-1}
-        """
-        i, f, g, o = _blocks(cache.act, 4)
-        tanh_c = cache.tanh_c
-        T, H, B = tanh_c.shape
-        dc_da = np.empty((T, 3, H, B), tanh_c.dtype)
-        np.multiply(g, i * (1.0 - i), out=dc_da[:, 0])
-        np.multiply(cache.cs[:-1], f * (1.0 - f), out=dc_da[:, 1])
-        np.multiply(i, 1.0 - g * g, out=dc_da[:, 2])
-        return {"dh_dc": o * (1.0 - tanh_c * tanh_c), "dc_da": dc_da, "dh_dao": tanh_c * (o * (1.0 - o)), "f": f}
-
-    def step_backward(self, t, d_h_t, d_c_next, cache, local, grads: StepGrads, p):
+    def step_backward(self, t, d_h_t, d_c_next, cache: LSTMCache, grads: StepGrads, p):
         """Step t backward. ``d_h_t`` (H, B) is the total dL/dh_t, ``d_c_next`` (H, B) the gradient reaching
         c_t through c_{t+1}. Writes the total dL/dc_t into ``grads.c[t]`` and d_a_t = dL/da_t (4H, B) into
         ``grads.xw[t]``; returns ``(d_h_prev, d_c_prev)``, the gradients reaching h_{t-1} and c_{t-1}.
+        The derivatives of the gates come from the cached gates: s (1 - s) and 1 - g^2.
 
         Equations::
 
-            d_c_t = d_c_next + d_h_t * o_t (1 - tanh^2 c_t)
-            d_a_t[0:H]  = d_c_t * g_t * i_t (1 - i_t)
-            d_a_t[H:2H] = d_c_t * c_{t-1} * f_t (1 - f_t)
-            d_a_t[2H:3H] = d_c_t * i_t (1 - g_t^2)
+            d_c_t = d_c_next + d_h_t * o_t * (1 - tanh^2 c_t)
+            d_a_t[0:H]   = d_c_t * g_t * i_t (1 - i_t)
+            d_a_t[H:2H]  = d_c_t * c_{t-1} * f_t (1 - f_t)
+            d_a_t[2H:3H] = d_c_t * i_t * (1 - g_t^2)
             d_a_t[3H:4H] = d_h_t * tanh(c_t) * o_t (1 - o_t)
             d_h_prev = W_hh^T d_a_t          d_c_prev = d_c_t * f_t
         """
         H = self.hidden_size
-        d_c_t = np.multiply(d_h_t, local["dh_dc"][t], out=grads.c[t])
+        act_t, tanh_c_t = cache.act[t], cache.tanh_c[t]
+        i_t, f_t, g_t, o_t = act_t[:H], act_t[H : 2 * H], act_t[2 * H : 3 * H], act_t[3 * H :]
+        d_c_t = np.multiply(d_h_t, o_t * (1.0 - tanh_c_t * tanh_c_t), out=grads.c[t])
         d_c_t += d_c_next
-        d_a_t = grads.xw[t]
-        np.multiply(d_c_t, local["dc_da"][t], out=d_a_t[: 3 * H].reshape(3, H, -1))  # i, f, g: through c_t
-        np.multiply(d_h_t, local["dh_dao"][t], out=d_a_t[3 * H :])  # o: through h_t
-        return p["weight_hh_T"] @ d_a_t, d_c_t * local["f"][t]
+        d_a_t = grads.xw[t]  # first dL/d(gate), then times the gate's derivative
+        np.multiply(d_c_t, g_t, out=d_a_t[:H])
+        np.multiply(d_c_t, cache.cs[t], out=d_a_t[H : 2 * H])
+        np.multiply(d_c_t, i_t, out=d_a_t[2 * H : 3 * H])
+        np.multiply(d_h_t, tanh_c_t, out=d_a_t[3 * H :])
+        d_gate_d_a = act_t * (1.0 - act_t)  # s (1 - s) for i, f, o in one call; g's rows are replaced:
+        d_gate_d_a[2 * H : 3 * H] = 1.0 - g_t * g_t
+        d_a_t *= d_gate_d_a
+        return p["weight_hh_T"] @ d_a_t, d_c_t * f_t
 
 
 class GRUCell(Cell):
@@ -521,7 +531,7 @@ class GRUCell(Cell):
     def _prepared(self, dtype):
         p = super()._prepared(dtype)
         H = self.hidden_size
-        p["bias_x"][2 * H :, 0] = p["bias_ih"][2 * H :]  # b_hn stays out: the reset gate multiplies it
+        p["in_bias"][2 * H :, 0] = p["bias_ih"][2 * H :]  # b_hn stays out: the reset gate multiplies it
         p["bias_hn"] = p["bias_hh"][2 * H :, None]  # (H, 1)
         return p
 
@@ -554,24 +564,7 @@ class GRUCell(Cell):
         h_t = np.multiply(z_t, h_prev, out=cache.hs[t + 1])
         h_t += (1.0 - z_t) * n_t
 
-    def _local_derivatives(self, cache: GRUCache) -> dict[str, np.ndarray]:
-        """What step_backward multiplies by, for every step at once, from the cached outputs:
-
-        ``dh_dan`` (T, H, B)     (1 - z_t)(1 - n_t^2)                       dh_t/da_n (a_n: inside the tanh)
-        ``dh_dhw`` (T, 3, H, B)  dh_dan hn_t r_t (1 - r_t), (h_{t-1} - n_t) z_t (1 - z_t), dh_dan r_t
-                                 dh_t/d(W_hh h_{t-1} + b_hh) for r, z, n
-        ``z``      (T, H, B)     z_t                                        dh_t/dh_{t-1} past the gates
-        """
-        r, z, n = _blocks(cache.act, 3)
-        T, H, B = z.shape
-        dh_dan = (1.0 - z) * (1.0 - n * n)
-        dh_dhw = np.empty((T, 3, H, B), z.dtype)
-        np.multiply(dh_dan * cache.hn, r * (1.0 - r), out=dh_dhw[:, 0])
-        np.multiply(cache.hs[:-1] - n, z * (1.0 - z), out=dh_dhw[:, 1])
-        np.multiply(dh_dan, r, out=dh_dhw[:, 2])
-        return {"dh_dan": dh_dan, "dh_dhw": dh_dhw, "z": z}
-
-    def step_backward(self, t, d_h_t, d_c_next, cache, local, grads: StepGrads, p):
+    def step_backward(self, t, d_h_t, d_c_next, cache: GRUCache, grads: StepGrads, p):
         """Step t backward. ``d_h_t`` (H, B) is the total dL/dh_t. Writes dL/d(W_ih x_t + b_ih) into
         ``grads.xw[t]`` and dL/d(W_hh h_{t-1} + b_hh) into ``grads.hw[t]``, both (3H, B); returns
         ``(d_h_prev, None)``.
@@ -585,12 +578,16 @@ class GRUCell(Cell):
             d_h_prev = d_h_t * z_t + W_hh^T d_hw_t
         """
         H = self.hidden_size
+        act_t, h_prev = cache.act[t], cache.hs[t]
+        r_t, z_t, n_t = act_t[:H], act_t[H : 2 * H], act_t[2 * H :]
         d_hw_t, d_xw_t = grads.hw[t], grads.xw[t]
-        np.multiply(d_h_t, local["dh_dhw"][t], out=d_hw_t.reshape(3, H, -1))
+        d_a_n = np.multiply(d_h_t * (1.0 - z_t), 1.0 - n_t * n_t, out=d_xw_t[2 * H :])
+        np.multiply(d_a_n * cache.hn[t], r_t * (1.0 - r_t), out=d_hw_t[:H])  # d_a_r
+        np.multiply(d_h_t * (h_prev - n_t), z_t * (1.0 - z_t), out=d_hw_t[H : 2 * H])  # d_a_z
+        np.multiply(d_a_n, r_t, out=d_hw_t[2 * H :])
         d_xw_t[: 2 * H] = d_hw_t[: 2 * H]  # r and z: the two products add before the sigmoid
-        np.multiply(d_h_t, local["dh_dan"][t], out=d_xw_t[2 * H :])
         d_h_prev = p["weight_hh_T"] @ d_hw_t
-        d_h_prev += d_h_t * local["z"][t]
+        d_h_prev += d_h_t * z_t
         return d_h_prev, None
 
 
