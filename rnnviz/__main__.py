@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from rnnviz.training import TrainConfig, success_rates, sweep, train
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one BLAS thread (see rnnviz/threads.py); worker processes inherit it
+
+from rnnviz import threads  # noqa: E402
+from rnnviz.training import TrainConfig, success_rates, sweep, train  # noqa: E402
 
 DEFAULT_SWEEP = Path(__file__).parent / "data" / "sweep_default.json"
 
@@ -50,6 +55,7 @@ def _config(args, **override) -> TrainConfig:
 
 
 def main(argv=None) -> int:
+    threads.limit_blas_threads()  # `python -m rnnviz` imports the package, and NumPy, before this module
     parser = argparse.ArgumentParser(prog="python -m rnnviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", help="train one model and report whether it solved the task")

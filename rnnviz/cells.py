@@ -111,37 +111,40 @@ class Grads:
     overflowed: bool
 
 
-# Caches: what a forward pass keeps for its backward, one array per quantity for the whole sequence.
-# The states carry one extra row in front: hs[0] = h0 and hs[t + 1] = h_t, so hs[t] is h_{t-1}.
+# Caches: what a forward pass keeps for its backward, one array per quantity for the whole sequence,
+# feature-major: row t is the (features, B) array of step t. The states carry one extra row in front:
+# hs[0] = h0 and hs[t + 1] = h_t, so hs[t] is h_{t-1}.
 
 
 @dataclass(frozen=True)
 class RNNCache:
-    hs: np.ndarray  # (T + 1, B, H)
+    hs: np.ndarray  # (T + 1, H, B)
 
 
 @dataclass(frozen=True)
 class LSTMCache:
-    hs: np.ndarray  # (T + 1, B, H)
-    cs: np.ndarray  # (T + 1, B, H): cs[0] = c0, cs[t + 1] = c_t
-    act: np.ndarray  # (T, B, 4H): i_t, f_t, g_t, o_t side by side
-    tanh_c: np.ndarray  # (T, B, H): tanh(c_t)
+    hs: np.ndarray  # (T + 1, H, B)
+    cs: np.ndarray  # (T + 1, H, B): cs[0] = c0, cs[t + 1] = c_t
+    act: np.ndarray  # (T, 4H, B): rows i_t, f_t, g_t, o_t
+    tanh_c: np.ndarray  # (T, H, B): tanh(c_t)
 
 
 @dataclass(frozen=True)
 class GRUCache:
-    hs: np.ndarray  # (T + 1, B, H)
-    act: np.ndarray  # (T, B, 3H): r_t, z_t, n_t side by side
-    hn: np.ndarray  # (T, B, H): W_hn h_{t-1} + b_hn, the part the reset gate multiplies
+    hs: np.ndarray  # (T + 1, H, B)
+    act: np.ndarray  # (T, 3H, B): rows r_t, z_t, n_t
+    hn: np.ndarray  # (T, H, B): W_hn h_{t-1} + b_hn, the part the reset gate multiplies
 
 
 @dataclass(frozen=True)
 class StepGrads:
-    """The gradients of every step, ``(T, B, ...)``, filled in by ``step_backward`` one row t at a time.
+    """The gradients of every step, feature-major like the caches, filled in by ``step_backward`` one
+    row t at a time.
 
-    ``h``, ``c``: the total dL/dh_t and dL/dc_t (``c`` for the LSTM only). ``xw``: dL/d(W_ih x_t + b_ih) and
-    ``hw``: dL/d(W_hh h_{t-1} + b_hh), both ``(T, B, G*H)``; one and the same array for the RNN and LSTM,
-    whose two products add before any nonlinearity (the GRU's reset gate multiplies W_hn h_{t-1} + b_hn alone).
+    ``h``, ``c`` ``(T, H, B)``: the total dL/dh_t and dL/dc_t (``c`` for the LSTM only). ``xw``:
+    dL/d(W_ih x_t + b_ih) and ``hw``: dL/d(W_hh h_{t-1} + b_hh), both ``(T, G*H, B)``; one and the same
+    array for the RNN and LSTM, whose two products add before any nonlinearity (the GRU's reset gate
+    multiplies W_hn h_{t-1} + b_hn alone).
     """
 
     h: np.ndarray

@@ -9,7 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rnnviz import cells, experiments
+from rnnviz import cells, experiments, threads
+
+threads.limit_blas_threads()  # every page imports this module, and a deep link skips app.py
 
 PAGES = [
     ("app.py", "Start here", "🏠"),

@@ -405,3 +405,27 @@ def test_matches_saved_reference_outputs():
                 np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-12, err_msg=f"{key}/{name}")
                 checked += 1
     assert checked == len(reference)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_float32_backward_flushes_vanishing_gradients_and_agrees_with_float64(kind):
+    """A loss on the last step of a long run: the gradient decays backwards through float32's subnormal
+    range. The engine flushes it below FLUSH_BELOW instead (no subnormal value is left), and the parameter
+    gradients still agree with float64's."""
+    from rnnviz.cells import FLUSH_BELOW
+
+    T, B, D, H = 200, 4, 2, 8
+    cell64 = rnnviz.init_cell(kind, D, H, seed=0)
+    cell32 = rnnviz.init_cell(kind, D, H, seed=0, dtype=np.float32)
+    x = np.random.default_rng(0).normal(size=(T, B, D))
+    d_h = np.zeros((T, B, H))
+    d_h[-1] = 1.0
+    g64 = cell64.backward(cell64.forward(x), d_h)
+    g32 = cell32.backward(cell32.forward(x.astype(np.float32)), d_h.astype(np.float32))
+    assert np.min(np.abs(g64.h[0])) < np.finfo(np.float32).tiny  # the float64 gradient does pass that range
+    magnitude = np.abs(g32.h)
+    assert not np.any((magnitude > 0) & (magnitude < np.finfo(np.float32).tiny))
+    assert np.all(g32.h[np.abs(g64.h) < 0.5 * FLUSH_BELOW] == 0)
+    for name in cell64.params:
+        assert rel_err(g32.params[name], g64.params[name]) < 1e-5, name
+    assert rel_err(g32.x, g64.x) < 1e-5
