@@ -59,14 +59,16 @@ def _openblas():
 def limit_blas_threads(n: int = 1) -> bool:
     """Set NumPy's BLAS to ``n`` threads now, unless OPENBLAS_NUM_THREADS says otherwise; True when it took.
 
-    Cheap after the first call, so it can run on every Streamlit rerun.
+    Cheap after the first call, so it can run on every Streamlit rerun; when the count is already
+    right it does not touch OpenBLAS at all (another session's thread may be inside a BLAS call).
     """
     wanted = os.environ.get("OPENBLAS_NUM_THREADS", str(n))
     lib = _openblas()
     if lib is None or not wanted.isdigit():
         return False
-    setter = next(getattr(lib, name) for name in _SETTERS if hasattr(lib, name))
-    setter(ctypes.c_int(int(wanted)))
+    if blas_threads() != int(wanted):
+        setter = next(getattr(lib, name) for name in _SETTERS if hasattr(lib, name))
+        setter(ctypes.c_int(int(wanted)))
     return True
 
 
