@@ -1,9 +1,16 @@
 """Landing page: what rnnviz teaches, a live preview, and where to go next."""
 
-import numpy as np
-import streamlit as st
+import os
 
-from rnnviz import experiments, figures, ui
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one BLAS thread, before NumPy loads (see rnnviz/threads.py)
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from rnnviz import experiments, figures, threads, ui  # noqa: E402
+
+threads.limit_blas_threads()  # the server may have loaded NumPy before this file ran
 
 ui.setup_page(
     "home",

@@ -1,7 +1,19 @@
-"""Forward + backward time of the NumPy LSTM against torch.nn.LSTM (one thread, float32) when torch is
-installed. Run by hand: ``python benchmarks/bench_engine.py``. Prints a Markdown table for the README.
+"""Forward + backward time of the NumPy cells against torch.nn.RNN / LSTM / GRU (float32, one thread),
+when torch is installed. Run by hand: ``python benchmarks/bench_engine.py [repeats]``. Prints a Markdown
+table for the README.
 
-Each figure is the median of repeated runs after a warm-up. torch is never a dependency of rnnviz.
+The loss is what training uses: it reads only the last hidden state, L = sum(h_{T-1}), so the gradient
+decays backwards through time, and over the 200 steps of the last config it passes through float32's
+subnormal range (below 1.2e-38), where arithmetic is up to a hundred times slower. Both engines get the
+same weights (torch loads the NumPy cell's state dict) and the same input, so both meet the same small
+numbers: without that, torch's time swings with its random initialisation. ``torch flush`` is torch
+with ``torch.set_flush_denormal(True)``; the NumPy engine flushes float32 subnormal gradients itself
+(see rnnviz/cells.py).
+
+The engines run interleaved (one call each, in turn, ``repeats`` times after a warm-up) so that a load
+change on the machine hits all of them alike; each figure is the median of the CPU time of this process
+(``time.process_time``), not of wall time: on a shared machine wall time also counts the waits for a
+core, and with one thread each the CPU time is the work. torch is never a dependency of rnnviz.
 """
 
 from __future__ import annotations
@@ -13,78 +25,99 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread for NumPy's BLAS too: a fair comparison
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one BLAS thread, before NumPy loads: a fair comparison with torch
 
 import numpy as np  # noqa: E402
 
 import rnnviz  # noqa: E402
+from rnnviz import threads  # noqa: E402
 
 CONFIGS = [(100, 32, 8, 64), (50, 32, 1, 8), (200, 32, 4, 32)]  # (T, B, D, H)
+KINDS = tuple(os.environ.get("BENCH_KINDS", "lstm,rnn,gru").split(","))
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
-def numpy_run(T, B, D, H, dtype):
-    cell = rnnviz.init_cell("lstm", D, H, seed=0, dtype=dtype)
-    x = np.random.default_rng(0).normal(size=(T, B, D)).astype(dtype)
-    d_h = np.ones((T, B, H), dtype)
+def numpy_run(cell, x):
+    T, B, _ = x.shape
+    d_h = np.zeros((T, B, cell.hidden_size), x.dtype)
+    d_h[-1] = 1.0  # L = sum(h_{T-1})
 
     def run():
-        trace = cell.forward(x)
-        cell.backward(trace, d_h)
+        cell.backward(cell.forward(x), d_h)
 
     return run
 
 
-def torch_run(T, B, D, H):
+def torch_run(kind, cell, x, flush=False):
     import torch
 
-    torch.set_num_threads(1)
-    lstm = torch.nn.LSTM(D, H)
-    x = torch.randn(T, B, D, requires_grad=True)
+    torch.manual_seed(0)
+    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](cell.input_size, cell.hidden_size)
+    module.load_state_dict({k + "_l0": torch.from_numpy(v.astype(np.float32)) for k, v in cell.params.items()})
+    x_t = torch.from_numpy(x.astype(np.float32)).requires_grad_(True)
 
     def run():
-        out, _ = lstm(x)
-        out.sum().backward()
+        torch.set_flush_denormal(flush)
+        module.zero_grad(set_to_none=True)
+        x_t.grad = None
+        out, _ = module(x_t)
+        out[-1].sum().backward()
+        torch.set_flush_denormal(False)
 
     return run
+
+
+def interleaved_ms(runs: dict, repeats: int) -> dict:
+    """Median CPU milliseconds of each run, the runs taking turns."""
+    times = {name: [] for name in runs}
+    for run in runs.values():
+        run()  # warm-up
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.process_time()
+            run()
+            times[name].append(time.process_time() - start)
+    return {name: 1000 * statistics.median(values) for name, values in times.items()}
 
 
 def main(repeats: int = 30) -> None:
     try:
-        import torch  # noqa: F401
+        import torch
 
+        torch.set_num_threads(1)
         have_torch = True
     except ImportError:
         have_torch = False
     print(
         f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}"
-        + (f", torch {__import__('torch').__version__}" if have_torch else ", torch not installed")
+        f"Python {platform.python_version()}, NumPy {np.__version__}, BLAS threads {threads.blas_threads()}"
+        + (f", torch {torch.__version__} (1 thread)" if have_torch else ", torch not installed")
+        + f"; forward + backward, median CPU time of {repeats} interleaved runs"
     )
-    print("| T, B, D, H | NumPy float64 (ms) | NumPy float32 (ms) | torch float32 (ms) | float32 ratio NumPy/torch |")
-    print("|---|---|---|---|---|")
-    for T, B, D, H in CONFIGS:
-        f64 = median_ms(numpy_run(T, B, D, H, np.float64), repeats)
-        f32 = median_ms(numpy_run(T, B, D, H, np.float32), repeats)
-        if have_torch:
-            ref = median_ms(torch_run(T, B, D, H), repeats)
-            tail = f"{ref:.2f} | {f32 / ref:.2f}x"
-        else:
-            tail = "n/a | n/a"
-        print(f"| {T}, {B}, {D}, {H} | {f64:.2f} | {f32:.2f} | {tail} |")
+    print()
+    print(
+        "| cell | T, B, D, H | NumPy float64 (ms) | NumPy float32 (ms) | torch float32 (ms) | torch flush (ms) "
+        "| NumPy/torch float32 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for kind in KINDS:
+        for T, B, D, H in CONFIGS:
+            cell64 = rnnviz.init_cell(kind, D, H, seed=0)
+            cell32 = rnnviz.init_cell(kind, D, H, seed=0, dtype=np.float32)
+            x = np.random.default_rng(0).normal(size=(T, B, D))
+            runs = {"f64": numpy_run(cell64, x), "f32": numpy_run(cell32, x.astype(np.float32))}
+            if have_torch:
+                runs["torch"] = torch_run(kind, cell32, x)
+                runs["flush"] = torch_run(kind, cell32, x, flush=True)
+            ms = interleaved_ms(runs, repeats)
+            if have_torch:
+                tail = f"{ms['torch']:.2f} | {ms['flush']:.2f} | {ms['f32'] / ms['torch']:.2f}x"
+            else:
+                tail = "torch not installed | | "
+            print(f"| {kind} | {T}, {B}, {D}, {H} | {ms['f64']:.2f} | {ms['f32']:.2f} | {tail} |", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(*(int(a) for a in sys.argv[1:]))

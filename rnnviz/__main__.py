@@ -18,8 +18,12 @@ from dataclasses import asdict
 from importlib.util import find_spec
 from pathlib import Path
 
-from rnnviz.training import TrainConfig, success_rates, sweep, train
-from rnnviz.weights import from_state_dict, save_npz
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one BLAS thread (see rnnviz/threads.py); worker processes inherit it
+
+from rnnviz import threads  # noqa: E402
+from rnnviz.training import TrainConfig, success_rates, sweep, train  # noqa: E402
+from rnnviz.weights import from_state_dict, save_npz  # noqa: E402
 
 DEFAULT_SWEEP = Path(__file__).parent / "data" / "sweep_default.json"
 
@@ -213,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    threads.limit_blas_threads()  # `python -m rnnviz` imports the package, and NumPy, before this module
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "app":

@@ -11,7 +11,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rnnviz import cells, experiments, weights
+from rnnviz import cells, experiments, threads, weights
+
+threads.limit_blas_threads()  # every page imports this module, and a deep link skips app.py
 
 PAGES = [
     ("app.py", "Start here", "🏠"),

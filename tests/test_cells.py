@@ -247,3 +247,61 @@ def test_exploding_gradient_in_a_tanh_rnn_is_flagged():
     assert grads.overflowed
     assert not np.all(np.isfinite(grads.h[0]))
     assert np.all(np.isfinite(grads.h[-5:]))
+
+
+def test_matches_saved_reference_outputs():
+    """Float64 forward and backward agree to 1e-12 with what the engine computed before its rewrite into
+    preallocated buffers (tests/data/make_engine_reference.py made the file)."""
+    import importlib.util
+    from pathlib import Path
+
+    here = Path(__file__).parent / "data"
+    spec = importlib.util.spec_from_file_location("make_engine_reference", here / "make_engine_reference.py")
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    with np.load(here / "engine_reference.npz") as saved:
+        reference = dict(saved)
+    checked = 0
+    for seed, (kind, nonlinearity) in enumerate(maker.CASES):
+        for batched in (False, True):
+            sd, x, h0, c0, d_h, d_c = maker.problem(kind, nonlinearity, batched, seed)
+            cell = rnnviz.from_state_dict(kind, sd, nonlinearity=nonlinearity)
+            trace = cell.forward(x, h0, c0)
+            grads = cell.backward(trace, d_h, d_c)
+            key = f"{kind}-{nonlinearity}-{'batched' if batched else 'single'}"
+            values = {"h": trace.h, "c": trace.c, **{f"gate.{k}": v for k, v in trace.gates.items()}}
+            values |= {"d.x": grads.x, "d.h": grads.h, "d.c": grads.c, "d.h0": grads.h0, "d.c0": grads.c0}
+            values |= {f"d.{k}": v for k, v in grads.params.items()}
+            for name, value in values.items():
+                if value is None:
+                    assert f"{key}/{name}" not in reference
+                    continue
+                expected = reference[f"{key}/{name}"]
+                assert value.shape == expected.shape, (key, name)
+                np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-12, err_msg=f"{key}/{name}")
+                checked += 1
+    assert checked == len(reference)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_float32_backward_flushes_vanishing_gradients_and_agrees_with_float64(kind):
+    """A loss on the last step of a long run: the gradient decays backwards through float32's subnormal
+    range. The engine flushes it below FLUSH_BELOW instead (no subnormal value is left), and the parameter
+    gradients still agree with float64's."""
+    from rnnviz.cells import FLUSH_BELOW
+
+    T, B, D, H = 200, 4, 2, 8
+    cell64 = rnnviz.init_cell(kind, D, H, seed=0)
+    cell32 = rnnviz.init_cell(kind, D, H, seed=0, dtype=np.float32)
+    x = np.random.default_rng(0).normal(size=(T, B, D))
+    d_h = np.zeros((T, B, H))
+    d_h[-1] = 1.0
+    g64 = cell64.backward(cell64.forward(x), d_h)
+    g32 = cell32.backward(cell32.forward(x.astype(np.float32)), d_h.astype(np.float32))
+    assert np.min(np.abs(g64.h[0])) < np.finfo(np.float32).tiny  # the float64 gradient does pass that range
+    magnitude = np.abs(g32.h)
+    assert not np.any((magnitude > 0) & (magnitude < np.finfo(np.float32).tiny))
+    assert np.all(g32.h[np.abs(g64.h) < 0.5 * FLUSH_BELOW] == 0)
+    for name in cell64.params:
+        assert rel_err(g32.params[name], g64.params[name]) < 1e-5, name
+    assert rel_err(g32.x, g64.x) < 1e-5

@@ -613,3 +613,17 @@ def test_an_infinite_gradient_is_not_misuse_but_overflow():
 
 def test_misuse_table_is_large():
     assert len(MISUSE) >= 40
+
+
+@pytest.mark.parametrize("trace", [None, "trace", 3, {"kind": "lstm"}])
+def test_backward_refuses_what_is_not_a_trace(trace):
+    cell = rnnviz.init_cell("lstm", 2, 3)
+    with pytest.raises(ValueError, match="Trace that forward returned"):
+        cell.backward(trace, np.zeros((4, 3)))
+
+
+def test_backward_refuses_a_trace_of_another_input_size():
+    wide, narrow = rnnviz.init_cell("gru", 3, 4), rnnviz.init_cell("gru", 2, 4)
+    trace = wide.forward(np.ones((5, 3)))
+    with pytest.raises(ValueError, match="input features"):
+        narrow.backward(trace, np.zeros((5, 4)))
