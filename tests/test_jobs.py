@@ -198,3 +198,40 @@ def test_only_the_most_recent_finished_jobs_are_kept():
         finish(service.submit(press(1)))
         assert service.submit(press(1)).joined
         assert not service.submit(press(0)).joined  # evicted: trains again
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures built once per view (rnnviz.ui.shared_figure), shown through ui.show_figure
+
+
+def _figure_script(key: str) -> None:
+    import streamlit as st
+
+    from rnnviz import experiments, figures, ui
+
+    config = experiments.CellConfig(length=30)
+    run = ui.cached_run(config)
+    built = []
+
+    def build():
+        built.append(1)
+        return figures.overview_figure(run.x, figures.trace_panels(run.kind, run.h, run.c, run.gates), step=4)
+
+    ui.show_figure(build(), key="direct")
+    ui.show_figure(ui.shared_figure((key, config, 4), build), key="shared")
+    ui.show_figure(ui.shared_figure((key, config, 4), build), key="again")
+    st.text(f"built {len(built)}")
+
+
+def test_a_shared_figure_is_built_once_and_sends_the_same_json():
+    from streamlit.testing.v1 import AppTest
+
+    key = f"test-{time.time_ns()}"
+    first = AppTest.from_function(_figure_script, args=(key,), default_timeout=60).run()
+    assert not first.exception
+    direct, shared, again = (chart.proto.spec for chart in first.get("plotly_chart"))
+    assert shared == direct and again == direct
+    assert first.text[0].value == "built 2"  # the direct figure, then one build for both shared calls
+    second = AppTest.from_function(_figure_script, args=(key,), default_timeout=60).run()  # another session
+    assert second.text[0].value == "built 1"  # only the direct one
+    assert [c.proto.spec for c in second.get("plotly_chart")][1] == direct
