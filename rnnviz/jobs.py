@@ -252,7 +252,8 @@ class TrainingService:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._index: collections.OrderedDict[tuple, _Job] = collections.OrderedDict()  # queued, running, done
-        self._queue: collections.deque[_Job] = collections.deque()
+        self._queue: collections.deque[_Job] = collections.deque()  # Train presses, first in first out
+        self._later: collections.deque[_Job] = collections.deque()  # sweep runs: after every press
         self._workers: list[_Worker] = []
         self._pump: threading.Thread | None = None
         self._closed = False
@@ -263,10 +264,12 @@ class TrainingService:
 
     # ---- submitting ----------------------------------------------------------------------------------
 
-    def submit(self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None) -> Handle:
+    def submit(
+        self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None, *, later: bool = False
+    ) -> Handle:
         """Train ``configs`` (one per model) or attach to the identical job already queued, running or done.
-        ``owner`` identifies the session (default: this handle alone); ValueError on a config that fails
-        its own check."""
+        ``owner`` identifies the session (default: this handle alone); ``later`` queues the job behind every
+        press (the sweep's runs). ValueError on a config that fails its own check."""
         configs = tuple(configs)
         if not configs:
             raise ValueError("submit at least one training config")
@@ -284,18 +287,23 @@ class TrainingService:
             if job is None:
                 job = _Job(next(self._ids), configs)
                 self._index[configs] = job
-                self._queue.append(job)
+                (self._later if later else self._queue).append(job)
                 self._start_pump()
                 self._dispatch()
             else:
                 self._index.move_to_end(configs)
+                if not later and job in self._later:  # a press wants what a sweep queued: it goes first
+                    self._later.remove(job)
+                    self._queue.append(job)
+                    self._moved()
             job.owners.add(owner)
             return Handle(self, job, owner, joined)
 
     def sweep(self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None) -> list[Handle]:
         """One job per run (each a single config), so a sweep's runs share the pool and any run already
-        made, by this or another session, is not trained again."""
-        return [self.submit((config,), owner) for config in configs]
+        made, by this or another session, is not trained again. They queue behind every Train press, so a
+        sweep never makes a class wait."""
+        return [self.submit((config,), owner, later=True) for config in configs]
 
     def stats(self) -> dict:
         with self._lock:
@@ -303,7 +311,7 @@ class TrainingService:
                 "computations": self.computations,
                 "submissions": self.submissions,
                 "running": sum(w.job is not None for w in self._workers),
-                "queued": len(self._queue),
+                "queued": len(self._queue) + len(self._later),
                 "peak_running": self.peak_running,
                 "workers": [w.process.pid for w in self._workers],
                 "cached": sum(j.status == "done" for j in self._index.values()),
@@ -314,9 +322,10 @@ class TrainingService:
         with self._lock:
             self._closed = True
             workers, self._workers = self._workers, []
-            for job in list(self._queue) + [w.job for w in workers if w.job is not None]:
+            for job in [*self._queue, *self._later] + [w.job for w in workers if w.job is not None]:
                 self._finish(job, "failed", "the training service was closed")
             self._queue.clear()
+            self._later.clear()
         for w in workers:
             try:
                 w.send.send(None)
@@ -341,7 +350,7 @@ class TrainingService:
     def _position(self, job: _Job) -> int | None:
         if job.status != "queued":
             return None
-        return next(i for i, j in enumerate(self._queue, 1) if j is job)
+        return next(i for i, j in enumerate(itertools.chain(self._queue, self._later), 1) if j is job)
 
     def _changed_job(self, job: _Job) -> None:
         job.version += 1
@@ -360,27 +369,32 @@ class TrainingService:
 
     def _stop(self, job: _Job) -> None:
         if job.status == "queued":
-            self._queue.remove(job)
+            (self._queue if job in self._queue else self._later).remove(job)
+            self._moved()
         elif job.worker is not None:
             job.worker.stop_id.value = job.id
         self._finish(job, "stopped")
 
     def _dispatch(self) -> None:
-        while self._queue:
+        while self._queue or self._later:
             idle = next((w for w in self._workers if w.job is None), None)
             if idle is None and len(self._workers) < self.size:
                 idle = _Worker(self._ctx)
                 self._workers.append(idle)
             if idle is None:
                 return
-            job = self._queue.popleft()
+            job = (self._queue or self._later).popleft()
             idle.job, job.worker, job.status = job, idle, "running"
             idle.send.send((job.id, job.configs))
             self.computations += 1
             self.peak_running = max(self.peak_running, sum(w.job is not None for w in self._workers))
             self._changed_job(job)
-            for queued in self._queue:  # their positions moved up
-                self._changed_job(queued)
+            self._moved()
+
+    def _moved(self) -> None:
+        """Every queued job's position may have changed."""
+        for queued in itertools.chain(self._queue, self._later):
+            self._changed_job(queued)
 
     def _release(self, worker: _Worker) -> None:
         if worker.job is not None:

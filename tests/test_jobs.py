@@ -235,3 +235,18 @@ def test_a_shared_figure_is_built_once_and_sends_the_same_json():
     second = AppTest.from_function(_figure_script, args=(key,), default_timeout=60).run()  # another session
     assert second.text[0].value == "built 1"  # only the direct one
     assert [c.proto.spec for c in second.get("plotly_chart")][1] == direct
+
+
+def test_sweep_runs_wait_behind_presses_and_a_press_promotes_the_same_run():
+    with jobs.TrainingService(workers=1) as service:
+        running = service.submit(press(0))
+        sweep = service.sweep([tiny(seed=s) for s in (1, 2, 3)])
+        pressed = service.submit(press(4))
+        assert pressed.snapshot().position == 1
+        assert [h.snapshot().position for h in sweep] == [2, 3, 4]
+        same = service.submit((tiny(seed=3),))  # a press of what the sweep queued last: it jumps ahead
+        assert same.joined and same.snapshot().position == 2
+        assert [h.snapshot().position for h in sweep] == [3, 4, 2]
+        for handle in (running, pressed, *sweep):
+            assert finish(handle).status == "done"
+        assert service.stats()["computations"] == 5
