@@ -69,13 +69,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, app_dir: Path = ROOT) -> subprocess.Popen:
     log = open(log_path, "w")  # noqa: SIM115  (closed with the process)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
         + ["--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
         + ["--browser.gatherUsageStats", "false"],
-        cwd=ROOT,
+        cwd=app_dir,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: stopped as one at the end
@@ -303,22 +303,23 @@ def pct(values: list[float], q: float) -> float:
 async def main(args) -> None:
     port = free_port()
     log = ROOT / "benchmarks" / ".bench_load_server.log"
-    proc = start_server(port, log)
+    proc = start_server(port, log, args.app_dir.resolve())
     try:
         print(
             f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-            f"server pid {proc.pid}, port {port}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
+            f"server pid {proc.pid}, port {port}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
+            f"app {args.app_dir.resolve()}"
         )
         if not args.skip_reruns:
             rows, memory = [], None
-            for page in PAGES:  # warm the server (imports, first caches) outside the measurement
+            for page in args.pages:  # warm the server (imports, first caches) outside the measurement
                 await (await rerun_load(port, page, 1, 1))[1][0].close()
             for n in args.sessions:
-                for page in PAGES:
+                for page in args.pages:
                     times, sessions = await rerun_load(port, page, n, args.reruns)
                     rows.append((page, n, times))
                     print(f"  {page} N={n}: p50 {pct(times, 0.5):.3f} s, p95 {pct(times, 0.95):.3f} s", flush=True)
-                    if n == max(args.sessions) and page == list(PAGES)[-1]:
+                    if n == max(args.sessions) and page == args.pages[-1]:
                         memory = (rss_mb(proc.pid), *children_rss_mb(proc.pid))
                     await asyncio.gather(*(s.close() for s in sessions))
             print("\n| page | sessions | reruns | p50 rerun (s) | p95 rerun (s) |\n|---|---|---|---|---|")
@@ -350,12 +351,14 @@ async def main(args) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 30], help="N for the rerun load")
-    parser.add_argument("--reruns", type=int, default=5, help="reruns per session")
+    parser.add_argument("--reruns", type=int, default=3, help="reruns per session")
+    parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES), help="pages for the reruns")
     parser.add_argument("--skip-reruns", action="store_true")
     parser.add_argument("--train-sessions", type=int, default=3, help="sessions pressing Train (0: skip)")
     parser.add_argument("--train-alone", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--train-query", default="", help="Training lab settings in the URL, e.g. steps=200")
     parser.add_argument("--done-text", default="Results:", help="text that shows a session has its results")
+    parser.add_argument("--app-dir", type=Path, default=ROOT, help="serve this copy of the app (A/B of a change)")
     parser.add_argument("--timeout", type=float, default=900, help="stop everything after this many seconds")
     args = parser.parse_args()
     if not 1 <= max(args.sessions) <= 100 or not 0 <= args.train_sessions <= 100 or not 1 <= args.reruns <= 100:

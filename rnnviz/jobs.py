@@ -138,14 +138,14 @@ class _Job:
 
 
 class _Worker:
-    def __init__(self, ctx):
+    def __init__(self, ctx, nice: int):
         # Pipes of its own, never a queue shared by all workers: a worker killed while writing to a shared
         # queue leaves its lock held and every other worker blocked.
         receive, self.send = ctx.Pipe(duplex=False)
         self.results, report = ctx.Pipe(duplex=False)
         self.stop_id = ctx.Value("q", -1, lock=False)  # the id of a job the worker should stop
         self.process = ctx.Process(
-            target=_worker_main, args=(receive, report, self.stop_id), name="rnnviz-training", daemon=True
+            target=_worker_main, args=(receive, report, self.stop_id, nice), name="rnnviz-training", daemon=True
         )
         with _ENV_LOCK:
             saved = {k: os.environ.get(k) for k in ONE_THREAD}
@@ -234,9 +234,11 @@ class Handle:
 
 class TrainingService:
     """Shared training for one server process. ``workers`` bounds the jobs running at once (default: the
-    number of cores); ``keep`` is how many finished jobs stay ready to replay."""
+    number of cores); ``keep`` is how many finished jobs stay ready to replay. Workers run at a lower
+    scheduling priority (``nice``, added to the server's) so the server's reruns get a core first:
+    training takes every core the class leaves idle, never the pages' responsiveness."""
 
-    def __init__(self, workers: int | None = None, keep: int = 64, context: str = "spawn"):
+    def __init__(self, workers: int | None = None, keep: int = 64, context: str = "spawn", nice: int = 10):
         workers = (os.cpu_count() or 1) if workers is None else workers
         if not 1 <= workers <= 64:
             raise ValueError(f"workers must be between 1 and 64, got {workers}")
@@ -246,7 +248,10 @@ class TrainingService:
             raise ValueError(
                 f"context must be 'spawn' or 'forkserver' (never fork: a server has threads), got {context!r}"
             )
+        if not 0 <= nice <= 19:
+            raise ValueError(f"nice must be between 0 and 19, got {nice}")
         self.size = workers
+        self.nice = nice
         self.keep = keep
         self._ctx = multiprocessing.get_context(context)
         self._lock = threading.RLock()
@@ -379,7 +384,7 @@ class TrainingService:
         while self._queue or self._later:
             idle = next((w for w in self._workers if w.job is None), None)
             if idle is None and len(self._workers) < self.size:
-                idle = _Worker(self._ctx)
+                idle = _Worker(self._ctx, self.nice)
                 self._workers.append(idle)
             if idle is None:
                 return
@@ -480,9 +485,11 @@ class TrainingService:
 # The worker process
 
 
-def _worker_main(jobs, results, stop_id) -> None:
+def _worker_main(jobs, results, stop_id, nice: int) -> None:
     """Run jobs one at a time: train the models of a job in turn, one evaluation interval each (as the
     page did in the session thread), and send every progress point back."""
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     while True:
         try:
             item = jobs.recv()

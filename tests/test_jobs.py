@@ -250,3 +250,13 @@ def test_sweep_runs_wait_behind_presses_and_a_press_promotes_the_same_run():
         for handle in (running, pressed, *sweep):
             assert finish(handle).status == "done"
         assert service.stats()["computations"] == 5
+
+
+def test_workers_start_with_one_blas_thread_and_a_lower_priority(service):
+    before = {k: os.environ.get(k) for k in jobs.ONE_THREAD}
+    finish(service.submit(press()))
+    assert {k: os.environ.get(k) for k in jobs.ONE_THREAD} == before  # the server's own setting is left alone
+    (pid,) = service.stats()["workers"]
+    environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
+    assert {k: environ.get(k) for k in jobs.ONE_THREAD} == jobs.ONE_THREAD
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
