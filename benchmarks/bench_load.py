@@ -150,7 +150,7 @@ class Session:
         self._reader = None
 
     async def open(self) -> float:
-        self.ws = await connect(self.url, subprotocols=["streamlit"], max_size=None, open_timeout=60)
+        self.ws = await connect(self.url, subprotocols=["streamlit"], max_size=None, open_timeout=60, close_timeout=2)
         self._reader = asyncio.create_task(self._read())
         return await self.rerun()
 
@@ -300,52 +300,46 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-async def main(args) -> None:
-    port = free_port()
-    log = ROOT / "benchmarks" / ".bench_load_server.log"
-    proc = start_server(port, log, args.app_dir.resolve())
-    try:
-        print(
-            f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-            f"server pid {proc.pid}, port {port}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
-            f"app {args.app_dir.resolve()}"
-        )
-        if not args.skip_reruns:
-            rows, memory = [], None
-            for page in args.pages:  # warm the server (imports, first caches) outside the measurement
-                await (await rerun_load(port, page, 1, 1))[1][0].close()
-            for n in args.sessions:
-                for page in args.pages:
-                    times, sessions = await rerun_load(port, page, n, args.reruns)
-                    rows.append((page, n, times))
-                    print(f"  {page} N={n}: p50 {pct(times, 0.5):.3f} s, p95 {pct(times, 0.95):.3f} s", flush=True)
-                    if n == max(args.sessions) and page == args.pages[-1]:
-                        memory = (rss_mb(proc.pid), *children_rss_mb(proc.pid))
-                    await asyncio.gather(*(s.close() for s in sessions))
-            print("\n| page | sessions | reruns | p50 rerun (s) | p95 rerun (s) |\n|---|---|---|---|---|")
-            for page, n, times in rows:
-                label = page.replace("_", " ")
-                print(f"| {label} | {n} | {len(times)} | {pct(times, 0.5):.2f} | {pct(times, 0.95):.2f} |")
-            if memory is not None:
-                rss, count, child = memory
-                print(
-                    f"\nServer RSS with {max(args.sessions)} sessions open: {rss:.0f} MB"
-                    f" (+ {count} child processes, {child:.0f} MB)"
-                )
-        if args.train_sessions:
-            print("\n| Train press | sessions | first results (s) | all results (s) |\n|---|---|---|---|")
-            if args.train_alone:
-                (alone,) = await train_load(port, 1, args.train_query, False, args.done_text)
-                print(f"| one press alone | 1 | {alone:.1f} | {alone:.1f} |", flush=True)
-            for different in (False, True):
-                times = await train_load(port, args.train_sessions, args.train_query, different, args.done_text)
-                label = "different seeds" if different else "identical settings"
-                print(f"| {label} | {len(times)} | {min(times):.1f} | {max(times):.1f} |", flush=True)
-            rss, count, child = rss_mb(proc.pid), *children_rss_mb(proc.pid)
-            print(f"\nServer RSS after the presses: {rss:.0f} MB (+ {count} child processes, {child:.0f} MB)")
-        print(f"\nTrain settings: page defaults{' + ' + args.train_query if args.train_query else ''}")
-    finally:
-        stop_server(proc)
+async def main(args, proc: subprocess.Popen, port: int) -> None:
+    print(
+        f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"server pid {proc.pid}, port {port}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
+        f"app {args.app_dir.resolve()}"
+    )
+    if not args.skip_reruns:
+        rows, memory = [], None
+        for page in args.pages:  # warm the server (imports, first caches) outside the measurement
+            await (await rerun_load(port, page, 1, 1))[1][0].close()
+        for n in args.sessions:
+            for page in args.pages:
+                times, sessions = await rerun_load(port, page, n, args.reruns)
+                rows.append((page, n, times))
+                print(f"  {page} N={n}: p50 {pct(times, 0.5):.3f} s, p95 {pct(times, 0.95):.3f} s", flush=True)
+                if n == max(args.sessions) and page == args.pages[-1]:
+                    memory = (rss_mb(proc.pid), *children_rss_mb(proc.pid))
+                await asyncio.gather(*(s.close() for s in sessions))
+        print("\n| page | sessions | reruns | p50 rerun (s) | p95 rerun (s) |\n|---|---|---|---|---|")
+        for page, n, times in rows:
+            label = page.replace("_", " ")
+            print(f"| {label} | {n} | {len(times)} | {pct(times, 0.5):.2f} | {pct(times, 0.95):.2f} |")
+        if memory is not None:
+            rss, count, child = memory
+            print(
+                f"\nServer RSS with {max(args.sessions)} sessions open: {rss:.0f} MB"
+                f" (+ {count} child processes, {child:.0f} MB)"
+            )
+    if args.train_sessions:
+        print("\n| Train press | sessions | first results (s) | all results (s) |\n|---|---|---|---|")
+        if args.train_alone:
+            (alone,) = await train_load(port, 1, args.train_query, False, args.done_text)
+            print(f"| one press alone | 1 | {alone:.1f} | {alone:.1f} |", flush=True)
+        for different in (False, True):
+            times = await train_load(port, args.train_sessions, args.train_query, different, args.done_text)
+            label = "different seeds" if different else "identical settings"
+            print(f"| {label} | {len(times)} | {min(times):.1f} | {max(times):.1f} |", flush=True)
+        rss, count, child = rss_mb(proc.pid), *children_rss_mb(proc.pid)
+        print(f"\nServer RSS after the presses: {rss:.0f} MB (+ {count} child processes, {child:.0f} MB)")
+    print(f"\nTrain settings: page defaults{' + ' + args.train_query if args.train_query else ''}")
 
 
 if __name__ == "__main__":
@@ -363,7 +357,15 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if not 1 <= max(args.sessions) <= 100 or not 0 <= args.train_sessions <= 100 or not 1 <= args.reruns <= 100:
         raise SystemExit("keep it to at most 100 sessions and 100 reruns")
+    port = free_port()
+    server = start_server(port, ROOT / "benchmarks" / ".bench_load_server.log", args.app_dir.resolve())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
+    # The hard stop: whatever the event loop is doing, the server goes and this process ends.
+    signal.signal(signal.SIGALRM, lambda *_: (stop_server(server), os._exit(3)))
+    signal.alarm(int(args.timeout) + 60)
     try:
-        asyncio.run(asyncio.wait_for(main(args), args.timeout))
+        asyncio.run(asyncio.wait_for(main(args, server, port), args.timeout))
     except TimeoutError:
         raise SystemExit(f"stopped after the global timeout of {args.timeout:.0f} s") from None
+    finally:
+        stop_server(server)

@@ -236,9 +236,18 @@ class TrainingService:
     """Shared training for one server process. ``workers`` bounds the jobs running at once (default: the
     number of cores); ``keep`` is how many finished jobs stay ready to replay. Workers run at a lower
     scheduling priority (``nice``, added to the server's) so the server's reruns get a core first:
-    training takes every core the class leaves idle, never the pages' responsiveness."""
+    training takes every core the class leaves idle, never the pages' responsiveness. ``prestart`` starts
+    the workers now (a worker takes seconds to start: NumPy, and under ``streamlit run`` Streamlit's own
+    imports, since 'spawn' imports the server's main module) instead of at the first press."""
 
-    def __init__(self, workers: int | None = None, keep: int = 64, context: str = "spawn", nice: int = 10):
+    def __init__(
+        self,
+        workers: int | None = None,
+        keep: int = 64,
+        context: str = "spawn",
+        nice: int = 10,
+        prestart: bool = False,
+    ):
         workers = (os.cpu_count() or 1) if workers is None else workers
         if not 1 <= workers <= 64:
             raise ValueError(f"workers must be between 1 and 64, got {workers}")
@@ -266,6 +275,10 @@ class TrainingService:
         self.computations = 0  # jobs handed to a worker: what was actually computed
         self.submissions = 0
         self.peak_running = 0
+        if prestart:
+            with self._lock:
+                self._start_pump()
+                self._workers = [_Worker(self._ctx, self.nice) for _ in range(self.size)]
 
     # ---- submitting ----------------------------------------------------------------------------------
 

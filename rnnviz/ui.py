@@ -139,7 +139,7 @@ def run_columns(run: experiments.Run, prefix: str = "") -> dict[str, np.ndarray]
 def training_service() -> jobs.TrainingService:
     """The server's one training service: identical Train presses from any session share one run, the
     others queue for a pool of worker processes (see rnnviz.jobs)."""
-    return jobs.TrainingService()
+    return jobs.TrainingService(prestart=True)  # the workers start while the first visitor reads the page
 
 
 def session_owner() -> str:

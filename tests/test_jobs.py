@@ -260,3 +260,12 @@ def test_workers_start_with_one_blas_thread_and_a_lower_priority(service):
     environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
     assert {k: environ.get(k) for k in jobs.ONE_THREAD} == jobs.ONE_THREAD
     assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+
+
+def test_prestarted_workers_are_ready_before_the_first_press():
+    with jobs.TrainingService(workers=2, prestart=True) as service:
+        assert len(service.stats()["workers"]) == 2
+        handles = [service.submit(press(seed)) for seed in range(2)]
+        assert [h.snapshot().status for h in handles] == ["running", "running"]
+        assert all(finish(h).status == "done" for h in handles)
+        assert len(service.stats()["workers"]) == 2
