@@ -18,7 +18,8 @@ What is measured:
   the detail step ``step`` (a new step in every rerun, different per session), on Gradient flow the
   ``seed`` (a new seed every rerun and per session, so the engine cache never hits). Each of N sessions
   does ``--reruns`` of them back to back, all sessions at once; p50/p95 over all of them. The first render
-  of each session is not counted.
+  of each session is not counted. With ``--same-view`` every session sets the same sequence of values (a
+  class following the teacher's step), so whatever is shared across sessions can be reused.
 - **Server memory**: the resident set of the server process (and of any child processes, e.g. training
   workers) after the N = 30 reruns, with the 30 sessions still open.
 - **Train**: N sessions open the Training lab (optionally with ``--train-query``, plus ``seed=i`` for
@@ -250,14 +251,17 @@ PAGES = {  # page name -> (widget key, how to change it, the value for session s
 }
 
 
-async def rerun_load(port: int, page: str, n: int, reruns: int) -> tuple[list[float], list[Session]]:
+async def rerun_load(
+    port: int, page: str, n: int, reruns: int, same_view: bool = False
+) -> tuple[list[float], list[Session]]:
     key, make, value = PAGES[page]
     sessions = [Session(port, page) for _ in range(n)]
     await asyncio.gather(*(s.open() for s in sessions))
     wid = sessions[0].widget_id(key)
 
     async def drive(index: int, session: Session) -> list[float]:
-        return [await session.rerun(make(wid, value(index, i))) for i in range(reruns)]
+        who = 0 if same_view else index
+        return [await session.rerun(make(wid, value(who, i))) for i in range(reruns)]
 
     times = await asyncio.gather(*(drive(i, s) for i, s in enumerate(sessions)))
     if any(s.exceptions for s in sessions):
@@ -312,7 +316,7 @@ async def main(args, proc: subprocess.Popen, port: int) -> None:
             await (await rerun_load(port, page, 1, 1))[1][0].close()
         for n in args.sessions:
             for page in args.pages:
-                times, sessions = await rerun_load(port, page, n, args.reruns)
+                times, sessions = await rerun_load(port, page, n, args.reruns, args.same_view)
                 rows.append((page, n, times))
                 print(f"  {page} N={n}: p50 {pct(times, 0.5):.3f} s, p95 {pct(times, 0.95):.3f} s", flush=True)
                 if n == max(args.sessions) and page == args.pages[-1]:
@@ -348,6 +352,9 @@ if __name__ == "__main__":
     parser.add_argument("--reruns", type=int, default=3, help="reruns per session")
     parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES), help="pages for the reruns")
     parser.add_argument("--skip-reruns", action="store_true")
+    parser.add_argument(
+        "--same-view", action="store_true", help="every session sets the same values (a class told 'go to step 17')"
+    )
     parser.add_argument("--train-sessions", type=int, default=3, help="sessions pressing Train (0: skip)")
     parser.add_argument("--train-alone", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--train-query", default="", help="Training lab settings in the URL, e.g. steps=200")

@@ -53,7 +53,7 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 _ENV_LOCK = threading.Lock()  # os.environ is process-wide; two services may start workers at once
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: equal means the same object, never an elementwise comparison
 class Trained:
     """A trained model as plain read-only arrays: the cell's state dict (PyTorch names) and the readout."""
 
