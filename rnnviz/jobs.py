@@ -12,7 +12,7 @@ submits the frozen configs of one press of Train (one :class:`training.TrainConf
   same config gives the same updates), so the replay is the run this session would have trained itself;
   only ``Progress.seconds`` (wall time) differs between two runs.
 - **Different submissions queue.** At most ``workers`` jobs run at once (default ``os.cpu_count()``), each in
-  its own worker process (multiprocessing, 'spawn' context, one BLAS thread), the rest wait in FIFO order and
+  its own worker process (a fresh interpreter, one BLAS thread, lower priority), the rest wait in FIFO order and
   report their position (1 = next).
 - **Stop detaches.** ``Handle.stop()`` freezes that handle's view at the moment of the press (status
   'stopped', the partial history and parameters up to then) and detaches its owner from the job. The job
@@ -34,13 +34,15 @@ from __future__ import annotations
 import collections
 import dataclasses
 import itertools
-import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from multiprocessing import connection
+from pathlib import Path
 
 import numpy as np
 
@@ -50,7 +52,7 @@ STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
 # Set in every worker's environment before NumPy loads there: on these tiny matrices BLAS threads only spin.
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-_ENV_LOCK = threading.Lock()  # os.environ is process-wide; two services may start workers at once
+_ROOT = str(Path(__file__).resolve().parents[1])  # where the worker imports rnnviz from
 
 
 @dataclass(frozen=True, eq=False)  # arrays: equal means the same object, never an elementwise comparison
@@ -138,29 +140,34 @@ class _Job:
 
 
 class _Worker:
-    def __init__(self, ctx, nice: int):
-        # Pipes of its own, never a queue shared by all workers: a worker killed while writing to a shared
-        # queue leaves its lock held and every other worker blocked.
-        receive, self.send = ctx.Pipe(duplex=False)
-        self.results, report = ctx.Pipe(duplex=False)
-        self.stop_id = ctx.Value("q", -1, lock=False)  # the id of a job the worker should stop
-        self.process = ctx.Process(
-            target=_worker_main, args=(receive, report, self.stop_id, nice), name="rnnviz-training", daemon=True
-        )
-        with _ENV_LOCK:
-            saved = {k: os.environ.get(k) for k in ONE_THREAD}
-            os.environ.update(ONE_THREAD)
-            try:
-                self.process.start()  # spawn copies the environment now
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
-        receive.close()
-        report.close()
+    """A worker process: a fresh interpreter that imports only rnnviz (never fork: the server has threads).
+
+    Not multiprocessing's 'spawn': it re-imports the parent's ``__main__``, and inside Streamlit that is the
+    page script the session last ran (the script runner installs it as ``__main__``), so every worker would
+    run a page. Pipes of its own carry pickled messages both ways, never a queue shared by all workers (a
+    worker killed while writing to a shared queue leaves its lock held and the others blocked)."""
+
+    def __init__(self, nice: int):
+        child_reads, parent_writes = os.pipe()
+        parent_reads, child_writes = os.pipe()
+        path = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
+        code = "import sys; from rnnviz.jobs import _worker_entry; _worker_entry(*map(int, sys.argv[1:]))"
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code, str(child_reads), str(child_writes), str(nice)],
+                pass_fds=(child_reads, child_writes),
+                env={**os.environ, **ONE_THREAD, "PYTHONPATH": path},  # before NumPy loads there
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            os.close(child_reads)
+            os.close(child_writes)
+        self.send = connection.Connection(parent_writes, readable=False)
+        self.results = connection.Connection(parent_reads, writable=False)
         self.job: _Job | None = None
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -244,7 +251,6 @@ class TrainingService:
         self,
         workers: int | None = None,
         keep: int = 64,
-        context: str = "spawn",
         nice: int = 10,
         prestart: bool = False,
     ):
@@ -253,16 +259,11 @@ class TrainingService:
             raise ValueError(f"workers must be between 1 and 64, got {workers}")
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
-        if context not in ("spawn", "forkserver"):
-            raise ValueError(
-                f"context must be 'spawn' or 'forkserver' (never fork: a server has threads), got {context!r}"
-            )
         if not 0 <= nice <= 19:
             raise ValueError(f"nice must be between 0 and 19, got {nice}")
         self.size = workers
         self.nice = nice
         self.keep = keep
-        self._ctx = multiprocessing.get_context(context)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._index: collections.OrderedDict[tuple, _Job] = collections.OrderedDict()  # queued, running, done
@@ -278,7 +279,7 @@ class TrainingService:
         if prestart:
             with self._lock:
                 self._start_pump()
-                self._workers = [_Worker(self._ctx, self.nice) for _ in range(self.size)]
+                self._workers = [_Worker(self.nice) for _ in range(self.size)]
 
     # ---- submitting ----------------------------------------------------------------------------------
 
@@ -350,10 +351,12 @@ class TrainingService:
             except (OSError, ValueError):
                 pass
         for w in workers:
-            w.process.join(2)
-            if w.process.is_alive():
+            try:
+                w.process.wait(2)
+            except subprocess.TimeoutExpired:
                 w.process.kill()
-                w.process.join(2)
+                w.process.wait(2)
+            w.results.close()
         if self._pump is not None:
             self._pump.join(2)
 
@@ -390,14 +393,17 @@ class TrainingService:
             (self._queue if job in self._queue else self._later).remove(job)
             self._moved()
         elif job.worker is not None:
-            job.worker.stop_id.value = job.id
+            try:
+                job.worker.send.send(("stop", job.id))
+            except OSError:  # it died meanwhile: _reap sees to it
+                pass
         self._finish(job, "stopped")
 
     def _dispatch(self) -> None:
         while self._queue or self._later:
             idle = next((w for w in self._workers if w.job is None), None)
             if idle is None and len(self._workers) < self.size:
-                idle = _Worker(self._ctx, self.nice)
+                idle = _Worker(self.nice)
                 self._workers.append(idle)
             if idle is None:
                 return
@@ -431,7 +437,7 @@ class TrainingService:
             with self._lock:
                 if self._closed:
                     return
-                watched = [w.results for w in self._workers] + [w.process.sentinel for w in self._workers]
+                watched = [w.results for w in self._workers]  # a dead worker's pipe reads as end-of-file
             if watched:
                 connection.wait(watched, timeout=0.1)
             else:
@@ -478,7 +484,7 @@ class TrainingService:
 
     def _reap(self) -> None:
         """Replace dead workers; a job whose worker died has failed."""
-        for worker in [w for w in self._workers if not w.process.is_alive()]:
+        for worker in [w for w in self._workers if not w.alive()]:
             self._read(worker)  # messages it sent before it died still count
             self._workers.remove(worker)
             job = worker.job
@@ -486,7 +492,7 @@ class TrainingService:
                 self._finish(
                     job,
                     "failed",
-                    f"the training process ended unexpectedly (exit code {worker.process.exitcode}); "
+                    f"the training process ended unexpectedly (exit code {worker.process.returncode}); "
                     "the server started a new one: press Train to try again",
                 )
             self._release(worker)
@@ -498,11 +504,17 @@ class TrainingService:
 # The worker process
 
 
-def _worker_main(jobs, results, stop_id, nice: int) -> None:
-    """Run jobs one at a time: train the models of a job in turn, one evaluation interval each (as the
-    page did in the session thread), and send every progress point back."""
+def _worker_entry(reads: int, writes: int, nice: int) -> None:
+    """The worker's ``main``: its two pipe ends and how much to lower its priority."""
     if nice and hasattr(os, "nice"):
         os.nice(nice)
+    _worker_main(connection.Connection(reads, writable=False), connection.Connection(writes, readable=False))
+
+
+def _worker_main(jobs, results) -> None:
+    """Run jobs one at a time: train the models of a job in turn, one evaluation interval each (as the
+    page did in the session thread), and send every progress point back. Between intervals, look for
+    ("stop", job id); a stop for a job already over is ignored."""
     while True:
         try:
             item = jobs.recv()
@@ -510,6 +522,8 @@ def _worker_main(jobs, results, stop_id, nice: int) -> None:
             return
         if item is None:
             return
+        if item[0] == "stop":
+            continue
         job_id, configs = item
         results.send(("started", job_id, time.time()))
         try:
@@ -522,8 +536,12 @@ def _worker_main(jobs, results, stop_id, nice: int) -> None:
             stopped = False
             while runs and not stopped:
                 for index in list(runs):
-                    if stop_id.value == job_id:
-                        stopped = True
+                    while jobs.poll():
+                        message = jobs.recv()
+                        if message is None:
+                            return
+                        stopped = stopped or message == ("stop", job_id)
+                    if stopped:
                         break
                     try:
                         point, model = next(runs[index])

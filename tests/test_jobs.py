@@ -269,3 +269,17 @@ def test_prestarted_workers_are_ready_before_the_first_press():
         assert [h.snapshot().status for h in handles] == ["running", "running"]
         assert all(finish(h).status == "done" for h in handles)
         assert len(service.stats()["workers"]) == 2
+
+
+def test_workers_never_run_the_servers_main_module(service, monkeypatch, tmp_path):
+    """Streamlit installs the page script it runs as ``__main__``; a worker must not import it (it would run
+    a page, or fail): the workers start a fresh interpreter that imports rnnviz only."""
+    import sys
+    import types
+
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('a worker ran the page script')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    assert finish(service.submit(press())).status == "done"
