@@ -244,8 +244,8 @@ class TrainingService:
     number of cores); ``keep`` is how many finished jobs stay ready to replay. Workers run at a lower
     scheduling priority (``nice``, added to the server's) so the server's reruns get a core first:
     training takes every core the class leaves idle, never the pages' responsiveness. ``prestart`` starts
-    the workers now (a worker takes seconds to start: NumPy, and under ``streamlit run`` Streamlit's own
-    imports, since 'spawn' imports the server's main module) instead of at the first press."""
+    the workers now instead of at the first press (a fresh interpreter importing NumPy takes seconds on a
+    busy machine)."""
 
     def __init__(
         self,
