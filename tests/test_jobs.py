@@ -283,3 +283,25 @@ def test_workers_never_run_the_servers_main_module(service, monkeypatch, tmp_pat
     page.__file__ = str(script)
     monkeypatch.setitem(sys.modules, "__main__", page)
     assert finish(service.submit(press())).status == "done"
+
+
+def _service_script() -> None:
+    import streamlit as st
+
+    from rnnviz import training, ui
+
+    config = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
+    handle = ui.training_service().submit((config,), owner=ui.session_owner())
+    snap = handle.wait(timeout=0)
+    while not snap.finished:
+        snap = handle.wait(snap.version, timeout=1)
+    st.text(f"{snap.status} {snap.updates[0]} joined={handle.joined}")
+
+
+def test_the_pages_service_trains_inside_streamlits_script_runner():
+    from streamlit.testing.v1 import AppTest
+
+    first = AppTest.from_function(_service_script, default_timeout=120).run()
+    assert not first.exception and first.text[0].value == "done 20 joined=False"
+    second = AppTest.from_function(_service_script, default_timeout=120).run()  # another session: replayed
+    assert second.text[0].value == "done 20 joined=True"
