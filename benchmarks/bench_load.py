@@ -43,6 +43,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -365,7 +366,7 @@ if __name__ == "__main__":
     if not 1 <= max(args.sessions) <= 100 or not 0 <= args.train_sessions <= 100 or not 1 <= args.reruns <= 100:
         raise SystemExit("keep it to at most 100 sessions and 100 reruns")
     port = free_port()
-    server = start_server(port, ROOT / "benchmarks" / ".bench_load_server.log", args.app_dir.resolve())
+    server = start_server(port, Path(tempfile.gettempdir()) / "rnnviz_bench_load_server.log", args.app_dir.resolve())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     # The hard stop: whatever the event loop is doing, the server goes and this process ends.
     signal.signal(signal.SIGALRM, lambda *_: (stop_server(server), os._exit(3)))
