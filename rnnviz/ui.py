@@ -4,14 +4,15 @@ and turning engine errors into messages. The only module under rnnviz/ that impo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rnnviz import cells, experiments, threads, weights
+from rnnviz import cells, experiments, jobs, threads, weights
 
 threads.limit_blas_threads()  # every page imports this module, and a deep link skips app.py
 
@@ -214,8 +215,11 @@ def guarded(action: Callable, *args, **kwargs):
         return None
 
 
-def show_figure(fig: go.Figure, key: str | None = None, on_select: str = "ignore"):
-    """Draw a figure; with ``on_select="rerun"``, return Streamlit's selection event (points clicked)."""
+def show_figure(fig: go.Figure | SharedFigure, key: str | None = None, on_select: str = "ignore"):
+    """Show a figure, or a figure shared across sessions (``shared_figure``) without building it again; with
+    ``on_select="rerun"``, return Streamlit's selection event (points clicked)."""
+    if isinstance(fig, SharedFigure):
+        fig = _Prebuilt(fig.spec)
     return st.plotly_chart(
         fig,
         width="stretch",
@@ -246,3 +250,56 @@ def run_columns(run: experiments.Run, prefix: str = "") -> dict[str, np.ndarray]
         for j in range(values.shape[1]):
             columns[f"{prefix}{name}_{j}"] = values[:, j]
     return columns
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared by every session of the server: the training service, and figures built once per view.
+
+
+@st.cache_resource(show_spinner=False)
+def training_service() -> jobs.TrainingService:
+    """The server's one training service: identical Train presses from any session share one run, the
+    others queue for a pool of worker processes (see rnnviz.jobs)."""
+    return jobs.TrainingService(prestart=True)  # the workers start while the first visitor reads the page
+
+
+def session_owner() -> str:
+    """This browser session's identity for ``TrainingService.submit(owner=...)``: a rerun of the same
+    session that submits again does not count as a second watcher, so its Stop still stops the run."""
+    return st.session_state.setdefault("_rnnviz_owner", uuid.uuid4().hex)
+
+
+@dataclass(frozen=True, eq=False)
+class SharedFigure:
+    """A built figure as the dictionary Plotly sends to the browser (``go.Figure.to_dict()``), made once
+    per server for one key and read by every session. Nobody may change it: it is the same object for all."""
+
+    spec: dict
+
+
+def shared_figure(key: Hashable, build: Callable[[], go.Figure]) -> SharedFigure:
+    """The figure ``build()`` makes, built once per server for ``key`` and shared by every session (up to
+    128 keys, least recently used dropped). ``key`` must hold everything the figure shows (small scalars and
+    frozen configs: the cell config, the step, the unit, ...); ``build`` must be a pure figure builder.
+    Never for figures of uploaded or otherwise per-session data.
+
+    Example: ``ui.show_figure(ui.shared_figure(("overview", config, step), lambda: figures.overview_figure(...)))``
+    """
+    return _shared_figure(key, build)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _shared_figure(key: Hashable, _build: Callable[[], go.Figure]) -> SharedFigure:  # _build: not hashed
+    return SharedFigure(_build().to_dict())
+
+
+class _Prebuilt(go.Figure):
+    """What st.plotly_chart needs from a Figure is its ``to_dict()``: this one hands over the shared
+    dictionary instead of copying and encoding a whole figure again (st.plotly_chart only reads it)."""
+
+    def __init__(self, spec: dict):
+        super().__init__()
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        return self._spec

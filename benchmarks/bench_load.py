@@ -1,0 +1,379 @@
+"""A class on one server: N websocket sessions against a real ``streamlit run app.py``. Run by hand:
+
+    python benchmarks/bench_load.py                       # reruns at N = 1, 10, 30; Train with 3 sessions
+    python benchmarks/bench_load.py --train-sessions 30   # the class-sized Train measurement
+    python benchmarks/bench_load.py --skip-reruns --train-sessions 30 --train-query steps=200
+
+It starts the server itself on a free port of 127.0.0.1, sends traffic only there, and stops the server
+at the end (or after ``--timeout`` seconds, whatever happens). Prints Markdown tables for the README.
+
+Each session speaks Streamlit's own protocol (``/_stcore/stream``, subprotocol ``streamlit``) as the
+browser does: a ``rerun_script`` BackMsg carries the page name and hash, the query string, the widget
+values that changed and the hashes of the big messages it holds already (the server sends a reference
+instead of an identical figure again); the server answers with deltas and a ``script_finished``.
+
+What is measured:
+
+- **Rerun**: from sending a rerun with one changed widget to its ``script_finished``: on the Cell stepper
+  the detail step ``step`` (a new step in every rerun, different per session), on Gradient flow the
+  ``seed`` (a new seed every rerun and per session, so the engine cache never hits). Each of N sessions
+  does ``--reruns`` of them back to back, all sessions at once; p50/p95 over all of them. The first render
+  of each session is not counted. With ``--same-view`` every session sets the same sequence of values (a
+  class following the teacher's step), so whatever is shared across sessions can be reused.
+- **Server memory**: the resident set of the server process (and of any child processes, e.g. training
+  workers) after the N = 30 reruns, with the 30 sessions still open.
+- **Train**: N sessions open the Training lab (optionally with ``--train-query``, plus ``seed=i`` for
+  "different seeds") and press Train at the same moment; the time until every session has seen its
+  results, i.e. a finished script run whose output holds the "Results:" heading (``--done-text``). This
+  works for the page that trains in the session's script (its run ends with the results) and for a page
+  that polls a shared training service with ``st.rerun`` or a fragment's ``run_every`` (the client
+  follows the server's ``auto_rerun`` requests as the browser would).
+
+The machine is shared: take the numbers as "under load" unless it was idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+FINISHED = {  # ScriptFinishedStatus values that end a run the client asked for
+    ForwardMsg.FINISHED_SUCCESSFULLY,
+    ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
+    ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# The server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log_path: Path, app_dir: Path = ROOT) -> subprocess.Popen:
+    log = open(log_path, "w")  # noqa: SIM115  (closed with the process)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+        + ["--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
+        + ["--browser.gatherUsageStats", "false"],
+        cwd=app_dir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: stopped as one at the end
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+        if proc.poll() is not None:
+            break
+    stop_server(proc)
+    raise SystemExit(f"the server did not come up; see {log_path}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children_rss_mb(pid: int) -> tuple[int, float]:
+    """(count, total RSS) of the processes whose parent is ``pid``, found through /proc."""
+    count, total = 0, 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                count += 1
+                total += rss_mb(int(entry.name))
+    return count, total
+
+
+# --------------------------------------------------------------------------------------------------
+# One browser session, in Streamlit's protocol
+
+
+class Session:
+    def __init__(self, port: int, page: str, query: str = ""):
+        self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
+        self.page, self.query = page, query
+        self.page_hash = ""
+        self.widgets: dict[str, tuple[str, str]] = {}  # widget id -> (element type, label)
+        self.texts: list[str] = []  # headings, markdown and alerts of the run in progress
+        self.exceptions = 0
+        self.auto_rerun: tuple[float, str] | None = None  # (interval, fragment id) the server asked for
+        self.finished: asyncio.Queue = asyncio.Queue()  # (status, texts) per finished run
+        self.cache: dict[str, ForwardMsg] = {}  # as the browser's message cache: big deltas come once
+        self.ws = None
+        self._reader = None
+
+    async def open(self) -> float:
+        self.ws = await connect(self.url, subprotocols=["streamlit"], max_size=None, open_timeout=60, close_timeout=2)
+        self._reader = asyncio.create_task(self._read())
+        return await self.rerun()
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self.ws is not None:
+            await self.ws.close()
+
+    def widget_id(self, suffix: str = "", label: str = "") -> str:
+        """The id of the widget whose user key is ``suffix`` (ids end in '-<key>') or whose label is ``label``."""
+        for wid, (_, wlabel) in self.widgets.items():
+            if (suffix and wid.endswith(f"-{suffix}")) or (label and wlabel == label):
+                return wid
+        raise LookupError(f"no widget {suffix or label!r} on {self.page}: {sorted(self.widgets)}")
+
+    async def _read(self) -> None:
+        async for frame in self.ws:
+            msg = ForwardMsg.FromString(frame)
+            if msg.WhichOneof("type") == "ref_hash":  # a message we hold already: the browser reads its copy
+                msg = self.cache[msg.ref_hash]
+            elif msg.metadata.cacheable:
+                self.cache[msg.hash] = msg
+            kind = msg.WhichOneof("type")
+            if kind == "navigation":  # the page this run showed, as the browser remembers it
+                self.page_hash = msg.navigation.page_script_hash
+            elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                etype = element.WhichOneof("type")
+                body = getattr(element, etype)
+                wid = getattr(body, "id", "")
+                if wid:
+                    self.widgets[wid] = (etype, getattr(body, "label", ""))
+                if etype in ("heading", "markdown", "alert"):
+                    self.texts.append(body.body)
+                elif etype == "exception":
+                    self.exceptions += 1
+            elif kind == "auto_rerun":
+                self.auto_rerun = (msg.auto_rerun.interval, msg.auto_rerun.fragment_id)
+            elif kind == "script_finished":
+                texts, self.texts = self.texts, []
+                await self.finished.put((msg.script_finished, texts))
+
+    async def send_rerun(self, *states: WidgetState, fragment_id: str = "", auto: bool = False) -> None:
+        back = BackMsg()
+        client = back.rerun_script
+        client.query_string = self.query
+        client.page_name = self.page
+        client.page_script_hash = self.page_hash
+        client.fragment_id = fragment_id
+        client.is_auto_rerun = auto
+        client.context_info.timezone = "UTC"
+        client.context_info.locale = "en-US"
+        client.cached_message_hashes.extend(self.cache)
+        for state in states:
+            client.widget_states.widgets.append(state)
+        await self.ws.send(back.SerializeToString())
+
+    async def next_finished(self) -> list[str]:
+        while True:
+            status, texts = await self.finished.get()
+            if status in FINISHED:
+                return texts
+
+    async def rerun(self, *states: WidgetState) -> float:
+        start = time.perf_counter()
+        await self.send_rerun(*states)
+        await self.next_finished()
+        return time.perf_counter() - start
+
+
+def number(wid: str, value: float) -> WidgetState:
+    state = WidgetState(id=wid)
+    state.double_value = value
+    return state
+
+
+def slider(wid: str, value: float) -> WidgetState:
+    state = WidgetState(id=wid)
+    state.double_array_value.data.append(value)
+    return state
+
+
+def trigger(wid: str) -> WidgetState:
+    return WidgetState(id=wid, trigger_value=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Measurements
+
+
+PAGES = {  # page name -> (widget key, how to change it, the value for session s at rerun i)
+    "Cell_stepper": ("step", slider, lambda s, i: float((1 + 7 * s + 3 * i) % 60)),
+    "Gradient_flow": ("seed", number, lambda s, i: float(1 + 100 * s + i)),
+}
+
+
+async def rerun_load(
+    port: int, page: str, n: int, reruns: int, same_view: bool = False
+) -> tuple[list[float], list[Session]]:
+    key, make, value = PAGES[page]
+    sessions = [Session(port, page) for _ in range(n)]
+    await asyncio.gather(*(s.open() for s in sessions))
+    wid = sessions[0].widget_id(key)
+
+    async def drive(index: int, session: Session) -> list[float]:
+        who = 0 if same_view else index
+        return [await session.rerun(make(wid, value(who, i))) for i in range(reruns)]
+
+    times = await asyncio.gather(*(drive(i, s) for i, s in enumerate(sessions)))
+    if any(s.exceptions for s in sessions):
+        print(f"  warning: {sum(s.exceptions for s in sessions)} exceptions shown on {page}")
+    return [t for ts in times for t in ts], sessions
+
+
+async def train_load(port: int, n: int, query: str, different_seeds: bool, done_text: str) -> list[float]:
+    """Seconds from the common press until each session has its results."""
+
+    def query_for(i: int) -> str:
+        parts = [p for p in (query, f"seed={i}" if different_seeds else "") if p]
+        return "&".join(parts)
+
+    sessions = [Session(port, "Training_lab", query_for(i)) for i in range(n)]
+    await asyncio.gather(*(s.open() for s in sessions))
+    wid = sessions[0].widget_id(label="▶ Train")
+
+    async def press(session: Session) -> float:
+        start = time.perf_counter()
+        await session.send_rerun(trigger(wid))
+        while True:
+            texts = await session.next_finished()
+            if any(done_text in t for t in texts):
+                return time.perf_counter() - start
+            if session.auto_rerun is not None:  # a fragment that polls: rerun it as the browser would
+                interval, fragment = session.auto_rerun
+                await asyncio.sleep(interval)
+                await session.send_rerun(fragment_id=fragment, auto=True)
+            # otherwise the page reruns itself (st.rerun) and another script_finished comes
+
+    try:
+        return list(await asyncio.gather(*(press(s) for s in sessions)))
+    finally:
+        await asyncio.gather(*(s.close() for s in sessions))
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+async def main(args, proc: subprocess.Popen, port: int) -> None:
+    print(
+        f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"server pid {proc.pid}, port {port}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
+        f"app {args.app_dir.resolve()}"
+    )
+    if not args.skip_reruns:
+        rows, memory = [], None
+        for page in args.pages:  # warm the server (imports, first caches) outside the measurement
+            await (await rerun_load(port, page, 1, 1))[1][0].close()
+        for n in args.sessions:
+            for page in args.pages:
+                times, sessions = await rerun_load(port, page, n, args.reruns, args.same_view)
+                rows.append((page, n, times))
+                print(f"  {page} N={n}: p50 {pct(times, 0.5):.3f} s, p95 {pct(times, 0.95):.3f} s", flush=True)
+                if n == max(args.sessions) and page == args.pages[-1]:
+                    memory = (rss_mb(proc.pid), *children_rss_mb(proc.pid))
+                await asyncio.gather(*(s.close() for s in sessions))
+        print("\n| page | sessions | reruns | p50 rerun (s) | p95 rerun (s) |\n|---|---|---|---|---|")
+        for page, n, times in rows:
+            label = page.replace("_", " ")
+            print(f"| {label} | {n} | {len(times)} | {pct(times, 0.5):.2f} | {pct(times, 0.95):.2f} |")
+        if memory is not None:
+            rss, count, child = memory
+            print(
+                f"\nServer RSS with {max(args.sessions)} sessions open: {rss:.0f} MB"
+                f" (+ {count} child processes, {child:.0f} MB)"
+            )
+    if args.train_sessions:
+        print("\n| Train press | sessions | first results (s) | all results (s) |\n|---|---|---|---|")
+        if args.train_alone:
+            (alone,) = await train_load(port, 1, args.train_query, False, args.done_text)
+            print(f"| one press alone | 1 | {alone:.1f} | {alone:.1f} |", flush=True)
+        for different in (False, True):
+            times = await train_load(port, args.train_sessions, args.train_query, different, args.done_text)
+            label = "different seeds" if different else "identical settings"
+            print(f"| {label} | {len(times)} | {min(times):.1f} | {max(times):.1f} |", flush=True)
+        rss, count, child = rss_mb(proc.pid), *children_rss_mb(proc.pid)
+        print(f"\nServer RSS after the presses: {rss:.0f} MB (+ {count} child processes, {child:.0f} MB)")
+    print(f"\nTrain settings: page defaults{' + ' + args.train_query if args.train_query else ''}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 30], help="N for the rerun load")
+    parser.add_argument("--reruns", type=int, default=3, help="reruns per session")
+    parser.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES), help="pages for the reruns")
+    parser.add_argument("--skip-reruns", action="store_true")
+    parser.add_argument(
+        "--same-view", action="store_true", help="every session sets the same values (a class told 'go to step 17')"
+    )
+    parser.add_argument("--train-sessions", type=int, default=3, help="sessions pressing Train (0: skip)")
+    parser.add_argument("--train-alone", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--train-query", default="", help="Training lab settings in the URL, e.g. steps=200")
+    parser.add_argument("--done-text", default="Results:", help="text that shows a session has its results")
+    parser.add_argument("--app-dir", type=Path, default=ROOT, help="serve this copy of the app (A/B of a change)")
+    parser.add_argument("--timeout", type=float, default=900, help="stop everything after this many seconds")
+    args = parser.parse_args()
+    if not 1 <= max(args.sessions) <= 100 or not 0 <= args.train_sessions <= 100 or not 1 <= args.reruns <= 100:
+        raise SystemExit("keep it to at most 100 sessions and 100 reruns")
+    port = free_port()
+    server = start_server(port, Path(tempfile.gettempdir()) / "rnnviz_bench_load_server.log", args.app_dir.resolve())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
+    # The hard stop: whatever the event loop is doing, the server goes and this process ends.
+    signal.signal(signal.SIGALRM, lambda *_: (stop_server(server), os._exit(3)))
+    signal.alarm(int(args.timeout) + 60)
+    try:
+        asyncio.run(asyncio.wait_for(main(args, server, port), args.timeout))
+    except TimeoutError:
+        raise SystemExit(f"stopped after the global timeout of {args.timeout:.0f} s") from None
+    finally:
+        stop_server(server)

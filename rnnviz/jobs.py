@@ -1,0 +1,556 @@
+"""Training as a service shared by every session of one server: identical settings train once, different
+settings run in a bounded pool of worker processes with a first-in, first-out queue.
+
+One :class:`TrainingService` per server process (the pages get it from ``ui.training_service()``). A session
+submits the frozen configs of one press of Train (one :class:`training.TrainConfig` per model) and gets a
+:class:`Handle`; it polls the handle for a :class:`Snapshot` and draws the curves from it.
+
+- **Identical submissions share one computation.** The job is keyed by the tuple of configs. A submission
+  whose key is queued, running or done attaches to that job: it sees every ``training.Progress`` point so far
+  (so the page can replay the live curves from the start) and the latest trained parameters per model.
+  ``Handle.joined`` says it attached to a job another submission started. Training is deterministic (the
+  same config gives the same updates), so the replay is the run this session would have trained itself;
+  only ``Progress.seconds`` (wall time) differs between two runs.
+- **Different submissions queue.** At most ``workers`` jobs run at once (default ``os.cpu_count()``), each in
+  its own worker process (a fresh interpreter, one BLAS thread, lower priority), the rest wait in FIFO order and
+  report their position (1 = next).
+- **Stop detaches.** ``Handle.stop()`` freezes that handle's view at the moment of the press (status
+  'stopped', the partial history and parameters up to then) and detaches its owner from the job. The job
+  itself stops only when no other owner is attached; otherwise it goes on for them
+  (``Snapshot.detached``). A stopped job is not cached: the next identical press trains again.
+- **Results are plain arrays.** A model comes back as a :class:`Trained` (state dict + readout, read-only
+  arrays); ``Trained.model(cell)`` builds a fresh ``training.Model`` for the session that asks.
+- **The lag sweep** submits one job per (cell, length, seed) run (:meth:`TrainingService.sweep`), so its
+  runs use the whole pool and a run another session's sweep already made is not trained twice.
+- Finished jobs stay in a least-recently-used index of ``keep`` jobs; a later identical press replays
+  instantly. A worker that dies marks its job failed with a message; the service starts a new worker.
+
+Threads: every piece of state is guarded by one lock; one background thread per service reads the workers'
+messages, notices dead workers and hands queued jobs to idle ones.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from multiprocessing import connection
+from pathlib import Path
+
+import numpy as np
+
+from rnnviz import tasks, training, weights
+
+STATUSES = ("queued", "running", "done", "stopped", "failed")
+FINISHED = ("done", "stopped", "failed")
+# Set in every worker's environment before NumPy loads there: on these tiny matrices BLAS threads only spin.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_ROOT = str(Path(__file__).resolve().parents[1])  # where the worker imports rnnviz from
+
+
+@dataclass(frozen=True, eq=False)  # arrays: equal means the same object, never an elementwise comparison
+class Trained:
+    """A trained model as plain read-only arrays: the cell's state dict (PyTorch names) and the readout."""
+
+    state_dict: dict
+    readout_weight: np.ndarray  # (O, H)
+    readout_bias: np.ndarray  # (O,)
+
+    def model(self, cell: str) -> training.Model:
+        """A new ``training.Model`` (its own copies of the arrays) for the session that asks."""
+        return training.Model(
+            weights.from_state_dict(cell, self.state_dict), self.readout_weight.copy(), self.readout_bias.copy()
+        )
+
+    @property
+    def num_params(self) -> int:
+        return int(sum(v.size for v in self.state_dict.values()) + self.readout_weight.size + self.readout_bias.size)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one handle sees of its job at one moment (immutable; safe to keep in session state)."""
+
+    job_id: int
+    status: str  # one of STATUSES
+    position: int | None  # while queued: 1 is next
+    message: str | None  # why it failed
+    configs: tuple  # of training.TrainConfig, one per model
+    histories: tuple  # per model: a tuple of training.Progress, oldest first
+    trained: tuple  # per model: the latest Trained, or None before its first evaluation
+    joined: bool  # this handle attached to a job another submission had started
+    detached: bool  # this handle stopped, but the job goes on for other sessions
+    started_at: float | None  # worker wall clock (time.time()) when training began
+    finished_at: float | None
+    version: int  # grows with every change of the job; see Handle.wait
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def updates(self) -> tuple:
+        """Optimiser updates done per model (at the last evaluation point)."""
+        return tuple(h[-1].step if h else 0 for h in self.histories)
+
+    def by_cell(self) -> dict:
+        """History per cell name, as the learning-curve figure takes it (one model per cell in a press)."""
+        return {c.cell: list(h) for c, h in zip(self.configs, self.histories, strict=True)}
+
+    def result(self, index: int = 0) -> training.TrainResult:
+        """Model ``index`` as ``training.train`` would have returned it (the sweep reads ``.summary()``)."""
+        config, history, trained = self.configs[index], self.histories[index], self.trained[index]
+        if not history or trained is None:
+            raise ValueError(f"model {index} ({config.cell}) has no evaluation yet")
+        last = history[-1]
+        return training.TrainResult(
+            config,
+            history,
+            last.solved,
+            next((p.step for p in history if p.solved), None),
+            last.test_metric,
+            tasks.SPECS[config.task].metric,
+            last.seconds,
+            trained.num_params,
+            dict(trained.state_dict),
+            (trained.readout_weight, trained.readout_bias),
+        )
+
+
+class _Job:
+    def __init__(self, job_id: int, configs: tuple):
+        self.id = job_id
+        self.configs = configs
+        self.status = "queued"
+        self.message: str | None = None
+        self.histories: list[list] = [[] for _ in configs]
+        self.trained: list[Trained | None] = [None] * len(configs)
+        self.owners: set = set()
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.version = 0
+        self.worker: _Worker | None = None
+
+
+class _Worker:
+    """A worker process: a fresh interpreter that imports only rnnviz (never fork: the server has threads).
+
+    Not multiprocessing's 'spawn': it re-imports the parent's ``__main__``, and inside Streamlit that is the
+    page script the session last ran (the script runner installs it as ``__main__``), so every worker would
+    run a page. Pipes of its own carry pickled messages both ways, never a queue shared by all workers (a
+    worker killed while writing to a shared queue leaves its lock held and the others blocked)."""
+
+    def __init__(self, nice: int):
+        child_reads, parent_writes = os.pipe()
+        parent_reads, child_writes = os.pipe()
+        path = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
+        code = "import sys; from rnnviz.jobs import _worker_entry; _worker_entry(*map(int, sys.argv[1:]))"
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code, str(child_reads), str(child_writes), str(nice)],
+                pass_fds=(child_reads, child_writes),
+                env={**os.environ, **ONE_THREAD, "PYTHONPATH": path},  # before NumPy loads there
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            os.close(child_reads)
+            os.close(child_writes)
+        self.send = connection.Connection(parent_writes, readable=False)
+        self.results = connection.Connection(parent_reads, writable=False)
+        self.job: _Job | None = None
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+class Handle:
+    """One submission's view of a job. Keep it in the session's state; poll :meth:`snapshot` or
+    :meth:`wait`; :meth:`stop` on the session's Stop."""
+
+    def __init__(self, service: TrainingService, job: _Job, owner: Hashable, joined: bool):
+        self._service = service
+        self._job = job
+        self.owner = owner
+        self.joined = joined
+        self._frozen: Snapshot | None = None  # this handle's view since it stopped
+
+    @property
+    def job_id(self) -> int:
+        return self._job.id
+
+    def snapshot(self) -> Snapshot:
+        with self._service._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> Snapshot:
+        if self._frozen is not None:
+            return self._frozen
+        job = self._job
+        return Snapshot(
+            job_id=job.id,
+            status=job.status,
+            position=self._service._position(job),
+            message=job.message,
+            configs=job.configs,
+            histories=tuple(tuple(h) for h in job.histories),
+            trained=tuple(job.trained),
+            joined=self.joined,
+            detached=False,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            version=job.version,
+        )
+
+    def wait(self, after: int = -1, timeout: float | None = None) -> Snapshot:
+        """The snapshot as soon as the job's version is past ``after`` or it has finished, or after
+        ``timeout`` seconds, whichever comes first."""
+        with self._service._changed:
+            self._service._changed.wait_for(
+                lambda: self._frozen is not None or self._job.version > after or self._job.status in FINISHED,
+                timeout,
+            )
+            return self._snapshot()
+
+    def stop(self) -> None:
+        """Freeze this handle's view now and detach its owner; the job stops if no owner is left."""
+        service = self._service
+        with service._lock:
+            if self._frozen is not None or self._job.status in FINISHED:
+                return
+            job = self._job
+            job.owners.discard(self.owner)
+            others = bool(job.owners)
+            if not others:
+                service._stop(job)
+            snap = self._snapshot()
+            self._frozen = dataclasses.replace(snap, status="stopped", position=None, detached=others)
+            service._changed.notify_all()
+
+
+class TrainingService:
+    """Shared training for one server process. ``workers`` bounds the jobs running at once (default: the
+    number of cores); ``keep`` is how many finished jobs stay ready to replay. Workers run at a lower
+    scheduling priority (``nice``, added to the server's) so the server's reruns get a core first:
+    training takes every core the class leaves idle, never the pages' responsiveness. ``prestart`` starts
+    the workers now instead of at the first press (a fresh interpreter importing NumPy takes seconds on a
+    busy machine)."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        keep: int = 64,
+        nice: int = 10,
+        prestart: bool = False,
+    ):
+        workers = (os.cpu_count() or 1) if workers is None else workers
+        if not 1 <= workers <= 64:
+            raise ValueError(f"workers must be between 1 and 64, got {workers}")
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, got {keep}")
+        if not 0 <= nice <= 19:
+            raise ValueError(f"nice must be between 0 and 19, got {nice}")
+        self.size = workers
+        self.nice = nice
+        self.keep = keep
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._index: collections.OrderedDict[tuple, _Job] = collections.OrderedDict()  # queued, running, done
+        self._queue: collections.deque[_Job] = collections.deque()  # Train presses, first in first out
+        self._later: collections.deque[_Job] = collections.deque()  # sweep runs: after every press
+        self._workers: list[_Worker] = []
+        self._pump: threading.Thread | None = None
+        self._closed = False
+        self._ids = itertools.count(1)
+        self.computations = 0  # jobs handed to a worker: what was actually computed
+        self.submissions = 0
+        self.peak_running = 0
+        if prestart:
+            with self._lock:
+                self._start_pump()
+                self._workers = [_Worker(self.nice) for _ in range(self.size)]
+
+    # ---- submitting ----------------------------------------------------------------------------------
+
+    def submit(
+        self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None, *, later: bool = False
+    ) -> Handle:
+        """Train ``configs`` (one per model) or attach to the identical job already queued, running or done.
+        ``owner`` identifies the session (default: this handle alone); ``later`` queues the job behind every
+        press (the sweep's runs). ValueError on a config that fails its own check."""
+        configs = tuple(configs)
+        if not configs:
+            raise ValueError("submit at least one training config")
+        for config in configs:
+            if not isinstance(config, training.TrainConfig):
+                raise ValueError(f"expected training.TrainConfig, got {type(config).__name__}")
+            config.check()
+        owner = object() if owner is None else owner
+        with self._lock:
+            if self._closed:
+                raise ValueError("the training service is closed")
+            self.submissions += 1
+            job = self._index.get(configs)
+            joined = job is not None
+            if job is None:
+                job = _Job(next(self._ids), configs)
+                self._index[configs] = job
+                (self._later if later else self._queue).append(job)
+                self._start_pump()
+                self._dispatch()
+            else:
+                self._index.move_to_end(configs)
+                if not later and job in self._later:  # a press wants what a sweep queued: it goes first
+                    self._later.remove(job)
+                    self._queue.append(job)
+                    self._moved()
+            job.owners.add(owner)
+            return Handle(self, job, owner, joined)
+
+    def sweep(self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None) -> list[Handle]:
+        """One job per run (each a single config), so a sweep's runs share the pool and any run already
+        made, by this or another session, is not trained again. They queue behind every Train press, so a
+        sweep never makes a class wait."""
+        return [self.submit((config,), owner, later=True) for config in configs]
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {
+                "computations": self.computations,
+                "submissions": self.submissions,
+                "running": sum(w.job is not None for w in self._workers),
+                "queued": len(self._queue) + len(self._later),
+                "peak_running": self.peak_running,
+                "workers": [w.process.pid for w in self._workers],
+                "cached": sum(j.status == "done" for j in self._index.values()),
+            }
+
+    def close(self) -> None:
+        """Stop every worker (their jobs end as failed) and the background thread."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+            for job in [*self._queue, *self._later] + [w.job for w in workers if w.job is not None]:
+                self._finish(job, "failed", "the training service was closed")
+            self._queue.clear()
+            self._later.clear()
+        for w in workers:
+            try:
+                w.send.send(None)
+            except (OSError, ValueError):
+                pass
+        for w in workers:
+            try:
+                w.process.wait(2)
+            except subprocess.TimeoutExpired:
+                w.process.kill()
+                w.process.wait(2)
+            w.results.close()
+        if self._pump is not None:
+            self._pump.join(2)
+
+    def __enter__(self) -> TrainingService:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- inside the lock -----------------------------------------------------------------------------
+
+    def _position(self, job: _Job) -> int | None:
+        if job.status != "queued":
+            return None
+        return next(i for i, j in enumerate(itertools.chain(self._queue, self._later), 1) if j is job)
+
+    def _changed_job(self, job: _Job) -> None:
+        job.version += 1
+        self._changed.notify_all()
+
+    def _finish(self, job: _Job, status: str, message: str | None = None, at: float | None = None) -> None:
+        job.status, job.message = status, message
+        job.finished_at = at if at is not None else time.time()
+        if status != "done" and self._index.get(job.configs) is job:
+            del self._index[job.configs]  # only complete runs are replayed
+        if status == "done":
+            finished = [k for k, j in self._index.items() if j.status == "done"]
+            for key in finished[: max(0, len(finished) - self.keep)]:
+                del self._index[key]
+        self._changed_job(job)
+
+    def _stop(self, job: _Job) -> None:
+        if job.status == "queued":
+            (self._queue if job in self._queue else self._later).remove(job)
+            self._moved()
+        elif job.worker is not None:
+            try:
+                job.worker.send.send(("stop", job.id))
+            except OSError:  # it died meanwhile: _reap sees to it
+                pass
+        self._finish(job, "stopped")
+
+    def _dispatch(self) -> None:
+        while self._queue or self._later:
+            idle = next((w for w in self._workers if w.job is None), None)
+            if idle is None and len(self._workers) < self.size:
+                idle = _Worker(self.nice)
+                self._workers.append(idle)
+            if idle is None:
+                return
+            job = (self._queue or self._later).popleft()
+            idle.job, job.worker, job.status = job, idle, "running"
+            idle.send.send((job.id, job.configs))
+            self.computations += 1
+            self.peak_running = max(self.peak_running, sum(w.job is not None for w in self._workers))
+            self._changed_job(job)
+            self._moved()
+
+    def _moved(self) -> None:
+        """Every queued job's position may have changed."""
+        for queued in itertools.chain(self._queue, self._later):
+            self._changed_job(queued)
+
+    def _release(self, worker: _Worker) -> None:
+        if worker.job is not None:
+            worker.job.worker = None
+        worker.job = None
+
+    # ---- the background thread -----------------------------------------------------------------------
+
+    def _start_pump(self) -> None:
+        if self._pump is None:
+            self._pump = threading.Thread(target=self._run_pump, name="rnnviz-training-pump", daemon=True)
+            self._pump.start()
+
+    def _run_pump(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                watched = [w.results for w in self._workers]  # a dead worker's pipe reads as end-of-file
+            if watched:
+                connection.wait(watched, timeout=0.1)
+            else:
+                time.sleep(0.1)
+            with self._lock:
+                if self._closed:
+                    return
+                for worker in list(self._workers):
+                    self._read(worker)
+                self._reap()
+                self._dispatch()
+
+    def _read(self, worker: _Worker) -> None:
+        """Apply every message the worker has sent so far."""
+        try:
+            while worker.results.poll():
+                self._apply(worker.results.recv())
+        except (EOFError, OSError):  # it died; _reap sees to its job
+            pass
+
+    def _worker_of(self, job_id: int) -> _Worker | None:
+        return next((w for w in self._workers if w.job is not None and w.job.id == job_id), None)
+
+    def _apply(self, message: tuple) -> None:
+        kind, job_id = message[0], message[1]
+        worker = self._worker_of(job_id)
+        if worker is None:  # a job the service already gave up on (its worker was replaced)
+            return
+        job = worker.job
+        if kind == "started":
+            job.started_at = message[2]
+            self._changed_job(job)
+        elif kind == "progress":
+            if job.status == "running":  # a stopped job keeps the history it had at the press
+                _, _, index, point, (state_dict, weight, bias) = message
+                job.histories[index].append(point)
+                state = {k: _frozen(v) for k, v in state_dict.items()}
+                job.trained[index] = Trained(state, _frozen(weight), _frozen(bias))
+                self._changed_job(job)
+        else:  # "done", "stopped" or "failed": the worker is free
+            if job.status == "running":
+                self._finish(job, kind, message[3] if kind == "failed" else None, at=message[2])
+            self._release(worker)
+
+    def _reap(self) -> None:
+        """Replace dead workers; a job whose worker died has failed."""
+        for worker in [w for w in self._workers if not w.alive()]:
+            self._read(worker)  # messages it sent before it died still count
+            self._workers.remove(worker)
+            job = worker.job
+            if job is not None and job.status == "running":
+                self._finish(
+                    job,
+                    "failed",
+                    f"the training process ended unexpectedly (exit code {worker.process.returncode}); "
+                    "the server started a new one: press Train to try again",
+                )
+            self._release(worker)
+            worker.send.close()
+            worker.results.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# The worker process
+
+
+def _worker_entry(reads: int, writes: int, nice: int) -> None:
+    """The worker's ``main``: its two pipe ends and how much to lower its priority."""
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
+    _worker_main(connection.Connection(reads, writable=False), connection.Connection(writes, readable=False))
+
+
+def _worker_main(jobs, results) -> None:
+    """Run jobs one at a time: train the models of a job in turn, one evaluation interval each (as the
+    page did in the session thread), and send every progress point back. Between intervals, look for
+    ("stop", job id); a stop for a job already over is ignored."""
+    while True:
+        try:
+            item = jobs.recv()
+        except EOFError:
+            return
+        if item is None:
+            return
+        if item[0] == "stop":
+            continue
+        job_id, configs = item
+        results.send(("started", job_id, time.time()))
+        try:
+            datasets, runs = {}, {}
+            for index, config in enumerate(configs):
+                key = (config.task, config.length, config.n_train, config.n_test, config.seed)
+                if key not in datasets:  # the same data for every model of a press, made once
+                    datasets[key] = tasks.make_task(*key[:4], seed=config.seed)
+                runs[index] = training.train_steps(config, datasets[key])
+            stopped = False
+            while runs and not stopped:
+                for index in list(runs):
+                    while jobs.poll():
+                        message = jobs.recv()
+                        if message is None:
+                            return
+                        stopped = stopped or message == ("stop", job_id)
+                    if stopped:
+                        break
+                    try:
+                        point, model = next(runs[index])
+                    except StopIteration:
+                        del runs[index]
+                        continue
+                    plain = (model.cell.state_dict(), model.readout_weight, model.readout_bias)
+                    results.send(("progress", job_id, index, point, plain))
+            results.send(("stopped" if stopped else "done", job_id, time.time()))
+        except Exception as err:  # reported to the session; the worker takes the next job
+            text = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+            results.send(("failed", job_id, time.time(), text))

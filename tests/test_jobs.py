@@ -1,0 +1,309 @@
+"""The shared training service: one computation per distinct press, a bounded pool with a FIFO queue,
+Stop, failures and crashes. Real worker processes; tiny runs (length 10, hidden 4)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from rnnviz import jobs, tasks, training
+
+TINY = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
+
+
+def tiny(**changes) -> training.TrainConfig:
+    return dataclasses.replace(TINY, **changes)
+
+
+def press(seed: int = 0, **changes) -> tuple:
+    """What one Train press submits: one config per model, the same data for all."""
+    return tuple(tiny(cell=cell, seed=seed, **changes) for cell in ("rnn", "lstm", "gru"))
+
+
+def finish(handle: jobs.Handle, timeout: float = 120) -> jobs.Snapshot:
+    deadline = time.monotonic() + timeout
+    snap = handle.snapshot()
+    while not snap.finished:
+        assert time.monotonic() < deadline, f"job {snap.job_id} still {snap.status} after {timeout} s"
+        snap = handle.wait(snap.version, timeout=1)
+    return snap
+
+
+def first_point(handle: jobs.Handle, timeout: float = 120) -> jobs.Snapshot:
+    deadline = time.monotonic() + timeout
+    snap = handle.snapshot()
+    while not any(snap.histories) and not snap.finished:
+        assert time.monotonic() < deadline, "no progress arrived"
+        snap = handle.wait(snap.version, timeout=1)
+    return snap
+
+
+def without_time(history) -> list:
+    """Progress points minus the wall time, which is the only thing two identical runs may differ in."""
+    return [dataclasses.replace(p, seconds=0.0) for p in history]
+
+
+@pytest.fixture
+def service():
+    with jobs.TrainingService(workers=2) as s:
+        yield s
+
+
+def test_identical_presses_share_one_computation_equal_to_training_directly(service):
+    configs = press()
+    first = service.submit(configs, owner="session A")
+    second = service.submit(configs, owner="session B")
+    assert (first.joined, second.joined) == (False, True)
+    a, b = finish(first), finish(second)
+    assert a.status == b.status == "done"
+    assert service.stats()["computations"] == 1
+    assert a.histories == b.histories
+
+    data = tasks.make_task(TINY.task, TINY.length, TINY.n_train, TINY.n_test, seed=0)
+    for index, config in enumerate(configs):
+        run = list(training.train_steps(config, data))
+        points, model = [point for point, _ in run], run[-1][1]
+        assert without_time(a.histories[index]) == without_time(points)
+        assert a.updates[index] == config.steps
+        trained = a.trained[index]
+        params = {**trained.state_dict, "readout.weight": trained.readout_weight, "readout.bias": trained.readout_bias}
+        readout = {"readout.weight": model.readout_weight, "readout.bias": model.readout_bias}
+        expected = {**model.cell.state_dict(), **readout}
+        assert params.keys() == expected.keys()
+        for name, value in expected.items():
+            np.testing.assert_array_equal(params[name], value)
+        assert not trained.readout_weight.flags.writeable  # shared across sessions: nobody may write
+        rebuilt = trained.model(config.cell)
+        np.testing.assert_array_equal(rebuilt.outputs(data[1].x[:, :3])[0], model.outputs(data[1].x[:, :3])[0])
+
+    late = service.submit(configs, owner="session C")  # after it finished: replayed at once
+    assert late.joined and late.snapshot().status == "done"
+    assert late.snapshot().histories == a.histories
+    assert service.stats()["computations"] == 1
+
+
+def test_different_presses_queue_first_in_first_out():
+    with jobs.TrainingService(workers=1) as service:
+        handles = [service.submit(press(seed)) for seed in range(3)]
+        snaps = [h.snapshot() for h in handles]
+        assert [(s.status, s.position) for s in snaps] == [("running", None), ("queued", 1), ("queued", 2)]
+        done = [finish(h) for h in handles]
+        assert [s.status for s in done] == ["done"] * 3
+        assert done[0].finished_at <= done[1].started_at and done[1].finished_at <= done[2].started_at
+        assert service.stats()["computations"] == 3
+        assert service.stats()["peak_running"] == 1
+
+
+def test_the_pool_never_runs_more_jobs_than_its_size(service):
+    handles = [service.submit(press(seed)) for seed in range(5)]
+    snaps = [finish(h) for h in handles]
+    assert all(s.status == "done" for s in snaps)
+    events = sorted([(s.started_at, 1) for s in snaps] + [(s.finished_at, -1) for s in snaps])
+    running = np.cumsum([change for _, change in events])
+    assert running.max() <= 2
+    assert service.stats()["peak_running"] <= 2
+    assert service.stats()["computations"] == 5
+
+
+def test_stop_keeps_the_partial_history_and_frees_the_worker(service):
+    long = press(steps=5000)
+    handle = service.submit(long)
+    first_point(handle)
+    handle.stop()
+    stopped = handle.snapshot()
+    assert stopped.status == "stopped" and not stopped.detached
+    assert any(stopped.updates) and max(stopped.updates) < 5000
+    assert all(len(h) == u // 5 for h, u in zip(stopped.histories, stopped.updates, strict=True))
+    time.sleep(0.5)
+    assert handle.snapshot() == stopped  # frozen at the press
+    again = service.submit(long)  # a stopped run is not replayed: the next press trains again
+    assert not again.joined
+    again.stop()
+    assert finish(service.submit(press(seed=7))).status == "done"  # both workers free again
+
+
+def test_stop_detaches_one_session_while_another_watches(service):
+    configs = press(steps=400)
+    watcher = service.submit(configs, owner="session A")
+    quitter = service.submit(configs, owner="session B")
+    first_point(quitter)
+    quitter.stop()
+    left = quitter.snapshot()
+    assert left.status == "stopped" and left.detached
+    done = finish(watcher)
+    assert done.status == "done" and done.updates == (400, 400, 400)
+    assert quitter.snapshot() == left
+    assert service.stats()["computations"] == 1
+
+
+def test_stopping_a_queued_press_never_computes_it():
+    with jobs.TrainingService(workers=1) as service:
+        running = service.submit(press(0))
+        queued = service.submit(press(1))
+        behind = service.submit(press(2))
+        queued.stop()
+        assert queued.snapshot().status == "stopped" and queued.snapshot().updates == (0, 0, 0)
+        assert behind.snapshot().position == 1
+        finish(running), finish(behind)
+        assert service.stats()["computations"] == 2
+
+
+def test_a_config_the_data_refuses_fails_with_the_value_error_message(service):
+    bad = tiny(task="order", length=5)  # passes its own check; temporal order needs 10 steps
+    with pytest.raises(ValueError) as expected:
+        tasks.make_task("order", 5, 10, 10)
+    snap = finish(service.submit((bad,)))
+    assert snap.status == "failed" and snap.message == str(expected.value)
+    assert finish(service.submit(press())).status == "done"  # the worker goes on
+
+
+def test_submit_refuses_a_config_that_fails_its_check(service):
+    with pytest.raises(ValueError, match="steps must be between"):
+        service.submit((tiny(steps=0),))
+    with pytest.raises(ValueError, match="at least one"):
+        service.submit(())
+
+
+def test_a_worker_that_dies_fails_its_job_and_the_service_goes_on(service):
+    handle = service.submit(press(steps=5000))
+    first_point(handle)
+    (pid,) = service.stats()["workers"]
+    os.kill(pid, signal.SIGKILL)
+    snap = finish(handle)
+    assert snap.status == "failed" and "ended unexpectedly" in snap.message
+    assert finish(service.submit(press())).status == "done"
+    assert pid not in service.stats()["workers"]
+
+
+def test_the_sweep_runs_each_config_once_and_matches_train(service):
+    configs = [tiny(cell=cell, length=length) for cell in ("rnn", "lstm") for length in (5, 10)]
+    handles = service.sweep(configs, owner="session A")
+    again = service.sweep(configs, owner="session B")
+    assert all(h.joined for h in again)
+    for config, handle in zip(configs, handles, strict=True):
+        got = finish(handle).result().summary()
+        want = training.train(config).summary()
+        for timing in ("seconds", "seconds_per_step"):
+            got.pop(timing), want.pop(timing)
+        assert got == want
+    assert service.stats()["computations"] == len(configs)
+
+
+def test_only_the_most_recent_finished_jobs_are_kept():
+    with jobs.TrainingService(workers=1, keep=1) as service:
+        finish(service.submit(press(0)))
+        finish(service.submit(press(1)))
+        assert service.submit(press(1)).joined
+        assert not service.submit(press(0)).joined  # evicted: trains again
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures built once per view (rnnviz.ui.shared_figure), shown through ui.show_figure
+
+
+def _figure_script(key: str) -> None:
+    import streamlit as st
+
+    from rnnviz import experiments, timeline, ui
+
+    config = experiments.CellConfig(length=30)
+    run = ui.cached_run(config)
+    built = []
+
+    def build():
+        built.append(1)
+        return timeline.timeline_figure(run.x, timeline.trace_panels(run.kind, run.h, run.c, run.gates), step=4)
+
+    ui.show_figure(build(), key="direct")
+    ui.show_figure(ui.shared_figure((key, config, 4), build), key="shared")
+    ui.show_figure(ui.shared_figure((key, config, 4), build), key="again")
+    st.text(f"built {len(built)}")
+
+
+def test_a_shared_figure_is_built_once_and_sends_the_same_json():
+    from streamlit.testing.v1 import AppTest
+
+    key = f"test-{time.time_ns()}"
+    first = AppTest.from_function(_figure_script, args=(key,), default_timeout=60).run()
+    assert not first.exception
+    direct, shared, again = (chart.proto.spec for chart in first.get("plotly_chart"))
+    assert shared == direct and again == direct
+    assert first.text[0].value == "built 2"  # the direct figure, then one build for both shared calls
+    second = AppTest.from_function(_figure_script, args=(key,), default_timeout=60).run()  # another session
+    assert second.text[0].value == "built 1"  # only the direct one
+    assert [c.proto.spec for c in second.get("plotly_chart")][1] == direct
+
+
+def test_sweep_runs_wait_behind_presses_and_a_press_promotes_the_same_run():
+    with jobs.TrainingService(workers=1) as service:
+        running = service.submit(press(0))
+        sweep = service.sweep([tiny(seed=s) for s in (1, 2, 3)])
+        pressed = service.submit(press(4))
+        assert pressed.snapshot().position == 1
+        assert [h.snapshot().position for h in sweep] == [2, 3, 4]
+        same = service.submit((tiny(seed=3),))  # a press of what the sweep queued last: it jumps ahead
+        assert same.joined and same.snapshot().position == 2
+        assert [h.snapshot().position for h in sweep] == [3, 4, 2]
+        for handle in (running, pressed, *sweep):
+            assert finish(handle).status == "done"
+        assert service.stats()["computations"] == 5
+
+
+def test_workers_start_with_one_blas_thread_and_a_lower_priority(service):
+    before = {k: os.environ.get(k) for k in jobs.ONE_THREAD}
+    finish(service.submit(press()))
+    assert {k: os.environ.get(k) for k in jobs.ONE_THREAD} == before  # the server's own setting is left alone
+    (pid,) = service.stats()["workers"]
+    environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
+    assert {k: environ.get(k) for k in jobs.ONE_THREAD} == jobs.ONE_THREAD
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+
+
+def test_prestarted_workers_are_ready_before_the_first_press():
+    with jobs.TrainingService(workers=2, prestart=True) as service:
+        assert len(service.stats()["workers"]) == 2
+        handles = [service.submit(press(seed)) for seed in range(2)]
+        assert [h.snapshot().status for h in handles] == ["running", "running"]
+        assert all(finish(h).status == "done" for h in handles)
+        assert len(service.stats()["workers"]) == 2
+
+
+def test_workers_never_run_the_servers_main_module(service, monkeypatch, tmp_path):
+    """Streamlit installs the page script it runs as ``__main__``; a worker must not import it (it would run
+    a page, or fail): the workers start a fresh interpreter that imports rnnviz only."""
+    import sys
+    import types
+
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('a worker ran the page script')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    assert finish(service.submit(press())).status == "done"
+
+
+def _service_script() -> None:
+    import streamlit as st
+
+    from rnnviz import training, ui
+
+    config = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
+    handle = ui.training_service().submit((config,), owner=ui.session_owner())
+    snap = handle.wait(timeout=0)
+    while not snap.finished:
+        snap = handle.wait(snap.version, timeout=1)
+    st.text(f"{snap.status} {snap.updates[0]} joined={handle.joined}")
+
+
+def test_the_pages_service_trains_inside_streamlits_script_runner():
+    from streamlit.testing.v1 import AppTest
+
+    first = AppTest.from_function(_service_script, default_timeout=120).run()
+    assert not first.exception and first.text[0].value == "done 20 joined=False"
+    second = AppTest.from_function(_service_script, default_timeout=120).run()  # another session: replayed
+    assert second.text[0].value == "done 20 joined=True"
