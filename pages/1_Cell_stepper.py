@@ -250,9 +250,17 @@ if runs:
             "Colour is the value itself: states from −1 (blue) to 1 (red), the cell state on a range fitted to "
             "it (dots mark values beyond), gates from 0 (closed, dark) to 1 (open, yellow)."
         )
-    fig = timeline.timeline_figure(first.x, panels, step=int(S["step"]), detail=detail)
+    def build():
+        return timeline.timeline_figure(first.x, panels, step=int(S["step"]), detail=detail)
+
+    if upload is None:  # the same view for every session that asks for it: built once per server
+        view_key = (config, kind, view, tuple(S["rows"]), int(S["unit"]), S["detail_kind"], int(S["step"]))
+        fig = ui.shared_figure(("stepper", *view_key), build)
+    else:
+        fig = build()
+    traces = fig.spec["data"] if isinstance(fig, ui.SharedFigure) else [t.to_plotly_json() for t in fig.data]
     st.session_state["stepper.pick_kinds"] = {
-        i: trace.name.split(":", 1)[1] for i, trace in enumerate(fig.data) if (trace.name or "").startswith("pick:")
+        i: t["name"].split(":", 1)[1] for i, t in enumerate(traces) if str(t.get("name", "")).startswith("pick:")
     }
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
 
