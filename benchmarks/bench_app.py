@@ -26,10 +26,13 @@ APP = str(ROOT / "app.py")
 
 
 def open_page(page: str | None, **query) -> tuple[AppTest, float]:
+    """Open a page by a link carrying ``query`` (AppTest starts at the main script, so go there first)."""
     at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    for k in list(at.query_params):
+        del at.query_params[k]
     for k, v in query.items():
         at.query_params[k] = str(v)
-    at.run()
     start = time.perf_counter()
     if page:
         at.switch_page(page).run()
@@ -58,30 +61,31 @@ def main() -> None:
     # Landing page: a rerun after the guess (its preview is cached after the first reveal).
     at, first = open_page(None)
     guesses = iter(["RNN", "LSTM", "GRU", "none of them"] * 10)
-    at.radio(key="guess").set_value("LSTM").run()
-    rerun = timed(lambda: at.radio(key="guess").set_value(next(guesses)).run())
+    at.radio(key="home.guess").set_value("LSTM").run()
+    rerun = timed(lambda: at.radio(key="home.guess").set_value(next(guesses)).run())
     rows.append(("Start here", first, rerun, figure_bytes(at), None))
 
-    # Stepper: change the detail step (the overview is cached), at defaults; then the largest settings.
+    # Stepper: change the unit on the diagram (the runs are cached; the figure is rebuilt), at defaults; then
+    # the largest settings.
     at, first = open_page("pages/1_Cell_stepper.py")
-    steps = iter(range(2, 10_000))
-    rerun = timed(lambda: at.slider(key="step").set_value(next(steps) % 50).run())
-    big, _ = open_page("pages/1_Cell_stepper.py", cell="all", hidden=32, length=200, preset="random")
-    big_lstm, _ = open_page("pages/1_Cell_stepper.py", cell="lstm", hidden=32, length=200, preset="random")
+    units = iter(range(2, 10_000))
+    rerun = timed(lambda: at.number_input(key="stepper.unit").set_value(next(units) % 8).run())
+    big, _ = open_page("pages/1_Cell_stepper.py", kind="all", hidden_size=32, length=200, preset="random")
+    big_lstm, _ = open_page("pages/1_Cell_stepper.py", kind="lstm", hidden_size=32, length=200, preset="random")
     rows.append(("Cell stepper", first, rerun, figure_bytes(at), max(figure_bytes(big), figure_bytes(big_lstm))))
 
     # Gradient flow: a new seed each time (nothing cached), at defaults and at T = 500.
     at, first = open_page("pages/2_Gradient_flow.py")
     seeds = iter(range(1, 10_000))
-    rerun = timed(lambda: at.number_input(key="seed").set_value(next(seeds)).run())
-    at500, _ = open_page("pages/2_Gradient_flow.py", length=500, hidden=64)
-    rerun500 = timed(lambda: at500.number_input(key="seed").set_value(next(seeds)).run(), repeats=3)
+    rerun = timed(lambda: at.number_input(key="gradient.seed").set_value(next(seeds)).run())
+    at500, _ = open_page("pages/2_Gradient_flow.py", length=500, hidden_size=64)
+    rerun500 = timed(lambda: at500.number_input(key="gradient.seed").set_value(next(seeds)).run(), repeats=3)
     rows.append(("Gradient flow", first, rerun, figure_bytes(at), figure_bytes(at500)))
 
     # Training lab: a rerun that does not train (changing the prediction).
     at, first = open_page("pages/3_Training_lab.py")
     choices = iter(["RNN", "LSTM", "GRU", "all", "none"] * 10)
-    rerun = timed(lambda: at.radio(key="prediction").set_value(next(choices)).run())
+    rerun = timed(lambda: at.radio(key="lab.prediction").set_value(next(choices)).run())
     at.button[0].click().run()
     trained_bytes = figure_bytes(at)
     rows.append(("Training lab", first, rerun, figure_bytes(open_page("pages/3_Training_lab.py")[0]), trained_bytes))
