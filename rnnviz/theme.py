@@ -53,6 +53,7 @@ LABELS = {
 
 STATE_SCALE = "RdBu_r"  # diverging, centred on zero, for h and c (-1 .. 1)
 GATE_SCALE = "Cividis"  # sequential, 0 .. 1, for sigmoid gates
+REACH_SCALE = "PuOr"  # diverging, centred on "as large as at the loss": orange smaller, purple larger
 FONT_SIZE = 16  # readable from the back of a classroom
 
 
