@@ -149,7 +149,9 @@ if result is not None:
         ("GRU: dL/dh", gru.regime),
     ]
     for col, (name, regime) in zip(cols, rows, strict=True):
-        col.metric(name, regime.word, regime.detail, delta_color="off", delta_arrow="off", border=True)
+        with col.container(border=True):
+            st.metric(name, regime.word)
+            st.caption(regime.detail)  # a metric's delta would cut it short
     for m in models.values():
         if m.state_overflow_step is not None:
             st.warning(
@@ -265,13 +267,15 @@ if result is not None:
             "and relu), the gradient must vanish. Above it, it *may* explode, but need not: a tanh RNN "
             "saturates, and saturated units pass almost no gradient."
         )
-        a, b = st.columns(2)
-        a.metric("ρ = max |λ| (the slider)", f"{result.rho:.2f}", border=True)
+        st.metric("ρ = max |λ|, set by the slider", f"{result.rho:.2f}", border=True)
+        st.metric("σ_max, the largest singular value", f"{result.sigma_max:.2f}", border=True)
         if result.sigma_max < 1:
-            verdict = "< 1: vanishing guaranteed"
+            st.markdown(f"σ_max = {result.sigma_max:.2f} < 1: the theorem **guarantees vanishing** here.")
         else:
-            verdict = f"≥ 1: no guarantee; measured RNN: {rnn.regime.word}"
-        b.metric("σ_max(W_hh)", f"{result.sigma_max:.2f}", verdict, delta_color="off", delta_arrow="off", border=True)
+            st.markdown(
+                f"σ_max = {result.sigma_max:.2f} ≥ 1: the theorem **guarantees nothing** here (it allows growth); "
+                f"the measured RNN gradient is **{rnn.regime.word}**."
+            )
 
     # ---- clipping ---------------------------------------------------------------------------------------
     st.subheader("Clipping an exploding gradient")
@@ -283,7 +287,7 @@ if result is not None:
             f"The same plain RNN (in float64) trained by SGD (learning rate {clip.lr:g}, {steps} updates) to "
             f"reach a fixed target at the last step, on the first {clip.length} steps of the input: the longest "
             f"start (up to {experiments.CLIP_LENGTH}) whose first gradient is at most "
-            f"{experiments.CLIP_FIRST_NORM:.0e} (here {clip.first_norm:.2g}), so that both runs can be compared. "
+            f"{experiments.CLIP_FIRST_NORM:g} (here {clip.first_norm:.2g}), so that both runs can be compared. "
             "Twice: once as is, once with the gradient's norm clipped to the threshold before each update."
         )
         ui.show_figure(
@@ -302,6 +306,11 @@ if result is not None:
                 words.append(
                     f"Without clipping the loss jumped from {plain[worst]:.3g} to {plain[worst + 1]:.3g} "
                     f"at update {worst + 1}."
+                )
+            zero = np.nonzero(clip.norm_plain == 0)[0]
+            if zero.size and np.all(clip.norm_plain[zero[0] :] == 0):
+                words.append(
+                    f"Its gradient is exactly 0 from update {int(zero[0])} on, which a log axis cannot show."
                 )
             dead = S["hidden_size"] * 0.5**2 / 2  # the loss of h = 0 against the target 0.5
             if S["nonlinearity"] == "relu" and abs(plain[-1] - dead) < 1e-3 * dead:
