@@ -309,9 +309,7 @@ if result is not None:
                 )
             zero = np.nonzero(clip.norm_plain == 0)[0]
             if zero.size and np.all(clip.norm_plain[zero[0] :] == 0):
-                words.append(
-                    f"Its gradient is exactly 0 from update {int(zero[0])} on, which a log axis cannot show."
-                )
+                words.append(f"Its gradient is exactly 0 from update {int(zero[0])} on, which a log axis cannot show.")
             dead = S["hidden_size"] * 0.5**2 / 2  # the loss of h = 0 against the target 0.5
             if S["nonlinearity"] == "relu" and abs(plain[-1] - dead) < 1e-3 * dead:
                 words.append(f"It ends stuck at {plain[-1]:.3g}, the loss of an all-zero state: every relu unit died.")

@@ -217,9 +217,7 @@ def reach_heatmap(rows: dict[str, np.ndarray], title: str | None = None) -> go.F
                     zmin=-d,
                     zmax=d,
                     zmid=0,
-                    colorbar=dict(
-                        title=dict(text="size ÷ size at the loss"), tickvals=ticks, ticktext=labels, len=1.0
-                    ),
+                    colorbar=dict(title=dict(text="size ÷ size at the loss"), tickvals=ticks, ticktext=labels, len=1.0),
                     hovertemplate="%{y}<br>step %{x}<br>log₁₀(size ÷ size at the loss) = %{z:.2f}<extra></extra>",
                 )
             ],
