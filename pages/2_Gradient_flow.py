@@ -4,7 +4,8 @@ import numpy as np
 import streamlit as st
 
 from rnnviz import experiments, figures, inputs, ui
-from rnnviz.theme import COLORS
+from rnnviz import gradient_figures as gfig
+from rnnviz.theme import LINE_COLORS, MODEL_SYMBOLS, TEXT_COLORS
 
 ui.setup_page(
     "gradient",
@@ -12,30 +13,50 @@ ui.setup_page(
     "📉",
     "Learning to use something seen k steps ago needs a gradient that travels k steps back. Here a loss sits "
     "at the last step and the engine backpropagates it through the RNN, the LSTM and the GRU, all fed the same "
-    "input. The curves are measured; the grey dash-dot curves are theory, drawn beside them.",
+    "input. The thick curves are measured; thin dash-dot curves are theory, drawn beside them and named so.",
 )
 
 CLIP_OPTIONS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-SCENARIOS = {
-    "Vanishing (tanh, ρ = 0.9)": dict(spectral_radius=0.9, nonlinearity="tanh", forget_bias=1.0, dtype="float64"),
-    "LSTM keeps it (forget bias 5)": dict(spectral_radius=1.0, nonlinearity="tanh", forget_bias=5.0, dtype="float64"),
-    "Exploding (relu, ρ = 1.5, float32)": dict(
-        spectral_radius=1.5, nonlinearity="relu", forget_bias=1.0, length=300, dtype="float32"
-    ),
-}
 PRESETS = tuple(p for p in inputs.PRESETS if p != "custom")
+# The default view shows the page's point at once: the LSTM's cell path keeps the gradient (forget bias 5)
+# while the RNN's vanishes (at lag 100: 3.7e-1 against 1.8e-8 at seed 0).
+DEFAULTS = dict(
+    spectral_radius=1.0,
+    forget_bias=5.0,
+    length=200,
+    hidden_size=16,
+    nonlinearity="tanh",
+    preset="pulse_noise",
+    seed=0,
+    dtype="float64",
+    clip=3.0,
+)
+# Each scenario sets every setting the page's figures depend on, so it shows the same whatever came before.
+SCENARIOS = {
+    "Start view (the defaults)": DEFAULTS,
+    "Vanishing (tanh, ρ = 0.9, forget bias 1)": {**DEFAULTS, "spectral_radius": 0.9, "forget_bias": 1.0},
+    "LSTM keeps it over 500 steps (forget bias 6)": {**DEFAULTS, "forget_bias": 6.0, "length": 500},
+    "Exploding (relu, ρ = 1.5, float32)": {
+        **DEFAULTS,
+        "spectral_radius": 1.5,
+        "nonlinearity": "relu",
+        "forget_bias": 1.0,
+        "length": 300,
+        "dtype": "float32",
+    },
+}
 S = ui.Settings(
     "gradient",
     [
-        ui.Setting("spectral_radius", 1.0, low=0.25, high=2.0),
-        ui.Setting("forget_bias", 1.0, low=-3.0, high=6.0),
-        ui.Setting("length", 200, low=10, high=500),
-        ui.Setting("hidden_size", 16, low=1, high=64),
-        ui.Setting("nonlinearity", "tanh", options=("tanh", "relu")),
-        ui.Setting("preset", "pulse_noise", options=PRESETS),
-        ui.Setting("seed", 0, low=0, high=9999),
-        ui.Setting("dtype", "float64", options=("float64", "float32")),
-        ui.Setting("clip", 1.0, options=CLIP_OPTIONS),
+        ui.Setting("spectral_radius", DEFAULTS["spectral_radius"], low=0.25, high=2.0),
+        ui.Setting("forget_bias", DEFAULTS["forget_bias"], low=-3.0, high=6.0),
+        ui.Setting("length", DEFAULTS["length"], low=10, high=500),
+        ui.Setting("hidden_size", DEFAULTS["hidden_size"], low=1, high=64),
+        ui.Setting("nonlinearity", DEFAULTS["nonlinearity"], options=("tanh", "relu")),
+        ui.Setting("preset", DEFAULTS["preset"], options=PRESETS),
+        ui.Setting("seed", DEFAULTS["seed"], low=0, high=9999),
+        ui.Setting("dtype", DEFAULTS["dtype"], options=("float64", "float32")),
+        ui.Setting("clip", DEFAULTS["clip"], options=CLIP_OPTIONS),
     ],
 )
 
@@ -55,7 +76,8 @@ with st.sidebar:
         2.0,
         step=0.05,
         key=S.key("spectral_radius"),
-        help="Every recurrent weight block is rescaled so its largest eigenvalue has this size.",
+        help="Every recurrent weight block is rescaled so that its largest |eigenvalue| is ρ. Its largest "
+        "singular value σ_max, which the theory uses, is at least ρ (shown under the eigenvalue plot).",
     )
     st.slider("Forget-gate bias (LSTM; GRU update gate)", -3.0, 6.0, step=0.5, key=S.key("forget_bias"))
     st.slider("Sequence length T", 10, 500, step=10, key=S.key("length"))
@@ -90,7 +112,7 @@ def study(config: experiments.CellConfig) -> experiments.GradientStudy:
 
 
 @st.cache_data(max_entries=32, show_spinner="Training the RNN twice...")
-def clip_study(config: experiments.CellConfig, threshold: float):
+def clip_study(config: experiments.CellConfig, threshold: float) -> experiments.ClipStudy:
     return experiments.clipping_study(config, threshold)
 
 
@@ -102,6 +124,10 @@ def padded(lag_first: np.ndarray, oldest_first: bool = False) -> np.ndarray:
     return out
 
 
+def at_lag(norms: np.ndarray, lag: int) -> float:
+    return float(norms[lag]) if lag < norms.shape[0] else float("nan")
+
+
 result = ui.guarded(study, config)
 if result is not None:
     models = result.models
@@ -110,31 +136,22 @@ if result is not None:
     # ---- the readout ----------------------------------------------------------------------------------
     st.subheader("Regime and memory horizon")
     st.caption(
-        "The factor is the fitted change of the gradient norm per step back (below 1: vanishing, above 1: "
-        "exploding). The horizon is the first lag where the gradient drops below 1/1000 of its start."
+        "Each gradient's size k steps back, compared with its size at the loss: **vanishing** once it is "
+        "below 1/1000 of that within the sequence, **fading** when less than a tenth but more than 1/1000 is "
+        "left at the far end, **kept** when at least a tenth is left, **growing** or **exploding** when it "
+        "gets larger (by up to, or by more than, ×1000). The factor per step is a least-squares fit."
     )
     cols = [c for row in (st.columns(2), st.columns(2)) for c in row]
     rows = [
-        ("RNN: dL/dh", rnn.regime, rnn.h_norm),
-        ("LSTM: dL/dh", lstm.regime, lstm.h_norm),
-        ("LSTM: dL/dc (cell path)", lstm.c_regime, lstm.c_norm),
-        ("GRU: dL/dh", gru.regime, gru.h_norm),
+        ("RNN: dL/dh", rnn.regime),
+        ("LSTM: dL/dh", lstm.regime),
+        ("LSTM: dL/dc (cell path)", lstm.c_regime),
+        ("GRU: dL/dh", gru.regime),
     ]
-    for col, (name, regime, norms) in zip(cols, rows, strict=True):
-        if regime.horizon is not None:
-            horizon = f"gone after {regime.horizon} steps"
-        elif regime.overflow_lag is not None:
-            horizon = f"overflowed at lag {regime.overflow_lag}"
-        else:
-            horizon = f"×{norms[-1] / norms[0]:.1e} over {norms.shape[0] - 1} steps"
-        col.metric(
-            name,
-            regime.label,
-            f"×{regime.factor:.3f} per step; {horizon}",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
-        )
+    for col, (name, regime) in zip(cols, rows, strict=True):
+        with col.container(border=True):
+            st.metric(name, regime.word)
+            st.caption(regime.detail)  # a metric's delta would cut it short
     for m in models.values():
         if m.state_overflow_step is not None:
             st.warning(
@@ -149,22 +166,45 @@ if result is not None:
     st.subheader("How far back does the gradient reach?")
     st.markdown(
         "Each curve is $\\lVert \\partial L / \\partial h_{T-k} \\rVert$ for a loss $L = u^\\top h_T$ at the last "
-        "step, measured by backpropagation, against the lag $k$. For the LSTM, the orange curve is the gradient "
-        "on the cell state $\\lVert \\partial L / \\partial c_{T-k} \\rVert$."
+        "step, measured by backpropagation, against the lag $k$. For the LSTM, the orange curve (triangles) is "
+        "the gradient on the cell state $\\lVert \\partial L / \\partial c_{T-k} \\rVert$."
     )
     measured = {
-        "RNN  dL/dh": (rnn.h_norm, *figures.model_style("rnn")),
-        "LSTM dL/dh": (lstm.h_norm, *figures.model_style("lstm")),
-        "LSTM dL/dc": (lstm.c_norm, COLORS["c"], "solid"),
-        "GRU  dL/dh": (gru.h_norm, *figures.model_style("gru")),
+        "RNN  dL/dh": (rnn.h_norm, *figures.model_style("rnn"), MODEL_SYMBOLS["rnn"]),
+        "LSTM dL/dh": (lstm.h_norm, *figures.model_style("lstm"), MODEL_SYMBOLS["lstm"]),
+        "LSTM dL/dc": (lstm.c_norm, LINE_COLORS["c"], "solid", "triangle-up"),
+        "GRU  dL/dh": (gru.h_norm, *figures.model_style("gru"), MODEL_SYMBOLS["gru"]),
     }
-    theory = {"RNN bound (γσ_max)^k": rnn.theory, "LSTM Π forget gates": lstm.theory}
+    growth = result.sigma_max  # gamma = 1 for tanh and relu
+    theory = {"LSTM Π forget gates": (lstm.theory, TEXT_COLORS["c"], "longdashdot")}
+    if growth < 1:  # the bound shrinks: it guarantees vanishing, and is worth drawing
+        theory = {f"RNN bound (γσ_max)^k = {growth:.2f}^k": (rnn.theory, TEXT_COLORS["theory"], "dashdot"), **theory}
     overflow = {
         name: regime.overflow_lag
         for name, regime in (("RNN  dL/dh", rnn.regime), ("LSTM dL/dh", lstm.regime), ("GRU  dL/dh", gru.regime))
         if regime.overflow_lag is not None
     }
-    ui.show_figure(figures.lag_figure(measured, theory, overflow), key="gradient.lag")
+    lag_fig = gfig.lag_figure(measured, theory, overflow)
+    ui.show_figure(lag_fig, key="gradient.lag")
+    lag = min(100, S["length"] - 1)
+    c_far, rnn_far = at_lag(lstm.c_norm, lag), at_lag(rnn.h_norm, lag)
+    notes = []
+    if np.isfinite(c_far) and np.isfinite(rnn_far) and rnn_far > 0 and c_far > 0:
+        ratio = c_far / rnn_far
+        apart = f"the LSTM's is {ratio:.2g}× the RNN's" if ratio >= 1 else f"the RNN's is {1 / ratio:.2g}× the LSTM's"
+        notes.append(
+            f"At lag {lag}: the LSTM's cell-path gradient is {c_far:.2g} ({c_far / lstm.c_norm[0]:.2g} of its size "
+            f"at the loss), the RNN's {rnn_far:.2g} ({rnn_far / rnn.h_norm[0]:.2g} of its size at the loss): "
+            f"{apart}."
+        )
+    if growth >= 1:
+        notes.append(
+            f"The RNN's theory bound (γσ_max)^k = {growth:.2f}^k grows with k, so it bounds nothing this chart "
+            "shows and is not drawn; the measured RNN curve shows what saturation does instead."
+        )
+    if any("clipped" in str(t.name) for t in lag_fig.data):
+        notes.append("A theory curve that leaves the chart is cut where it leaves (it says so in the legend).")
+    st.caption(" ".join(notes))
 
     with st.expander("Why the product shrinks or grows (theory)", expanded=False):
         st.markdown("Backpropagation through the RNN multiplies by one Jacobian per step:")
@@ -172,7 +212,7 @@ if result is not None:
             r"\frac{\partial L}{\partial h_{T-k}} = \frac{\partial L}{\partial h_T}"
             r"\prod_{s=T-k+1}^{T} \operatorname{diag}\big(\phi'(a_s)\big)\, W_{hh}"
         )
-        st.markdown("so its size is at most the product of the factors' norms (the grey RNN bound):")
+        st.markdown("so its size is at most the product of the factors' norms (the RNN bound):")
         st.latex(
             r"\Big\lVert \frac{\partial L}{\partial h_{T-k}} \Big\rVert \le "
             r"\Big\lVert \frac{\partial L}{\partial h_T} \Big\rVert\, (\gamma\, \sigma_{\max}(W_{hh}))^k,"
@@ -180,7 +220,7 @@ if result is not None:
         )
         st.markdown(
             "The LSTM's cell state is updated by addition, $c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, so "
-            "along the cell-state path each step back multiplies only by the forget gate (the grey LSTM "
+            "along the cell-state path each step back multiplies only by the forget gate (the LSTM theory "
             "curve, which ignores the paths through the gates):"
         )
         st.latex(
@@ -196,12 +236,6 @@ if result is not None:
 
     # ---- which steps reach the loss ---------------------------------------------------------------------
     st.subheader("Which steps can still change the loss?")
-    st.caption(
-        "Each row is a model; each column a time step (the loss is at the right edge). Colour is "
-        "log₁₀ of the gradient's size there: yellow reaches the loss, dark purple is cut off."
-    )
-
-
     reach = {
         "RNN h": padded(rnn.h_norm, oldest_first=True),
         "LSTM h": padded(lstm.h_norm, oldest_first=True),
@@ -211,47 +245,80 @@ if result is not None:
         "LSTM input x": padded(lstm.x_norm, oldest_first=True),
         "GRU input x": padded(gru.x_norm, oldest_first=True),
     }
-    ui.show_figure(figures.reach_heatmap(reach), key="gradient.reach")
+    st.caption(
+        "Each row is a model's gradient on its state (h, c) or on its input x; each column a time step, the "
+        "loss at the right edge. Colour is the gradient's size there divided by its size at the loss: pale "
+        "grey is as large as at the loss, orange smaller (below 1/1000: cut off), purple larger (exploded)."
+    )
+    ui.show_figure(gfig.reach_heatmap(reach), key="gradient.reach")
+    st.caption("At these settings: " + gfig.reach_caption(reach))
 
-    # ---- eigenvalues and clipping -----------------------------------------------------------------------
-    st.subheader("Eigenvalues of the RNN's W_hh")
+    # ---- eigenvalues: rho and sigma_max -----------------------------------------------------------------
+    st.subheader("Eigenvalues of the RNN's W_hh: ρ and σ_max")
     left, right = st.columns([3, 2])
     with left:
-        ui.show_figure(figures.eigen_figure(result.eigenvalues, result.sigma_max), key="gradient.eig")
+        ui.show_figure(gfig.eigen_figure(result.eigenvalues, result.sigma_max), key="gradient.eig")
     with right:
         st.markdown(
-            "Each dot is an eigenvalue of the recurrent matrix; the slider **ρ** sets the largest one's distance "
-            "from 0. Pascanu et al. (2013): if the largest **singular** value σ_max is below 1/γ (γ = 1 for tanh "
-            "and relu, so the unit circle), the gradient must vanish. Above it, it *may* explode, but need not: a "
-            "tanh RNN saturates, and saturated units pass almost no gradient."
+            "Each dot is an eigenvalue λ of the recurrent matrix. The slider sets the **spectral radius** "
+            "ρ = max |λ|. Pascanu et al. (2013) state their condition with the **largest singular value** "
+            "σ_max, the most W_hh can stretch any vector in one step, and σ_max ≥ ρ always (equal for a "
+            "symmetric or orthogonal matrix; for a random one, clearly larger). If γσ_max < 1 (γ = 1 for tanh "
+            "and relu), the gradient must vanish. Above it, it *may* explode, but need not: a tanh RNN "
+            "saturates, and saturated units pass almost no gradient."
         )
-        st.metric(
-            "σ_max(W_hh)",
-            f"{result.sigma_max:.2f}",
-            "vanishing guaranteed" if result.sigma_max < 1 else "explosion possible",
-            delta_color="off",
-            delta_arrow="off",
-        )
+        st.metric("ρ = max |λ|, set by the slider", f"{result.rho:.2f}", border=True)
+        st.metric("σ_max, the largest singular value", f"{result.sigma_max:.2f}", border=True)
+        if result.sigma_max < 1:
+            st.markdown(f"σ_max = {result.sigma_max:.2f} < 1: the theorem **guarantees vanishing** here.")
+        else:
+            st.markdown(
+                f"σ_max = {result.sigma_max:.2f} ≥ 1: the theorem **guarantees nothing** here (it allows growth); "
+                f"the measured RNN gradient is **{rnn.regime.word}**."
+            )
 
+    # ---- clipping ---------------------------------------------------------------------------------------
     st.subheader("Clipping an exploding gradient")
-    st.caption(
-        f"The same plain RNN (in float64, on the first {experiments.CLIP_LENGTH} steps of the input) trained "
-        "by SGD to reach a fixed target at the last step, twice: once as is, once with the gradient's norm "
-        "clipped to the threshold before each update."
-    )
     threshold = st.select_slider("Clipping threshold", options=CLIP_OPTIONS, key=S.key("clip"))
     clip = ui.guarded(clip_study, config, float(threshold))
     if clip is not None:
+        steps = clip.loss_plain.shape[0]
+        st.caption(
+            f"The same plain RNN (in float64) trained by SGD (learning rate {clip.lr:g}, {steps} updates) to "
+            f"reach a fixed target at the last step, on the first {clip.length} steps of the input: the longest "
+            f"start (up to {experiments.CLIP_LENGTH}) whose first gradient is at most "
+            f"{experiments.CLIP_FIRST_NORM:g} (here {clip.first_norm:.2g}), so that both runs can be compared. "
+            "Twice: once as is, once with the gradient's norm clipped to the threshold before each update."
+        )
         ui.show_figure(
-            figures.clip_figure(clip.norm_plain, clip.loss_plain, clip.norm_clipped, clip.loss_clipped, clip.threshold),
+            gfig.clip_figure(clip.norm_plain, clip.loss_plain, clip.norm_clipped, clip.loss_clipped, clip.threshold),
             key="gradient.clipfig",
         )
-        blew_up = not np.all(np.isfinite(clip.loss_plain))
-        st.caption(
-            "Without clipping the run overflowed (its curve stops); with clipping it kept training."
-            if blew_up
-            else "Neither run overflowed at these settings; try the Exploding scenario."
-        )
+        plain, clipped = clip.loss_plain, clip.loss_clipped
+        finite = np.isfinite(plain)
+        words = []
+        if not finite.all():
+            words.append(f"Without clipping the run overflowed after update {int(np.argmin(finite)) - 1}.")
+        else:
+            jumps = plain[1:] / plain[:-1]
+            worst = int(np.argmax(jumps))
+            if jumps[worst] > 1:
+                words.append(
+                    f"Without clipping the loss jumped from {plain[worst]:.3g} to {plain[worst + 1]:.3g} "
+                    f"at update {worst + 1}."
+                )
+            zero = np.nonzero(clip.norm_plain == 0)[0]
+            if zero.size and np.all(clip.norm_plain[zero[0] :] == 0):
+                words.append(f"Its gradient is exactly 0 from update {int(zero[0])} on, which a log axis cannot show.")
+            dead = S["hidden_size"] * 0.5**2 / 2  # the loss of h = 0 against the target 0.5
+            if S["nonlinearity"] == "relu" and abs(plain[-1] - dead) < 1e-3 * dead:
+                words.append(f"It ends stuck at {plain[-1]:.3g}, the loss of an all-zero state: every relu unit died.")
+            words.append(f"After {steps} updates: loss {plain[-1]:.3g} without clipping, {clipped[-1]:.3g} with it.")
+        if not finite.all():
+            words.append(f"With clipping, the loss after {steps} updates is {clipped[-1]:.3g}.")
+        if np.all(clip.norm_clipped[np.isfinite(clip.norm_clipped)] <= clip.threshold):
+            words.append("The gradient never exceeded the threshold, so clipping changed nothing.")
+        st.caption(" ".join(words))
 
     columns = {"lag": np.arange(S["length"])}
     for kind, m in models.items():

@@ -105,7 +105,8 @@ class ModelGradients:
 class GradientStudy:
     models: dict  # kind -> ModelGradients
     eigenvalues: np.ndarray  # of the RNN's W_hh
-    sigma_max: float
+    sigma_max: float  # its largest singular value (Pascanu et al.'s bound uses this one)
+    rho: float = 0.0  # its spectral radius, max |eigenvalue| (what the config's spectral_radius sets); <= sigma_max
 
 
 def gradient_study(config: CellConfig, kinds=("rnn", "lstm", "gru")) -> GradientStudy:
@@ -144,20 +145,76 @@ def gradient_study(config: CellConfig, kinds=("rnn", "lstm", "gru")) -> Gradient
             state_overflow_step=overflow_step,
             loss_step=profile.h_norm.shape[0] - 1,
         )
-    return GradientStudy(models=models, eigenvalues=eig, sigma_max=sigma)
+    rho = float(np.max(np.abs(eig))) if eig.size else 0.0
+    return GradientStudy(models=models, eigenvalues=eig, sigma_max=sigma, rho=rho)
 
 
-CLIP_LENGTH = 60  # short enough that the forward pass stays finite, long enough for the gradient to explode
+CLIP_LENGTH = 60  # the longest start of the input the clipping demo trains on
+CLIP_FIRST_NORM = 3e3  # ... shortened until the first gradient is at most this large (see clipping_study)
 
 
-def clipping_study(config: CellConfig, threshold: float, steps: int = 25, lr: float = 0.05):
-    """The plain RNN of ``config`` (in float64, on the first ``CLIP_LENGTH`` steps of its input) trained
-    by SGD to reach a fixed target at the last step, once without and once with gradient-norm clipping
-    (training.clipping_run)."""
+@dataclass(frozen=True)
+class ClipStudy:
+    """training.ClipRun's curves, and the settings the demo chose: it trained on ``length`` steps of the
+    input with SGD at learning rate ``lr``. ``first_norm`` is the gradient norm of the first update."""
+
+    norm_plain: np.ndarray
+    loss_plain: np.ndarray
+    norm_clipped: np.ndarray
+    loss_clipped: np.ndarray
+    threshold: float
+    length: int
+    lr: float
+    first_norm: float
+
+
+def _first_gradient_norm(cell: Cell, x: np.ndarray, target: np.ndarray) -> float:
+    from rnnviz import analysis
+
+    trace = cell.forward(x)
+    d_h = np.zeros_like(trace.h)
+    with np.errstate(over="ignore", invalid="ignore"):
+        d_h[-1] = trace.h[-1] - target
+        return analysis.global_norm(cell.backward(trace, d_h).params)
+
+
+def clip_length(cell: Cell, x: np.ndarray, target: np.ndarray, max_norm: float = CLIP_FIRST_NORM) -> int:
+    """The longest start of ``x`` (at most CLIP_LENGTH steps, at least 2) whose first gradient is at most
+    ``max_norm``, found by bisection (an exploding RNN's gradient grows with every step of input). Past
+    this size one unclipped SGD step throws the weights so far that the loss overflows at once, and there
+    is nothing left to compare."""
+    lo, hi = 2, min(CLIP_LENGTH, x.shape[0])
+    if _first_gradient_norm(cell, x[:hi], target) <= max_norm:
+        return hi
+    while hi - lo > 1:  # invariant: lo is short enough (or 2), hi is too long
+        mid = (lo + hi) // 2
+        if _first_gradient_norm(cell, x[:mid], target) <= max_norm:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def clipping_study(config: CellConfig, threshold: float, steps: int = 25, lr: float = 0.03) -> ClipStudy:
+    """The plain RNN of ``config`` (in float64) trained by SGD to reach a fixed target at the last step,
+    once without and once with gradient-norm clipping (training.clipping_run), on the first
+    ``clip_length`` steps of its input: as many as keep the two runs comparable."""
     from rnnviz import training
 
     short = replace(config, kind="rnn", dtype="float64")
     cell = short.make_cell()
     target = np.full(cell.hidden_size, 0.5)
-    x = short.make_input()[:CLIP_LENGTH]
-    return training.clipping_run(cell, x, target, steps=steps, lr=lr, threshold=threshold)
+    x = short.make_input()
+    length = clip_length(cell, x, target)
+    x = x[:length]
+    run = training.clipping_run(cell, x, target, steps=steps, lr=lr, threshold=threshold)
+    return ClipStudy(
+        norm_plain=run.norm_plain,
+        loss_plain=run.loss_plain,
+        norm_clipped=run.norm_clipped,
+        loss_clipped=run.loss_clipped,
+        threshold=run.threshold,
+        length=length,
+        lr=lr,
+        first_norm=_first_gradient_norm(cell, x, target),
+    )

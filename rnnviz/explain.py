@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnviz.cells import Cell
-from rnnviz.theme import COLORS
+from rnnviz.theme import TEXT_COLORS
 
 EQUATIONS = {
     "rnn": [r"h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})"],
@@ -29,18 +29,8 @@ EQUATIONS = {
     ],
 }
 
-# LaTeX colour per quantity, matching rnnviz.theme.COLORS (KaTeX takes hex colours).
-_TEX = {
-    "input": r"\color{#56B4E9}",
-    "forget": r"\color{#D55E00}",
-    "cell": r"\color{#009E73}",
-    "output": r"\color{#CC79A7}",
-    "c": r"\color{#E69F00}",
-    "h": r"\color{#0072B2}",
-    "reset": r"\color{#DDAA33}",
-    "update": r"\color{#882255}",
-    "new": r"\color{#44AA99}",
-}
+# LaTeX colour per quantity: the readable text shade of rnnviz.theme's colour (KaTeX takes hex colours).
+_TEX = {name: rf"\color{{{TEXT_COLORS[name]}}}" for name in TEXT_COLORS}
 
 
 def _c(quantity: str, text: str) -> str:
@@ -170,7 +160,7 @@ def equations_with_numbers(kind: str, v: dict[str, float], nonlinearity: str = "
 
 
 def _q(quantity: str, text: str) -> str:
-    return f"<span style='color:{COLORS[quantity]}'>{text}</span>"
+    return f"<span style='color:{TEXT_COLORS[quantity]}'>{text}</span>"
 
 
 def _f(v: float) -> str:

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from rnnviz import colormaps, diagram, explain
 from rnnviz.figures import base_layout
-from rnnviz.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES
+from rnnviz.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES, TEXT_COLORS
 
 MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
 DETAIL_PX = 360  # height of the diagram and its numbers, under the heatmaps
@@ -135,7 +135,7 @@ def _row_title(text: str, quantity: str, top: float, right: float) -> dict:
         yref="paper",
         yanchor="bottom",
         showarrow=False,
-        font=dict(size=FONT_SIZE, color=COLORS.get(quantity, "#000000")),
+        font=dict(size=FONT_SIZE, color=TEXT_COLORS.get(quantity, "#000000")),
     )
 
 

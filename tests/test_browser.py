@@ -160,7 +160,7 @@ def test_gradient_page_redraws_when_a_control_changes(page, app_url):
     before = page.evaluate(
         "() => document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[0]._fullData[0].y.length"
     )
-    assert "theory: RNN bound (γσ_max)^k" in lag_curve_names(page)
+    assert "theory: LSTM Π forget gates" in lag_curve_names(page)
     page.get_by_role("button", name="Exploding (relu, ρ = 1.5, float32)").click()
     page.get_by_text("overflowed in the forward pass").wait_for(timeout=30_000)
     wait_for_app(page, charts=4)

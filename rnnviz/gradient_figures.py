@@ -1,0 +1,329 @@
+"""Figures of the gradient page: gradient against lag, the eigenvalues of W_hh, which steps still reach
+the loss, and clipping. Pure builders: arrays in, ``plotly.graph_objects.Figure`` (or caption text) out.
+
+Every axis is scaled to what was measured; theory is drawn only inside that range, each theory curve in
+a style of its own and named "theory: ...".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz.figures import _curve, _hline, _side_by_side, base_layout
+from rnnviz.theme import COLORS, FONT_SIZE, LINE_COLORS, MODEL_COLORS, REACH_SCALE, TEXT_COLORS
+
+AXIS_PAD = 0.5  # decades of room above and below the measured curves on a log axis
+REACH_DECADES = 6  # the reach map's colours saturate at 10^±6 times the size at the loss
+REACH_WITHIN = 3  # "reaches the loss": within a factor 10^3 of its size there (analysis.VANISHED)
+
+# Theory curves: thin, no markers, a dash of their own (the measured curves are thick, with markers).
+THEORY_STYLES = [(COLORS["theory"], "dashdot"), (TEXT_COLORS["c"], "longdashdot"), (COLORS["theory"], "longdash")]
+
+
+def log_range(curves, pad: float = AXIS_PAD) -> list[float] | None:
+    """[low, high] in log10 units spanning the finite, positive values of ``curves``, with ``pad`` decades
+    either side (None when there is nothing to draw)."""
+    values = np.concatenate([np.ravel(np.asarray(c, dtype=float)) for c in curves]) if curves else np.zeros(0)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        return None
+    low, high = float(np.log10(values.min())), float(np.log10(values.max()))
+    return [low - pad, high + pad]
+
+
+def lag_figure(
+    measured: dict[str, tuple],
+    theory: dict[str, object],
+    overflow: dict[str, int],
+    title: str | None = None,
+) -> go.Figure:
+    """Gradient norm against lag on a log axis scaled to the measured curves.
+
+    ``measured``: {name: (norms, colour, dash) or (norms, colour, dash, symbol)}, thick lines with a marker
+    every few lags. ``theory``: {name: norms or (norms, colour, dash)}, thin, named "theory: <name>", drawn
+    only inside the measured range (and then named "... (clipped to the chart)"). ``overflow``:
+    {name: lag}, a cross where that measured curve overflowed."""
+    y_range = log_range([entry[0] for entry in measured.values()])
+    data = []
+    for name, entry in measured.items():
+        norms, color, dash = entry[:3]
+        symbol = entry[3] if len(entry) > 3 else "circle"
+        k, y = _curve(np.arange(np.size(norms)), norms, log_y=True)
+        data.append(
+            dict(
+                type="scatter",
+                x=k,
+                y=y,
+                name=name,
+                mode="lines+markers",
+                line=dict(color=color, dash=dash, width=4),
+                marker=dict(symbol=symbol, size=11, color=color, maxdisplayed=12),
+                hovertemplate=f"{name}<br>lag %{{x}}<br>%{{y:.3g}}<extra></extra>",
+            )
+        )
+    for i, (name, entry) in enumerate(theory.items()):
+        if isinstance(entry, tuple):
+            norms, color, dash = entry
+        else:
+            norms, (color, dash) = entry, THEORY_STYLES[i % len(THEORY_STYLES)]
+        k, y = _curve(np.arange(np.size(norms)), norms, log_y=True)
+        label = f"theory: {name}"
+        if y_range is not None:
+            inside = (np.log10(y) >= y_range[0]) & (np.log10(y) <= y_range[1])
+            if not inside.any():
+                continue  # nothing of it is on the chart: it says nothing about these curves
+            if not inside.all():
+                label += " (clipped to the chart)"
+                y = np.where(inside, y, np.nan)  # the line breaks where it leaves the chart
+        data.append(
+            dict(
+                type="scatter",
+                x=k,
+                y=y,
+                name=label,
+                mode="lines",
+                line=dict(color=color, dash=dash, width=2.5),
+                hovertemplate=f"theory: {name}<br>lag %{{x}}<br>%{{y:.3g}}<extra></extra>",
+            )
+        )
+    for name, lag in overflow.items():
+        _, finite = _curve(np.arange(lag), np.asarray(measured[name][0], dtype=float)[:lag], log_y=True)
+        y = float(finite[-1]) if finite.size else 1.0
+        data.append(
+            dict(
+                type="scatter",
+                x=[lag],
+                y=[y],
+                mode="markers+text",
+                name=f"{name} overflowed",
+                marker=dict(symbol="x", size=18, color=measured[name][1], line=dict(width=2)),
+                text=[f"overflow at lag {lag}"],
+                textposition="top left",
+                textfont=dict(size=FONT_SIZE, color=TEXT_COLORS["x"]),
+                showlegend=False,
+            )
+        )
+    yaxis = dict(title=dict(text="gradient norm"), type="log", exponentformat="power")
+    if y_range is not None:
+        yaxis["range"] = y_range
+    fig = go.Figure(
+        dict(
+            data=data,
+            layout=dict(
+                xaxis=dict(title=dict(text="lag k (steps back from the loss at the last step)")),
+                yaxis=yaxis,
+                legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+            ),
+        )
+    )
+    return base_layout(fig, height=540, title=title)
+
+
+def eigen_figure(eigenvalues: np.ndarray, sigma_max: float, gamma: float = 1.0, title: str | None = None) -> go.Figure:
+    """Eigenvalues of W_hh on the complex plane, with the unit circle, the 1/gamma circle (Pascanu et al.:
+    vanishing is certain when sigma_max < 1/gamma), the spectral radius rho = max |eigenvalue| (what the
+    page's slider sets) and the largest singular value sigma_max >= rho."""
+    theta = np.linspace(0, 2 * np.pi, 120)
+    rho = float(np.max(np.abs(eigenvalues))) if eigenvalues.size else 0.0
+    circles = [("unit circle", 1.0, "#222222", "solid")]
+    if abs(1 / gamma - 1.0) > 1e-9:
+        circles.append((f"1/γ = {1 / gamma:.2f}", 1 / gamma, LINE_COLORS["forget"], "dot"))
+    circles.append((f"spectral radius ρ = max |λ| = {rho:.2f}", rho, MODEL_COLORS["rnn"], "dot"))
+    circles.append((f"largest singular value σ_max = {sigma_max:.2f}", sigma_max, LINE_COLORS["h"], "dash"))
+    data = [
+        dict(
+            type="scatter",
+            x=np.round(r * np.cos(theta), 4),
+            y=np.round(r * np.sin(theta), 4),
+            mode="lines",
+            name=name,
+            line=dict(color=color, dash=dash, width=2.5),
+            hoverinfo="skip",
+        )
+        for name, r, color, dash in circles
+    ]
+    data.append(
+        dict(
+            type="scatter",
+            x=eigenvalues.real,
+            y=eigenvalues.imag,
+            mode="markers",
+            name="eigenvalues λ of W_hh",
+            marker=dict(size=11, color=MODEL_COLORS["rnn"], symbol="circle"),
+            hovertemplate="%{x:.3f} %{y:+.3f}i<extra></extra>",
+        )
+    )
+    extent = 1.15 * max(1.0, sigma_max, 1 / gamma, rho)
+    fig = go.Figure(
+        dict(
+            data=data,
+            layout=dict(
+                xaxis=dict(title=dict(text="real part"), range=[-extent, extent], zeroline=True),
+                yaxis=dict(
+                    title=dict(text="imaginary part"),
+                    range=[-extent, extent],
+                    scaleanchor="x",
+                    scaleratio=1,
+                    zeroline=True,
+                ),
+                legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+            ),
+        )
+    )
+    return base_layout(fig, height=560, title=title)
+
+
+# --------------------------------------------------------------------------------------------------
+# Which steps can still change the loss
+
+
+def reach_ratios(rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each row (time order, the loss at its last finite entry) divided by its value at the loss:
+    1 means as large as at the loss. Entries after the loss stay NaN; overflowed ones stay inf."""
+    out = {}
+    for name, values in rows.items():
+        values = np.asarray(values, dtype=float)
+        usable = np.nonzero(np.isfinite(values) & (values > 0))[0]
+        if not usable.size:
+            out[name] = np.full(values.shape, np.nan)
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[name] = values / values[usable[-1]]
+    return out
+
+
+def reach_heatmap(rows: dict[str, np.ndarray], title: str | None = None) -> go.Figure:
+    """log10 of each row's gradient size relative to its size at the loss (columns: time, oldest left,
+    the loss at the right), on a diverging scale centred on "as large as at the loss" and pinned at
+    10^±REACH_DECADES, so a colour means the same at every setting."""
+    ratios = reach_ratios(rows)
+    names = list(ratios)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.log10(np.array([ratios[n] for n in names]))
+    z = np.where(np.isnan(z), np.nan, np.clip(z, -REACH_DECADES, REACH_DECADES))  # inf: overflowed, top colour
+    d = REACH_DECADES
+    ticks = [-d, -REACH_WITHIN, 0, REACH_WITHIN, d]
+    labels = [f"≤ 10⁻{d}: cut off", "10⁻³", "1: as at the loss", "10³", f"≥ 10{_sup(d)}: exploded"]
+    fig = go.Figure(
+        dict(
+            data=[
+                dict(
+                    type="heatmap",
+                    z=np.round(z, 3),
+                    x=np.arange(z.shape[1]),
+                    y=names,
+                    colorscale=REACH_SCALE,
+                    zmin=-d,
+                    zmax=d,
+                    zmid=0,
+                    colorbar=dict(title=dict(text="size ÷ size at the loss"), tickvals=ticks, ticktext=labels, len=1.0),
+                    hovertemplate="%{y}<br>step %{x}<br>log₁₀(size ÷ size at the loss) = %{z:.2f}<extra></extra>",
+                )
+            ],
+            layout=dict(
+                xaxis=dict(title=dict(text="time step t (the loss is at the last step)")),
+                yaxis=dict(autorange="reversed"),
+            ),
+        )
+    )
+    return base_layout(fig, height=200 + 55 * len(names), title=title)
+
+
+def _sup(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"))
+
+
+def reach_summary(values: np.ndarray) -> str:
+    """One row of the reach map in words, from the same ratios the colours show."""
+    ratio = reach_ratios({"row": values})["row"]
+    usable = np.nonzero(np.isfinite(ratio) | np.isinf(ratio))[0]
+    if not usable.size:
+        return "no gradient"
+    loss = usable[-1]
+    back = ratio[: loss + 1][::-1]  # lag-first from the loss
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(back)
+    outside = np.nonzero(~(np.abs(logs) <= REACH_WITHIN))[0]
+    if not outside.size:
+        return f"within ×1000 of its size at the loss at all {loss + 1} steps"
+    lag = int(outside[0])
+    if logs[lag] > 0:
+        return f"more than 1000× its size at the loss from {lag} steps back (purple)"
+    return f"below 1/1000 of its size at the loss from {lag} steps back (orange)"
+
+
+def reach_caption(rows: dict[str, np.ndarray]) -> str:
+    """What the reach map shows at these settings, rows with the same reading grouped (Markdown)."""
+    groups: dict[str, list[str]] = {}
+    for name, values in rows.items():
+        groups.setdefault(reach_summary(values), []).append(name)
+    return "; ".join(f"{', '.join(f'**{n}**' for n in names)}: {text}" for text, names in groups.items()) + "."
+
+
+# --------------------------------------------------------------------------------------------------
+# Clipping
+
+
+def clip_figure(norm_plain, loss_plain, norm_clipped, loss_clipped, threshold: float) -> go.Figure:
+    """Gradient norm and loss per SGD step, without and with clipping, side by side; each log axis is
+    scaled to the finite values of both runs."""
+    layout = _side_by_side(["gradient norm before clipping", "loss"])
+    steps = np.arange(len(norm_plain))
+    plain_color, clipped_color = LINE_COLORS["forget"], LINE_COLORS["h"]
+    data = []
+    for col, (plain, clipped) in enumerate(((norm_plain, norm_clipped), (loss_plain, loss_clipped)), start=1):
+        suffix = "" if col == 1 else "2"
+        for name, ys, dash, color, symbol in (
+            ("no clipping", plain, "solid", plain_color, "x"),
+            (f"clipped at {threshold:g}", clipped, "dash", clipped_color, "circle"),
+        ):
+            xs, ys = _curve(steps, ys, log_y=True)
+            data.append(
+                dict(
+                    type="scatter",
+                    x=xs,
+                    y=ys,
+                    name=name,
+                    mode="lines+markers",
+                    xaxis=f"x{suffix}",
+                    yaxis=f"y{suffix}",
+                    line=dict(color=color, dash=dash, width=3),
+                    marker=dict(symbol=symbol, size=9, color=color),
+                    showlegend=col == 1,
+                    legendgroup=name,
+                )
+            )
+        curves = [plain, clipped] + ([[threshold]] if col == 1 else [])
+        y_range = log_range(curves, pad=0.3)
+        layout[f"yaxis{suffix}"].update(type="log", exponentformat="power")
+        if y_range is not None:
+            layout[f"yaxis{suffix}"].update(range=y_range)
+        layout[f"xaxis{suffix}"].update(title=dict(text="training step"))
+    shape, note = _hline(threshold, "y", clipped_color, "dot", "threshold", log=True)
+    note["font"]["color"] = TEXT_COLORS["h"]
+    layout.update(shapes=[shape])
+    layout["annotations"].append(note)
+    finite = np.isfinite(np.asarray(loss_plain, dtype=float))
+    if not finite.all():  # mark where the unclipped run stopped being numbers
+        last = max(int(np.argmin(finite)) - 1, 0)
+        for suffix, ys in (("", norm_plain), ("2", loss_plain)):
+            y = float(np.asarray(ys, dtype=float)[last])
+            if np.isfinite(y) and y > 0:
+                data.append(
+                    dict(
+                        type="scatter",
+                        x=[last],
+                        y=[y],
+                        mode="markers+text",
+                        showlegend=False,
+                        xaxis=f"x{suffix}",
+                        yaxis=f"y{suffix}",
+                        marker=dict(symbol="x", size=18, color=plain_color),
+                        text=[f"no clipping: overflowed after step {last}"],
+                        textposition="middle right",
+                        textfont=dict(size=FONT_SIZE - 2, color=TEXT_COLORS["forget"]),
+                    )
+                )
+    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.08, x=0)
+    return base_layout(go.Figure(dict(data=data, layout=layout)), height=420)
