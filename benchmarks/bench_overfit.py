@@ -35,9 +35,7 @@ def measure(name: str, settings: dict, cells, seeds) -> None:
         for seed in seeds:
             config = replace(training.TrainConfig(**settings), cell=cell, seed=seed, eval_every=settings["steps"])
             start = time.perf_counter()
-            last = None
-            for last, _ in training.train_steps(config):
-                pass
+            last = training.train_many({cell: config})[cell].last
             train_ok = training.is_solved(spec, last.train_metric)
             test_ok = training.is_solved(spec, last.test_metric)
             verdict = "OVERFITS" if train_ok and not test_ok else ("solves" if test_ok else "fails to fit")
