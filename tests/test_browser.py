@@ -115,8 +115,9 @@ def test_landing_page_reveals_the_measurement_after_a_guess(page, app_url):
     assert page.locator("[data-testid=stPlotlyChart]").count() == 0  # predict first
     page.locator("[data-testid=stRadio] label", has_text="LSTM").click()
     wait_for_app(page, charts=1)
-    names = page.evaluate("() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot')"
-                          ".data.map(t => t.name)")
+    names = page.evaluate(
+        "() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot').data.map(t => t.name)"
+    )
     assert names == ["RNN", "LSTM", "GRU"]
     assert page.get_by_text("you guessed LSTM").count() == 1
     screenshot(page, "home_revealed")
@@ -184,7 +185,9 @@ def test_walking_the_sidebar_keeps_each_pages_settings(page, app_url):
     assert query_of(page) == expected["Cell stepper"]
 
 
-@pytest.mark.parametrize("typed", ["[c](//x.invalid)", "![](//x.invalid)", "<img src=//x.invalid>", "https://x.invalid"])
+@pytest.mark.parametrize(
+    "typed", ["[c](//x.invalid)", "![](//x.invalid)", "<img src=//x.invalid>", "https://x.invalid"]
+)
 def test_a_shared_link_cannot_inject_a_link_or_an_image(page, app_url, typed):
     """Issue 15: the typed-sequence error quotes the bad entry; it must come out as text. Requests to any
     address but the app's own are blocked and counted."""
