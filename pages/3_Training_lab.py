@@ -230,11 +230,12 @@ def model_result(cell: str, run: training.ModelRun | None, budget: int, how: str
         verdict = f"solved ✔ at update {run.solved_step}" if run.solved else "not solved ✘"
         color = "normal" if run.solved else "inverse"
     else:
-        verdict, color = f"{how} at update {run.updates} of {budget}: no verdict", "off"
+        verdict, color = f"no verdict: {how} at {run.updates}/{budget}", "off"
     st.metric(label, f"{last.test_metric:.3g}", verdict, delta_color=color, delta_arrow="off", border=True)
     st.caption(
         f"{run.model.num_params:,} parameters · {1000 * run.seconds / run.updates:.2f} ms per update · "
         f"{run.seconds:.1f} s for {run.updates} updates · training {metric} {last.train_metric:.3g}"
+        + ("" if run.finished else f" · {how} at update {run.updates} of {budget}, before the end of its budget")
     )
     buffer = io.BytesIO()
     rnnviz.save_npz(run.model.cell, buffer)
@@ -441,9 +442,16 @@ if state.get(SWEEP):
         record["base"], record["cells"], record["lengths"], record["seeds"], record["summaries"]
     )
     title = "Your sweep" + ("" if done == total else f" ({done} of {total} runs)")
-    st.caption(f"Your sweep's settings: {describe(record['base'])} (lengths and seeds as on the x-axis).")
+    b = record["base"]
+    st.caption(
+        f"Your sweep's settings: {tasks.TASKS[b.task]}, {b.hidden_size} units, {b.steps} updates, {b.optimizer} at "
+        f"{b.lr}, {b.n_train} training sequences; lengths {', '.join(map(str, record['lengths']))}; seeds "
+        f"{', '.join(map(str, record['seeds']))}."
+    )
     ui.show_figure(
-        sweep_figure(record["lengths"], training.success_rates(mine), len(record["seeds"]), title=title),
+        sweep_figure(
+            record["lengths"], training.success_rates(mine), len(record["seeds"]) if done == total else None, title
+        ),
         key="lab.sweep_mine",
     )
 

@@ -65,7 +65,8 @@ def learning_curves(
                 x=xs,
                 y=ys,
                 name=MODEL_NAMES[kind],
-                mode="lines",
+                mode="lines+markers",
+                marker=dict(symbol=symbol, size=6),
                 xaxis="x2",
                 yaxis="y2",
                 line=dict(color=color, dash=dash, width=3),
@@ -94,9 +95,10 @@ def learning_curves(
 
 
 def sweep_figure(
-    lengths: list[int], rates: dict[str, list[float]], n_seeds: int, title: str | None = None
+    lengths: list[int], rates: dict[str, list[float]], n_seeds: int | None, title: str | None = None
 ) -> go.Figure:
-    """Share of seeds solved against sequence length, one line per model (a gap where no run finished)."""
+    """Share of seeds solved against sequence length, one line per model (a gap where no run finished).
+    ``n_seeds`` None: a partial sweep, where each point is the share of the seeds that finished."""
     fig = go.Figure()
     for kind, values in rates.items():
         fig.add_trace(
@@ -111,6 +113,7 @@ def sweep_figure(
             )
         )
     fig.update_xaxes(title_text="sequence length (the lag)", type="log", tickvals=lengths)
-    fig.update_yaxes(title_text=f"share of {n_seeds} seeds solved", range=[-0.05, 1.05], tickformat=".0%")
+    seeds = f"{n_seeds} seeds" if n_seeds else "finished seeds"
+    fig.update_yaxes(title_text=f"share of {seeds} solved", range=[-0.05, 1.05], tickformat=".0%")
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
     return base_layout(fig, height=440, title=title)

@@ -101,7 +101,7 @@ def test_stop_before_the_first_evaluation_still_shows_every_model_at_its_update(
     assert_clean(at)
     assert at.session_state["lab.run"]["status"] == "stopped"
     assert any("Stopped at update 7 of 1000: no verdict" in w.value for w in at.warning)
-    assert [x.delta for x in at.metric] == ["stopped at update 7 of 1000: no verdict"] * 3
+    assert [x.delta for x in at.metric] == ["no verdict: stopped at 7/1000"] * 3
     assert all(x.value != "—" for x in at.metric)
     assert "stopped at update 7 of 1000, before the end of its budget" in at.info[0].value
     assert "solved:" not in at.info[0].value
@@ -114,7 +114,7 @@ def test_a_change_of_settings_mid_run_says_interrupted_not_a_verdict():
     assert_clean(at)
     assert at.session_state["lab.run"]["status"] == "interrupted"
     assert any("Interrupted by a change of settings at update 30 of 1000: no verdict" in w.value for w in at.warning)
-    assert [x.delta for x in at.metric] == ["interrupted at update 30 of 1000: no verdict"] * 3
+    assert [x.delta for x in at.metric] == ["no verdict: interrupted at 30/1000"] * 3
     assert "interrupted at update 30 of 1000" in at.info[0].value
     assert any("length 10, 4 units, 1000 updates" in c.value for c in at.caption)  # the run's own settings
 
@@ -158,7 +158,7 @@ def test_small_data_applies_the_overfitting_preset_and_shows_training_curves():
     ],
 )
 def test_training_lab_slider_extremes(key, value):
-    at = open_page(LAB, steps=50, models="lstm")
+    at = open_page(LAB, steps=50, models="lstm", length=10, hidden_size=4)  # small, but for the slider tried
     at.slider(key=f"lab.{key}").set_value(value).run()
     at.button(key="lab.train").click().run()
     assert_clean(at)
@@ -166,7 +166,7 @@ def test_training_lab_slider_extremes(key, value):
 
 
 def test_training_lab_sgd_with_a_huge_learning_rate_stays_clean():
-    at = open_page(LAB, steps=50, optimizer="sgd", lr=0.1, clip=0.0, forget_bias=6.0, length=100)
+    at = open_page(LAB, steps=50, optimizer="sgd", lr=0.1, clip=0.0, forget_bias=6.0, length=100, hidden_size=4)
     at.button(key="lab.train").click().run()
     assert_clean(at)
     assert len(at.metric) == 3
