@@ -226,6 +226,8 @@ def model_result(cell: str, run: training.ModelRun | None, budget: int, how: str
         st.metric(label, "—", f"{how} before its first update: no evaluation", delta_color="off", border=True)
         return
     last = run.last
+    task_spec = tasks.SPECS[run.config.task]
+    overfits = run.finished and not run.solved and training.is_solved(task_spec, last.train_metric)
     if run.finished:
         verdict = f"solved ✔ at update {run.solved_step}" if run.solved else "not solved ✘"
         color = "normal" if run.solved else "inverse"
@@ -236,6 +238,7 @@ def model_result(cell: str, run: training.ModelRun | None, budget: int, how: str
         f"{run.model.num_params:,} parameters · {1000 * run.seconds / run.updates:.2f} ms per update · "
         f"{run.seconds:.1f} s for {run.updates} updates · training {metric} {last.train_metric:.3g}"
         + ("" if run.finished else f" · {how} at update {run.updates} of {budget}, before the end of its budget")
+        + (" · solved on its training sequences only: overfitting" if overfits else "")
     )
     buffer = io.BytesIO()
     rnnviz.save_npz(run.model.cell, buffer)

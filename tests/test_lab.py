@@ -76,6 +76,8 @@ def test_the_reveal_compares_the_prediction_with_the_measured_outcome_ties_inclu
     )
     assert ("Right ✔" in text) == right and (("Not this time" in text) != right)
     assert [x.delta for x in at.metric] == ["not solved ✘", "solved ✔ at update 50", "solved ✔ at update 25"]
+    overfitting = [c.value for c in at.caption if "training sequences only: overfitting" in c.value]
+    assert len(overfitting) == 1 and "337 parameters" in overfitting[0]  # the RNN: training MSE 0.01, test 0.1
 
 
 def cut_off_run(at, updates, cells=("rnn", "lstm", "gru"), steps=1000, prediction=("rnn",)):
@@ -140,6 +142,9 @@ def test_small_data_applies_the_overfitting_preset_and_shows_training_curves():
     assert_clean(at)
     assert at.session_state["lab.run"]["configs"]["gru"].n_train == training.SMALL_DATA["n_train"]
     assert any("Small data: the thin lines" in c.value for c in at.caption)
+    gru = at.session_state["lab.run"]["runs"]["gru"]
+    overfits = not gru.solved and training.is_solved(tasks.SPECS["order"], gru.last.train_metric)
+    assert any("training sequences only: overfitting" in c.value for c in at.caption) == overfits
     curves = at.get("plotly_chart")[0].proto.spec
     assert "training (thin)" in curves and "GRU training" in curves
 
