@@ -47,7 +47,7 @@ def test_a_run_to_the_end_gives_verdicts_and_its_weights_load_with_pytorch_keys(
 def test_stop_mid_run_shows_every_model_at_the_update_it_reached(page, app_url):
     start_long_run(page, app_url)
     page.get_by_role("button", name="■ Stop", exact=True).click()
-    page.get_by_text("Stopped at update").wait_for(timeout=60_000)
+    page.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update").wait_for(timeout=60_000)
     wait_for_app(page, charts=2)
     texts = metric_texts(page)
     assert len(texts) == 3 and all("no verdict: stopped at" in t for t in texts), texts
@@ -59,7 +59,10 @@ def test_stop_mid_run_shows_every_model_at_the_update_it_reached(page, app_url):
 def test_a_setting_changed_mid_run_says_interrupted(page, app_url):
     start_long_run(page, app_url)
     page.locator("[data-testid=stSidebar] label", has_text="Small data").click()
-    page.get_by_text("Interrupted by a change of settings at update").wait_for(timeout=60_000)
+    warning = page.locator(
+        "[data-testid=stAlertContentWarning]", has_text="Interrupted by a change of settings at update"
+    )
+    warning.wait_for(timeout=60_000)
     wait_for_app(page, charts=2)
     texts = metric_texts(page)
     assert len(texts) == 3 and all("no verdict: interrupted at" in t for t in texts), texts
@@ -74,7 +77,7 @@ def test_the_sweep_shows_progress_per_run_stops_and_stays(page, app_url):
     page.get_by_role("button", name="Run the sweep with my settings").click()
     page.get_by_text("1 of 15 runs done").wait_for(timeout=120_000)
     page.get_by_role("button", name="■ Stop the sweep").click()
-    page.get_by_text("Stopped after").wait_for(timeout=60_000)
+    page.locator("[data-testid=stAlertContentWarning]", has_text="Stopped after").wait_for(timeout=60_000)
     wait_for_app(page, charts=2)
     assert page.locator(".gtitle", has_text="Your sweep (").count() == 1
     page.locator("[data-testid=stSidebar] label", has_text="sgd").click()  # another click: the result stays
