@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from rnnviz.theme import COLORS, FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES
+from rnnviz.theme import FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES
 
 _TEMPLATE = pio.templates["plotly_white"]  # resolved once: looking it up by name on every figure costs more
 
@@ -129,97 +129,3 @@ def _hline(
     return shape, note
 
 
-# --------------------------------------------------------------------------------------------------
-# Training
-
-
-def learning_curves(
-    histories: dict[str, list], metric: str, baseline: float, threshold: float, show_train: bool = False
-) -> go.Figure:
-    """Test metric (and, with ``show_train``, the training metric) and the gradient norm against the
-    update step, one colour and dash per model. ``histories``: {kind: [Progress, ...]}."""
-    layout = _side_by_side([f"held-out test {metric}", "gradient norm (before clipping)"])
-    data = []
-    for kind, history in histories.items():
-        if not history:
-            continue
-        steps = [p.step for p in history]
-        color, dash = MODEL_COLORS[kind], MODEL_DASH[kind]
-        data.append(
-            dict(
-                type="scatter",
-                x=steps,
-                y=[p.test_metric for p in history],
-                name=f"{MODEL_NAMES[kind]} test",
-                mode="lines+markers",
-                line=dict(color=color, dash=dash, width=4),
-                legendgroup=kind,
-            )
-        )
-        if show_train:
-            data.append(
-                dict(
-                    type="scatter",
-                    x=steps,
-                    y=[p.train_metric for p in history],
-                    name=f"{MODEL_NAMES[kind]} train",
-                    mode="lines",
-                    opacity=0.7,
-                    legendgroup=kind,
-                    line=dict(color=color, dash="dot", width=2),
-                )
-            )
-        xs, ys = _curve(steps, [p.grad_norm for p in history], log_y=True)
-        data.append(
-            dict(
-                type="scatter",
-                x=xs,
-                y=ys,
-                name=MODEL_NAMES[kind],
-                mode="lines",
-                xaxis="x2",
-                yaxis="y2",
-                line=dict(color=color, dash=dash, width=3),
-                legendgroup=kind,
-                showlegend=False,
-            )
-        )
-    log = metric == "MSE"
-    lines = [
-        _hline(baseline, "y", COLORS["theory"], "dot", "input-blind baseline", "top", log=log),
-        _hline(threshold, "y", "#009E73", "dash", "solved", "bottom", log=log),
-    ]
-    layout["shapes"] = [shape for shape, _ in lines]
-    layout["annotations"] += [note for _, note in lines]
-    if log:
-        layout["yaxis"].update(type="log", exponentformat="power", dtick=1)  # decades only
-    else:
-        layout["yaxis"].update(range=[0, 1.02])
-    layout["yaxis2"].update(type="log", exponentformat="power", dtick=1)
-    for axis in ("xaxis", "xaxis2"):
-        layout[axis].update(title=dict(text="update step"))
-    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.1, x=0)
-    return base_layout(go.Figure(dict(data=data, layout=layout)), height=460)
-
-
-def sweep_figure(
-    lengths: list[int], rates: dict[str, list[float]], n_seeds: int, title: str | None = None
-) -> go.Figure:
-    """Share of seeds solved against sequence length, one line per model."""
-    fig = go.Figure()
-    for kind, values in rates.items():
-        fig.add_trace(
-            go.Scatter(
-                x=lengths,
-                y=values,
-                name=MODEL_NAMES[kind],
-                mode="lines+markers",
-                line=dict(color=MODEL_COLORS[kind], dash=MODEL_DASH[kind], width=4),
-                marker=dict(size=12, symbol={"rnn": "circle", "lstm": "square", "gru": "diamond"}[kind]),
-                hovertemplate=f"{MODEL_NAMES[kind]}<br>length %{{x}}<br>%{{y:.0%}} solved<extra></extra>",
-            )
-        )
-    fig.update_xaxes(title_text="sequence length (the lag)", type="log", tickvals=lengths)
-    fig.update_yaxes(title_text=f"share of {n_seeds} seeds solved", range=[-0.05, 1.05], tickformat=".0%")
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
-    return base_layout(fig, height=440, title=title)

@@ -1,14 +1,16 @@
 """Mini-batch training through the engine: a linear readout on the last hidden state, a loss, BPTT,
 and Adam or SGD (clipping happens in the optimiser step, never inside the gradient).
 
-``train_steps`` yields progress as it goes (the page draws curves from it while training);
-``train`` runs to the end and returns a summary (the CLI and the lag sweep use it).
+``train_many`` trains several models together on the same data, one update each in turn, reporting
+progress after every round and stopping when asked; the page, ``train`` (the CLI), ``train_steps`` and
+the lag sweep all run on it. A run that has not spent its budget gets no verdict.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -51,6 +53,12 @@ class TrainConfig:
             raise ValueError(f"clipping threshold must be positive, got {self.clip}")
         if self.n_train < 1 or self.n_test < 1:
             raise ValueError("need at least one training and one test sequence")
+
+
+# Small data, where the LSTM overfits: 16 training sequences of the temporal-order task, 32 units, 1500 updates.
+# Measured by benchmarks/bench_overfit.py (seeds 0, 1, 2): the LSTM's training accuracy reaches 100% while its
+# held-out test accuracy stays at 32-64% (solved needs 95%). The Training lab's "Small data" toggle applies it.
+SMALL_DATA = dict(task="order", length=50, n_train=16, hidden_size=32, steps=1500)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -178,7 +186,7 @@ class Optimizer:
 
 
 # --------------------------------------------------------------------------------------------------
-# The loop
+# The loop: several models trained together on the same data, one update each in turn
 
 
 @dataclass(frozen=True)
@@ -191,22 +199,75 @@ class Progress:
     train_metric: float  # on the first n_test training sequences (the same ones each time)
     test_metric: float  # on the held-out test set
     seconds: float  # training time so far (evaluation excluded)
-    solved: bool
+    solved: bool  # the test metric counts as solved (a verdict only once the budget is spent: ModelRun)
 
 
 def is_solved(spec: tasks.TaskSpec, metric: float) -> bool:
-    if spec.regression:
-        return metric < spec.solved_below
-    return metric >= spec.solved_above
+    """The one solved rule: the metric beats the task's threshold (below it for MSE, at least it for accuracy)."""
+    return metric < spec.threshold if spec.regression else metric >= spec.threshold
 
 
-def train_steps(config: TrainConfig, data=None) -> Iterator[tuple[Progress, Model]]:
-    """Train, yielding (progress, model) every ``eval_every`` updates and after the last one."""
-    config.check()
-    spec = tasks.SPECS[config.task]
+@dataclass(frozen=True)
+class ModelRun:
+    """One model's training so far: its evaluation points, the updates it has had, and the model after them.
+    A run that has not spent its budget (``finished`` False) gets no verdict: ``solved`` is None."""
+
+    config: TrainConfig
+    history: tuple  # of Progress
+    updates: int
+    seconds: float  # training time so far (evaluation excluded)
+    model: Model = field(repr=False)
+    pending: tuple = (0.0, 0.0, 0)  # sums of loss and gradient norm over the updates since the last point, count
+
+    @property
+    def finished(self) -> bool:
+        return self.updates >= self.config.steps
+
+    @property
+    def last(self) -> Progress | None:
+        return self.history[-1] if self.history else None
+
+    @property
+    def solved(self) -> bool | None:
+        return self.history[-1].solved if self.finished else None
+
+    @property
+    def solved_step(self) -> int | None:
+        """The first evaluation at which the test set counted as solved."""
+        return next((p.step for p in self.history if p.solved), None)
+
+    def summary(self) -> dict:
+        """A JSON-ready summary (what the CLI prints and the lag sweep stores)."""
+        last = self.last
+        return {
+            "cell": self.config.cell,
+            "task": self.config.task,
+            "length": self.config.length,
+            "seed": self.config.seed,
+            "solved": self.solved,
+            "solved_step": self.solved_step,
+            "metric": tasks.SPECS[self.config.task].metric,
+            "test_metric": last.test_metric if last else None,
+            "train_metric": last.train_metric if last else None,
+            "steps": self.config.steps,
+            "updates": self.updates,
+            "seconds": round(self.seconds, 3),
+            "params": self.model.num_params,
+            "seconds_per_step": round(self.seconds / max(self.updates, 1), 6),
+        }
+
+
+def _sets(config: TrainConfig, data) -> tuple[tasks.Dataset, tasks.Dataset, tasks.Dataset]:
+    """Training set, test set and the training probe (the first n_test training sequences), in the config's
+    dtype; made from the config's seed unless ``data`` (train, test) is given."""
     train_set, test_set = data or tasks.make_task(
         config.task, config.length, config.n_train, config.n_test, seed=config.seed
     )
+    spec = tasks.SPECS[config.task]
+    if train_set.x.shape[-1] != spec.input_size or test_set.x.shape[-1] != spec.input_size:
+        raise ValueError(
+            f"the data has {train_set.x.shape[-1]} input features; the {config.task} task has {spec.input_size}"
+        )
     dtype = np.dtype(config.dtype)
     train_set = tasks.Dataset(
         train_set.x.astype(dtype),
@@ -215,41 +276,124 @@ def train_steps(config: TrainConfig, data=None) -> Iterator[tuple[Progress, Mode
         train_set.n_outputs,
     )
     test_set = tasks.Dataset(test_set.x.astype(dtype), test_set.y, test_set.regression, test_set.n_outputs)
-    model = init_model(config, spec)
-    opt = Optimizer(config.optimizer, config.lr, config.clip)
-    rng = np.random.default_rng([config.seed, 3])
-    batch = min(config.batch_size, len(train_set))
-    train_probe = train_set.take(np.arange(min(len(train_set), config.n_test)))
-    losses, norms, seconds = [], [], 0.0
+    return train_set, test_set, train_set.take(np.arange(min(len(train_set), config.n_test)))
+
+
+def _evaluate(run: ModelRun, probe: tasks.Dataset, test_set: tasks.Dataset) -> ModelRun:
+    """The run with an evaluation point at its current update."""
+    loss_sum, norm_sum, n = run.pending
     with np.errstate(over="ignore", invalid="ignore"):
-        for step in range(1, config.steps + 1):
-            start = time.perf_counter()
-            index = rng.choice(len(train_set), size=batch, replace=False)
-            loss, _, grads = loss_and_grads(model, train_set.take(index))
-            params, norm = opt.step(model.params, grads)
-            try:  # from_state_dict refuses non-finite parameters: such an update is skipped
-                model = model.with_params(params)
-            except ValueError:
-                pass
-            seconds += time.perf_counter() - start
-            losses.append(loss)
-            norms.append(norm)
-            if step % config.eval_every == 0 or step == config.steps:
-                _, train_metric = evaluate(model, train_probe)
-                _, test_metric = evaluate(model, test_set)
-                yield (
-                    Progress(
-                        step,
-                        float(np.mean(losses)),
-                        float(np.mean(norms)),
-                        train_metric,
-                        test_metric,
-                        seconds,
-                        is_solved(spec, test_metric),
-                    ),
-                    model,
-                )
-                losses, norms = [], []
+        _, train_metric = evaluate(run.model, probe)
+        _, test_metric = evaluate(run.model, test_set)
+    point = Progress(
+        run.updates,
+        loss_sum / n if n else float("nan"),
+        norm_sum / n if n else float("nan"),
+        train_metric,
+        test_metric,
+        run.seconds,
+        is_solved(tasks.SPECS[run.config.task], test_metric),
+    )
+    return replace(run, history=(*run.history, point), pending=(0.0, 0.0, 0))
+
+
+class _Trainer:
+    """One model's training state, advanced one update at a time."""
+
+    def __init__(self, config: TrainConfig, data):
+        config.check()
+        self.config = config
+        self.train_set, self.test_set, self.probe = _sets(config, data)
+        self.opt = Optimizer(config.optimizer, config.lr, config.clip)
+        self.rng = np.random.default_rng([config.seed, 3])
+        self.batch = min(config.batch_size, len(self.train_set))
+        self.run = ModelRun(config, (), 0, 0.0, init_model(config, tasks.SPECS[config.task]))
+
+    def update(self) -> None:
+        run, start = self.run, time.perf_counter()
+        index = self.rng.choice(len(self.train_set), size=self.batch, replace=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, _, grads = loss_and_grads(run.model, self.train_set.take(index))
+            params, norm = self.opt.step(run.model.params, grads)
+        model = run.model
+        try:  # with_params refuses non-finite parameters: such an update is skipped
+            model = model.with_params(params)
+        except ValueError:
+            pass
+        loss_sum, norm_sum, n = run.pending
+        self.run = replace(
+            run,
+            updates=run.updates + 1,
+            seconds=run.seconds + time.perf_counter() - start,
+            model=model,
+            pending=(loss_sum + loss, norm_sum + norm, n + 1),
+        )
+        if self.run.updates % self.config.eval_every == 0 or self.run.finished:
+            self.evaluate()
+
+    def evaluate(self) -> None:
+        if self.run.last is None or self.run.last.step < self.run.updates:
+            self.run = _evaluate(self.run, self.probe, self.test_set)
+
+
+def _same_data(configs) -> None:
+    keys = {(c.task, c.length, c.n_train, c.n_test, c.seed) for c in configs}
+    if len(keys) > 1:
+        raise ValueError("models trained together need the same task, length, data sizes and seed (the same data)")
+
+
+def train_many(
+    configs: Mapping[str, TrainConfig],
+    data: tuple[tasks.Dataset, tasks.Dataset] | None = None,
+    on_progress: Callable[[dict[str, ModelRun]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, ModelRun]:
+    """Train several models together on the same data (the configs' own unless ``data`` = (train, test) is
+    given): one update each in turn, so after every round all have had the same number of updates; each is
+    evaluated every ``eval_every`` updates and after its last one.
+
+    After every round ``on_progress(runs)`` gets each model's :class:`ModelRun` so far (the same names as
+    ``configs``); when ``should_stop()`` returns True the training ends there, and every model is first
+    evaluated at the update it reached, so each one shows its result so far (``finished`` False: no verdict).
+    Returns the runs. Each model's result does not depend on which others train beside it.
+    """
+    if not configs:
+        raise ValueError("no models to train")
+    if data is None:
+        _same_data(configs.values())
+    trainers = {name: _Trainer(config, data) for name, config in configs.items()}
+    while True:
+        live = [t for t in trainers.values() if not t.run.finished]
+        for trainer in live:
+            trainer.update()
+        runs = {name: t.run for name, t in trainers.items()}
+        if on_progress is not None:
+            on_progress(runs)
+        if all(run.finished for run in runs.values()):
+            return runs
+        if should_stop is not None and should_stop():
+            for trainer in trainers.values():
+                trainer.evaluate()
+            return {name: t.run for name, t in trainers.items()}
+
+
+def evaluate_now(run: ModelRun, data: tuple[tasks.Dataset, tasks.Dataset] | None = None) -> ModelRun:
+    """``run`` with an evaluation point at the update it reached, if it has none there: for a run whose loop
+    was cut off between evaluation points (its data made again from its config unless given)."""
+    if run.last is not None and run.last.step >= run.updates or run.updates == 0:
+        return run
+    _, test_set, probe = _sets(run.config, data)
+    return _evaluate(run, probe, test_set)
+
+
+def train_steps(config: TrainConfig, data=None) -> Iterator[tuple[Progress, Model]]:
+    """One model, yielding (progress, model) at every evaluation point (the same loop as train_many)."""
+    trainer = _Trainer(config, data)
+    while not trainer.run.finished:
+        seen = len(trainer.run.history)
+        trainer.update()
+        if len(trainer.run.history) > seen:
+            yield trainer.run.last, trainer.run.model
 
 
 @dataclass(frozen=True)
@@ -264,77 +408,76 @@ class TrainResult:
     params: int
     state_dict: dict = field(repr=False)  # trained cell parameters
     readout: tuple = field(repr=False)  # (weight, bias)
+    run: ModelRun = field(repr=False, default=None)
 
     def summary(self) -> dict:
-        return {
-            "cell": self.config.cell,
-            "task": self.config.task,
-            "length": self.config.length,
-            "seed": self.config.seed,
-            "solved": self.solved,
-            "solved_step": self.solved_step,
-            "metric": self.metric,
-            "test_metric": self.test_metric,
-            "steps": self.config.steps,
-            "seconds": round(self.seconds, 3),
-            "params": self.params,
-            "seconds_per_step": round(self.seconds / self.config.steps, 6),
-        }
+        return self.run.summary()
 
 
 def train(config: TrainConfig) -> TrainResult:
-    history, model = [], None
-    for progress, latest in train_steps(config):
-        history.append(progress)
-        model = latest
-    spec = tasks.SPECS[config.task]
-    solved_at = next((p.step for p in history if p.solved), None)
-    last = history[-1]
+    """One model to the end of its budget (the CLI's ``train``)."""
+    run = train_many({config.cell: config})[config.cell]
+    model = run.model
     return TrainResult(
         config,
-        tuple(history),
-        last.solved,
-        solved_at,
-        last.test_metric,
-        spec.metric,
-        last.seconds,
+        run.history,
+        run.solved,
+        run.solved_step,
+        run.last.test_metric,
+        tasks.SPECS[config.task].metric,
+        run.seconds,
         model.num_params,
         model.cell.state_dict(),
         (model.readout_weight, model.readout_bias),
+        run,
     )
-
-
-def config_dict(config: TrainConfig) -> dict:
-    return asdict(config)
 
 
 # --------------------------------------------------------------------------------------------------
 # The lag sweep: success rate against sequence length
 
 
-def sweep(
-    base: TrainConfig, cells=("rnn", "lstm", "gru"), lengths=(5, 10, 20, 50, 100), seeds=(0, 1, 2), on_result=None
-) -> dict:
-    """Train every (cell, length, seed) with the base config's budget; returns a JSON-ready dict."""
-    runs = []
-    for length in lengths:
-        for cell in cells:
-            for seed in seeds:
-                config = replace(base, cell=cell, length=length, seed=seed)
-                summary = train(config).summary()
-                runs.append(summary)
-                if on_result is not None:
-                    on_result(summary)
+def sweep_groups(
+    base: TrainConfig, cells=("rnn", "lstm", "gru"), lengths=(5, 10, 20, 50, 100), seeds=(0, 1, 2)
+) -> list[dict[str, TrainConfig]]:
+    """The sweep's runs, one group per (length, seed): the models of a group train together on the same data."""
+    return [
+        {cell: replace(base, cell=cell, length=length, seed=seed) for cell in cells}
+        for length in lengths
+        for seed in seeds
+    ]
+
+
+def sweep_result(base: TrainConfig, cells, lengths, seeds, summaries: list[dict]) -> dict:
+    """The JSON-ready sweep record from run summaries (in any order; stored by length, cell, seed)."""
+    order = {key: i for i, key in enumerate(itertools.product(lengths, cells, seeds))}
+    runs = sorted(summaries, key=lambda r: order[r["length"], r["cell"], r["seed"]])
     return {"base": asdict(base), "cells": list(cells), "lengths": list(lengths), "seeds": list(seeds), "runs": runs}
 
 
+def sweep(
+    base: TrainConfig, cells=("rnn", "lstm", "gru"), lengths=(5, 10, 20, 50, 100), seeds=(0, 1, 2), on_result=None
+) -> dict:
+    """Train every (cell, length, seed) with the base config's budget; returns a JSON-ready dict.
+    ``on_result(summary)`` is called after each finished group, once per model."""
+    summaries = []
+    for group in sweep_groups(base, cells, lengths, seeds):
+        for run in train_many(group).values():
+            summaries.append(run.summary())
+            if on_result is not None:
+                on_result(summaries[-1])
+    return sweep_result(base, cells, lengths, seeds, summaries)
+
+
 def success_rates(result: dict) -> dict[str, list[float]]:
-    """Fraction of seeds solved, per cell, per length (in the sweep's order)."""
+    """Fraction of seeds solved, per cell, per length (in the sweep's order); NaN where no run finished."""
     rates = {}
     for cell in result["cells"]:
         rates[cell] = []
         for length in result["lengths"]:
-            runs = [r for r in result["runs"] if r["cell"] == cell and r["length"] == length]
+            runs = [
+                r for r in result["runs"] if r["cell"] == cell and r["length"] == length and r["solved"] is not None
+            ]
             rates[cell].append(sum(r["solved"] for r in runs) / len(runs) if runs else float("nan"))
     return rates
 

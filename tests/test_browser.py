@@ -173,37 +173,15 @@ def test_gradient_page_redraws_when_a_control_changes(page, app_url):
     screenshot(page, "gradients_exploding")
 
 
-def test_training_lab_trains_live_and_stop_ends_it_cleanly(page, app_url):
-    page.goto(f"{app_url}/Training_lab?steps=50&length=10&hidden_size=4")
-    wait_for_app(page, charts=1)
-    page.get_by_role("button", name="▶ Train").click()
-    page.get_by_text("RNN: test MSE").wait_for(timeout=60_000)
-    wait_for_app(page, charts=3)  # learning curves, trained gates, shipped sweep
-    assert page.locator("[data-testid=stMetric]").count() == 3
-    screenshot(page, "training_done")
-
-    # a long run, stopped part-way: partial results, a clear note, no exception
-    page.goto(f"{app_url}/Training_lab?steps=3000&length=200&hidden_size=32")
-    wait_for_app(page, charts=1)
-    page.get_by_role("button", name="▶ Train").click()
-    page.get_by_text("Training: update").wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)
-    page.get_by_role("button", name="■ Stop").click()
-    page.get_by_text("Stopped. These are the results").wait_for(timeout=60_000)
-    wait_for_app(page, charts=2)
-    assert page.locator("[data-testid=stException]").count() == 0
-    assert page.locator("[data-testid=stMetric]").count() == 3
-    screenshot(page, "training_stopped")
-
-
 def test_landing_page_reveals_the_measurement_after_a_guess(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
     assert page.locator("[data-testid=stPlotlyChart]").count() == 0  # predict first
     page.locator("[data-testid=stRadio] label", has_text="LSTM").click()
     wait_for_app(page, charts=1)
-    names = page.evaluate("() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot')"
-                          ".data.map(t => t.name)")
+    names = page.evaluate(
+        "() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot').data.map(t => t.name)"
+    )
     assert names == ["RNN", "LSTM", "GRU"]
     assert page.get_by_text("you guessed LSTM").count() == 1
     screenshot(page, "home_revealed")
@@ -271,7 +249,9 @@ def test_walking_the_sidebar_keeps_each_pages_settings(page, app_url):
     assert query_of(page) == expected["Cell stepper"]
 
 
-@pytest.mark.parametrize("typed", ["[c](//x.invalid)", "![](//x.invalid)", "<img src=//x.invalid>", "https://x.invalid"])
+@pytest.mark.parametrize(
+    "typed", ["[c](//x.invalid)", "![](//x.invalid)", "<img src=//x.invalid>", "https://x.invalid"]
+)
 def test_a_shared_link_cannot_inject_a_link_or_an_image(page, app_url, typed):
     """Issue 15: the typed-sequence error quotes the bad entry; it must come out as text. Requests to any
     address but the app's own are blocked and counted."""

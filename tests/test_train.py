@@ -184,3 +184,99 @@ def test_training_with_a_huge_sgd_step_keeps_the_model_finite():
     config = training.TrainConfig(cell="rnn", optimizer="sgd", lr=1e30, clip=None, steps=20, length=5, eval_every=5)
     for _, model in training.train_steps(config):
         assert all(np.all(np.isfinite(v)) for v in model.params.values())
+
+
+# ---- training several models together ----------------------------------------------------------------
+
+
+def tiny(cell, **kw):
+    return training.TrainConfig(cell=cell, length=6, hidden_size=3, steps=12, eval_every=5, n_train=40, n_test=20, **kw)
+
+
+def test_models_trained_together_match_each_trained_alone():
+    together = training.train_many({c: tiny(c) for c in ("rnn", "lstm", "gru")})
+    for cell in ("rnn", "gru"):
+        alone = training.train_many({cell: tiny(cell)})[cell]
+        assert [p.test_metric for p in together[cell].history] == [p.test_metric for p in alone.history]
+        assert [p.step for p in alone.history] == [5, 10, 12] and alone.finished and alone.solved is not None
+
+
+def test_every_round_gives_every_model_the_same_number_of_updates():
+    seen = []
+    training.train_many({c: tiny(c) for c in ("rnn", "gru")}, on_progress=lambda runs: seen.append(runs))
+    assert [{r.updates for r in runs.values()} for runs in seen] == [{n} for n in range(1, 13)]
+
+
+def test_stop_evaluates_every_model_where_it_stopped_and_gives_no_verdict():
+    rounds = []
+    runs = training.train_many(
+        {c: tiny(c) for c in ("rnn", "lstm", "gru")},
+        on_progress=lambda r: rounds.append(1),
+        should_stop=lambda: len(rounds) >= 3,  # before the first evaluation point (5)
+    )
+    for run in runs.values():
+        assert run.updates == 3 and [p.step for p in run.history] == [3]
+        assert not run.finished and run.solved is None and run.summary()["solved"] is None
+        assert run.summary()["updates"] == 3 and run.summary()["steps"] == 12
+
+
+def test_a_loop_cut_off_between_evaluations_can_be_evaluated_afterwards():
+    kept = {}
+
+    def cut_off(runs):  # as Streamlit's rerun does: an exception out of the progress callback
+        kept.update(runs)
+        if runs["gru"].updates == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        training.train_many({c: tiny(c) for c in ("lstm", "gru")}, on_progress=cut_off)
+    gru = kept["gru"]
+    assert [p.step for p in gru.history] == [5]
+    later = training.evaluate_now(gru)
+    assert [p.step for p in later.history] == [5, 7] and later.solved is None
+    assert training.evaluate_now(later) is later  # nothing new to evaluate
+
+
+def test_models_trained_together_must_share_their_data():
+    with pytest.raises(ValueError, match="same data"):
+        training.train_many({"rnn": tiny("rnn"), "gru": tiny("gru", seed=1)})
+    with pytest.raises(ValueError, match="no models"):
+        training.train_many({})
+    data = tasks.make_task("first", 6, 10, 10)
+    with pytest.raises(ValueError, match="input features"):
+        training.train_many({"rnn": tiny("rnn")}, data)
+
+
+def test_is_solved_reads_the_task_threshold():
+    from dataclasses import replace
+
+    adding = replace(tasks.SPECS["adding"], solved_below=0.5)
+    assert adding.threshold == 0.5 and training.is_solved(adding, 0.4) and not training.is_solved(adding, 0.5)
+    order = replace(tasks.SPECS["order"], solved_above=0.6)
+    assert training.is_solved(order, 0.6) and not training.is_solved(order, 0.59)
+
+
+def test_sweep_groups_and_result_keep_the_sweep_order_and_skip_unfinished_runs():
+    base = tiny("lstm")
+    groups = training.sweep_groups(base, ("rnn", "gru"), (5, 8), (0, 1))
+    assert [(g["rnn"].length, g["rnn"].seed) for g in groups] == [(5, 0), (5, 1), (8, 0), (8, 1)]
+    summaries = [
+        {"cell": c, "length": g[c].length, "seed": g[c].seed, "solved": g[c].seed == 0} for g in groups for c in g
+    ]
+    summaries[-1]["solved"] = None  # a run that did not finish its budget
+    result = training.sweep_result(base, ("rnn", "gru"), (5, 8), (0, 1), summaries[::-1])
+    assert [(r["length"], r["cell"], r["seed"]) for r in result["runs"]][:3] == [
+        (5, "rnn", 0),
+        (5, "rnn", 1),
+        (5, "gru", 0),
+    ]
+    assert training.success_rates(result) == {"rnn": [0.5, 0.5], "gru": [0.5, 1.0]}
+    partial = training.sweep_result(base, ("rnn",), (5, 8), (0,), summaries[:1])
+    rates = training.success_rates(partial)["rnn"]
+    assert rates[0] == 1.0 and np.isnan(rates[1])
+
+
+def test_the_small_data_preset_is_a_valid_config():
+    config = training.TrainConfig(**training.SMALL_DATA)
+    config.check()
+    assert config.n_train < training.TrainConfig().n_train

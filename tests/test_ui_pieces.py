@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import pytest
 
 import rnnviz
-from rnnviz import colormaps, diagram, experiments, explain, figures, inputs, timeline
+from rnnviz import colormaps, diagram, experiments, explain, inputs, timeline, training_figures
 
 
 def test_parse_sequence_accepts_commas_spaces_and_newlines():
@@ -214,9 +214,9 @@ def test_reference_line_labels_sit_on_their_lines_on_log_axes():
     from rnnviz import training
 
     history = [training.Progress(25 * i, 0.1, 1.0, 0.1, 0.2 / i, 1.0, False) for i in range(1, 5)]
-    fig = figures.learning_curves({"lstm": history}, "MSE", 0.167, 0.04)
+    fig = training_figures.learning_curves({"lstm": history}, "MSE", 0.167, 0.04)
     notes = {a.text: a.y for a in fig.layout.annotations}
     assert notes["solved"] == pytest.approx(np.log10(0.04))  # Plotly reads annotation y in log10 units
     assert {s.y0 for s in fig.layout.shapes} == {0.167, 0.04}  # but shapes in data units
-    accuracy = figures.learning_curves({"lstm": history}, "accuracy", 0.25, 0.95)
+    accuracy = training_figures.learning_curves({"lstm": history}, "accuracy", 0.25, 0.95)
     assert {a.text: a.y for a in accuracy.layout.annotations}["solved"] == 0.95
