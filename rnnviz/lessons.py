@@ -311,7 +311,7 @@ def reveal_clip(m: dict) -> Reveal:
     text += ". "
     text += {
         0: "Clipping did not help here: the clipped run's steps were too short to go as far.",
-        1: "The clipped run took the same directions with capped lengths, and ended lower.",
+        1: "Each clipped step kept its gradient's direction with the length capped, and that run ended lower.",
         2: f"The two losses are within a factor of {SAME_FACTOR:g}: clipping made no real difference here.",
     }[answer]
     return Reveal(LESSONS_OPTIONS[4][answer], text)
@@ -589,6 +589,11 @@ def reveal_gru(m: dict) -> Reveal:
         f"same on this shared machine. Parameters: LSTM {params['lstm']}, GRU {params['gru']} "
         f"({params['gru'] / params['lstm']:.0%}). On lesson 6's task the GRU {gru_how} (the LSTM {lstm_how})."
     )
+    if timing.get("load_average"):
+        text += (
+            f" The machine was busy while timing (load average {timing['load_average']:g}), which slows every model; "
+            "compare the models with each other, not with other machines."
+        )
     return Reveal(answer, text)
 
 
@@ -719,7 +724,7 @@ LESSONS = (
         (
             "With recurrent weights of spectral radius 2 the Jacobian product can grow instead, and a single "
             "training step can get a gradient far larger than the others. Plain gradient descent then takes a "
-            "step of that size and lands somewhere unrelated.",
+            "step of that size, which can throw the loss up instead of down.",
             "Clipping rescales any gradient whose norm exceeds a threshold down to the threshold: the direction "
             "stays, the step length is capped. Here the same RNN is trained twice by SGD on the same target, once "
             "without and once with clipping at norm 1.",

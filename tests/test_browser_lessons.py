@@ -58,7 +58,9 @@ def test_each_lesson_reveals_after_a_prediction_in_the_browser(page, app_url, nu
     page.goto(f"{app_url}/Lessons?lesson={number}")
     wait_for_app(page, charts=1)
     assert page.locator("[data-testid=stSidebar]").is_visible()
-    page.locator("[data-testid=stMain] [data-testid=stRadio] label").first.click()
+    page.locator("[data-testid=stMain] [data-testid=stRadio]").get_by_text(
+        lessons.lesson(number).options[0], exact=True
+    ).click()
     page.locator("[data-testid=stAlert]", has_text="Measured:").first.wait_for(timeout=60_000)
     wait_for_app(page, charts=1)
     assert page.locator("[data-testid=stException]").count() == 0

@@ -273,3 +273,46 @@ def test_rerunning_one_shipped_record_gives_the_same_curve():
             [p[key] for p in again["history"]], [p[key] for p in shipped["history"]], rtol=1e-4, err_msg=key
         )
     assert again["solved"] == shipped["solved"] and again["params"] == shipped["params"]
+
+
+def test_the_claims_in_the_lessons_texts_hold_for_the_runs_they_describe():
+    """Each sentence of a paragraph or notice that states a fact about a run, checked on that run."""
+    m1 = lessons.lesson(1).measure({})
+    h = m1["run"].h
+    assert np.all(m1["run"].x[1:] == 0) and np.all(np.abs(np.diff(h[1:], axis=0)).max(axis=1) > 0)  # h keeps changing
+    m3 = lessons.lesson(3).measure({})
+    rnn = m3["rnn"]
+    assert np.all(rnn.h_norm <= rnn.theory * (1 + 1e-9))  # "the grey curve is an upper bound"
+    m4 = lessons.lesson(4).measure({})
+    norms = m4["run"].norm_plain[np.isfinite(m4["run"].norm_plain)]
+    assert norms.max() >= 10 * np.median(norms)  # "a gradient far larger than the others"
+    assert m4["run"].norm_plain.max() > m4["run"].threshold  # clipping had something to clip
+    m5 = lessons.lesson(5).measure({})
+    assert m5["forget_mean"] > 0.9  # "f_t starts close to 1"
+    cells = {
+        k: lessons.GATED.make_cell() if k == "lstm" else replace(lessons.GATED, kind=k).make_cell()
+        for k in ("rnn", "lstm", "gru")
+    }
+    H = lessons.GATED.hidden_size
+    blocks = {k: c.params["weight_hh"].shape[0] // H for k, c in cells.items()}
+    assert blocks == {"rnn": 1, "lstm": 4, "gru": 3}  # "three weight blocks where the LSTM has four", "four ... one"
+    small = DATA["small"]["history"][-1]
+    spec = tasks.SPECS[DATA["small"]["task"]]
+    assert training.is_solved(spec, small["train_metric"]) and not training.is_solved(spec, small["test_metric"])
+
+
+def test_training_live_replaces_the_replay_and_the_reveal_follows_it():
+    """Lesson 7's live run (timing the updates again: the cheapest of the three) swaps in fresh numbers."""
+    at = open_page(LESSONS, lesson=7)
+    assert any("Replayed from the runs recorded by" in c.value for c in at.caption)
+    at.button(key="lessons.train7").click().run()
+    assert_clean(at)
+    assert any(c.value == "Trained live in this session." for c in at.caption)
+    live = at.session_state["lessons.live_data"]
+    assert live["timing"]["repeats"] == DATA["timing"]["repeats"] and live["train"] == DATA["train"]
+    at.radio(key="lessons.answer7").set_value(lessons.LESSONS_OPTIONS[7][0]).run()
+    ms = live["timing"]["ms_per_update"]
+    expected = lessons.LESSONS_OPTIONS[7][
+        {"a": 1, "b": 0, "same": 2}[lessons.compare(ms["lstm"], ms["gru"], lessons.TIME_FACTOR)]
+    ]
+    assert f"**Measured: {expected}.**" in [*at.success, *at.info][0].value
