@@ -109,7 +109,7 @@ if L.trains:
     )
     cost = lessons.live_seconds(number, shipped_data())
     if st.button(
-        f"Train it again, live (about {cost:.0f} s on the machine that recorded it; longer when it is busy)",
+        f"Train it again, live (took {cost:.0f} s when it was recorded; the page waits until it is done)",
         key=f"lessons.train{number}",
     ):
         with st.spinner("Training... the page waits until every run has finished."):

@@ -634,7 +634,7 @@ def reveal_costs(m: dict) -> Reveal:
     n_train = small["config"]["n_train"]
     text = (
         f"Measured after {small['steps']} updates on {n_train} training sequences: training {spec.metric} "
-        f"{train_m:.3f} ({'below' if training.is_solved(spec, train_m) else 'not below'} the solved line "
+        f"{train_m:.3f} ({'past' if training.is_solved(spec, train_m) else 'short of'} the solved line "
         f"{spec.threshold}), held-out {spec.metric} {test_m:.3f} (the input-blind baseline is {spec.baseline:.3f}). "
         f"And every update costs more: {ms['lstm']:.2f} ms for the LSTM against {ms['rnn']:.2f} ms for the RNN "
         f"(×{ms['lstm'] / ms['rnn']:.1f}, measured as in lesson 7)."
