@@ -16,7 +16,7 @@ ui.setup_page(
 )
 
 N = len(lessons.LESSONS)
-S = ui.Settings(
+S = ui.Settings(  # answer keys are "lessons.answer<N>", as S.key(f"answer{N}") gives
     "lessons",
     [ui.Setting("lesson", 1, low=1, high=N)]
     + [ui.Setting(f"answer{L.number}", None, options=L.options, in_url=False) for L in lessons.LESSONS],
@@ -76,7 +76,7 @@ with text_col:
         st.markdown(paragraph)
     if m is not None:
         with question if present else st.container():
-            guess = st.radio(f"**Predict:** {L.question}", L.options, key=S.key(f"answer{number}"))
+            guess = st.radio(f"**Predict:** {L.question}", L.options, key=f"lessons.answer{number}")
             if guess is not None:
                 reveal = L.reveal(m)
                 right = guess == reveal.answer
