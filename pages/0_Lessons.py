@@ -62,7 +62,7 @@ number = S["lesson"]
 L = lessons.lesson(number)
 data = (st.session_state.get(LIVE) or shipped_data()) if L.trains else {}
 
-prev_col, title_col, next_col = st.columns([1, 6, 1], vertical_alignment="center")
+prev_col, title_col, next_col = st.columns([3, 12, 2], vertical_alignment="center")
 prev_col.button("← Previous", on_click=go_to, args=(number - 1,), disabled=number == 1, key="lessons.prev")
 title_col.subheader(f"Lesson {number} of {N}: {L.title}")
 next_col.button("Next →", on_click=go_to, args=(number + 1,), disabled=number == N, key="lessons.next")
