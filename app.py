@@ -8,7 +8,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from rnnviz import experiments, figures, threads, ui  # noqa: E402
+from rnnviz import analysis, experiments, figures, lessons, threads, ui  # noqa: E402
 
 threads.limit_blas_threads()  # the server may have loaded NumPy before this file ran
 
@@ -40,9 +40,9 @@ st.markdown(
     "*keep* gate biased to +3) reads one pulse at step 0 and then silence. The curve is how far the hidden "
     "state still is from where it would be without the pulse: "
     r"$\lVert h_t(\text{pulse}) - h_t(\text{silence}) \rVert$. "
-    "**Before you look:** which one still remembers the pulse after 100 steps?"
+    "**Before you look:** which one keeps the most of the pulse after 100 steps?"
 )
-GUESSES = ("RNN", "LSTM", "GRU", "none of them")
+GUESSES = ("RNN", "LSTM", "GRU", "LSTM and GRU, about the same", "none of them")
 S = ui.Settings("home", [ui.Setting("guess", None, options=GUESSES, in_url=False)])
 guess = st.radio("Your guess", GUESSES, horizontal=True, key=S.key("guess"))
 S.sync_url()
@@ -57,10 +57,22 @@ else:
         key="home.preview",
     )
     left = {k: float(v[100] / v[1]) for k, v in memory.items()}
-    best = max(left, key=left.get)
+    winners = lessons.most_kept(left)
+    names = " and ".join(figures.model_name(k) for k in winners)
+    if max(left.values()) < analysis.VANISHED:
+        verdict = "none of them"
+    elif len(winners) == 1:
+        verdict = names
+    else:
+        verdict = f"{names}, about the same"
     st.success(
         f"After 100 steps the RNN keeps {left['rnn']:.1e} of what it held at step 1, the LSTM {left['lstm']:.1e}, "
-        f"the GRU {left['gru']:.1e}. Most kept: **{figures.model_name(best)}** (you guessed {guess})."
+        f"the GRU {left['gru']:.1e}. Most kept: **{verdict}** (you guessed {guess})."
+    )
+    st.caption(
+        f"Two shares count as about the same when they are within a factor of {lessons.SAME_FACTOR:g}: "
+        "small next to the orders of magnitude between a plain RNN and a gated cell on this log axis. None of "
+        f"them counts as remembering when the best keeps less than {analysis.VANISHED:g} of the pulse."
     )
 
 st.subheader("Where to go")
@@ -69,7 +81,9 @@ st.markdown(
     "the cell state, and the equations with the live numbers.\n"
     "2. **Gradient flow**: the same story for learning: how much of a loss at the end reaches each earlier "
     "step, measured by backpropagation, beside the theory.\n"
-    "3. **Training lab**: train all three on long-lag tasks and see which one solves them."
+    "3. **Training lab**: train all three on long-lag tasks and see which one solves them.\n\n"
+    "New to recurrent networks, or teaching them? The **Lessons** walk through the whole story in eight "
+    "steps, each with a question to answer before the reveal, and a presenter mode for a projector."
 )
 cols = st.columns(len(ui.PAGES) - 1)
 for col, (path, label, icon) in zip(cols, ui.PAGES[1:], strict=True):

@@ -18,6 +18,7 @@ threads.limit_blas_threads()  # every page imports this module, and a deep link 
 
 PAGES = [
     ("app.py", "Start here", "🏠"),
+    ("pages/0_Lessons.py", "Lessons", "🎓"),
     ("pages/1_Cell_stepper.py", "Cell stepper", "🔬"),
     ("pages/2_Gradient_flow.py", "Gradient flow", "📉"),
     ("pages/3_Training_lab.py", "Training lab", "🏋️"),
@@ -31,14 +32,66 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
     page's id: the prefix of its settings' keys."""
     st.set_page_config(page_title=f"{title} · rnnviz", page_icon=icon, layout="wide")
     _arrive(page)
+    present = _present_on_arrival()
     with st.sidebar:
         st.markdown("## rnnviz")
         st.caption("Why LSTMs remember what plain RNNs forget")
         for path, label, page_icon in PAGES:
             st.page_link(path, label=label, icon=page_icon)
+        st.toggle("Presenter mode", key=_PRESENT, help="Large type, no sidebar: for a projector. Also ?present=1.")
         st.divider()
-    st.title(f"{icon} {title}")
-    st.markdown(intro)
+    if present:
+        st.html(_PRESENTER_CSS)  # a constant: no user text ever reaches it
+        title_col, leave_col = st.columns([3, 1], vertical_alignment="center")
+        title_col.title(f"{icon} {title}")
+        leave_col.button("Leave presenter mode", key=f"{page}.leave_presenter", on_click=_leave_presenter)
+    else:
+        st.title(f"{icon} {title}")
+        st.markdown(intro)
+
+
+# Presenter mode: for a projector at 1280x720. On for the rest of the session once a page is opened with
+# ?present=1 (or the sidebar toggle is set); ?present=0 turns it off. Static CSS hides the sidebar (and with
+# it every page's controls) and the toolbar, and enlarges the type; show_figure enlarges figure fonts.
+_PRESENT = "_ui.present"
+PRESENT_PARAM = "present"
+PRESENTER_FONT = 22  # px, figure text in presenter mode (>= 20: readable from the back of a classroom)
+_PRESENTER_CSS = """<style>
+[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stExpandSidebarButton],
+header[data-testid=stHeader], [data-testid=stToolbar], [data-testid=stDecoration] { display: none !important; }
+html { font-size: 22px; }
+[data-testid=stMainBlockContainer] { padding-top: 0.6rem !important; padding-bottom: 1rem !important;
+  max-width: 100% !important; }
+[data-testid=stMain] h1 { font-size: 1.5rem; padding: 0.2rem 0; }
+[data-testid=stMain] h3 { font-size: 1.2rem; padding: 0.2rem 0; }
+</style>"""
+
+
+def _present_on_arrival() -> bool:
+    """Read ?present= when the student arrives at a page (never on later reruns, like settings)."""
+    state = st.session_state
+    if state.get(_ARRIVED, True) and PRESENT_PARAM in st.query_params:
+        state[_PRESENT] = st.query_params[PRESENT_PARAM].lower() in ("1", "true")
+    return presenting()
+
+
+def presenting() -> bool:
+    """Whether the page is in presenter mode."""
+    return bool(st.session_state.get(_PRESENT, False))
+
+
+def _leave_presenter() -> None:
+    st.session_state[_PRESENT] = False
+
+
+def presenter_figure(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` with every text at least PRESENTER_FONT px (builders stay as they are)."""
+    fig = go.Figure(fig)
+    fig.update_layout(font_size=PRESENTER_FONT, hoverlabel_font_size=PRESENTER_FONT)
+    for note in fig.layout.annotations:
+        note.font.size = max(note.font.size or 0, PRESENTER_FONT)
+    fig.update_traces(textfont_size=PRESENTER_FONT, selector=lambda t: "textfont" in t)
+    return fig
 
 
 # --------------------------------------------------------------------------------------------------
@@ -141,7 +194,7 @@ class Settings:
 
     def query(self) -> dict:
         """The page's settings as URL query parameters (lists stay lists)."""
-        out = {PAGE_PARAM: self.page}
+        out = {PAGE_PARAM: self.page, **({PRESENT_PARAM: "1"} if presenting() else {})}
         for field, spec in self.specs.items():
             if spec.in_url:
                 value = self[field]
@@ -216,10 +269,12 @@ def guarded(action: Callable, *args, **kwargs):
 
 
 def show_figure(fig: go.Figure | SharedFigure, key: str | None = None, on_select: str = "ignore"):
-    """Show a figure, or a figure shared across sessions (``shared_figure``) without building it again; with
-    ``on_select="rerun"``, return Streamlit's selection event (points clicked)."""
+    """Show a figure, or a figure shared across sessions (``shared_figure``) without building it again; in
+    presenter mode with large type. With ``on_select="rerun"``, return Streamlit's selection event."""
     if isinstance(fig, SharedFigure):
-        fig = _Prebuilt(fig.spec)
+        fig = presenter_figure(go.Figure(fig.spec)) if presenting() else _Prebuilt(fig.spec)
+    elif presenting():
+        fig = presenter_figure(fig)
     return st.plotly_chart(
         fig,
         width="stretch",

@@ -177,7 +177,7 @@ def test_landing_page_reveals_the_measurement_after_a_guess(page, app_url):
     page.goto(app_url)
     wait_for_app(page)
     assert page.locator("[data-testid=stPlotlyChart]").count() == 0  # predict first
-    page.locator("[data-testid=stRadio] label", has_text="LSTM").click()
+    page.locator("[data-testid=stRadio] label").get_by_text("LSTM", exact=True).click()
     wait_for_app(page, charts=1)
     names = page.evaluate(
         "() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot').data.map(t => t.name)"

@@ -1,0 +1,126 @@
+"""Lessons: the story in eight steps, each a live figure at pinned settings and a question to answer first."""
+
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from rnnviz import lessons, ui
+
+ui.setup_page(
+    "lessons",
+    "Lessons",
+    "🎓",
+    "Eight short lessons, one idea each, in the order the story is usually told. Every figure is computed "
+    "as you open it (the training lessons replay recorded runs, and can train them again). Before each "
+    "reveal, **make a prediction**: the answer is read off the run you see.",
+)
+
+N = len(lessons.LESSONS)
+S = ui.Settings(  # answer keys are "lessons.answer<N>", as S.key(f"answer{N}") gives
+    "lessons",
+    [ui.Setting("lesson", 1, low=1, high=N)]
+    + [ui.Setting(f"answer{L.number}", None, options=L.options, in_url=False) for L in lessons.LESSONS],
+)
+present = ui.presenting()
+LIVE = "lessons.live_data"  # training results trained in this session (replace the shipped ones)
+LIVE_LESSONS = "lessons.live_lessons"  # which lessons' runs those are
+
+
+@st.cache_data(show_spinner=False)
+def shipped_data() -> dict:
+    return lessons.load_data()
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the lesson's run...")
+def measured(number: int, data: dict) -> dict:
+    return lessons.lesson(number).measure(data)
+
+
+def go_to(number: int) -> None:
+    S["lesson"] = number
+
+
+def answered(number: int) -> bool:
+    return S[f"answer{number}"] is not None
+
+
+with st.sidebar:
+    done = sum(answered(L.number) for L in lessons.LESSONS)
+    st.markdown("### Your progress")
+    st.progress(done / N, text=f"{done} of {N} lessons answered")
+    st.radio(
+        "Lesson",
+        [L.number for L in lessons.LESSONS],
+        format_func={
+            L.number: f"{'✅' if answered(L.number) else '⬜'} {L.number}. {L.title}" for L in lessons.LESSONS
+        }.get,
+        key=S.key("lesson"),
+    )
+
+S.sync_url()
+number = S["lesson"]
+L = lessons.lesson(number)
+data = (st.session_state.get(LIVE) or shipped_data()) if L.trains else {}
+
+prev_col, title_col, next_col = st.columns([3, 12, 2], vertical_alignment="center")
+prev_col.button("← Previous", on_click=go_to, args=(number - 1,), disabled=number == 1, key="lessons.prev")
+title_col.subheader(f"Lesson {number} of {N}: {L.title}")
+next_col.button("Next →", on_click=go_to, args=(number + 1,), disabled=number == N, key="lessons.next")
+
+m = ui.guarded(measured, number, data)
+guess = None
+text_col, figure_col = st.columns([2, 3], gap="medium")
+with text_col:
+    question = st.container()  # in presenter mode the question comes first: the paragraphs are the teacher's
+    for paragraph in L.paragraphs:
+        st.markdown(paragraph)
+    if m is not None:
+        with question if present else st.container():
+            guess = st.radio(f"**Predict:** {L.question}", L.options, key=f"lessons.answer{number}")
+            if guess is not None:
+                reveal = L.reveal(m)
+                right = guess == reveal.answer
+                verdict = "Right" if right else f"You predicted *{guess}*"
+                message = f"**Measured: {reveal.answer}.** {verdict}. {reveal.text}"
+                (st.success if right else st.info)(message, icon="✅" if right else "🔎")
+with figure_col:
+    if m is not None:
+        fig = L.figure(m)
+        if L.veil and guess is None:  # the axes stay as they will be; the measured marks wait for a prediction
+            fig.update_traces(opacity=0, hoverinfo="skip", hovertemplate=None)
+        if fig.layout.sliders:  # the lesson shows one pinned step; playing it is the full page's job
+            fig.layout.sliders, fig.layout.updatemenus = (), ()
+        if present:
+            fig.update_layout(height=470)
+        ui.show_figure(fig, key=f"lessons.figure{number}")
+        if L.veil and guess is None:
+            st.caption("The measured curves appear once you predict.")
+        st.markdown(f"**Notice:** {L.notice}")
+        for _, numbers in m.get("equations", ()):
+            st.latex(numbers)
+
+
+if L.trains:
+    live = number in st.session_state.get(LIVE_LESSONS, ())
+    st.caption(
+        "Trained live in this session."
+        if live
+        else f"Replayed from the runs recorded by `{shipped_data()['made_by']}` ({shipped_data()['machine']})."
+    )
+    cost = lessons.live_seconds(number, shipped_data())
+    if st.button(
+        f"Train it again, live (took {cost:.0f} s when it was recorded; the page waits until it is done)",
+        key=f"lessons.train{number}",
+    ):
+        with st.spinner("Training... the page waits until every run has finished."):
+            fresh = ui.guarded(lessons.live_update, number, st.session_state.get(LIVE) or shipped_data())
+        if fresh is not None:
+            st.session_state[LIVE] = fresh
+            st.session_state[LIVE_LESSONS] = {*st.session_state.get(LIVE_LESSONS, ()), number}
+            st.rerun()
+
+path, query = L.link()
+st.page_link(path, label=f"Open the {lessons.PAGE_NAMES[L.target]} at these settings", icon="🔗", query_params=query)
+with st.expander("Link for a class: this lesson in presenter mode", expanded=present):
+    base = (st.context.url or "").split("?")[0]
+    st.code(f"{base}?{urlencode(lessons.presenter_query(number))}", language=None)

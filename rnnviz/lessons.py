@@ -1,0 +1,842 @@
+"""The Lessons: a guided path through the app, one idea per lesson, as data and pure functions.
+
+Each lesson pins the settings of one full page, measures something with the engine at those settings
+(``measure``), draws one figure from the measurement (``figure``) and asks a predict-then-reveal question
+whose answer is read off the same measurement (``reveal``): nothing in a reveal is typed in by hand.
+Training lessons read replayed results (``rnnviz/data/lessons.json``, made by
+``python scripts/make_lessons_data.py``), or the same records trained live (``train_record``).
+Nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz import (
+    analysis,
+    experiments,
+    explain,
+    figures,
+    gradient_figures,
+    tasks,
+    timeline,
+    training,
+    training_figures,
+)
+from rnnviz.theme import COLORS, MODEL_COLORS, MODEL_NAMES
+
+DATA_PATH = Path(__file__).parent / "data" / "lessons.json"
+PAGE_FILES = {
+    "lessons": "pages/0_Lessons.py",
+    "stepper": "pages/1_Cell_stepper.py",
+    "gradient": "pages/2_Gradient_flow.py",
+    "lab": "pages/3_Training_lab.py",
+}
+PAGE_NAMES = {"stepper": "Cell stepper", "gradient": "Gradient flow", "lab": "Training lab"}
+
+# Two measured sizes count as "about the same" when the larger is less than SAME_FACTOR times the smaller.
+# The lessons compare quantities that differ by orders of magnitude when they differ at all (a pulse kept
+# after 100 steps: 1e-8 against 4e-2), so a factor of 2 only calls a tie what the eye sees as one on a log
+# axis. Timings are the exception: on the shared machine that measured them they vary by about +-20% from
+# run to run, so two timings within TIME_FACTOR (25%) are called the same.
+SAME_FACTOR = 2.0
+TIME_FACTOR = 1.25
+
+
+def compare(a: float, b: float, factor: float = SAME_FACTOR) -> str:
+    """Which is larger: "a" when ``a`` is larger than ``b`` by at least ``factor``, "b" when the reverse, else "same".
+    Non-negative sizes; zero against a positive number is never the same; inf counts as largest."""
+    a, b = float(a), float(b)
+    if not (a >= 0 and b >= 0):
+        raise ValueError(f"compare takes sizes (non-negative numbers), got {a} and {b}")
+    if a == b:
+        return "same"
+    if a >= factor * b:
+        return "a"
+    if b >= factor * a:
+        return "b"
+    return "same"
+
+
+def most_kept(kept: dict[str, float], factor: float = SAME_FACTOR) -> tuple[str, ...]:
+    """The keys whose value is within ``factor`` of the largest (the winner and whoever ties with it)."""
+    best = max(kept.values())
+    return tuple(k for k, v in kept.items() if compare(best, v, factor) == "same")
+
+
+@dataclass(frozen=True)
+class Reveal:
+    answer: str  # one of the question's options
+    text: str  # the measured outcome, in words and numbers
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: int  # 1-based, as in ?lesson=N
+    title: str
+    paragraphs: tuple[str, ...]
+    notice: str  # the "notice this" line under the figure
+    question: str
+    options: tuple[str, ...]
+    target: str  # the page id of the full page: "stepper", "gradient" or "lab"
+    settings: dict  # that page's fields, pinned
+    measure: Callable[[dict], dict]  # data (the replayed training records) -> the measurement
+    figure: Callable[[dict], go.Figure]
+    reveal: Callable[[dict], Reveal]
+    veil: bool = True  # the figure gives the answer away: its curves wait for the student's prediction
+    trains: bool = False  # replays training results (and can train live)
+
+    def link(self) -> tuple[str, dict]:
+        """The full page at these settings: (page file, query parameters), for st.page_link."""
+        query = {"page": self.target}
+        for field, value in self.settings.items():
+            query[field] = [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
+        return PAGE_FILES[self.target], query
+
+
+def presenter_query(number: int) -> dict:
+    """The Lessons page's query parameters that open lesson ``number`` in presenter mode."""
+    return {"page": "lessons", "lesson": str(number), "present": "1"}
+
+
+STEPPER_FIELDS = ("kind", "hidden_size", "preset", "length", "seed", "forget_bias", "spectral_radius", "nonlinearity")
+GRADIENT_FIELDS = ("spectral_radius", "forget_bias", "length", "hidden_size", "nonlinearity", "preset", "seed", "dtype")
+
+
+def page_settings(config: experiments.CellConfig, fields: tuple[str, ...], **extra) -> dict:
+    """A page's URL fields for a lesson's cell config (so the link and the lesson cannot disagree)."""
+    return {**{f: getattr(config, f) for f in fields}, **extra}
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.2g}" if 1e-2 <= abs(v) < 1e3 else f"{v:.1e}"
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. The recurrence
+
+RECURRENCE = experiments.CellConfig(kind="rnn", hidden_size=8, length=30, preset="pulse", seed=0)
+RECURRENCE_STEP, RECURRENCE_UNIT = 1, 3
+
+
+def measure_recurrence(data: dict) -> dict:
+    config = RECURRENCE
+    cell = config.make_cell()
+    run = experiments.run(cell, config.make_input())
+    t, j = RECURRENCE_STEP, RECURRENCE_UNIT
+    p = cell.params
+    values = explain.unit_values(cell, run.x, run.h, run.c, run.gates, t, j)
+    return {
+        "run": run,
+        "input_part": float(p["weight_ih"][j] @ run.x[t] + p["bias_ih"][j]),
+        "recurrent_part": float(p["weight_hh"][j] @ run.h[t - 1] + p["bias_hh"][j]),
+        "values": values,
+        "equations": explain.equations_with_numbers("rnn", values, run.nonlinearity),
+    }
+
+
+def figure_recurrence(m: dict) -> go.Figure:
+    run = m["run"]
+    panels = timeline.trace_panels(run.kind, run.h, run.c, run.gates, pick=False)
+    return timeline.timeline_figure(run.x, panels, step=RECURRENCE_STEP, title="RNN, 8 units, fed one pulse")
+
+
+def reveal_recurrence(m: dict) -> Reveal:
+    a, b = abs(m["input_part"]), abs(m["recurrent_part"])
+    answer = {"a": 0, "b": 1, "same": 2}[compare(a, b)]
+    text = (
+        f"Measured for unit {RECURRENCE_UNIT} at step {RECURRENCE_STEP}: the input part W_ih·x_t + b_ih is "
+        f"{m['input_part']:+.3f} (x_t is 0, so only its bias is left), the recurrent part W_hh·h_(t−1) + b_hh is "
+        f"{m['recurrent_part']:+.3f}. Their sum {m['values']['a']:+.3f} goes through tanh to give "
+        f"h_t = {m['values']['h']:+.3f}. "
+    )
+    text += {
+        0: "Here the input's bias outweighs what the past brings in.",
+        1: "What the cell saw before, carried in h_(t−1), is the larger part.",
+        2: f"The two are within a factor of {SAME_FACTOR:g} of each other: about the same.",
+    }[answer]
+    return Reveal(LESSONS_OPTIONS[1][answer], text)
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Forgetting
+
+FORGET = experiments.CellConfig(kind="rnn", hidden_size=16, length=200, preset="pulse", seed=0, spectral_radius=1.0)
+
+
+def first_below(values: np.ndarray, fraction: float = analysis.VANISHED) -> int | None:
+    """The first step whose value is below ``fraction`` of the value at step 0 (None: never)."""
+    values = np.asarray(values, dtype=float)
+    below = np.nonzero(values < fraction * values[0])[0]
+    return int(below[0]) if below.size else None
+
+
+def measure_forget(data: dict) -> dict:
+    memory = experiments.pulse_memory(FORGET.make_cell(), FORGET.length)
+    return {"memory": memory, "gone_at": first_below(memory)}
+
+
+def figure_forget(m: dict) -> go.Figure:
+    t = np.arange(m["memory"].shape[0])
+    series = {"RNN: ‖h_t(pulse) − h_t(no pulse)‖": (t, m["memory"], *figures.model_style("rnn"))}
+    fig = figures.lines_figure(
+        series, x_title="step t (the pulse came at t = 0)", y_title="pulse left in h_t", log_y=True
+    )
+    fig.add_hline(y=analysis.VANISHED * m["memory"][0], line=dict(color=COLORS["theory"], dash="dot", width=2))
+    fig.add_annotation(
+        x=t[-1],
+        y=np.log10(analysis.VANISHED * m["memory"][0]),
+        text="1/1000 of step 0",
+        showarrow=False,
+        xanchor="right",
+        yanchor="bottom",
+    )
+    return fig
+
+
+FORGET_BINS = ((0, 20), (20, 100), (100, None))
+
+
+def reveal_forget(m: dict) -> Reveal:
+    gone, memory = m["gone_at"], m["memory"]
+    options = LESSONS_OPTIONS[2]
+    if gone is None:
+        answer = options[3]
+        text = f"The pulse never fell below 1/1000 within {memory.shape[0]} steps."
+    else:
+        answer = next(options[i] for i, (lo, hi) in enumerate(FORGET_BINS) if gone >= lo and (hi is None or gone < hi))
+        text = (
+            f"Measured: the difference the pulse makes falls below 1/1000 of its size at step 0 at step {gone}; "
+            f"at step {memory.shape[0] - 1} it is {_fmt(memory[-1] / memory[0])} of it."
+        )
+    return Reveal(answer, text)
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. The vanishing gradient
+
+VANISH = experiments.CellConfig(
+    kind="rnn", hidden_size=16, length=200, preset="pulse_noise", seed=0, spectral_radius=1.0, forget_bias=1.0
+)
+EXPLODE = replace(VANISH, spectral_radius=1.5, nonlinearity="relu", length=300, dtype="float32")
+VANISH_LAG = 50
+
+
+def gradient_share(h_norm: np.ndarray, lag: int) -> float:
+    """||dL/dh_(T-lag)|| / ||dL/dh_T||; inf when it overflowed, nan when the sequence is shorter."""
+    h_norm = np.asarray(h_norm, dtype=float)
+    if lag >= h_norm.shape[0]:
+        return float("nan")
+    with np.errstate(over="ignore", invalid="ignore"):
+        share = h_norm[lag] / h_norm[0]
+    return float(share) if np.isfinite(share) else float("inf")
+
+
+def measure_vanish(data: dict) -> dict:
+    study = experiments.gradient_study(VANISH, kinds=("rnn",))
+    rnn = study.models["rnn"]
+    exploding = experiments.gradient_study(EXPLODE, kinds=("rnn",)).models["rnn"]
+    return {
+        "rnn": rnn,
+        "sigma_max": study.sigma_max,
+        "share": gradient_share(rnn.h_norm, VANISH_LAG),
+        "explode_share": gradient_share(exploding.h_norm, VANISH_LAG),
+        "explode_regime": exploding.regime.label,
+    }
+
+
+def figure_vanish(m: dict) -> go.Figure:
+    rnn = m["rnn"]
+    overflow = {} if rnn.regime.overflow_lag is None else {"RNN": rnn.regime.overflow_lag}
+    return gradient_figures.lag_figure(
+        {"RNN ‖∂L/∂h_(T−k)‖": (rnn.h_norm, *figures.model_style("rnn"))},
+        {"σ_max(W_hh)^k bound": rnn.theory},
+        overflow,
+    )
+
+
+def reveal_vanish(m: dict) -> Reveal:
+    share, options = m["share"], LESSONS_OPTIONS[3]
+    answer = options[0] if share < analysis.VANISHED else options[1] if share <= 1 else options[2]
+    text = (
+        f"Measured: {VANISH_LAG} steps back the gradient is {_fmt(share)} of its size at the loss "
+        f"(fitted factor ×{m['rnn'].regime.factor:.3f} per step: {m['rnn'].regime.label}). Here σ_max(W_hh) is "
+        f"{m['sigma_max']:.3f}, so the bound {'shrinks' if m['sigma_max'] < 1 else 'grows'} by that factor per step"
+        f"{': the tanh slopes, below 1, did the rest' if m['sigma_max'] >= 1 and share < 1 else ''}. "
+        f"With relu and spectral radius {EXPLODE.spectral_radius:g} (float32) the same measurement gives "
+        f"{'an overflow' if not np.isfinite(m['explode_share']) else _fmt(m['explode_share'])} "
+        f"({m['explode_regime']})."
+    )
+    return Reveal(answer, text)
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. Clipping
+
+CLIP = experiments.CellConfig(
+    kind="rnn", hidden_size=16, length=300, preset="pulse_noise", seed=0, spectral_radius=2.0, forget_bias=1.0
+)
+CLIP_THRESHOLD = 1.0
+
+
+def last_finite(values: np.ndarray) -> float:
+    """The last value of a run, or inf when it stopped being a number."""
+    v = float(np.asarray(values, dtype=float)[-1])
+    return v if np.isfinite(v) else float("inf")
+
+
+def measure_clip(data: dict) -> dict:
+    run = experiments.clipping_study(CLIP, CLIP_THRESHOLD)
+    return {"run": run, "plain": last_finite(run.loss_plain), "clipped": last_finite(run.loss_clipped)}
+
+
+def figure_clip(m: dict) -> go.Figure:
+    r = m["run"]
+    return gradient_figures.clip_figure(r.norm_plain, r.loss_plain, r.norm_clipped, r.loss_clipped, r.threshold)
+
+
+def reveal_clip(m: dict) -> Reveal:
+    r = m["run"]
+    answer = {"a": 1, "b": 0, "same": 2}[compare(m["plain"], m["clipped"])]  # "a": the unclipped loss is larger
+    norms = np.asarray(r.norm_plain, dtype=float)
+    finite = np.where(np.isfinite(norms), norms, np.nan)
+    big = int(np.nanargmax(finite))
+    loss = np.asarray(r.loss_plain, dtype=float)
+    text = (
+        f"Measured after {len(norms)} SGD steps: loss {_fmt(m['plain'])} without clipping, {_fmt(m['clipped'])} "
+        f"with the gradient clipped to norm {r.threshold:g}. The largest gradient norm of the unclipped run was "
+        f"{_fmt(finite[big])} at step {big}"
+    )
+    if big + 1 < loss.shape[0]:
+        text += f"; its loss went from {_fmt(loss[big])} to {_fmt(loss[big + 1])} on that step"
+    text += ". "
+    text += {
+        0: "Clipping did not help here: the clipped run's steps were too short to go as far.",
+        1: "Each clipped step kept its gradient's direction with the length capped, and that run ended lower.",
+        2: f"The two losses are within a factor of {SAME_FACTOR:g}: clipping made no real difference here.",
+    }[answer]
+    return Reveal(LESSONS_OPTIONS[4][answer], text)
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Gates and the cell state
+
+GATED = experiments.CellConfig(kind="lstm", hidden_size=16, length=200, preset="pulse", seed=0, forget_bias=3.0)
+GATED_AT = 100
+
+
+def measure_gated(data: dict) -> dict:
+    memory = {k: experiments.pulse_memory(replace(GATED, kind=k).make_cell(), GATED.length) for k in ("rnn", "lstm")}
+    run = experiments.run(GATED.make_cell(), GATED.make_input())
+    study = experiments.gradient_study(GATED, kinds=("rnn", "lstm")).models
+    return {
+        "memory": memory,
+        "kept": {k: float(v[GATED_AT] / v[0]) for k, v in memory.items()},
+        "forget_mean": float(np.mean(run.gates["forget"])),
+        "grad": {
+            "rnn": gradient_share(study["rnn"].h_norm, GATED_AT),
+            "lstm": gradient_share(study["lstm"].c_norm, GATED_AT),
+        },
+    }
+
+
+def figure_gated(m: dict) -> go.Figure:
+    t = np.arange(GATED.length)
+    series = {f"{MODEL_NAMES[k]}": (t, v, *figures.model_style(k)) for k, v in m["memory"].items()}
+    fig = figures.lines_figure(
+        series, x_title="step t (the pulse came at t = 0)", y_title="pulse left in h_t", log_y=True
+    )
+    fig.add_vline(x=GATED_AT, line=dict(color=COLORS["theory"], dash="dot", width=2))
+    return fig
+
+
+def reveal_gated(m: dict) -> Reveal:
+    kept, grad = m["kept"], m["grad"]
+    answer = {"a": 0, "b": 1, "same": 2}[compare(kept["rnn"], kept["lstm"])]
+    text = (
+        f"Measured at step {GATED_AT}, as a share of step 0: the RNN keeps {_fmt(kept['rnn'])} of the pulse, the "
+        f"LSTM {_fmt(kept['lstm'])}. The LSTM's forget gate averaged {m['forget_mean']:.3f} over the run, "
+        f"so its cell state was multiplied by about that at each step instead of being rewritten. The gradient "
+        f"tells the same story: {GATED_AT} steps back from a loss at the end, ‖∂L/∂h‖ of the RNN is "
+        f"{_fmt(grad['rnn'])} of its start, ‖∂L/∂c‖ of the LSTM {_fmt(grad['lstm'])}. "
+    )
+    if answer == 2:
+        text += f"The two are within a factor of {SAME_FACTOR:g}: about the same."
+    return Reveal(LESSONS_OPTIONS[5][answer], text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Training records (lessons 6 to 8): made by make_data, or live by train_record
+
+TRAIN = training.TrainConfig()  # the Training lab's default: adding problem, lag 50, 1000 updates
+# A small-data preset in which the LSTM memorises its training set. The Training lab may define its own
+# (training.SMALL_DATA); the lessons then use that one, so the lesson and the lab's preset agree.
+# Measured (seed 0): training accuracy 1.0, held-out accuracy 0.58 after 1000 updates (see the shipped record).
+OWN_SMALL_DATA = dict(task="order", length=50, hidden_size=32, steps=1000, n_train=32)
+
+
+def small_config() -> training.TrainConfig:
+    preset = getattr(training, "SMALL_DATA", OWN_SMALL_DATA)
+    if isinstance(preset, training.TrainConfig):
+        return replace(preset, cell="lstm")
+    return replace(training.TrainConfig(cell="lstm"), **preset)
+
+
+def lab_settings(config: training.TrainConfig, models) -> dict:
+    """The Training lab's URL fields for a config (its 'small' preset is 32 training sequences)."""
+    return dict(
+        task=config.task,
+        length=config.length,
+        steps=config.steps,
+        hidden_size=config.hidden_size,
+        lr=config.lr,
+        optimizer=config.optimizer,
+        clip=config.clip or 0.0,
+        forget_bias=config.forget_bias,
+        seed=config.seed,
+        small=config.n_train <= 32,
+        models=list(models),
+    )
+
+
+def train_record(config: training.TrainConfig) -> dict:
+    """One training run as JSON-ready data: its config, every evaluation point, and the summary."""
+    start = time.perf_counter()
+    result = training.train(config)
+    return {
+        "wall_seconds": round(time.perf_counter() - start, 2),  # evaluation included: what a live run waits
+        "config": asdict(config),
+        "history": [asdict(p) for p in result.history],
+        **result.summary(),
+    }
+
+
+def history(record: dict) -> list[training.Progress]:
+    return [training.Progress(**p) for p in record["history"]]
+
+
+def time_updates(config: training.TrainConfig, kinds=("rnn", "lstm", "gru"), repeats: int = 40) -> dict:
+    """Median milliseconds per training update (forward, backward and the optimiser step on one batch),
+    the models interleaved so that load on the machine hits them alike."""
+    spec = tasks.SPECS[config.task]
+    data, _ = tasks.make_task(config.task, config.length, config.batch_size, 1, seed=config.seed)
+    data = tasks.Dataset(data.x.astype(config.dtype), data.y.astype(config.dtype), data.regression, data.n_outputs)
+    models = {k: training.init_model(replace(config, cell=k), spec) for k in kinds}
+    optimizers = {k: training.Optimizer(config.optimizer, config.lr, config.clip) for k in kinds}
+    times = {k: [] for k in kinds}
+    for _ in range(repeats):
+        for k in kinds:
+            start = time.perf_counter()
+            _, _, grads = training.loss_and_grads(models[k], data)
+            optimizers[k].step(models[k].params, grads)
+            times[k].append(time.perf_counter() - start)
+    return {
+        "ms_per_update": {k: round(1000 * float(np.median(v)), 3) for k, v in times.items()},
+        "params": {k: models[k].num_params for k in kinds},
+        "repeats": repeats,
+        "load_average": round(os.getloadavg()[0], 1),  # of the machine while it measured (0: idle)
+    }
+
+
+PARTS = ("train", "small", "timing")
+
+
+def make_data(log=print, parts=PARTS, data: dict | None = None) -> dict:
+    """Everything lessons 6 to 8 replay (about a minute on an idle two-core machine). ``parts`` remakes
+    only those parts of ``data``."""
+    data = dict(data or {})
+    if "train" in parts:
+        data["train"] = {}
+        for kind in ("rnn", "lstm", "gru"):
+            data["train"][kind] = record = train_record(replace(TRAIN, cell=kind))
+            log(f"{kind}: solved={record['solved']} test {record['metric']} {record['test_metric']:.4f}")
+    if "small" in parts:
+        data["small"] = small = train_record(small_config())
+        log(f"small-data lstm: train {small['history'][-1]['train_metric']:.4f} test {small['test_metric']:.4f}")
+    if "timing" in parts:
+        data["timing"] = time_updates(TRAIN)
+        log(f"ms per update: {data['timing']['ms_per_update']}")
+    data["made_by"] = "python scripts/make_lessons_data.py"
+    data["machine"] = (
+        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, NumPy {np.__version__}"
+    )
+    return data
+
+
+LIVE_RUNS = {6: ("rnn", "lstm")}  # lesson 6 retrains these kinds; 7 re-times the updates; 8 retrains "small"
+
+
+def live_seconds(number: int, data: dict) -> float:
+    """How long lesson ``number``'s live rerun took when the data were recorded."""
+    if number == 6:
+        return sum(data["train"][k]["wall_seconds"] for k in LIVE_RUNS[6])
+    if number == 7:
+        t = data["timing"]
+        return t["repeats"] * sum(t["ms_per_update"].values()) / 1000
+    if number == 8:
+        return data["small"]["wall_seconds"]
+    raise ValueError(f"lesson {number} trains nothing")
+
+
+def live_update(number: int, data: dict) -> dict:
+    """``data`` with lesson ``number``'s part trained (or timed) again, now."""
+    out = {**data, "train": dict(data["train"]), "made_by": "live training in this session"}
+    if number == 6:
+        for kind in LIVE_RUNS[6]:
+            out["train"][kind] = train_record(replace(TRAIN, cell=kind))
+    elif number == 7:
+        out["timing"] = time_updates(TRAIN)
+    elif number == 8:
+        out["small"] = train_record(small_config())
+    else:
+        raise ValueError(f"lesson {number} trains nothing")
+    return out
+
+
+def load_data(path: Path = DATA_PATH) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+SMALL = small_config()
+SMALL_SPEC = tasks.SPECS[SMALL.task]
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. Training on a long lag
+
+
+def measure_train(data: dict) -> dict:
+    runs = data["train"]
+    return {"runs": runs, "solved": {k: bool(runs[k]["solved"]) for k in ("rnn", "lstm")}}
+
+
+def figure_train(m: dict) -> go.Figure:
+    spec = tasks.SPECS[TRAIN.task]
+    return training_figures.learning_curves(
+        {k: history(m["runs"][k]) for k in ("rnn", "lstm")}, spec.metric, spec.baseline, spec.threshold
+    )
+
+
+def reveal_train(m: dict) -> Reveal:
+    solved, runs = m["solved"], m["runs"]
+    options = LESSONS_OPTIONS[6]
+    answer = options[
+        {(True, True): 0, (False, True): 1, (True, False): 2, (False, False): 3}[solved["rnn"], solved["lstm"]]
+    ]
+    parts = []
+    for k in ("rnn", "lstm"):
+        r = runs[k]
+        how = f"solved at update {r['solved_step']}" if r["solved"] else "not solved"
+        parts.append(f"the {MODEL_NAMES[k]} ends at test MSE {r['test_metric']:.3f} ({how})")
+    spec = tasks.SPECS[TRAIN.task]
+    text = (
+        f"Measured after {runs['rnn']['steps']} updates on the same data: {parts[0]}; {parts[1]}. Solved means a "
+        f"held-out MSE below {spec.threshold}; always answering the mean scores {spec.baseline:.3f}."
+    )
+    return Reveal(answer, text)
+
+
+# --------------------------------------------------------------------------------------------------
+# 7. The GRU
+
+
+def measure_gru(data: dict) -> dict:
+    return {"timing": data["timing"], "runs": data["train"]}
+
+
+def cost_figure(timing: dict) -> go.Figure:
+    """Parameters and measured milliseconds per training update, per model, side by side."""
+    kinds = list(timing["params"])
+    names = [MODEL_NAMES[k] for k in kinds]
+    colors = [MODEL_COLORS[k] for k in kinds]
+    fig = go.Figure()
+    for col, (key, fmt) in enumerate((("params", "{:d}"), ("ms_per_update", "{:.2f} ms")), start=1):
+        ys = [timing[key][k] for k in kinds]
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=ys,
+                marker_color=colors,
+                text=[fmt.format(y) for y in ys],
+                textposition="outside",
+                xaxis=f"x{'' if col == 1 else 2}",
+                yaxis=f"y{'' if col == 1 else 2}",
+                showlegend=False,
+                cliponaxis=False,
+            )
+        )
+    top = lambda key: 1.25 * max(timing[key].values())  # noqa: E731  (room for the labels above the bars)
+    fig.update_layout(
+        xaxis=dict(domain=[0, 0.44]),
+        xaxis2=dict(domain=[0.56, 1], anchor="y2"),
+        yaxis=dict(title=dict(text="trainable parameters"), range=[0, top("params")]),
+        yaxis2=dict(title=dict(text="ms per training update"), anchor="x2", range=[0, top("ms_per_update")]),
+    )
+    return figures.base_layout(fig, height=420)
+
+
+def reveal_gru(m: dict) -> Reveal:
+    timing, runs = m["timing"], m["runs"]
+    ms, params = timing["ms_per_update"], timing["params"]
+    answer = {"a": 0, "b": 1, "same": 2}[compare(ms["lstm"], ms["gru"], TIME_FACTOR)]
+    options = LESSONS_OPTIONS[7]
+    answer = options[{0: 1, 1: 0, 2: 2}[answer]]  # larger LSTM time: the GRU is cheaper
+    gru_how = f"solved it at update {runs['gru']['solved_step']}" if runs["gru"]["solved"] else "did not solve it"
+    lstm_how = f"at update {runs['lstm']['solved_step']}" if runs["lstm"]["solved"] else "not at all"
+    text = (
+        f"Measured (median of {timing['repeats']} interleaved updates, batch {TRAIN.batch_size}, lag {TRAIN.length}): "
+        f"LSTM {ms['lstm']:.2f} ms, GRU {ms['gru']:.2f} ms per update; within {TIME_FACTOR - 1:.0%} counts as the "
+        f"same on this shared machine. Parameters: LSTM {params['lstm']}, GRU {params['gru']} "
+        f"({params['gru'] / params['lstm']:.0%}). On lesson 6's task the GRU {gru_how} (the LSTM {lstm_how})."
+    )
+    if timing.get("load_average"):
+        text += (
+            f" The machine was busy while timing (load average {timing['load_average']:g}), which slows every model; "
+            "compare the models with each other, not with other machines."
+        )
+    return Reveal(answer, text)
+
+
+# --------------------------------------------------------------------------------------------------
+# 8. The costs
+
+
+def measure_costs(data: dict) -> dict:
+    small = data["small"]
+    last = small["history"][-1]
+    return {
+        "small": small,
+        "train_metric": last["train_metric"],
+        "test_metric": last["test_metric"],
+        "timing": data["timing"],
+    }
+
+
+def figure_costs(m: dict) -> go.Figure:
+    spec = tasks.SPECS[m["small"]["task"]]
+    return training_figures.learning_curves(
+        {"lstm": history(m["small"])}, spec.metric, spec.baseline, spec.threshold, show_train=True
+    )
+
+
+def reveal_costs(m: dict) -> Reveal:
+    small = m["small"]
+    spec = tasks.SPECS[small["task"]]
+    train_m, test_m = m["train_metric"], m["test_metric"]
+    options = LESSONS_OPTIONS[8]
+    if training.is_solved(spec, test_m):
+        answer = options[0]
+    elif (test_m < spec.baseline) if spec.regression else (test_m > spec.baseline):
+        answer = options[1]
+    else:
+        answer = options[2]
+    ms = m["timing"]["ms_per_update"]
+    n_train = small["config"]["n_train"]
+    text = (
+        f"Measured after {small['steps']} updates on {n_train} training sequences: training {spec.metric} "
+        f"{train_m:.3f} ({'past' if training.is_solved(spec, train_m) else 'short of'} the solved line "
+        f"{spec.threshold}), held-out {spec.metric} {test_m:.3f} (the input-blind baseline is {spec.baseline:.3f}). "
+        f"And every update costs more: {ms['lstm']:.2f} ms for the LSTM against {ms['rnn']:.2f} ms for the RNN "
+        f"(×{ms['lstm'] / ms['rnn']:.1f}, measured as in lesson 7)."
+    )
+    return Reveal(answer, text)
+
+
+# --------------------------------------------------------------------------------------------------
+# The lessons, in order
+
+LESSONS_OPTIONS = {
+    1: ("the input part", "the recurrent part", f"about the same (within ×{SAME_FACTOR:g})"),
+    2: ("before step 20", "between steps 20 and 100", "after step 100", "never within 200 steps"),
+    3: ("below 1/1000 of it (vanished)", "between 1/1000 and all of it", "more than at the loss (exploded)"),
+    4: ("without clipping", "with clipping", f"about the same (within ×{SAME_FACTOR:g})"),
+    5: ("the RNN", "the LSTM", f"about the same (within ×{SAME_FACTOR:g})"),
+    6: ("both", "only the LSTM", "only the RNN", "neither"),
+    7: ("the LSTM", "the GRU", f"about the same (within {TIME_FACTOR - 1:.0%})"),
+    8: ("solved, like the training score", "better than the baseline, not solved", "no better than the baseline"),
+}
+
+LESSONS = (
+    Lesson(
+        1,
+        "An RNN carries the past in its hidden state",
+        (
+            "A recurrent network reads a sequence one step at a time. At every step it computes a new hidden "
+            "state h_t from two things: the current input x_t, and its own previous state h_(t−1).",
+            "That second term is the network's only memory: anything it saw earlier can reach step t only "
+            "through h_(t−1). The figure shows an untrained RNN with 8 units fed a single pulse at step 0 and "
+            "then zeros; each row of the heatmap is one unit's h_t.",
+            f"Under the figure is the equation of unit {RECURRENCE_UNIT} at step {RECURRENCE_STEP}, with the numbers "
+            "the engine computed.",
+        ),
+        "After step 0 the input is zero, yet h_t keeps changing: only h_(t−1) and the biases feed it.",
+        f"At step {RECURRENCE_STEP} the input is 0 again. Which part of unit {RECURRENCE_UNIT}'s pre-activation is "
+        "larger in size?",
+        LESSONS_OPTIONS[1],
+        "stepper",
+        page_settings(RECURRENCE, STEPPER_FIELDS, step=RECURRENCE_STEP, unit=RECURRENCE_UNIT),
+        measure_recurrence,
+        figure_recurrence,
+        reveal_recurrence,
+        veil=False,
+    ),
+    Lesson(
+        2,
+        "It forgets",
+        (
+            "Feed the RNN one pulse and then silence, and run it a second time on silence alone. Everything "
+            "the network still knows about the pulse is the difference between the two hidden states.",
+            "The curve is that difference, ‖h_t(pulse) − h_t(no pulse)‖, for an untrained RNN with 16 units whose "
+            "recurrent weights have spectral radius 1. The axis is logarithmic: each grid line is a factor of ten.",
+        ),
+        "Each grid line down the log axis is ten times less of the pulse left in the hidden state.",
+        "When does the pulse's trace fall below 1/1000 of its size at step 0?",
+        LESSONS_OPTIONS[2],
+        "stepper",
+        page_settings(FORGET, STEPPER_FIELDS),
+        measure_forget,
+        figure_forget,
+        reveal_forget,
+    ),
+    Lesson(
+        3,
+        "Why: the vanishing gradient",
+        (
+            "To learn from something seen k steps ago, the gradient of a loss at the end must travel k steps "
+            "back. By the chain rule, ∂L/∂h_(T−k) is ∂L/∂h_T multiplied by k Jacobians ∂h_t/∂h_(t−1), one per step.",
+            "Each Jacobian is W_hh scaled by the slope of tanh, which is at most 1. So the product is bounded by "
+            "σ_max(W_hh)^k, the grey theory curve: when the factors are below 1 the product shrinks geometrically.",
+            "The solid curve is measured: the engine backpropagates a loss at the last of 200 steps through an "
+            "RNN with 16 units. If the factors are above 1 instead, the same product grows: the gradient explodes.",
+        ),
+        "The grey curve is an upper bound, not a prediction: the measured curve can lie far below it.",
+        f"What is left of the gradient {VANISH_LAG} steps back from the loss?",
+        LESSONS_OPTIONS[3],
+        "gradient",
+        page_settings(VANISH, GRADIENT_FIELDS, clip=CLIP_THRESHOLD),
+        measure_vanish,
+        figure_vanish,
+        reveal_vanish,
+    ),
+    Lesson(
+        4,
+        "Exploding gradients and clipping",
+        (
+            "With recurrent weights of spectral radius 2 the Jacobian product can grow instead, and a single "
+            "training step can get a gradient far larger than the others. Plain gradient descent then takes a "
+            "step of that size, which can throw the loss up instead of down.",
+            "Clipping rescales any gradient whose norm exceeds a threshold down to the threshold: the direction "
+            "stays, the step length is capped. Here the same RNN is trained twice by SGD on the same target, once "
+            "without and once with clipping at norm 1.",
+        ),
+        "Left: the gradient norm before clipping, on a log axis. Right: the loss of the two runs.",
+        "After the same number of steps, which run has the lower loss?",
+        LESSONS_OPTIONS[4],
+        "gradient",
+        page_settings(CLIP, GRADIENT_FIELDS, clip=CLIP_THRESHOLD),
+        measure_clip,
+        figure_clip,
+        reveal_clip,
+    ),
+    Lesson(
+        5,
+        "Gates and the cell state",
+        (
+            "An LSTM keeps a second state, the cell state c_t, and changes it only by addition: "
+            "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t. The forget gate f_t, between 0 and 1, decides per unit how much "
+            "of the old cell state to keep.",
+            "With the forget gate's bias set to +3, f_t starts close to 1. Going back one step through c_t then "
+            "multiplies the gradient by f_t instead of by W_hh and a tanh slope.",
+            "The figure repeats lesson 2's measurement for the RNN and an LSTM, both untrained, 16 units, the "
+            "same pulse.",
+        ),
+        f"The dotted line marks step {GATED_AT}; the reveal also gives the gradient that reaches that far back.",
+        f"Forget bias +3: which keeps more of the pulse after {GATED_AT} steps?",
+        LESSONS_OPTIONS[5],
+        "stepper",
+        page_settings(GATED, STEPPER_FIELDS, kind="all"),
+        measure_gated,
+        figure_gated,
+        reveal_gated,
+    ),
+    Lesson(
+        6,
+        "Training on a long lag",
+        (
+            f"The adding problem: a sequence of {TRAIN.length} random numbers between 0 and 1, two of them "
+            "marked, one in the first half and one in the second; the answer is their sum. The model has to hold "
+            "the first marked number until the end.",
+            f"Both models get the same data and the same {TRAIN.steps} updates (Adam, learning rate {TRAIN.lr}, "
+            f"{TRAIN.hidden_size} units, gradients clipped at {TRAIN.clip}). The curves are the held-out test "
+            "MSE, measured every few updates.",
+            "These runs were recorded with the app's own training code, so the lesson does not make a class wait; "
+            "the button below trains them again live.",
+        ),
+        "Watch the dotted baseline: a model that never learns to use the marks sits on it.",
+        "Same data, same budget: which of the two solves the task?",
+        LESSONS_OPTIONS[6],
+        "lab",
+        lab_settings(TRAIN, ("rnn", "lstm")),
+        measure_train,
+        figure_train,
+        reveal_train,
+        trains=True,
+    ),
+    Lesson(
+        7,
+        "The GRU",
+        (
+            "The GRU merges the LSTM's forget and input gates into one update gate z_t and keeps no separate "
+            "cell state: h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_(t−1). Where z_t is near 1 the old state is copied "
+            "forward, the same kind of memory as the LSTM's forget gate.",
+            "It has three weight blocks where the LSTM has four. Whether that makes an update faster depends on "
+            "the implementation; the right panel is measured with this app's engine.",
+        ),
+        "Fewer parameters is a count; less time is a measurement on one machine. The reveal gives both.",
+        "Which needs less time per training update in this engine?",
+        LESSONS_OPTIONS[7],
+        "lab",
+        lab_settings(TRAIN, ("lstm", "gru")),
+        measure_gru,
+        lambda m: cost_figure(m["timing"]),
+        reveal_gru,
+        trains=True,
+    ),
+    Lesson(
+        8,
+        "The costs",
+        (
+            "Gates are not free. Every update computes four gates instead of one nonlinearity, and the model has "
+            "four blocks of recurrent weights to fit where the RNN has one.",
+            f"More weights can also fit what is not there. Here an LSTM with {SMALL.hidden_size} units trains on "
+            f"only {SMALL.n_train} sequences of the task '{tasks.TASKS[SMALL.task]}' (lag {SMALL.length}) for "
+            f"{SMALL.steps} updates. The solid curve is its {SMALL_SPEC.metric} on held-out sequences, the dotted "
+            "one on its own training sequences.",
+        ),
+        "Any gap between the two curves is fitted to the training sequences and does not carry over to new ones.",
+        f"Where does the held-out test {SMALL_SPEC.metric} end?",
+        LESSONS_OPTIONS[8],
+        "lab",
+        lab_settings(SMALL, ("lstm",)),
+        measure_costs,
+        figure_costs,
+        reveal_costs,
+        trains=True,
+    ),
+)
+
+
+def lesson(number: int) -> Lesson:
+    if not 1 <= number <= len(LESSONS):
+        raise ValueError(f"there are lessons 1 to {len(LESSONS)}, not {number}")
+    return LESSONS[number - 1]

@@ -1,0 +1,318 @@
+"""The Lessons: every lesson renders, every option of every question can be chosen, each reveal agrees with
+a measurement recomputed here from the engine, the links open the full pages at the lesson's settings,
+presenter mode works on every page, and the shipped training records are what the code makes."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnviz import analysis, experiments, lessons, tasks, training
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+LESSONS = "pages/0_Lessons.py"
+DATA = lessons.load_data()
+
+
+def open_page(path=None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    if path:
+        at.run()
+        for key in list(at.query_params):
+            del at.query_params[key]
+    for key, value in query.items():
+        at.query_params[key] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    if path:
+        at.switch_page(path)
+    at.run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def param(at: AppTest, key: str) -> str | None:
+    """The URL's value for ``key`` (AppTest keeps a string, or a list once a page wrote the URL)."""
+    value = at.query_params.get(key)
+    return value[-1] if isinstance(value, list) else value
+
+
+def heading(at: AppTest) -> str:
+    return next(h.value for h in at.subheader if h.value.startswith("Lesson "))
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure pieces
+
+
+def test_compare_calls_a_tie_within_the_factor_and_a_winner_beyond_it():
+    assert lessons.compare(3.8e-2, 3.0e-2) == "same"  # the landing page's LSTM and GRU
+    assert lessons.compare(3.8e-2, 1e-8) == "a"
+    assert lessons.compare(1e-8, 3.8e-2) == "b"
+    assert lessons.compare(2.0, 1.0) == "a" and lessons.compare(1.9, 1.0) == "same"
+    assert lessons.compare(np.inf, 5.0) == "a" and lessons.compare(0.0, 0.0) == "same"
+    assert lessons.compare(1.2, 1.0, lessons.TIME_FACTOR) == "same"
+    assert lessons.compare(1.3, 1.0, lessons.TIME_FACTOR) == "a"
+    with pytest.raises(ValueError, match="non-negative"):
+        lessons.compare(-1.0, 1.0)
+    assert lessons.most_kept({"rnn": 1e-8, "lstm": 3.8e-2, "gru": 3.0e-2}) == ("lstm", "gru")
+    assert lessons.most_kept({"rnn": 1e-8, "lstm": 3.8e-2, "gru": 1e-3}) == ("lstm",)
+
+
+def test_every_lesson_has_its_parts():
+    assert [L.number for L in lessons.LESSONS] == list(range(1, 9))
+    for L in lessons.LESSONS:
+        assert 2 <= len(L.paragraphs) <= 4, L.number
+        assert len(set(L.options)) == len(L.options) >= 3, L.number
+        assert L.notice and L.question.endswith("?"), L.number
+    with pytest.raises(ValueError, match="lessons 1 to 8"):
+        lessons.lesson(9)
+
+
+def test_every_reveal_is_one_of_its_options_under_other_outcomes_too():
+    """Every option can be the right one: feed each reveal measurements that point at each option."""
+    L1 = lessons.lesson(1)
+    m = L1.measure({})
+    got = {L1.reveal({**m, "input_part": a, "recurrent_part": b}).answer for a, b in ((1, 0.1), (0.1, 1), (1, 1))}
+    assert got == set(L1.options)
+    L2 = lessons.lesson(2)
+    mem = np.ones(201)
+    got = {L2.reveal({"memory": mem, "gone_at": g}).answer for g in (5, 50, 150, None)}
+    assert got == set(L2.options)
+    L6 = lessons.lesson(6)
+    m = L6.measure(DATA)
+    got = {L6.reveal({**m, "solved": {"rnn": a, "lstm": b}}).answer for a in (True, False) for b in (True, False)}
+    assert got == set(L6.options)
+    L7 = lessons.lesson(7)
+    m = L7.measure(DATA)
+    outcomes = ({"rnn": 1, "lstm": 1, "gru": 2}, {"rnn": 1, "lstm": 2, "gru": 1}, {"rnn": 1, "lstm": 1, "gru": 1.1})
+    got = {L7.reveal({**m, "timing": {**m["timing"], "ms_per_update": ms}}).answer for ms in outcomes}
+    assert got == set(L7.options)
+    L8 = lessons.lesson(8)
+    m = L8.measure(DATA)
+    spec = tasks.SPECS[m["small"]["task"]]
+    solved, middle = spec.threshold, (spec.threshold + spec.baseline) / 2
+    worse = spec.baseline * (1.5 if spec.regression else 0.5)
+    got = {L8.reveal({**m, "test_metric": v}).answer for v in (solved, middle, worse)}
+    assert got == set(L8.options)
+
+
+# --------------------------------------------------------------------------------------------------
+# Each reveal against the engine, recomputed here without the lesson's own measure()
+
+
+def expected_answer(number: int) -> str:
+    options = lessons.LESSONS_OPTIONS[number]
+    pick = {"a": 0, "b": 1, "same": 2}
+    if number == 1:
+        c = lessons.RECURRENCE
+        cell = c.make_cell()
+        x = c.make_input()
+        h = cell.forward(x).h
+        t, j = lessons.RECURRENCE_STEP, lessons.RECURRENCE_UNIT
+        p = cell.params
+        a = abs(p["weight_ih"][j] @ x[t] + p["bias_ih"][j])
+        b = abs(p["weight_hh"][j] @ h[t - 1] + p["bias_hh"][j])
+        return options[pick[lessons.compare(a, b)]]
+    if number == 2:
+        cell = lessons.FORGET.make_cell()
+        pulse = np.zeros((lessons.FORGET.length, 1))
+        pulse[0] = 1.0
+        diff = np.linalg.norm(cell.forward(pulse).h - cell.forward(np.zeros_like(pulse)).h, axis=-1)
+        gone = np.nonzero(diff < analysis.VANISHED * diff[0])[0]
+        if not gone.size:
+            return options[3]
+        return options[0] if gone[0] < 20 else options[1] if gone[0] < 100 else options[2]
+    if number == 3:
+        cell = lessons.VANISH.make_cell()
+        norms = analysis.gradient_vs_lag(cell, lessons.VANISH.make_input()).h_norm
+        share = norms[lessons.VANISH_LAG] / norms[0]
+        return options[0] if share < analysis.VANISHED else options[1] if share <= 1 else options[2]
+    if number == 4:
+        r = experiments.clipping_study(lessons.CLIP, lessons.CLIP_THRESHOLD)
+        plain, clipped = (float(v[-1]) if np.isfinite(v[-1]) else np.inf for v in (r.loss_plain, r.loss_clipped))
+        return options[{"a": 1, "b": 0, "same": 2}[lessons.compare(plain, clipped)]]
+    if number == 5:
+        kept = {}
+        for kind in ("rnn", "lstm"):
+            mem = experiments.pulse_memory(replace(lessons.GATED, kind=kind).make_cell(), lessons.GATED.length)
+            kept[kind] = mem[lessons.GATED_AT] / mem[0]
+        return options[pick[lessons.compare(kept["rnn"], kept["lstm"])]]
+    if number == 6:
+        spec = tasks.SPECS[lessons.TRAIN.task]
+        solved = {k: DATA["train"][k]["history"][-1]["test_metric"] < spec.threshold for k in ("rnn", "lstm")}
+        return options[
+            {(True, True): 0, (False, True): 1, (True, False): 2, (False, False): 3}[solved["rnn"], solved["lstm"]]
+        ]
+    if number == 7:
+        ms = DATA["timing"]["ms_per_update"]
+        return options[{"a": 1, "b": 0, "same": 2}[lessons.compare(ms["lstm"], ms["gru"], lessons.TIME_FACTOR)]]
+    if number == 8:
+        spec = tasks.SPECS[DATA["small"]["task"]]
+        test = DATA["small"]["history"][-1]["test_metric"]
+        if training.is_solved(spec, test):
+            return options[0]
+        better = test < spec.baseline if spec.regression else test > spec.baseline
+        return options[1] if better else options[2]
+    raise AssertionError(number)
+
+
+@pytest.mark.parametrize("number", range(1, 9))
+def test_each_lesson_answers_every_option_and_reveals_what_the_engine_measures(number):
+    L = lessons.lesson(number)
+    at = open_page(LESSONS, lesson=number)
+    assert_clean(at)
+    assert heading(at) == f"Lesson {number} of 8: {L.title}"
+    assert len(at.get("plotly_chart")) == 1
+    assert not at.success and not at.info  # predict first
+    expected = expected_answer(number)
+    for option in L.options:
+        at.radio(key=f"lessons.answer{number}").set_value(option).run()
+        assert_clean(at)
+        shown = [*at.success, *at.info]
+        assert len(shown) == 1, [s.value for s in shown]
+        assert f"**Measured: {expected}.**" in shown[0].value, (shown[0].value, expected)
+        assert (option == expected) == bool(at.success), (option, expected)
+    links = [e for e in at.get("page_link") if "at these settings" in e.proto.label]
+    assert len(links) == 1
+
+
+def test_next_and_previous_walk_the_lessons_and_progress_is_kept():
+    at = open_page(LESSONS)
+    assert_clean(at)
+    assert heading(at).startswith("Lesson 1 of 8")
+    at.radio(key="lessons.answer1").set_value(lessons.LESSONS_OPTIONS[1][0]).run()
+    for n in range(2, 9):
+        at.button(key="lessons.next").click().run()
+        assert_clean(at)
+        assert heading(at).startswith(f"Lesson {n} of 8"), heading(at)
+        assert param(at, "lesson") == str(n)
+    assert at.button(key="lessons.next").disabled
+    at.button(key="lessons.prev").click().run()
+    assert heading(at).startswith("Lesson 7 of 8")
+    assert "1 of 8 lessons answered" in at.sidebar.get("progress")[0].proto.text
+    assert at.session_state["lessons.answer1"] == lessons.LESSONS_OPTIONS[1][0]  # kept while walking
+
+
+def test_a_lesson_link_with_junk_falls_back_to_lesson_one():
+    at = open_page(LESSONS, lesson="99")
+    assert_clean(at)
+    assert heading(at).startswith("Lesson 1 of 8")
+
+
+@pytest.mark.parametrize("number", range(1, 9))
+def test_each_lessons_link_opens_the_full_page_at_the_lessons_settings(number):
+    L = lessons.lesson(number)
+    path, query = L.link()
+    assert query["page"] == L.target
+    at = open_page(path, **query)
+    assert not at.exception, [e.value for e in at.exception]
+    for field, value in L.settings.items():
+        got = at.session_state[f"{L.target}.{field}"]
+        if isinstance(value, (list, tuple)):
+            assert list(got) == list(value), field
+        else:
+            assert got == value, (field, got, value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Presenter mode
+
+
+PAGE_IDS = {
+    None: "home",
+    LESSONS: "lessons",
+    "pages/1_Cell_stepper.py": "stepper",
+    "pages/2_Gradient_flow.py": "gradient",
+}
+
+
+@pytest.mark.parametrize("path", list(PAGE_IDS))
+def test_present_in_the_url_turns_presenter_mode_on_and_the_button_off(path):
+    at = open_page(path, present="1", **({"lesson": 3} if path == LESSONS else {}))
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["_ui.present"] is True
+    assert param(at, "present") == "1"  # the page's own URL keeps it
+    if path == LESSONS:
+        assert "lesson=3" in at.code[0].value and "present=1" in at.code[0].value
+    at.button(key=f"{PAGE_IDS[path]}.leave_presenter").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["_ui.present"] is False
+    assert "present" not in at.query_params
+
+
+def test_presenter_figures_have_large_type():
+    from rnnviz import ui
+
+    fig = ui.presenter_figure(lessons.lesson(4).figure(lessons.lesson(4).measure({})))
+    assert fig.layout.font.size >= 20
+    assert all(a.font.size >= 20 for a in fig.layout.annotations)
+
+
+# --------------------------------------------------------------------------------------------------
+# The shipped records
+
+
+def test_the_shipped_records_are_of_the_configs_the_lessons_name():
+    for kind in ("rnn", "lstm", "gru"):
+        assert DATA["train"][kind]["config"] == training.config_dict(replace(lessons.TRAIN, cell=kind))
+    assert DATA["small"]["config"] == training.config_dict(lessons.small_config())
+    assert set(DATA["timing"]["ms_per_update"]) == {"rnn", "lstm", "gru"}
+
+
+def test_rerunning_one_shipped_record_gives_the_same_curve():
+    """The fastest record (the RNN) trained again: seeded, so the metrics match; timings are not compared."""
+    shipped = DATA["train"]["rnn"]
+    again = lessons.train_record(training.TrainConfig(**shipped["config"]))
+    for key in ("train_loss", "train_metric", "test_metric", "grad_norm"):
+        np.testing.assert_allclose(
+            [p[key] for p in again["history"]], [p[key] for p in shipped["history"]], rtol=1e-4, err_msg=key
+        )
+    assert again["solved"] == shipped["solved"] and again["params"] == shipped["params"]
+
+
+def test_the_claims_in_the_lessons_texts_hold_for_the_runs_they_describe():
+    """Each sentence of a paragraph or notice that states a fact about a run, checked on that run."""
+    m1 = lessons.lesson(1).measure({})
+    h = m1["run"].h
+    assert np.all(m1["run"].x[1:] == 0) and np.all(np.abs(np.diff(h[1:], axis=0)).max(axis=1) > 0)  # h keeps changing
+    m3 = lessons.lesson(3).measure({})
+    rnn = m3["rnn"]
+    assert np.all(rnn.h_norm <= rnn.theory * (1 + 1e-9))  # "the grey curve is an upper bound"
+    m4 = lessons.lesson(4).measure({})
+    norms = m4["run"].norm_plain[np.isfinite(m4["run"].norm_plain)]
+    assert norms.max() >= 10 * np.median(norms)  # "a gradient far larger than the others"
+    assert m4["run"].norm_plain.max() > m4["run"].threshold  # clipping had something to clip
+    m5 = lessons.lesson(5).measure({})
+    assert m5["forget_mean"] > 0.9  # "f_t starts close to 1"
+    cells = {
+        k: lessons.GATED.make_cell() if k == "lstm" else replace(lessons.GATED, kind=k).make_cell()
+        for k in ("rnn", "lstm", "gru")
+    }
+    H = lessons.GATED.hidden_size
+    blocks = {k: c.params["weight_hh"].shape[0] // H for k, c in cells.items()}
+    assert blocks == {"rnn": 1, "lstm": 4, "gru": 3}  # "three weight blocks where the LSTM has four", "four ... one"
+    small = DATA["small"]["history"][-1]
+    spec = tasks.SPECS[DATA["small"]["task"]]
+    assert training.is_solved(spec, small["train_metric"]) and not training.is_solved(spec, small["test_metric"])
+
+
+def test_training_live_replaces_the_replay_and_the_reveal_follows_it():
+    """Lesson 7's live run (timing the updates again: the cheapest of the three) swaps in fresh numbers."""
+    at = open_page(LESSONS, lesson=7)
+    assert any("Replayed from the runs recorded by" in c.value for c in at.caption)
+    at.button(key="lessons.train7").click().run()
+    assert_clean(at)
+    assert any(c.value == "Trained live in this session." for c in at.caption)
+    live = at.session_state["lessons.live_data"]
+    assert live["timing"]["repeats"] == DATA["timing"]["repeats"] and live["train"] == DATA["train"]
+    at.radio(key="lessons.answer7").set_value(lessons.LESSONS_OPTIONS[7][0]).run()
+    ms = live["timing"]["ms_per_update"]
+    expected = lessons.LESSONS_OPTIONS[7][
+        {"a": 1, "b": 0, "same": 2}[lessons.compare(ms["lstm"], ms["gru"], lessons.TIME_FACTOR)]
+    ]
+    assert f"**Measured: {expected}.**" in [*at.success, *at.info][0].value
