@@ -28,6 +28,13 @@ if not NAMES:
     st.warning("No shipped results found: run `python -m rnnviz reproduce NAME --write` first.")
     st.stop()
 
+st.markdown("#### At a glance: the papers' LSTM beside ours")
+st.markdown(papers.format_headline(shipped()))
+st.caption(
+    "Our LSTM is today's (with a forget gate), trained with Adam on mini-batches; the paper's is the 1997 cell "
+    "trained one sequence at a time. Below, each experiment in full, with every difference in the setup."
+)
+
 ui.url_default("papers.experiment", NAMES[0], options=NAMES)
 name = st.selectbox("Experiment", NAMES, format_func=lambda n: papers.EXPERIMENTS[n].title, key="papers.experiment")
 ui.sync_url(["papers.experiment"])
@@ -65,7 +72,7 @@ with left:
         st.caption(
             "Bengio et al. showed that the share of gradient-descent runs that learn to latch one bit falls as "
             "the sequence grows. Our plain RNN shows that shape; the gated models, with their keep gate "
-            "biased open, still latch at 100 steps."
+            "biased open, still latch at 100 steps in most seeds."
         )
 with right:
     adding = data.get("adding")
@@ -101,7 +108,7 @@ with st.expander("Settings, machine and time"):
     m = result["machine"]
     st.markdown(
         f"Measured on {m['cpu']}, {m['cores']} cores, Python {m['python']}, NumPy {m['numpy']}, one BLAS "
-        f"thread, shared with other jobs (load average {m['load_average_at_start']} at the start). This "
+        f"thread, shared with other jobs (load average {m['load_average_at_start']:.1f} at the start). This "
         f"experiment took {result['seconds']:,.0f} s for {len(result['runs'])} runs."
     )
     st.json(result["settings"], expanded=False)

@@ -847,3 +847,50 @@ def differences(result: dict) -> list[str]:
         if rnn and any(r["succeeded"] for r in rnn):
             out.append("Our plain RNN succeeded in some seeds, unlike the paper's BPTT and RTRL nets.")
     return out
+
+
+def headline(data: dict) -> list[dict]:
+    """One row per experiment and length that the paper gives figures for: the paper's LSTM beside ours,
+    with the success of our three models (for the page's overview and the README)."""
+    rows = []
+    for name, exp in EXPERIMENTS.items():
+        result = data.get("experiments", {}).get(name)
+        if result is None:
+            continue
+        for T, paper in sorted(exp.paper_figures.items()):
+            mine = {r["model"]: r for r in result["summary"] if r["length"] == T and r["forget_bias"] != 0.0}
+            if not mine:
+                continue
+            lstm = mine.get("lstm")
+            rows.append(
+                {
+                    "experiment": exp.title,
+                    "length": T,
+                    "paper_sequences": paper.get("sequences"),
+                    "paper_wrong": paper.get("wrong"),
+                    "lstm_sequences": lstm["sequences_median"] if lstm else None,
+                    "lstm_wrong": lstm["wrong_median"] if lstm else None,
+                    "success": {k: f"{r['succeeded']}/{r['runs']}" for k, r in mine.items()},
+                    "cap": next(iter(mine.values()))["cap"],
+                }
+            )
+    return rows
+
+
+def format_headline(data: dict) -> str:
+    """The overview as a Markdown table."""
+    lines = [
+        "| experiment | T | paper: LSTM sequences to success | ours: LSTM (median) | paper: wrong of 2560 | "
+        "ours: LSTM wrong (median) | ours: seeds succeeded RNN / LSTM / GRU |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in headline(data):
+        ours = f"{r['lstm_sequences']:,.0f}" if r["lstm_sequences"] is not None else f"not within {r['cap']:,}"
+        wrong_paper = "-" if r["paper_wrong"] is None else str(r["paper_wrong"])
+        wrong_ours = "-" if r["lstm_wrong"] is None else f"{r['lstm_wrong']:g}"
+        success = " / ".join(r["success"].get(k, "-") for k in KINDS)
+        lines.append(
+            f"| {r['experiment']} | {r['length']} | {r['paper_sequences']:,} | {ours} | {wrong_paper} | "
+            f"{wrong_ours} | {success} |"
+        )
+    return "\n".join(lines)

@@ -183,10 +183,15 @@ def test_shipped_file_has_every_experiment_with_machine_and_settings():
     data = papers.load_shipped()
     assert set(data["experiments"]) == set(papers.EXPERIMENTS)
     for name, result in data["experiments"].items():
-        assert result["machine"]["cores"] >= 1 and result["seconds"] > 0
         assert result["settings"]["name"] == name
+        assert result["parts"] and all(p["machine"]["cores"] >= 1 and p["seconds"] > 0 for p in result["parts"])
+        assert result["seconds"] == pytest.approx(sum(p["seconds"] for p in result["parts"]), abs=0.2)
         exp = papers.EXPERIMENTS[name]
-        assert len(result["runs"]) == len(exp.variants()) * len(result["settings"]["seeds"])
+        variants = {(v["length"], v["model"], v["forget_bias"]) for v in exp.variants()}
+        ran = {(r["length"], r["model"], r["forget_bias"]) for r in result["runs"]}
+        assert ran <= variants  # nothing the registry does not describe
+        assert {v for v in variants if v[0] in result["settings"]["lengths"]} == ran  # every model at every length
+        assert result["summary"] == papers.summarise(result["runs"])
 
 
 def test_the_ci_cell_reproduces_from_the_command(capsys):
@@ -235,3 +240,55 @@ def test_papers_page_opens_without_exception():
     assert "74,000" in text  # the paper's figure is on the page
     at.selectbox(key="papers.experiment").set_value("order").run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures and the summary
+
+
+def _rows():
+    runs = [
+        {
+            "length": L,
+            "model": m,
+            "forget_bias": b,
+            "seed": s,
+            "succeeded": ok,
+            "sequences": n,
+            "cap": 1000,
+            "wrong_of_2560": 0 if ok else 2560,
+            "weights": 10,
+            "seconds": 1.0,
+        }
+        for (L, m, b, s, ok, n) in [
+            (10, "rnn", None, 0, True, 200),
+            (10, "rnn", None, 1, False, 1000),
+            (100, "rnn", None, 0, False, 1000),
+            (10, "lstm", 3.0, 0, True, 100),
+            (100, "lstm", 3.0, 0, True, 400),
+            (100, "lstm", 3.0, 1, True, 600),
+        ]
+    ]
+    return papers.summarise(runs)
+
+
+def test_summary_counts_and_medians():
+    rows = {(r["length"], r["model"]): r for r in _rows()}
+    assert rows[10, "rnn"]["success_rate"] == 0.5 and rows[10, "rnn"]["sequences_median"] == 200
+    assert rows[100, "rnn"]["succeeded"] == 0 and rows[100, "rnn"]["sequences_median"] is None
+    assert rows[100, "lstm"]["sequences_median"] == 500 and rows[100, "lstm"]["sequences_max"] == 600
+
+
+def test_figures_draw_ours_and_the_papers():
+    from rnnviz import paper_figures
+
+    fig = paper_figures.success_against_length(_rows(), note="shape only")
+    assert [t.name for t in fig.data] == ["RNN (ours)", "LSTM (ours)"]
+    assert list(fig.data[0].y) == [0.5, 0.0]
+    fig = paper_figures.sequences_against_length(_rows(), {100: {"sequences": 74_000}}, "paper")
+    names = [t.name for t in fig.data]
+    assert "RNN: no seed within the cap" in names and names[-1] == "paper"
+    assert list(fig.data[-1].y) == [74_000]
+    bias_rows = [dict(r, model="lstm", forget_bias=b) for r, b in zip(_rows()[:2], (0.0, 1.0), strict=True)]
+    fig = paper_figures.forget_bias_figure(bias_rows)
+    assert [t.name for t in fig.data] == ["forget bias 0", "forget bias 1"]
