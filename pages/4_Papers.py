@@ -61,28 +61,20 @@ left, right = st.columns(2)
 with left:
     latch = data.get("latch")
     if latch:
-        ui.show_figure(
-            paper_figures.success_against_length(
-                latch["summary"],
-                title="Latch (Bengio et al. 1994)",
-                note="The paper gives the shape only:<br>success falls towards 0 as T grows.",
-            ),
-            key="papers.latch",
-        )
+        st.markdown("**Latch (Bengio et al. 1994): share of seeds that succeeded**")
+        ui.show_figure(paper_figures.success_against_length(latch["summary"]), key="papers.latch")
         st.caption(
-            "Bengio et al. showed that the share of gradient-descent runs that learn to latch one bit falls as "
-            "the sequence grows. Our plain RNN shows that shape; the gated models, with their keep gate "
-            "biased open, still latch at 100 steps in most seeds."
+            "The paper gives the shape, not a table we could plot: the share of gradient-descent runs that "
+            "learn to latch one bit falls towards zero as the sequence grows. Our plain RNN shows that shape; "
+            "the gated models, with their keep gate biased open, still latch at 100 steps in most seeds."
         )
 with right:
     adding = data.get("adding")
     if adding:
+        st.markdown("**Adding problem (H&S 1997): training sequences to success**")
         ui.show_figure(
             paper_figures.sequences_against_length(
-                adding["summary"],
-                papers.EXPERIMENTS["adding"].paper_figures,
-                "LSTM, H&S 1997 (Table 7)",
-                title="Adding problem: sequences to success",
+                adding["summary"], papers.EXPERIMENTS["adding"].paper_figures, "LSTM, H&S 1997 (Table 7)"
             ),
             key="papers.adding",
         )
@@ -95,10 +87,8 @@ with right:
 bias = data.get("forget_bias")
 if bias:
     st.markdown("#### Forget-gate bias at initialisation (Jozefowicz et al. 2015)")
-    ui.show_figure(
-        paper_figures.forget_bias_figure(bias["summary"], title="LSTM on the latch task, by forget bias"),
-        key="papers.bias",
-    )
+    st.markdown("**Share of LSTM seeds that learn the latch task, by forget-gate bias at initialisation**")
+    ui.show_figure(paper_figures.forget_bias_figure(bias["summary"]), key="papers.bias")
     st.caption(
         "PyTorch initialises the forget-gate bias near 0, so the forget gate starts half closed and the memory "
         "decays as 0.5 per step. A bias of 1 (Jozefowicz et al.'s advice) or 3 keeps it open from the start."

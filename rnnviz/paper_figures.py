@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 from rnnviz.figures import base_layout
@@ -98,7 +100,7 @@ def sequences_against_length(
                     name=f"{MODEL_NAMES[kind]}: no seed within the cap",
                     mode="markers+text",
                     text=["not within cap"] * len(lost),
-                    textposition="bottom center",
+                    textposition="middle right",
                     textfont=dict(color=MODEL_COLORS[kind]),
                     marker=dict(size=15, symbol=f"{SYMBOLS[kind]}-open", color=MODEL_COLORS[kind], line=dict(width=3)),
                     hovertemplate=f"{MODEL_NAMES[kind]}<br>T %{{x}}<br>no seed succeeded within %{{y:,}} "
@@ -119,8 +121,11 @@ def sequences_against_length(
                 hovertemplate="paper<br>T %{x}<br>%{y:,} sequences<extra></extra>",
             )
         )
-    fig.update_xaxes(title_text="minimal sequence length T", type="log")
-    fig.update_yaxes(title_text="training sequences to success", type="log", exponentformat="power")
+    ticks = sorted({r["length"] for r in rows} | {T for T, _ in points})
+    fig.update_xaxes(title_text="minimal sequence length T", type="log", tickvals=ticks)
+    ys = [y for trace in fig.data for y in trace.y if y]
+    y_range = [math.log10(min(ys)) - 0.15, math.log10(max(ys)) + 0.3] if ys else None  # room for the labels
+    fig.update_yaxes(title_text="training sequences to success", type="log", exponentformat="power", range=y_range)
     _legend_on_top(fig)
     return base_layout(fig, height=480, title=title)
 
