@@ -292,3 +292,14 @@ def test_figures_draw_ours_and_the_papers():
     bias_rows = [dict(r, model="lstm", forget_bias=b) for r, b in zip(_rows()[:2], (0.0, 1.0), strict=True)]
     fig = paper_figures.forget_bias_figure(bias_rows)
     assert [t.name for t in fig.data] == ["forget bias 0", "forget bias 1"]
+
+
+@pytest.mark.browser
+def test_papers_page_in_the_browser(page, app_url):
+    from tests.conftest import screenshot, wait_for_app
+
+    page.goto(f"{app_url}/Papers?papers.experiment=order")
+    wait_for_app(page, charts=3)  # latch, adding, forget bias
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert page.get_by_text("31,390").count() >= 1  # the paper's figure for 6a, beside ours
+    screenshot(page, "papers")
