@@ -823,7 +823,9 @@ def differences(result: dict) -> list[str]:
         if not row["succeeded"]:
             out.append(
                 f"At length {T} our LSTM did not succeed within {row['cap']:,} sequences in any of {row['runs']} "
-                f"seeds; the paper's succeeded after {paper['sequences']:,}."
+                f"seeds; the paper's succeeded after {paper['sequences']:,}. Counted in weight updates the budgets "
+                f"differ more: our cap is {row['cap'] // exp.batch_size:,} updates (mini-batches of "
+                f"{exp.batch_size}), the paper's LSTM made {paper['sequences']:,} (one per sequence)."
             )
             continue
         ratio = row["sequences_median"] / paper["sequences"]
