@@ -666,6 +666,22 @@ def summarise(runs: list[dict]) -> list[dict]:
     return out
 
 
+def _paper_cell(exp: Experiment, row: dict) -> str:
+    """What the paper reports for this row's model: the LSTM's figures; for 2a also the BPTT/RTRL nets'
+    success, set beside our RNN (the nearest thing we train)."""
+    paper = exp.paper_figures.get(row["length"], {})
+    if row["model"] == "lstm" and "sequences" in paper:
+        text = f"LSTM: {paper['sequences']:,} sequences"
+        if "wrong" in paper:
+            text += f", {paper['wrong']} wrong"
+        if "success" in paper:
+            text += f", {paper['success']:.0%} of trials"
+        return text
+    if row["model"] == "rnn" and "bptt_success" in paper:
+        return f"BPTT {paper['bptt_success']:.0%}, RTRL {paper['rtrl_success']:.0%} of trials"
+    return "-"
+
+
 def format_table(result: dict) -> str:
     """The summary as a Markdown table, the paper's figures beside it, then the deviations."""
     exp = get(result["experiment"])
@@ -678,12 +694,7 @@ def format_table(result: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["summary"]:
-        paper = exp.paper_figures.get(row["length"], {})
-        paper_text = (
-            f"{paper['sequences']:,} sequences, {paper.get('wrong', '-')} wrong" if "sequences" in paper else "-"
-        )
-        if row["model"] != "lstm" and exp.name != "first":
-            paper_text = "-"
+        paper_text = _paper_cell(exp, row)
         seq = (
             f"{row['sequences_median']:,.0f} ({row['sequences_min']:,}-{row['sequences_max']:,})"
             if row["succeeded"]
