@@ -204,6 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_sweep.add_argument("--cells", default="rnn,lstm,gru")
     p_sweep.add_argument("--out", type=Path, default=DEFAULT_SWEEP)
     _config_arguments(p_sweep)
+    # reproduce: the papers' experiments beside their published numbers (all of it lives in rnnviz.papers)
+    p_rep = sub.add_parser("reproduce", help="rerun a paper's experiment and set it beside the paper's numbers")
+    p_rep.add_argument("name", nargs="?", help="experiment (see --list)")
+    p_rep.add_argument("--list", action="store_true", help="list the experiments")
+    p_rep.add_argument("--seeds", help="comma-separated seeds (default: the experiment's)")
+    p_rep.add_argument("--length", help="comma-separated T (or p) to run instead of the experiment's")
+    p_rep.add_argument("--models", help="comma-separated subset of rnn,lstm,gru")
+    p_rep.add_argument("--max-sequences", type=int, help="budget cap per run, in training sequences")
+    p_rep.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
+    p_rep.add_argument("--write", action="store_true", help="store the result in rnnviz/data/papers.json")
 
     p_app = sub.add_parser(
         "app",
@@ -227,6 +237,10 @@ def main(argv=None) -> int:
             return run_train(args)
         if args.command == "sweep":
             return run_sweep(args)
+        if args.command == "reproduce":
+            from rnnviz import papers
+
+            return papers.main(args)
         return run_app(args, extra)
     except (ValueError, OSError, CommandError) as err:
         print(f"rnnviz {args.command}: error: {err}", file=sys.stderr)

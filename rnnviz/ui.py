@@ -22,6 +22,7 @@ PAGES = [
     ("pages/1_Cell_stepper.py", "Cell stepper", "🔬"),
     ("pages/2_Gradient_flow.py", "Gradient flow", "📉"),
     ("pages/3_Training_lab.py", "Training lab", "🏋️"),
+    ("pages/4_Papers.py", "Papers", "📜"),
 ]
 
 KIND_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}

@@ -1,0 +1,104 @@
+"""Papers: the published experiments rerun with this engine, our numbers beside the papers', every
+difference in the setup listed, and where the numbers differ, why."""
+
+import streamlit as st
+
+from rnnviz import paper_figures, papers, ui
+
+ui.setup_page(
+    "Papers",
+    "📜",
+    "The claim of this app, that gates let a network remember what a plain RNN forgets, is the claim of "
+    "Hochreiter & Schmidhuber (1997) and of Bengio, Simard & Frasconi (1994). Here their experiments are "
+    "rerun with this engine, **with the papers' own task definitions and success criteria**, and our numbers "
+    "stand beside theirs. Our setup is not theirs (today's optimiser, today's LSTM): every difference is "
+    "listed, and where the numbers differ, the page says so. Rerun any of it with "
+    "`python -m rnnviz reproduce NAME`.",
+)
+
+
+@st.cache_data(show_spinner=False)
+def shipped() -> dict:
+    return papers.load_shipped()
+
+
+data = shipped()["experiments"]
+NAMES = [n for n in papers.EXPERIMENTS if n in data]
+if not NAMES:
+    st.warning("No shipped results found: run `python -m rnnviz reproduce NAME --write` first.")
+    st.stop()
+
+st.markdown("#### At a glance: the papers' LSTM beside ours")
+st.markdown(papers.format_headline(shipped()))
+st.caption(
+    "Our LSTM is today's (with a forget gate), trained with Adam on mini-batches; the paper's is the 1997 cell "
+    "trained one sequence at a time. Below, each experiment in full, with every difference in the setup."
+)
+
+ui.url_default("papers.experiment", NAMES[0], options=NAMES)
+name = st.selectbox("Experiment", NAMES, format_func=lambda n: papers.EXPERIMENTS[n].title, key="papers.experiment")
+ui.sync_url(["papers.experiment"])
+exp, result = papers.EXPERIMENTS[name], data[name]
+
+st.markdown(f"**Paper:** {exp.paper}. {exp.paper_note}")
+st.markdown(papers.format_table(result).split("\n\n", 1)[1].split("\n\nOur deviations")[0])
+st.caption(
+    "Sequences to success: median over the seeds that succeeded, with the range; 'not within' the cap when "
+    "none did. Wrong of 2560: the paper's test-set size and criterion, counted on the model at the end of "
+    "the run (at success, or at the cap). Weights: every parameter of our model, readout included."
+)
+
+diffs = papers.differences(result)
+if diffs:
+    st.markdown("#### Where our numbers differ from the paper's")
+    st.markdown("\n".join(f"- {d}" for d in diffs))
+
+st.markdown("#### How our setup differs from the paper's")
+st.markdown("\n".join(f"- {d}" for d in exp.deviations))
+
+st.markdown("#### Success against length, ours beside the papers'")
+left, right = st.columns(2)
+with left:
+    latch = data.get("latch")
+    if latch:
+        st.markdown("**Latch (Bengio et al. 1994): share of seeds that succeeded**")
+        ui.show_figure(paper_figures.success_against_length(latch["summary"]), key="papers.latch")
+        st.caption(
+            "The paper gives the shape, not a table we could plot: the share of gradient-descent runs that "
+            "learn to latch one bit falls towards zero as the sequence grows. Our plain RNN shows that shape; "
+            "the gated models, with their keep gate biased open, still latch at 100 steps in most seeds."
+        )
+with right:
+    adding = data.get("adding")
+    if adding:
+        st.markdown("**Adding problem (H&S 1997): training sequences to success**")
+        ui.show_figure(
+            paper_figures.sequences_against_length(
+                adding["summary"], papers.EXPERIMENTS["adding"].paper_figures, "LSTM, H&S 1997 (Table 7)"
+            ),
+            key="papers.adding",
+        )
+        st.caption(
+            "Stars: the paper's LSTM at T = 100, 500, 1000. Lines: ours, median and range over seeds; open "
+            "markers at the cap where no seed succeeded. The paper's longer T were beyond this machine's "
+            "budget."
+        )
+
+bias = data.get("forget_bias")
+if bias:
+    st.markdown("#### Forget-gate bias at initialisation (Jozefowicz et al. 2015)")
+    st.markdown("**Share of LSTM seeds that learn the latch task, by forget-gate bias at initialisation**")
+    ui.show_figure(paper_figures.forget_bias_figure(bias["summary"]), key="papers.bias")
+    st.caption(
+        "PyTorch initialises the forget-gate bias near 0, so the forget gate starts half closed and the memory "
+        "decays as 0.5 per step. A bias of 1 (Jozefowicz et al.'s advice) or 3 keeps it open from the start."
+    )
+
+with st.expander("Settings, machine and time"):
+    m = result["machine"]
+    st.markdown(
+        f"Measured on {m['cpu']}, {m['cores']} cores, Python {m['python']}, NumPy {m['numpy']}, one BLAS "
+        f"thread, shared with other jobs (load average {m['load_average_at_start']:.1f} at the start). This "
+        f"experiment took {result['seconds']:,.0f} s for {len(result['runs'])} runs."
+    )
+    st.json(result["settings"], expanded=False)
