@@ -6,6 +6,7 @@ import streamlit as st
 from rnnviz import paper_figures, papers, ui
 
 ui.setup_page(
+    "papers",
     "Papers",
     "📜",
     "The claim of this app, that gates let a network remember what a plain RNN forgets, is the claim of "
@@ -35,9 +36,9 @@ st.caption(
     "trained one sequence at a time. Below, each experiment in full, with every difference in the setup."
 )
 
-ui.url_default("papers.experiment", NAMES[0], options=NAMES)
-name = st.selectbox("Experiment", NAMES, format_func=lambda n: papers.EXPERIMENTS[n].title, key="papers.experiment")
-ui.sync_url(["papers.experiment"])
+S = ui.Settings("papers", [ui.Setting("experiment", NAMES[0], options=tuple(NAMES))])
+name = st.selectbox("Experiment", NAMES, format_func=lambda n: papers.EXPERIMENTS[n].title, key=S.key("experiment"))
+S.sync_url()
 exp, result = papers.EXPERIMENTS[name], data[name]
 
 st.markdown(f"**Paper:** {exp.paper}. {exp.paper_note}")
