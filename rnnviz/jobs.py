@@ -110,17 +110,19 @@ class Snapshot:
         if not history or trained is None:
             raise ValueError(f"model {index} ({config.cell}) has no evaluation yet")
         last = history[-1]
+        run = training.ModelRun(config, tuple(history), self.updates[index], last.seconds, trained.model(config.cell))
         return training.TrainResult(
             config,
             history,
-            last.solved,
-            next((p.step for p in history if p.solved), None),
+            run.solved,
+            run.solved_step,
             last.test_metric,
             tasks.SPECS[config.task].metric,
             last.seconds,
             trained.num_params,
             dict(trained.state_dict),
             (trained.readout_weight, trained.readout_bias),
+            run,
         )
 
 
