@@ -281,3 +281,37 @@ def test_a_shared_link_cannot_inject_a_link_or_an_image(page, app_url, typed):
     page.wait_for_timeout(500)
     assert outside == [], outside
     assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_the_trained_gates_figure_keeps_its_heatmaps_and_follows_the_slider(page, app_url):
+    """Issue 8, on the Training lab: the trained LSTM's figure (h, c and four gates) keeps every heatmap drawn
+    through Play, Pause and a scrub, and its diagram shows the trained model's numbers at the paused step."""
+    from rnnviz import explain, tasks, training
+
+    page.goto(f"{app_url}/Training_lab?page=lab&steps=50&length=10&hidden_size=4&models=lstm")
+    wait_for_app(page, charts=1)
+    page.get_by_role("button", name="▶ Train").click()
+    page.get_by_text("LSTM: test MSE").wait_for(timeout=120_000)
+    wait_for_app(page, charts=3)  # learning curves, trained gates, shipped sweep
+    charts = page.locator("[data-testid=stPlotlyChart]")
+    chart = next(i for i in range(charts.count()) if page.evaluate(RENDERED_IMAGES, i) == 6)
+    config = training.TrainConfig(cell="lstm", length=10, hidden_size=4, steps=50, eval_every=5)
+    model = training.train_many({"lstm": config})["lstm"].model  # deterministic: the page's model
+    _, test_set = tasks.make_task("adding", 10, 1, 1, seed=config.seed + 1000)
+    trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
+    series = explain.unit_series(model.cell, trace.x.astype(float), trace.h, trace.c, trace.gates, 0)
+    play = charts.nth(chart).locator(".updatemenu-button", has_text="Play").first
+    play.click()
+    page.wait_for_timeout(500)
+    charts.nth(chart).locator(".updatemenu-button", has_text="Pause").first.click()
+    page.wait_for_timeout(300)
+    assert page.evaluate(RENDERED_IMAGES, chart) == 6
+    for fraction in (None, 0.75):
+        if fraction is not None:
+            click_slider(page, fraction, chart)
+            assert page.evaluate(RENDERED_IMAGES, chart) == 6
+        step, numbers = shown_numbers(page, chart)
+        for symbol, name in (("f", "forget"), ("c", "c"), ("h", "h")):
+            assert numbers[symbol] == pytest.approx(series[name][step], abs=6e-4), (step, symbol)
+    assert page.locator("[data-testid=stException]").count() == 0
+    screenshot(page, "lab_trained_gates")
