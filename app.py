@@ -51,7 +51,7 @@ if guess is None:
 else:
     memory = preview(150)
     t = np.arange(150)
-    series = {figures.model_name(k): (t, v, *figures.model_style(k)) for k, v in memory.items()}
+    series = {figures.model_name(k): (t, v, *figures.model_marks(k)) for k, v in memory.items()}
     ui.show_figure(
         figures.lines_figure(series, x_title="steps after the pulse", y_title="pulse left in h_t", log_y=True),
         key="home.preview",

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from rnnviz.theme import FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES
+from rnnviz.theme import FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
 _TEMPLATE = pio.templates["plotly_white"]  # resolved once: looking it up by name on every figure costs more
 
@@ -32,7 +32,7 @@ def base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Fig
 
 
 def lines_figure(
-    series: dict[str, tuple[np.ndarray, np.ndarray, str, str]],
+    series: dict[str, tuple],
     *,
     x_title: str,
     y_title: str,
@@ -40,15 +40,21 @@ def lines_figure(
     title: str | None = None,
     height: int = 420,
 ) -> go.Figure:
-    """Named lines: ``{name: (x, y, color, dash)}``. Non-finite and (on a log axis) non-positive points
-    are left out, so an overflowing curve simply stops where it overflowed."""
+    """Named lines: ``{name: (x, y, color, dash)}`` or ``(x, y, color, dash, marker symbol)`` (a third cue
+    beside colour and dash, drawn at a dozen points). Non-finite and (on a log axis) non-positive points are
+    left out, so an overflowing curve simply stops where it overflowed."""
     fig = go.Figure()
-    for name, (xs, ys, color, dash) in series.items():
+    for name, (xs, ys, color, dash, *symbol) in series.items():
         ys = np.asarray(ys, dtype=float)
         keep = np.isfinite(ys) & ((ys > 0) if log_y else True)
         fig.add_trace(
             go.Scatter(
-                x=np.asarray(xs)[keep], y=ys[keep], name=name, mode="lines", line=dict(color=color, dash=dash, width=4)
+                x=np.asarray(xs)[keep],
+                y=ys[keep],
+                name=name,
+                mode="lines+markers" if symbol else "lines",
+                line=dict(color=color, dash=dash, width=4),
+                marker=dict(symbol=symbol[0], size=11, maxdisplayed=12) if symbol else None,
             )
         )
     fig.update_xaxes(title_text=x_title)
@@ -59,6 +65,11 @@ def lines_figure(
 
 def model_style(kind: str) -> tuple[str, str]:
     return MODEL_COLORS[kind], MODEL_DASH[kind]
+
+
+def model_marks(kind: str) -> tuple[str, str, str]:
+    """Colour, dash and marker symbol: every pair of models differs in all three."""
+    return MODEL_COLORS[kind], MODEL_DASH[kind], MODEL_SYMBOLS[kind]
 
 
 def model_name(kind: str) -> str:

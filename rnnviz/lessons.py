@@ -351,7 +351,7 @@ def measure_gated(data: dict) -> dict:
 
 def figure_gated(m: dict) -> go.Figure:
     t = np.arange(GATED.length)
-    series = {f"{MODEL_NAMES[k]}": (t, v, *figures.model_style(k)) for k, v in m["memory"].items()}
+    series = {f"{MODEL_NAMES[k]}": (t, v, *figures.model_marks(k)) for k, v in m["memory"].items()}
     fig = figures.lines_figure(
         series, x_title="step t (the pulse came at t = 0)", y_title="pulse left in h_t", log_y=True
     )

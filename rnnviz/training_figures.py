@@ -8,9 +8,7 @@ import math
 import plotly.graph_objects as go
 
 from rnnviz.figures import _curve, _hline, _side_by_side, base_layout
-from rnnviz.theme import COLORS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES
-
-MODEL_SYMBOLS = {"rnn": "circle", "lstm": "square", "gru": "diamond"}  # a third cue beside colour and dash
+from rnnviz.theme import COLORS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
 
 def learning_curves(
