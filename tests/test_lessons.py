@@ -3,31 +3,20 @@ a measurement recomputed here from the engine, the links open the full pages at 
 presenter mode works on every page, and the shipped training records are what the code makes."""
 
 from dataclasses import asdict, replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import analysis, experiments, lessons, tasks, training
+from tests.test_pages import open_page as open_link
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LESSONS = "pages/0_Lessons.py"
 DATA = lessons.load_data()
 
 
 def open_page(path=None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    if path:
-        at.run()
-        for key in list(at.query_params):
-            del at.query_params[key]
-    for key, value in query.items():
-        at.query_params[key] = [str(v) for v in value] if isinstance(value, list) else str(value)
-    if path:
-        at.switch_page(path)
-    at.run()
-    return at
+    return open_link(path, timeout=300, **query)  # a lesson may train or time its models: more time
 
 
 def assert_clean(at: AppTest) -> None:

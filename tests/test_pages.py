@@ -19,9 +19,9 @@ STEPPER = "pages/1_Cell_stepper.py"
 GRADIENTS = "pages/2_Gradient_flow.py"
 
 
-def open_page(path=None, **query) -> AppTest:
+def open_page(path=None, *, timeout: float = 120, **query) -> AppTest:
     """Open a page by a link that carries ``query`` (as a shared URL does)."""
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=timeout)
     if path:
         at.run()  # AppTest starts at the main script; the link then opens the page
         for key in list(at.query_params):
