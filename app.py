@@ -88,4 +88,4 @@ st.markdown(
 cols = st.columns(len(ui.PAGES) - 1)
 for col, (path, label, icon) in zip(cols, ui.PAGES[1:], strict=True):
     with col:
-        st.page_link(path, label=f"Open the {label.lower()}", icon=icon)
+        st.page_link(path, label=label, icon=icon)
