@@ -296,7 +296,7 @@ def clip_figure(norm_plain, loss_plain, norm_clipped, loss_clipped, threshold: f
             )
         curves = [plain, clipped] + ([[threshold]] if col == 1 else [])
         y_range = log_range(curves, pad=0.3)
-        layout[f"yaxis{suffix}"].update(type="log", exponentformat="power")
+        layout[f"yaxis{suffix}"].update(type="log", exponentformat="power", minorloglabels="none")  # decades only
         if y_range is not None:
             layout[f"yaxis{suffix}"].update(range=y_range)
         layout[f"xaxis{suffix}"].update(title=dict(text="training step"))
