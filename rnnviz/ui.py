@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rnnviz import cells, experiments, jobs, threads, weights
+from rnnviz import cells, experiments, jobs, threads, timeline, weights
 
 threads.limit_blas_threads()  # every page imports this module, and a deep link skips app.py
 
@@ -85,14 +85,26 @@ def _leave_presenter() -> None:
     st.session_state[_PRESENT] = False
 
 
-def presenter_figure(fig: go.Figure) -> go.Figure:
-    """A copy of ``fig`` with every text at least PRESENTER_FONT px (builders stay as they are)."""
-    fig = go.Figure(fig)
-    fig.update_layout(font_size=PRESENTER_FONT, hoverlabel_font_size=PRESENTER_FONT)
-    for note in fig.layout.annotations:
+def presenter_figure(fig) -> go.Figure:
+    """A copy of ``fig`` (a Figure or a ``SharedFigure``) with every text at least PRESENTER_FONT px, its
+    animation frames included (builders stay as they are)."""
+    spec = dict(fig.spec if isinstance(fig, SharedFigure) else fig.to_dict())
+    frames = spec.pop("frames", None) or []
+    out = go.Figure(spec)
+    out.update_layout(font_size=PRESENTER_FONT, hoverlabel_font_size=PRESENTER_FONT)
+    for note in out.layout.annotations:
         note.font.size = max(note.font.size or 0, PRESENTER_FONT)
-    fig.update_traces(textfont_size=PRESENTER_FONT, selector=lambda t: "textfont" in t)
-    return fig
+    out.update_traces(textfont_size=PRESENTER_FONT, selector=lambda t: "textfont" in t)
+    if not frames:
+        return out
+
+    def larger(trace: dict) -> dict:
+        if "textfont" not in trace:
+            return trace
+        size = max(trace["textfont"].get("size", 0), PRESENTER_FONT)
+        return {**trace, "textfont": {**trace["textfont"], "size": size}}
+
+    return timeline.AnimatedFigure(out.to_dict(), [{**f, "data": [larger(d) for d in f["data"]]} for f in frames])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,10 +284,10 @@ def guarded(action: Callable, *args, **kwargs):
 def show_figure(fig: go.Figure | SharedFigure, key: str | None = None, on_select: str = "ignore"):
     """Show a figure, or a figure shared across sessions (``shared_figure``) without building it again; in
     presenter mode with large type. With ``on_select="rerun"``, return Streamlit's selection event."""
-    if isinstance(fig, SharedFigure):
-        fig = presenter_figure(go.Figure(fig.spec)) if presenting() else _Prebuilt(fig.spec)
-    elif presenting():
+    if presenting():
         fig = presenter_figure(fig)
+    elif isinstance(fig, SharedFigure):
+        fig = _Prebuilt(fig.spec)
     return st.plotly_chart(
         fig,
         width="stretch",

@@ -220,3 +220,16 @@ def test_reference_line_labels_sit_on_their_lines_on_log_axes():
     assert {s.y0 for s in fig.layout.shapes} == {0.167, 0.04}  # but shapes in data units
     accuracy = training_figures.learning_curves({"lstm": history}, "accuracy", 0.25, 0.95)
     assert {a.text: a.y for a in accuracy.layout.annotations}["solved"] == 0.95
+
+
+def test_presenter_mode_keeps_the_animation_and_enlarges_its_frames():
+    """Presenter mode copies a figure with larger type: the stepper's frames must come along, larger too."""
+    from rnnviz import ui
+
+    run, fig = lstm_timeline()
+    for source in (fig, ui.SharedFigure(fig.to_dict())):
+        big = ui.presenter_figure(source)
+        assert len(big.built_frames) == len(fig.built_frames) == 40
+        sizes = [d["textfont"]["size"] for f in big.built_frames for d in f["data"] if "textfont" in d]
+        assert sizes and min(sizes) >= ui.PRESENTER_FONT
+        assert big.layout.font.size >= ui.PRESENTER_FONT
