@@ -392,7 +392,7 @@ def small_config() -> training.TrainConfig:
 
 
 def lab_settings(config: training.TrainConfig, models) -> dict:
-    """The Training lab's URL fields for a config (its 'small' preset is 32 training sequences)."""
+    """The Training lab's URL fields for a config (few training sequences: its small-data toggle)."""
     return dict(
         task=config.task,
         length=config.length,
