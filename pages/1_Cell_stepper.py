@@ -172,13 +172,12 @@ def panels_for(runs: dict, quiet: dict) -> list[timeline.Panel]:
     for k, run in runs.items():
         prefix = f"{ui.KIND_LABELS[k]}: " if len(runs) > 1 else ""
         values = arrays(run, quiet[k])
+        own = {p.quantity: p.scale for p in timeline.trace_panels(k, run.h, run.c, run.gates)}  # the values' scales
         for q in ROWS:
             if q not in values or q not in rows:
                 continue
-            default = timeline.trace_panels(k, run.h, run.c, run.gates)
-            base = next(p for p in default if p.quantity == q)
             title = prefix + LABELS[q] + (" − same cell fed zeros" if view == "effect" else "")
-            panels.append(timeline.Panel(title, q, values[q], scales.get(q, base.scale), pick=k if q == "h" else None))
+            panels.append(timeline.Panel(title, q, values[q], scales.get(q, own[q]), pick=k if q == "h" else None))
     return panels
 
 
