@@ -8,7 +8,10 @@ subnormal range (below 1.2e-38), where arithmetic is up to a hundred times slowe
 same weights (torch loads the NumPy cell's state dict) and the same input, so both meet the same small
 numbers: without that, torch's time swings with its random initialisation. ``torch flush`` is torch
 with ``torch.set_flush_denormal(True)``; the NumPy engine flushes float32 subnormal gradients itself
-(see rnnviz/cells.py).
+(see rnnviz/cells.py). ``torch native`` is torch with oneDNN switched off
+(``torch.backends.mkldnn.flags(enabled=False)``): by default torch runs an LSTM through oneDNN's fused
+RNN kernels (``aten::mkldnn_rnn_layer`` in its profiler), and the native column shows what that kernel is
+worth. The ratio column is against torch's default.
 
 The engines run interleaved (one call each, in turn, ``repeats`` times after a warm-up) so that a load
 change on the machine hits all of them alike; each figure is the median of the CPU time of this process
@@ -50,7 +53,7 @@ def numpy_run(cell, x):
     return run
 
 
-def torch_run(kind, cell, x, flush=False):
+def torch_run(kind, cell, x, flush=False, onednn=True):
     import torch
 
     torch.manual_seed(0)
@@ -60,10 +63,11 @@ def torch_run(kind, cell, x, flush=False):
 
     def run():
         torch.set_flush_denormal(flush)
-        module.zero_grad(set_to_none=True)
-        x_t.grad = None
-        out, _ = module(x_t)
-        out[-1].sum().backward()
+        with torch.backends.mkldnn.flags(enabled=onednn):
+            module.zero_grad(set_to_none=True)
+            x_t.grad = None
+            out, _ = module(x_t)
+            out[-1].sum().backward()
         torch.set_flush_denormal(False)
 
     return run
@@ -99,9 +103,9 @@ def main(repeats: int = 30) -> None:
     print()
     print(
         "| cell | T, B, D, H | NumPy float64 (ms) | NumPy float32 (ms) | torch float32 (ms) | torch flush (ms) "
-        "| NumPy/torch float32 |"
+        "| torch native (ms) | NumPy/torch float32 | NumPy/torch native |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind in KINDS:
         for T, B, D, H in CONFIGS:
             cell64 = rnnviz.init_cell(kind, D, H, seed=0)
@@ -111,11 +115,15 @@ def main(repeats: int = 30) -> None:
             if have_torch:
                 runs["torch"] = torch_run(kind, cell32, x)
                 runs["flush"] = torch_run(kind, cell32, x, flush=True)
+                runs["native"] = torch_run(kind, cell32, x, onednn=False)
             ms = interleaved_ms(runs, repeats)
             if have_torch:
-                tail = f"{ms['torch']:.2f} | {ms['flush']:.2f} | {ms['f32'] / ms['torch']:.2f}x"
+                tail = (
+                    f"{ms['torch']:.2f} | {ms['flush']:.2f} | {ms['native']:.2f} | {ms['f32'] / ms['torch']:.2f}x "
+                    f"| {ms['f32'] / ms['native']:.2f}x"
+                )
             else:
-                tail = "torch not installed | | "
+                tail = "torch not installed | | | | "
             print(f"| {kind} | {T}, {B}, {D}, {H} | {ms['f64']:.2f} | {ms['f32']:.2f} | {tail} |", flush=True)
 
 

@@ -12,12 +12,13 @@ Parameters (PyTorch names and layout, so ``torch.nn.LSTM(...).state_dict()`` loa
 
     weight_ih (G*H, D)   weight_hh (G*H, H)   bias_ih (G*H,)   bias_hh (G*H,)
 
-How a sequence runs (fast enough to match ``torch.nn`` at these sizes; benchmarks/bench_engine.py):
+How a sequence runs (timed against ``torch.nn`` by benchmarks/bench_engine.py; the README has the table):
 
-- The input projection ``xw_t = W_ih x_t + b_ih + b_hh`` does not depend on the recurrence, so it is
-  computed for all steps in one matrix product before the loop (the GRU keeps ``b_hn`` apart: it sits
-  inside the reset product). The weight gradients are likewise summed over all steps in one batched
-  product after the backward loop. The steps themselves only see ``xw_t``.
+- The RNN and GRU compute the input projection ``xw_t = W_ih x_t + b_ih + b_hh``, which does not depend
+  on the recurrence, for all steps in one matrix product before the loop (the GRU keeps ``b_hn`` apart:
+  it sits inside the reset product). The LSTM instead multiplies ``[h_{t-1}; x_t; 1]`` by all its weights
+  in one product per step (see ``LSTMCell``). The weight gradients are summed over all steps in one
+  batched product after the backward loop.
 - Inside the loop every array is feature-major, ``(features, B)``: the equations' column vectors, so
   ``W_hh @ h_prev`` reads as written and each gate is a contiguous block of rows (NumPy costs several
   times more on a strided column block at these sizes).
@@ -129,19 +130,22 @@ class Grads:
 
 @dataclass(frozen=True)
 class RNNCache:
+    xw: np.ndarray  # (T, H, B): W_ih x_t + b_ih + b_hh
     hs: np.ndarray  # (T + 1, H, B)
 
 
 @dataclass(frozen=True)
 class LSTMCache:
-    hs: np.ndarray  # (T + 1, H, B)
+    z: np.ndarray  # (T + 1, H + D + 1, B): rows h_{t-1}, x_t, 1 (what step t multiplies by its weights)
+    hs: np.ndarray  # (T + 1, H, B): the view z[:, :H], so hs[t + 1] = h_t
     cs: np.ndarray  # (T + 1, H, B): cs[0] = c0, cs[t + 1] = c_t
-    act: np.ndarray  # (T, 4H, B): rows i_t, f_t, g_t, o_t
+    act: np.ndarray  # (T, 4H, B): rows o_t, i_t, f_t, g_t (LSTMCell's work order)
     tanh_c: np.ndarray  # (T, H, B): tanh(c_t)
 
 
 @dataclass(frozen=True)
 class GRUCache:
+    xw: np.ndarray  # (T, 3H, B): W_ih x_t + b_ih, plus b_hr and b_hz
     hs: np.ndarray  # (T + 1, H, B)
     act: np.ndarray  # (T, 3H, B): rows r_t, z_t, n_t
     hn: np.ndarray  # (T, H, B): W_hn h_{t-1} + b_hn, the part the reset gate multiplies
@@ -155,7 +159,7 @@ class StepGrads:
     ``h``, ``c`` ``(T, H, B)``: the total dL/dh_t and dL/dc_t (``c`` for the LSTM only). ``xw``:
     dL/d(W_ih x_t + b_ih) and ``hw``: dL/d(W_hh h_{t-1} + b_hh), both ``(T, G*H, B)``; one and the same
     array for the RNN and LSTM, whose two products add before any nonlinearity (the GRU's reset gate
-    multiplies W_hn h_{t-1} + b_hn alone).
+    multiplies W_hn h_{t-1} + b_hn alone). The LSTM's rows are in its work order (o, i, f, g).
     """
 
     h: np.ndarray
@@ -248,12 +252,10 @@ class Cell:
         """Run the cell over a sequence ``x`` of shape ``(T, D)`` or ``(T, B, D)``; return its trace."""
         x3, batched, h0b, c0b = self._check_input(x, h0, c0)
         p = self._prepared(x3.dtype)
-        xw = np.matmul(p["in_weight"], _feature_first(x3, x3.dtype))  # (T, G*H, B): W_ih x_t for every t
-        xw += p["in_bias"]
-        cache = self._new_cache(xw.shape[0], h0b, c0b)
+        cache = self._new_cache(x3, h0b, c0b, p)
         with np.errstate(over="ignore", invalid="ignore"):
-            for t in range(xw.shape[0]):
-                self.step_forward(t, xw[t], cache, p)
+            for t in range(x3.shape[0]):
+                self.step_forward(t, cache, p)
             overflowed = not np.all(np.isfinite(cache.hs))
         unbatch = (lambda a: a) if batched else (lambda a: None if a is None else a[:, 0])
         return Trace(
@@ -301,29 +303,21 @@ class Cell:
             xw=xw,
             hw=np.empty_like(xw) if self.kind == "gru" else xw,
         )
-        flush = dtype == np.float32  # see the module docstring: subnormal numbers are slow
-        d_h_next = np.zeros((H, B), dtype)  # dL/dh_t through step t+1
-        d_c_next = np.zeros((H, B), dtype) if self.kind == "lstm" else None
+        # What reaches step t from step t+1, one array (rows d_h_next, then d_c_next for the LSTM) so that
+        # one call flushes it; each step_backward reads it and overwrites it with what reaches step t-1.
+        d_next = np.zeros((2 * H if self.kind == "lstm" else H, B), dtype)
+        flush = _Flush(d_next) if dtype == np.float32 else None  # see the module docstring
         with np.errstate(over="ignore", invalid="ignore"):
+            coefficients = self._backward_coefficients(cache)
             for t in reversed(range(T)):
-                d_h_t = np.add(d_h_outside[t], d_h_next, out=grads.h[t])  # the total dL/dh_t
+                d_h_t = np.add(d_h_outside[t], d_next[:H], out=grads.h[t])  # the total dL/dh_t
                 if d_c_outside is not None:
-                    d_c_next = d_c_next + d_c_outside[t]
-                d_h_next, d_c_next = self.step_backward(t, d_h_t, d_c_next, cache, grads, p)
-                if flush:
-                    _flush_tiny(d_h_next)
-                    if d_c_next is not None:
-                        _flush_tiny(d_c_next)
-            # every step's share, in one batched product each, summed over the steps
-            params = {
-                "weight_ih": np.matmul(grads.xw, x3).sum(axis=0),  # (G*H, B) (B, D) -> (G*H, D)
-                "weight_hh": np.matmul(grads.hw, cache.hs[:-1].transpose(0, 2, 1)).sum(axis=0),  # (G*H, H)
-                "bias_ih": grads.xw.sum(axis=(0, 2)),
-                "bias_hh": grads.hw.sum(axis=(0, 2)) if self.kind == "gru" else None,
-            }
-            if params["bias_hh"] is None:  # the RNN and LSTM add both biases to one pre-activation
-                params["bias_hh"] = params["bias_ih"].copy()
-            d_x = np.matmul(grads.xw.transpose(0, 2, 1), p["weight_ih"])  # (T, B, D)
+                    d_next[H:] += d_c_outside[t]
+                self.step_backward(t, d_h_t, d_next, cache, grads, p, coefficients)
+                if flush is not None:
+                    flush()
+            params = self._param_grads(grads, cache, x3)
+            d_x = np.matmul(grads.xw.transpose(0, 2, 1), p["dx_weight"])  # (T, B, D)
             overflowed = not all(np.all(np.isfinite(a)) for a in (grads.h, d_x, *params.values()))
         unbatch = (lambda a: a) if trace.batched else (lambda a: None if a is None else a[:, 0])
         un0 = (lambda a: a.T) if trace.batched else (lambda a: None if a is None else a[:, 0])
@@ -332,8 +326,8 @@ class Cell:
             x=unbatch(d_x),
             h=unbatch(_batch_first(grads.h)),
             c=None if grads.c is None else unbatch(_batch_first(grads.c)),
-            h0=un0(d_h_next),
-            c0=None if d_c_next is None else un0(d_c_next),
+            h0=un0(d_next[:H]),
+            c0=un0(d_next[H:]) if self.kind == "lstm" else None,
             overflowed=overflowed,
         )
 
@@ -346,7 +340,34 @@ class Cell:
         p["in_weight"] = p["weight_ih"]
         p["in_bias"] = (p["bias_ih"] + p["bias_hh"])[:, None]
         p["weight_hh_T"] = np.ascontiguousarray(p["weight_hh"].T)  # (H, G*H)
+        p["dx_weight"] = p["weight_ih"]  # d_x_t = W_ih^T d_xw_t
         return p
+
+    def _new_cache(self, x3, h0, c0, p):
+        raise NotImplementedError
+
+    def _input_projection(self, x3, p) -> np.ndarray:
+        """``W_ih x_t + in_bias`` for every step in one product, ``(T, G*H, B)``: it does not depend on the
+        recurrence."""
+        xw = np.matmul(p["in_weight"], _feature_first(x3, x3.dtype))
+        xw += p["in_bias"]
+        return xw
+
+    def _backward_coefficients(self, cache) -> dict:
+        """Arrays every backward step reads that depend on the forward pass alone (none by default)."""
+        return {}
+
+    def _param_grads(self, grads: StepGrads, cache, x3) -> dict[str, np.ndarray]:
+        """The parameter gradients: every step's share, in one batched product each, summed over the steps."""
+        params = {
+            "weight_ih": np.matmul(grads.xw, x3).sum(axis=0),  # (G*H, B) (B, D) -> (G*H, D)
+            "weight_hh": np.matmul(grads.hw, cache.hs[:-1].transpose(0, 2, 1)).sum(axis=0),  # (G*H, H)
+            "bias_ih": grads.xw.sum(axis=(0, 2)),
+            "bias_hh": grads.hw.sum(axis=(0, 2)) if grads.hw is not grads.xw else None,
+        }
+        if params["bias_hh"] is None:  # the RNN adds both biases to one pre-activation
+            params["bias_hh"] = params["bias_ih"].copy()
+        return params
 
     def _check_grad(self, name, g, shape, batched):
         if shape[-1] != self.hidden_size:
@@ -366,9 +387,17 @@ class Cell:
 FLUSH_BELOW = 2.0**-102  # float32: 2^24 times its smallest normal number (see the module docstring)
 
 
-def _flush_tiny(a: np.ndarray) -> None:
-    """Set the entries of ``a`` smaller than ``FLUSH_BELOW`` in magnitude to zero, in place."""
-    np.copyto(a, 0, where=np.abs(a) < FLUSH_BELOW)
+class _Flush:
+    """Called after each backward step: sets the entries of ``a`` smaller than ``FLUSH_BELOW`` in magnitude to
+    zero, in place (with scratch arrays made once, so a call allocates nothing)."""
+
+    def __init__(self, a: np.ndarray):
+        self.a, self.magnitude, self.tiny = a, np.empty_like(a), np.empty(a.shape, bool)
+
+    def __call__(self) -> None:
+        np.abs(self.a, out=self.magnitude)
+        np.less(self.magnitude, FLUSH_BELOW, out=self.tiny)
+        np.copyto(self.a, 0, where=self.tiny)
 
 
 def _batch_first(a: np.ndarray) -> np.ndarray:
@@ -413,25 +442,25 @@ class RNNCell(Cell):
     def _options(self):
         return {"nonlinearity": self.nonlinearity}
 
-    def _new_cache(self, T, h0, c0) -> RNNCache:
-        return RNNCache(hs=_states(T, h0, h0.dtype))
+    def _new_cache(self, x3, h0, c0, p) -> RNNCache:
+        return RNNCache(xw=self._input_projection(x3, p), hs=_states(x3.shape[0], h0, h0.dtype))
 
     def _gates(self, cache):
         return {}
 
-    def step_forward(self, t, xw_t, cache: RNNCache, p) -> None:
+    def step_forward(self, t, cache: RNNCache, p) -> None:
         """Step t: h_t into ``cache.hs[t + 1]`` from h_{t-1} = ``cache.hs[t]`` (H, B) and
-        ``xw_t`` (H, B) = W_ih x_t + b_ih + b_hh."""
+        ``cache.xw[t]`` (H, B) = W_ih x_t + b_ih + b_hh."""
         h_t = np.matmul(p["weight_hh"], cache.hs[t], out=cache.hs[t + 1])
-        h_t += xw_t  # the pre-activation a_t, activated in place
+        h_t += cache.xw[t]  # the pre-activation a_t, activated in place
         if self.nonlinearity == "tanh":
             np.tanh(h_t, out=h_t)
         else:
             np.maximum(h_t, 0.0, out=h_t)
 
-    def step_backward(self, t, d_h_t, d_c_next, cache: RNNCache, grads: StepGrads, p):
+    def step_backward(self, t, d_h_t, d_next, cache: RNNCache, grads: StepGrads, p, coefficients) -> None:
         """Step t backward: ``d_h_t`` (H, B) is the total dL/dh_t. Writes d_a_t = dL/da_t into
-        ``grads.xw[t]`` and returns ``(d_h_prev, None)``, the gradient reaching h_{t-1} through this step.
+        ``grads.xw[t]`` and d_h_prev, the gradient reaching h_{t-1} through this step, into ``d_next``.
 
         Equations::
 
@@ -441,99 +470,143 @@ class RNNCell(Cell):
         h_t = cache.hs[t + 1]
         dh_da = 1.0 - h_t * h_t if self.nonlinearity == "tanh" else h_t > 0
         d_a_t = np.multiply(d_h_t, dh_da, out=grads.xw[t])
-        return p["weight_hh_T"] @ d_a_t, None
+        np.matmul(p["weight_hh_T"], d_a_t, out=d_next)
 
 
 class LSTMCell(Cell):
-    """Long short-term memory, as ``torch.nn.LSTM`` (gate order i, f, g, o).
+    """Long short-term memory, as ``torch.nn.LSTM`` (parameters in its gate order i, f, g, o).
 
     Equations::
 
-        a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh      (4H, B): rows i, f, g, o
+        a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh      (4H, B)
         i_t = sigmoid(a_t[0:H])
         f_t = sigmoid(a_t[H:2H])
         g_t = tanh(a_t[2H:3H])
         o_t = sigmoid(a_t[3H:4H])
         c_t = f_t * c_{t-1} + i_t * g_t
         h_t = o_t * tanh(c_t)
+
+    How it runs (the same numbers, fewer NumPy calls per step; benchmarks/bench_engine.py):
+
+    - **Work order.** Inside, the gate rows are reordered o, i, f, g: the three sigmoid gates are one block
+      of rows, and so are the three whose gradients the cell-state gradient multiplies (i, f, g). Gradients
+      go back to PyTorch's order at the end.
+    - **One product per step.** The weights ``[W_hh | W_ih | b_ih + b_hh]`` multiply ``z_t = [h_{t-1}; x_t;
+      1]``, kept in one array (``LSTMCache.z``) whose h rows the previous step wrote: the input projection
+      and the bias ride in the recurrent product, and the weight gradients of all three come from one
+      batched product with z afterwards.
+    - **One tanh for all four gates.** sigmoid(a) = (1 + tanh(a/2)) / 2, and the o, i, f rows of the
+      weights are halved (exact in binary floating point), so one tanh gives tanh(a/2) there and g_t itself.
+    - **Backward.** Everything a step's gradient is multiplied by depends on the forward pass alone, so it
+      is computed for all steps at once before the loop (``_backward_coefficients``); a step then takes
+      five calls and one product.
     """
 
     kind = "lstm"
 
     def _prepared(self, dtype):
-        # sigmoid(a) = (1 + tanh(a/2)) / 2. Forward multiplies by copies of W_ih, W_hh and the biases whose
-        # i, f, o rows are halved (exact in binary floating point: the same bits as halving a_t), so one
-        # tanh call over all 4H rows gives tanh(a/2) for i, f, o and g_t = tanh(a_g) itself.
         p = super()._prepared(dtype)
         H = self.hidden_size
+        work = np.r_[3 * H : 4 * H, 0 : 3 * H]  # PyTorch's rows i, f, g, o -> o, i, f, g
+        w_ih, w_hh, bias = p["weight_ih"][work], p["weight_hh"][work], p["in_bias"][work]
         half = np.full((4 * H, 1), 0.5, dtype)
-        half[2 * H : 3 * H] = 1.0
-        p["in_weight"] = p["weight_ih"] * half
-        p["in_bias"] = p["in_bias"] * half
-        p["rec_weight"] = p["weight_hh"] * half
+        half[3 * H :] = 1.0  # g keeps its own tanh
+        p["weight_z"] = np.concatenate([w_hh, w_ih, bias], axis=1) * half  # (4H, H + D + 1)
+        p["weight_hh_T"] = np.ascontiguousarray(w_hh.T)  # (H, 4H), work order, not halved
+        p["dx_weight"] = w_ih
         return p
 
-    def _new_cache(self, T, h0, c0) -> LSTMCache:
-        H, B = h0.shape[1], h0.shape[0]
+    def _new_cache(self, x3, h0, c0, p) -> LSTMCache:
+        (T, B, D), H, dtype = x3.shape, self.hidden_size, x3.dtype
+        z = np.empty((T + 1, H + D + 1, B), dtype)
+        z[0, :H] = h0.T
+        z[:T, H : H + D] = x3.transpose(0, 2, 1)
+        z[T, H:] = 0.0  # h_T's row has no input after it
+        z[:, H + D] = 1.0
         return LSTMCache(
-            hs=_states(T, h0, h0.dtype),
-            cs=_states(T, c0, h0.dtype),
-            act=np.empty((T, 4 * H, B), h0.dtype),
-            tanh_c=np.empty((T, H, B), h0.dtype),
+            z=z,
+            hs=z[:, :H],
+            cs=_states(T, c0, dtype),
+            act=np.empty((T, 4 * H, B), dtype),
+            tanh_c=np.empty((T, H, B), dtype),
         )
 
     def _gates(self, cache: LSTMCache):
-        return dict(zip(GATE_NAMES["lstm"], _blocks(cache.act, 4), strict=True))
+        o, i, f, g = _blocks(cache.act, 4)
+        return {"input": i, "forget": f, "cell": g, "output": o}
 
-    def step_forward(self, t, xw_t, cache: LSTMCache, p) -> None:
-        """Step t: read h_{t-1} = ``cache.hs[t]`` and c_{t-1} = ``cache.cs[t]``, write i_t, f_t, g_t, o_t
-        (``cache.act[t]``, which first holds a_t), c_t, tanh(c_t) and h_t.
-
-        ``xw_t`` (4H, B) = W_ih x_t + b_ih + b_hh (i, f, o rows halved: see ``_prepared``); states and
-        gates are (H, B).
-        """
+    def step_forward(self, t, cache: LSTMCache, p) -> None:
+        """Step t: read z_t = [h_{t-1}; x_t; 1] = ``cache.z[t]`` and c_{t-1} = ``cache.cs[t]``; write o_t, i_t,
+        f_t, g_t (``cache.act[t]``, which first holds a_t), c_t, tanh(c_t) and h_t (into ``cache.z[t + 1]``).
+        States and gates are (H, B)."""
         H = self.hidden_size
-        a_t = np.matmul(p["rec_weight"], cache.hs[t], out=cache.act[t])  # (4H, B), i, f, o rows halved
-        a_t += xw_t
+        a_t = np.matmul(p["weight_z"], cache.z[t], out=cache.act[t])  # (4H, B); o, i, f rows halved
         np.tanh(a_t, out=a_t)  # every gate overwrites its own pre-activation; g_t is done
-        i_t, f_t, g_t, o_t = a_t[:H], a_t[H : 2 * H], a_t[2 * H : 3 * H], a_t[3 * H :]
-        for sigmoid_rows in (a_t[: 2 * H], o_t):  # i_t, f_t and o_t: sigmoid(a) = (1 + tanh(a/2)) / 2
-            sigmoid_rows += 1.0
-            sigmoid_rows *= 0.5
+        sigmoids = a_t[: 3 * H]  # o_t, i_t, f_t: sigmoid(a) = (1 + tanh(a/2)) / 2
+        sigmoids *= 0.5
+        sigmoids += 0.5
+        o_t, i_t, f_t, g_t = a_t[:H], a_t[H : 2 * H], a_t[2 * H : 3 * H], a_t[3 * H :]
         c_t = np.multiply(f_t, cache.cs[t], out=cache.cs[t + 1])
         c_t += i_t * g_t
         tanh_c_t = np.tanh(c_t, out=cache.tanh_c[t])
         np.multiply(o_t, tanh_c_t, out=cache.hs[t + 1])  # h_t
 
-    def step_backward(self, t, d_h_t, d_c_next, cache: LSTMCache, grads: StepGrads, p):
-        """Step t backward. ``d_h_t`` (H, B) is the total dL/dh_t, ``d_c_next`` (H, B) the gradient reaching
-        c_t through c_{t+1}. Writes the total dL/dc_t into ``grads.c[t]`` and d_a_t = dL/da_t (4H, B) into
-        ``grads.xw[t]``; returns ``(d_h_prev, d_c_prev)``, the gradients reaching h_{t-1} and c_{t-1}.
-        The derivatives of the gates come from the cached gates: s (1 - s) and 1 - g^2.
+    def _backward_coefficients(self, cache: LSTMCache) -> dict:
+        """For every step at once: ``dc_dh`` = o_t (1 - tanh^2 c_t), what d_h_t contributes to d_c_t, and
+        ``da`` (T, 4H, B), what each gate's rows of d_a_t are: d_h_t times the o rows, d_c_t times the i, f,
+        g rows (see ``step_backward``; ``da_ifg`` is the view of those three blocks at once). The
+        derivatives come from the cached gates: s (1 - s), 1 - g^2."""
+        o, i, f, g = _blocks(cache.act, 4)
+        tanh_c = cache.tanh_c
+        dc_dh = np.multiply(tanh_c, tanh_c)
+        np.subtract(1.0, dc_dh, out=dc_dh)
+        dc_dh *= o
+        da = np.empty_like(cache.act)
+        d_o, d_i, d_f, d_g = _blocks(da, 4)
+        for out, gate, times in ((d_o, o, tanh_c), (d_i, i, g), (d_f, f, cache.cs[:-1])):
+            np.subtract(1.0, gate, out=out)
+            out *= gate
+            out *= times
+        np.multiply(g, g, out=d_g)
+        np.subtract(1.0, d_g, out=d_g)
+        d_g *= i
+        T, H4, B = da.shape
+        return {"dc_dh": dc_dh, "da": da, "da_ifg": da[:, H4 // 4 :].reshape(T, 3, H4 // 4, B)}
 
-        Equations::
+    def step_backward(self, t, d_h_t, d_next, cache: LSTMCache, grads: StepGrads, p, coefficients) -> None:
+        """Step t backward. ``d_h_t`` (H, B) is the total dL/dh_t; ``d_next`` holds [d_h_next; d_c_next]
+        (2H, B), of which this step reads d_c_next, the gradient reaching c_t through c_{t+1}, and writes
+        [d_h_prev; d_c_prev], the gradients reaching h_{t-1} and c_{t-1}. Writes the total dL/dc_t into
+        ``grads.c[t]`` and d_a_t = dL/da_t (4H, B, work order) into ``grads.xw[t]``.
 
-            d_c_t = d_c_next + d_h_t * o_t * (1 - tanh^2 c_t)
-            d_a_t[0:H]   = d_c_t * g_t * i_t (1 - i_t)
-            d_a_t[H:2H]  = d_c_t * c_{t-1} * f_t (1 - f_t)
-            d_a_t[2H:3H] = d_c_t * i_t * (1 - g_t^2)
-            d_a_t[3H:4H] = d_h_t * tanh(c_t) * o_t (1 - o_t)
+        Equations (the factors after d_h_t and d_c_t are ``coefficients``, computed before the loop)::
+
+            d_c_t = d_c_next + d_h_t * o_t (1 - tanh^2 c_t)
+            d_a_t[o] = d_h_t * tanh(c_t) * o_t (1 - o_t)
+            d_a_t[i] = d_c_t * g_t * i_t (1 - i_t)
+            d_a_t[f] = d_c_t * c_{t-1} * f_t (1 - f_t)
+            d_a_t[g] = d_c_t * i_t * (1 - g_t^2)
             d_h_prev = W_hh^T d_a_t          d_c_prev = d_c_t * f_t
         """
         H = self.hidden_size
-        act_t, tanh_c_t = cache.act[t], cache.tanh_c[t]
-        i_t, f_t, g_t, o_t = act_t[:H], act_t[H : 2 * H], act_t[2 * H : 3 * H], act_t[3 * H :]
-        d_c_t = np.multiply(d_h_t, o_t * (1.0 - tanh_c_t * tanh_c_t), out=grads.c[t])
-        d_c_t += d_c_next
-        d_a_t = grads.xw[t]  # first dL/d(gate), then times the gate's derivative
-        np.multiply(d_c_t, g_t, out=d_a_t[:H])
-        np.multiply(d_c_t, cache.cs[t], out=d_a_t[H : 2 * H])
-        np.multiply(d_c_t, i_t, out=d_a_t[2 * H : 3 * H])
-        np.multiply(d_h_t, tanh_c_t, out=d_a_t[3 * H :])
-        d_gate_d_a = act_t * (1.0 - act_t)  # s (1 - s) for i, f, o in one call; g's rows are replaced:
-        d_gate_d_a[2 * H : 3 * H] = 1.0 - g_t * g_t
-        d_a_t *= d_gate_d_a
-        return p["weight_hh_T"] @ d_a_t, d_c_t * f_t
+        d_c_t = np.multiply(d_h_t, coefficients["dc_dh"][t], out=grads.c[t])
+        d_c_t += d_next[H:]
+        d_a_t = grads.xw[t]
+        np.multiply(d_h_t, coefficients["da"][t, :H], out=d_a_t[:H])
+        np.multiply(d_c_t, coefficients["da_ifg"][t], out=d_a_t[H:].reshape(3, H, -1))  # i, f, g at once
+        np.multiply(d_c_t, cache.act[t, 2 * H : 3 * H], out=d_next[H:])  # d_c_prev = d_c_t * f_t
+        np.matmul(p["weight_hh_T"], d_a_t, out=d_next[:H])
+
+    def _param_grads(self, grads: StepGrads, cache: LSTMCache, x3) -> dict[str, np.ndarray]:
+        H, D = self.hidden_size, self.input_size
+        d_z = np.matmul(grads.xw, cache.z[:-1].transpose(0, 2, 1)).sum(axis=0)  # (4H, H + D + 1): W_hh, W_ih, b
+        d_z = d_z[np.r_[H : 4 * H, 0:H]]  # rows o, i, f, g -> PyTorch's i, f, g, o
+        return {
+            "weight_ih": d_z[:, H : H + D].copy(),
+            "weight_hh": d_z[:, :H].copy(),
+            "bias_ih": d_z[:, H + D].copy(),
+            "bias_hh": d_z[:, H + D].copy(),
+        }
 
 
 class GRUCell(Cell):
@@ -556,23 +629,26 @@ class GRUCell(Cell):
         p["bias_hn"] = p["bias_hh"][2 * H :, None]  # (H, 1)
         return p
 
-    def _new_cache(self, T, h0, c0) -> GRUCache:
-        H, B = h0.shape[1], h0.shape[0]
+    def _new_cache(self, x3, h0, c0, p) -> GRUCache:
+        (T, B, _), H, dtype = x3.shape, self.hidden_size, x3.dtype
         return GRUCache(
-            hs=_states(T, h0, h0.dtype), act=np.empty((T, 3 * H, B), h0.dtype), hn=np.empty((T, H, B), h0.dtype)
+            xw=self._input_projection(x3, p),
+            hs=_states(T, h0, dtype),
+            act=np.empty((T, 3 * H, B), dtype),
+            hn=np.empty((T, H, B), dtype),
         )
 
     def _gates(self, cache: GRUCache):
         return dict(zip(GATE_NAMES["gru"], _blocks(cache.act, 3), strict=True))
 
-    def step_forward(self, t, xw_t, cache: GRUCache, p) -> None:
+    def step_forward(self, t, cache: GRUCache, p) -> None:
         """Step t: read h_{t-1} = ``cache.hs[t]``, write r_t, z_t, n_t (``cache.act[t]``), W_hn h_{t-1} + b_hn
         (``cache.hn[t]``) and h_t.
 
-        ``xw_t`` (3H, B) = W_ih x_t + b_ih, plus b_hr and b_hz; states and gates are (H, B).
+        ``cache.xw[t]`` (3H, B) = W_ih x_t + b_ih, plus b_hr and b_hz; states and gates are (H, B).
         """
         H = self.hidden_size
-        h_prev = cache.hs[t]
+        h_prev, xw_t = cache.hs[t], cache.xw[t]
         hw_t = p["weight_hh"] @ h_prev  # (3H, B): W_hr h_{t-1}, W_hz h_{t-1}, W_hn h_{t-1}
         act_t = cache.act[t]
         r_t, z_t, n_t = act_t[:H], act_t[H : 2 * H], act_t[2 * H :]
@@ -585,10 +661,10 @@ class GRUCell(Cell):
         h_t = np.multiply(z_t, h_prev, out=cache.hs[t + 1])
         h_t += (1.0 - z_t) * n_t
 
-    def step_backward(self, t, d_h_t, d_c_next, cache: GRUCache, grads: StepGrads, p):
+    def step_backward(self, t, d_h_t, d_next, cache: GRUCache, grads: StepGrads, p, coefficients) -> None:
         """Step t backward. ``d_h_t`` (H, B) is the total dL/dh_t. Writes dL/d(W_ih x_t + b_ih) into
-        ``grads.xw[t]`` and dL/d(W_hh h_{t-1} + b_hh) into ``grads.hw[t]``, both (3H, B); returns
-        ``(d_h_prev, None)``.
+        ``grads.xw[t]`` and dL/d(W_hh h_{t-1} + b_hh) into ``grads.hw[t]``, both (3H, B), and d_h_prev into
+        ``d_next``.
 
         Equations::
 
@@ -607,9 +683,8 @@ class GRUCell(Cell):
         np.multiply(d_h_t * (h_prev - n_t), z_t * (1.0 - z_t), out=d_hw_t[H : 2 * H])  # d_a_z
         np.multiply(d_a_n, r_t, out=d_hw_t[2 * H :])
         d_xw_t[: 2 * H] = d_hw_t[: 2 * H]  # r and z: the two products add before the sigmoid
-        d_h_prev = p["weight_hh_T"] @ d_hw_t
+        d_h_prev = np.matmul(p["weight_hh_T"], d_hw_t, out=d_next)
         d_h_prev += d_h_t * z_t
-        return d_h_prev, None
 
 
 CELL_CLASSES = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
