@@ -152,7 +152,8 @@ def arrays(run: experiments.Run, quiet: experiments.Run) -> dict[str, np.ndarray
     return {k: v - silent[k] for k, v in values.items()}
 
 
-def panels_for(runs: dict, quiet: dict) -> list[timeline.Panel]:
+def panels_for(runs: dict, shown: dict) -> list[timeline.Panel]:
+    """The heatmap rows; ``shown`` holds each model's ``arrays``."""
     rows = [r for r in S["rows"]] or ["h"]
     if view == "values":
         scales = {}
@@ -160,9 +161,8 @@ def panels_for(runs: dict, quiet: dict) -> list[timeline.Panel]:
             if run.c is not None:
                 scales["c"] = timeline.cell_scale(run.c)
     else:  # one fitted scale for the states' effects and one for the gates', shared by every model
-        by_kind = {k: arrays(r, quiet[k]) for k, r in runs.items()}
-        states = [v for a in by_kind.values() for q, v in a.items() if q in ("h", "c", "cell", "new")]
-        gates = [v for a in by_kind.values() for q, v in a.items() if q not in ("h", "c", "cell", "new")]
+        states = [v for a in shown.values() for q, v in a.items() if q in ("h", "c", "cell", "new")]
+        gates = [v for a in shown.values() for q, v in a.items() if q not in ("h", "c", "cell", "new")]
         state_scale = colormaps.fitted("effect on state", np.concatenate([v.ravel() for v in states]))
         gate_scale = colormaps.fitted("effect on gate", np.concatenate([v.ravel() for v in gates])) if gates else None
         scales = {q: state_scale for q in ("h", "c", "cell", "new")} | {
@@ -171,7 +171,7 @@ def panels_for(runs: dict, quiet: dict) -> list[timeline.Panel]:
     panels = []
     for k, run in runs.items():
         prefix = f"{ui.KIND_LABELS[k]}: " if len(runs) > 1 else ""
-        values = arrays(run, quiet[k])
+        values = shown[k]
         own = {p.quantity: p.scale for p in timeline.trace_panels(k, run.h, run.c, run.gates)}  # the values' scales
         for q in ROWS:
             if q not in values or q not in rows:
@@ -181,12 +181,11 @@ def panels_for(runs: dict, quiet: dict) -> list[timeline.Panel]:
     return panels
 
 
-def effect_caption(runs: dict, quiet: dict) -> str:
-    """What the effect view shows at these settings, from the numbers: how much of each state's largest
-    response to the input is still there at the last step."""
+def effect_caption(shown: dict) -> str:
+    """What the effect view shows at these settings, from the numbers (``shown``: each model's ``arrays``):
+    how much of each state's largest response to the input is still there at the last step."""
     parts = []
-    for k, run in runs.items():
-        values = arrays(run, quiet[k])
+    for k, values in shown.items():
         for q in ("h", "c"):
             if q not in values:
                 continue
@@ -197,8 +196,6 @@ def effect_caption(runs: dict, quiet: dict) -> str:
             left = float(size[-1]) / peak
             parts.append(f"{ui.KIND_LABELS[k]} {q}: {left:.0%} of its largest effect is left at the last step")
     return "; ".join(parts) + "." if parts else "The input has no effect at these settings."
-
-
 
 
 runs, quiet = load_runs()
@@ -228,29 +225,28 @@ if runs:
             key=S.key("detail_kind"),
         )
     run = runs[S["detail_kind"]]
-    cell = ui.cell_of(run)
-    panels = panels_for(runs, quiet)
-    box_scales = {"c": timeline.cell_scale(run.c)} if run.c is not None else {}  # the values' scales
-    detail = timeline.Detail(
-        kind=run.kind,
-        unit=int(S["unit"]),
-        series=explain.unit_series(cell, run.x, run.h, run.c, run.gates, int(S["unit"])),
-        nonlinearity=run.nonlinearity,
-        scales=box_scales,
-    )
+    shown = {k: arrays(r, quiet[k]) for k, r in runs.items()}  # once per rerun, for the caption and the figure
     if view == "effect":
         st.caption(
             "Colour is how far each value is from where the same cell would be had it been fed zeros: "
             "the memory of the input, unit by unit (dots mark values beyond the colour bar's range). "
-            + effect_caption(runs, quiet)
+            + effect_caption(shown)
         )
     else:
         st.caption(
             "Colour is the value itself: states from −1 (blue) to 1 (red), the cell state on a range fitted to "
             "it (dots mark values beyond), gates from 0 (closed, dark) to 1 (open, yellow)."
         )
-    def build():
-        return timeline.timeline_figure(first.x, panels, step=int(S["step"]), detail=detail)
+
+    def build():  # only when no session has built this view yet
+        detail = timeline.Detail(
+            kind=run.kind,
+            unit=int(S["unit"]),
+            series=explain.unit_series(ui.cell_of(run), run.x, run.h, run.c, run.gates, int(S["unit"])),
+            nonlinearity=run.nonlinearity,
+            scales={"c": timeline.cell_scale(run.c)} if run.c is not None else {},  # the values' scales
+        )
+        return timeline.timeline_figure(first.x, panels_for(runs, shown), step=int(S["step"]), detail=detail)
 
     if upload is None:  # the same view for every session that asks for it: built once per server
         view_key = (config, kind, view, tuple(S["rows"]), int(S["unit"]), S["detail_kind"], int(S["step"]))
