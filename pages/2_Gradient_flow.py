@@ -184,7 +184,8 @@ if result is not None:
         for name, regime in (("RNN  dL/dh", rnn.regime), ("LSTM dL/dh", lstm.regime), ("GRU  dL/dh", gru.regime))
         if regime.overflow_lag is not None
     }
-    lag_fig = gfig.lag_figure(measured, theory, overflow)
+    # Every figure on this page follows from the settings alone: built once per server for them, and shared.
+    lag_fig = ui.shared_figure(("gradient.lag", config), lambda: gfig.lag_figure(measured, theory, overflow))
     ui.show_figure(lag_fig, key="gradient.lag")
     lag = min(100, S["length"] - 1)
     c_far, rnn_far = at_lag(lstm.c_norm, lag), at_lag(rnn.h_norm, lag)
@@ -202,7 +203,7 @@ if result is not None:
             f"The RNN's theory bound (γσ_max)^k = {growth:.2f}^k grows with k, so it bounds nothing this chart "
             "shows and is not drawn; the measured RNN curve shows what saturation does instead."
         )
-    if any("clipped" in str(t.name) for t in lag_fig.data):
+    if any("clipped" in str(t.get("name", "")) for t in lag_fig.spec["data"]):
         notes.append("A theory curve that leaves the chart is cut where it leaves (it says so in the legend).")
     st.caption(" ".join(notes))
 
@@ -250,14 +251,18 @@ if result is not None:
         "loss at the right edge. Colour is the gradient's size there divided by its size at the loss: pale "
         "grey is as large as at the loss, orange smaller (below 1/1000: cut off), purple larger (exploded)."
     )
-    ui.show_figure(gfig.reach_heatmap(reach), key="gradient.reach")
+    reach_fig = ui.shared_figure(("gradient.reach", config), lambda: gfig.reach_heatmap(reach))
+    ui.show_figure(reach_fig, key="gradient.reach")
     st.caption("At these settings: " + gfig.reach_caption(reach))
 
     # ---- eigenvalues: rho and sigma_max -----------------------------------------------------------------
     st.subheader("Eigenvalues of the RNN's W_hh: ρ and σ_max")
     left, right = st.columns([3, 2])
     with left:
-        ui.show_figure(gfig.eigen_figure(result.eigenvalues, result.sigma_max), key="gradient.eig")
+        eigen = ui.shared_figure(
+            ("gradient.eig", config), lambda: gfig.eigen_figure(result.eigenvalues, result.sigma_max)
+        )
+        ui.show_figure(eigen, key="gradient.eig")
     with right:
         st.markdown(
             "Each dot is an eigenvalue λ of the recurrent matrix. The slider sets the **spectral radius** "
@@ -290,10 +295,13 @@ if result is not None:
             f"{experiments.CLIP_FIRST_NORM:g} (here {clip.first_norm:.2g}), so that both runs can be compared. "
             "Twice: once as is, once with the gradient's norm clipped to the threshold before each update."
         )
-        ui.show_figure(
-            gfig.clip_figure(clip.norm_plain, clip.loss_plain, clip.norm_clipped, clip.loss_clipped, clip.threshold),
-            key="gradient.clipfig",
+        clip_fig = ui.shared_figure(
+            ("gradient.clip", config, float(threshold)),
+            lambda: gfig.clip_figure(
+                clip.norm_plain, clip.loss_plain, clip.norm_clipped, clip.loss_clipped, clip.threshold
+            ),
         )
+        ui.show_figure(clip_fig, key="gradient.clipfig")
         plain, clipped = clip.loss_plain, clip.loss_clipped
         finite = np.isfinite(plain)
         words = []
@@ -327,6 +335,10 @@ if result is not None:
     columns["lstm_dL_dc"] = padded(lstm.c_norm)
     columns["theory_rnn_bound"] = padded(rnn.theory)
     columns["theory_lstm_forget_path"] = padded(lstm.theory)
-    st.download_button(
-        "Download the curves (CSV)", ui.csv_bytes(columns), file_name="rnnviz_gradients.csv", mime="text/csv"
+    st.download_button(  # the CSV is written only when someone clicks: most reruns never download
+        "Download the curves (CSV)",
+        lambda: ui.csv_bytes(columns),
+        file_name="rnnviz_gradients.csv",
+        mime="text/csv",
+        on_click="ignore",
     )
