@@ -161,12 +161,13 @@ def _panel_traces(panel: Panel, suffix: str) -> list[dict]:
     """The transparent hover layer of one heatmap row, and its click layer when it has one."""
     values = np.asarray(panel.values, dtype=float)
     T, H = values.shape
-    shown = np.round(values, 3)
+    big = float(np.finfo(np.float32).max)  # an overflowing relu RNN's states go beyond float32: hover shows the limit
+    shown = np.clip(np.round(values, 3), -big, big).astype(np.float32)
     if not panel.pick:  # a clickable row's hover comes from its click layer
         return [
             dict(
                 type="heatmap",
-                z=shown.T.astype(np.float32),
+                z=shown.T,
                 x=np.arange(T),
                 y=np.arange(H),
                 xaxis=f"x{suffix}",
@@ -182,7 +183,7 @@ def _panel_traces(panel: Panel, suffix: str) -> list[dict]:
             type="scatter",
             x=tt.ravel().astype(np.uint8 if T <= 256 else np.int16),  # small integer types: a smaller JSON
             y=uu.ravel().astype(np.uint8 if H <= 256 else np.int16),
-            customdata=shown.T.ravel().astype(np.float32),
+            customdata=shown.T.ravel(),
             mode="markers",
             marker=dict(size=10, opacity=0),
             xaxis=f"x{suffix}",

@@ -233,3 +233,15 @@ def test_presenter_mode_keeps_the_animation_and_enlarges_its_frames():
         sizes = [d["textfont"]["size"] for f in big.built_frames for d in f["data"] if "textfont" in d]
         assert sizes and min(sizes) >= ui.PRESENTER_FONT
         assert big.layout.font.size >= ui.PRESENTER_FONT
+
+
+def test_an_overflowing_state_still_gets_hover_values():
+    """A relu RNN with a large recurrent scale grows past float32's range (hypothesis found one at radius 1.55,
+    length 111): the hover layers show the float32 limit instead of warning about the cast."""
+    huge = np.array([[1e300, -1e300], [np.inf, 2.0]])
+    for pick in (None, "rnn"):
+        panel = timeline.Panel("h", "h", huge, colormaps.STATE, pick=pick)
+        (trace,) = timeline._panel_traces(panel, "2")  # RuntimeWarnings are errors in this suite
+        shown = np.asarray(trace["z"] if pick is None else trace["customdata"])
+        assert np.isfinite(shown).all()
+        assert 2.0 in shown and np.finfo(np.float32).max in shown and -np.finfo(np.float32).max in shown
