@@ -101,16 +101,29 @@ def stop_sweep() -> None:
         record["status"] = "stopped"
 
 
-def collect_sweep(record: dict) -> list:
-    """Add every newly finished run's summary to the sweep's record; the snapshots of all its runs."""
-    snaps = [h.snapshot() for h in record["handles"]]
-    for i, snap in enumerate(snaps):
+def collect_sweep(record: dict) -> None:
+    """Add every newly finished run's summary to the sweep's record."""
+    for i, snap in enumerate(h.snapshot() for h in record["handles"]):
         if snap.status == "done" and i not in record["done"]:
             record["done"][i] = snap.run(0).summary()
         elif snap.status == "failed":
             record["failed"][i] = snap.message
     record["summaries"] = list(record["done"].values())
-    return snaps
+
+
+def settle() -> None:
+    """Record what finished since the last run. Only here and in the Stop callbacks is a record changed: a click
+    starts the next run while the last one may still be polling (Streamlit's fast reruns), so polls only read."""
+    record = state.get(RUN)
+    if record and record["status"] == "running" and (snap := record["handle"].snapshot()).finished:
+        settle_run(record, snap)
+    record = state.get(SWEEP)
+    if record and record["status"] == "running" and all(h.snapshot().finished for h in record["handles"]):
+        collect_sweep(record)
+        record["status"] = "done"
+
+
+settle()
 
 
 def apply_small_data() -> None:
@@ -238,7 +251,6 @@ def watch_run(record: dict):
         snap = record["handle"].wait(seen["version"], timeout=0.25)
         seen["version"] = snap.version
         if snap.finished:
-            settle_run(record, snap)
             return True
         bar.progress(*ui.training_progress(snap, note))
         points = sum(map(len, snap.histories))
@@ -459,9 +471,8 @@ def watch_sweep(record: dict):
         waiting = next((h for h in record["handles"] if not h.snapshot().finished), None)
         if waiting is not None:
             waiting.wait(waiting.snapshot().version, timeout=0.25)
-        snaps = collect_sweep(record)
+        snaps = [h.snapshot() for h in record["handles"]]
         if all(s.finished for s in snaps):
-            record["status"] = "done"
             return True
         bar.progress(*ui.sweep_progress(snaps))
         return False
