@@ -164,6 +164,17 @@ def test_a_change_of_settings_mid_run_keeps_the_run_going_for_the_pressed_settin
     assert any("length 10, 4 units, 200 updates" in c.value for c in at.caption)  # the run's own settings
 
 
+def test_a_press_with_other_settings_mid_run_leaves_the_old_run_and_trains_the_new_one():
+    at = open_page(LAB, steps=50, length=10, hidden_size=4, seed=17)
+    old = running_record(at, lab_configs(steps=3000, seed=18))
+    at.button(key="lab.train").click().run()
+    assert_clean(at)
+    record = at.session_state["lab.run"]
+    assert record["status"] == "done" and record["handle"] is not old
+    assert {c.steps for c in record["configs"].values()} == {50}
+    assert old.snapshot().status == "stopped"  # nobody else watched it: its job stopped
+
+
 def test_two_sessions_with_identical_settings_share_one_computation_and_the_second_says_so():
     query = dict(steps=100, length=10, hidden_size=4, seed=14)
     first, second = open_page(LAB, **query), open_page(LAB, **query)
