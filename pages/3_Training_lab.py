@@ -229,11 +229,10 @@ if start:
 watchers = []  # what the end of this script run polls
 
 
-def show_curves(first: training.TrainConfig, histories: dict, key: str) -> None:
-    """The learning curves of a run, drawn for the run's own settings (not the sidebar's, which may differ)."""
+def curves(first: training.TrainConfig, histories: dict):
+    """The learning curves of a run, for the run's own settings (not the sidebar's, which may differ)."""
     s = tasks.SPECS[first.task]
-    small = first.n_train < DEFAULTS.n_train
-    ui.show_figure(learning_curves(histories, s.metric, s.baseline, s.threshold, small, first.steps), key=key)
+    return learning_curves(histories, s.metric, s.baseline, s.threshold, first.n_train < DEFAULTS.n_train, first.steps)
 
 
 def watch_run(record: dict):
@@ -257,7 +256,7 @@ def watch_run(record: dict):
         if points > seen["points"]:
             seen["points"] = points
             with chart.container():
-                show_curves(first, snap.by_cell(), key=f"lab.live_{points}")
+                ui.show_figure(curves(first, snap.by_cell()), key=f"lab.live_{points}")
         return False
 
     return poll
@@ -353,7 +352,7 @@ def show_results(record: dict) -> None:
     st.subheader(f"Results: {tasks.TASKS[first.task]}, length {first.length}")
     st.caption(f"Trained with: {describe(first)}." + REPLAYED[shared_note(record.get("handle"))])
     small = first.n_train < DEFAULTS.n_train
-    show_curves(first, {c: r.history for c, r in runs.items()}, key="lab.curves")
+    ui.show_figure(curves(first, {c: r.history for c, r in runs.items()}), key="lab.curves")
     for col, cell in zip(st.columns(len(configs)), configs, strict=True):
         with col:
             model_result(cell, runs[cell], budget)
