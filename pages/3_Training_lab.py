@@ -3,6 +3,7 @@
 import io
 import itertools
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -244,7 +245,7 @@ def watch_run(record: dict):
         f"Training with: {describe(first)}. Changing the settings now does not stop it: they apply at your next "
         "press of Train." + REPLAYED[note]
     )
-    seen = {"version": -1, "points": 0}
+    seen = {"version": -1, "points": 0, "drawn": 0.0}
 
     def poll() -> bool:
         snap = record["handle"].wait(seen["version"], timeout=0.25)
@@ -253,10 +254,13 @@ def watch_run(record: dict):
             return True
         bar.progress(*ui.training_progress(snap, note))
         points = sum(map(len, snap.histories))
-        if points > seen["points"]:
-            seen["points"] = points
+        if points > seen["points"] and time.monotonic() - seen["drawn"] >= 0.5:  # at most twice a second
+            seen["points"], seen["drawn"] = points, time.monotonic()
+            # the same figure for every session watching this run: built once per server (a class's 30 sessions
+            # building 30 copies of each live figure kept the server's one core busy, not the training)
+            live = ui.shared_figure(("lab.live", snap.configs, points), lambda: curves(first, snap.by_cell()))
             with chart.container():
-                ui.show_figure(curves(first, snap.by_cell()), key=f"lab.live_{points}")
+                ui.show_figure(live, key=f"lab.live_{points}")
         return False
 
     return poll
