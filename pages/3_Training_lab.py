@@ -337,6 +337,15 @@ def reveal(record: dict, runs: dict, updates: str, budget: int) -> None:
     )
 
 
+def shared(record: dict, key: tuple, build):
+    """``build()``'s figure, built once per server for every session that shows this run (the same job gives
+    the same run: training is deterministic); built here for a record that has no job."""
+    handle = record.get("handle")
+    return (
+        build() if handle is None else ui.shared_figure((handle.job_id, tuple(record["configs"].values()), *key), build)
+    )
+
+
 def show_results(record: dict) -> None:
     configs, runs = record["configs"], record["runs"]
     first = next(iter(configs.values()))
@@ -356,7 +365,9 @@ def show_results(record: dict) -> None:
     st.subheader(f"Results: {tasks.TASKS[first.task]}, length {first.length}")
     st.caption(f"Trained with: {describe(first)}." + REPLAYED[shared_note(record.get("handle"))])
     small = first.n_train < DEFAULTS.n_train
-    ui.show_figure(curves(first, {c: r.history for c, r in runs.items()}), key="lab.curves")
+    shape = tuple((len(r.history), r.updates) for r in runs.values())  # where each model's history ends
+    figure = shared(record, ("curves", shape), lambda: curves(first, {c: r.history for c, r in runs.items()}))
+    ui.show_figure(figure, key="lab.curves")
     for col, cell in zip(st.columns(len(configs)), configs, strict=True):
         with col:
             model_result(cell, runs[cell], budget)
@@ -373,24 +384,25 @@ def show_results(record: dict) -> None:
         st.subheader("What the trained gates do on a test sequence")
         cell = st.radio("Model", list(trained), format_func=ui.KIND_LABELS.get, horizontal=True, key="lab.gate_model")
         model = trained[cell].model
-        _, test_set = tasks.make_task(first.task, first.length, 1, 1, seed=first.seed + 1000)
-        trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
         st.caption(
             "The same heatmaps as the Cell stepper, for the trained model. On the adding problem, look for "
             "units whose input gate opens at the two marked steps and whose forget gate stays near 1 in "
             "between: that is the memory the task needs."
         )
-        unit = st.number_input("Unit on the diagram", 0, model.cell.hidden_size - 1, 0, key="lab.gate_unit")
-        x = trace.x.astype(float)
-        detail = timeline.Detail(
-            cell, int(unit), explain.unit_series(model.cell, x, trace.h, trace.c, trace.gates, int(unit))
-        )
-        ui.show_figure(
-            timeline.timeline_figure(
-                x, timeline.trace_panels(cell, trace.h, trace.c, trace.gates, pick=False), detail=detail
-            ),
-            key="lab.trained_gates",
-        )
+        unit = int(st.number_input("Unit on the diagram", 0, model.cell.hidden_size - 1, 0, key="lab.gate_unit"))
+
+        def gates_figure():
+            _, test_set = tasks.make_task(first.task, first.length, 1, 1, seed=first.seed + 1000)
+            trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
+            x = trace.x.astype(float)
+            detail = timeline.Detail(
+                cell, unit, explain.unit_series(model.cell, x, trace.h, trace.c, trace.gates, unit)
+            )
+            panels = timeline.trace_panels(cell, trace.h, trace.c, trace.gates, pick=False)
+            return timeline.timeline_figure(x, panels, detail=detail)
+
+        figure = shared(record, ("gates", cell, trained[cell].updates, unit), gates_figure)
+        ui.show_figure(figure, key="lab.trained_gates")
 
 
 if state.get(RUN) and state[RUN]["status"] != "running":
@@ -428,10 +440,13 @@ else:
         "plain RNNs failed at long lags that the LSTM solved. These results ship with the app (made by "
         "`python -m rnnviz sweep`); the button reruns the sweep with your sidebar settings."
     )
-    ui.show_figure(
-        sweep_figure(shipped["lengths"], training.success_rates(shipped), len(shipped["seeds"]), title="Shipped sweep"),
-        key="lab.sweep_shipped",
+    figure = ui.shared_figure(  # the same for every session of the server
+        ("lab.shipped", str(shipped_path)),
+        lambda: sweep_figure(
+            shipped["lengths"], training.success_rates(shipped), len(shipped["seeds"]), "Shipped sweep"
+        ),
     )
+    ui.show_figure(figure, key="lab.sweep_shipped")
 
 lengths = [5, 10, 20, 50, 100] if task != "order" else [10, 20, 50, 100]
 seeds = [0, 1, 2]
