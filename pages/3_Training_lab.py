@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 import rnnviz
-from rnnviz import explain, tasks, timeline, training, ui
+from rnnviz import explain, jobs, tasks, timeline, training, ui
 from rnnviz.training_figures import learning_curves, sweep_figure
 
 ui.setup_page(
@@ -55,42 +55,76 @@ def outcome_label(kinds) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-# ---- the one place that trains -------------------------------------------------------------------------
-# Everything this page trains goes through train_groups (start and poll) and stop_training. In this session the
-# loop runs inside the script: a click on Stop (or any other change) reruns the page, which ends the loop at its
-# next call to Streamlit, and the runs so far are what on_progress stored last. A shared training service
-# (rnnviz.jobs) replaces these two bodies: submit the groups, poll their progress into on_progress, cancel.
+# ---- training goes through the server's training service (rnnviz.jobs) ---------------------------------
+# A press submits its configs and keeps the handle in the session's record; the end of every script run polls
+# the handles of what is still running and draws the progress into placeholders. A rerun (a setting, a button,
+# another page) only ends this run's polling: the job lives in the service, and the next run polls it again.
+MINE = "lab.mine"  # ids of the jobs this session started (a replay of one of them is the student's own run)
+REPLAYED = {
+    None: "",
+    "yours": " Replayed: your earlier run of these settings, kept on the server.",
+    "other": " Replayed: the same run another session started on this server. Training is deterministic, so "
+    "these are the curves and models your own press would have trained.",
+}
 
 
-def train_groups(groups: list[dict[str, training.TrainConfig]], on_progress) -> None:
-    """Train each group's models together (the same data within a group), one group after another;
-    ``on_progress(i, runs)`` after every round of updates of group ``i``."""
-    for i, group in enumerate(groups):
-        training.train_many(group, on_progress=lambda runs, i=i: on_progress(i, runs))
+def shared_note(handle) -> str | None:
+    """None, or why this press shows a run it did not compute itself."""
+    if handle is None or not handle.joined:
+        return None
+    if handle.job_id in state.get(MINE, ()):
+        return "yours"
+    return "other"
 
 
-def stop_training() -> None:
-    """Stop what this session is training: here the rerun that calls this has already ended the loop."""
+def settle_run(record: dict, snap) -> None:
+    """The record of a run whose job has finished, or whose view was just stopped."""
+    record["detached"] = snap.detached
+    if snap.status == "failed":
+        record.update(status="failed", message=snap.message)
+    else:
+        record.update(status="done" if snap.status == "done" else "stopped", runs=jobs.runs_of(snap))
 
 
-def settle(stopped: bool) -> None:
-    """A run or sweep still marked running was cut off by this rerun: say how it ended, and evaluate every
-    model at the update it reached (Stop can arrive between two evaluation points)."""
-    how = "stopped" if stopped else "interrupted"
+def stop_run() -> None:
     record = state.get(RUN)
     if record and record["status"] == "running":
-        stop_training()
-        record["status"] = how
-        first = next(iter(record["configs"].values()))
-        data = tasks.make_task(first.task, first.length, first.n_train, first.n_test, seed=first.seed)
-        record["runs"] = {c: training.evaluate_now(r, data) for c, r in record["runs"].items()}
-    sweep_record = state.get(SWEEP)
-    if sweep_record and sweep_record["status"] == "running":
-        stop_training()
-        sweep_record["status"] = how
+        record["handle"].stop()
+        settle_run(record, record["handle"].snapshot())
 
 
-settle(stopped=bool(state.get("lab.stop") or state.get("lab.sweep_stop")))
+def stop_sweep() -> None:
+    record = state.get(SWEEP)
+    if record and record["status"] == "running":
+        for handle in record["handles"]:
+            handle.stop()
+        collect_sweep(record)
+        record["status"] = "stopped"
+
+
+def collect_sweep(record: dict) -> None:
+    """Add every newly finished run's summary to the sweep's record."""
+    for i, snap in enumerate(h.snapshot() for h in record["handles"]):
+        if snap.status == "done" and i not in record["done"]:
+            record["done"][i] = snap.run(0).summary()
+        elif snap.status == "failed":
+            record["failed"][i] = snap.message
+    record["summaries"] = list(record["done"].values())
+
+
+def settle() -> None:
+    """Record what finished since the last run. Only here and in the Stop callbacks is a record changed: a click
+    starts the next run while the last one may still be polling (Streamlit's fast reruns), so polls only read."""
+    record = state.get(RUN)
+    if record and record["status"] == "running" and (snap := record["handle"].snapshot()).finished:
+        settle_run(record, snap)
+    record = state.get(SWEEP)
+    if record and record["status"] == "running" and all(h.snapshot().finished for h in record["handles"]):
+        collect_sweep(record)
+        record["status"] = "done"
+
+
+settle()
 
 
 def apply_small_data() -> None:
@@ -171,60 +205,76 @@ prediction = st.radio(
 )
 left, right = st.columns([1, 1])
 start = left.button("▶ Train", type="primary", disabled=not selected, width="stretch", key="lab.train")
-right.button("■ Stop", width="stretch", key="lab.stop")
+right.button("■ Stop", width="stretch", key="lab.stop", on_click=stop_run)
 
 
 def train_now() -> None:
     configs = {cell: config_for(cell) for cell in selected}
     if ui.guarded(tasks.make_task, task, S["length"], 1, 1) is None:
         return
-    record = state[RUN] = {"status": "running", "configs": configs, "runs": {}, "prediction": prediction}
-    steps = S["steps"]
-    bar = st.progress(0.0, text=f"Training: update 0 of {steps}")
-    chart = st.empty()
-    shown = {"points": 0, "at": 0.0}
-
-    def on_progress(_, runs):
-        record["runs"] = runs
-        points = sum(len(r.history) for r in runs.values())
-        if points == shown["points"] and time.monotonic() - shown["at"] < 0.1:
-            return
-        done = min(r.updates for r in runs.values())
-        bar.progress(done / steps, text=f"Training: update {done} of {steps}")
-        shown["at"] = time.monotonic()
-        if points > shown["points"]:
-            shown["points"] = points
-            with chart.container():
-                ui.show_figure(
-                    learning_curves(
-                        {c: r.history for c, r in runs.items()},
-                        spec.metric,
-                        spec.baseline,
-                        spec.threshold,
-                        show_train=S["small"],
-                        budget=steps,
-                    ),
-                    key=f"lab.live_{points}",
-                )
-
-    ui.guarded(train_groups, [configs], on_progress)
-    bar.empty()
-    chart.empty()
-    record["status"] = "done"
+    old = state.get(RUN)
+    if old and old["status"] == "running" and old["configs"] == configs:
+        return  # the same press again: that run goes on
+    handle = ui.guarded(ui.training_service().submit, tuple(configs.values()), owner=ui.session_owner())
+    if handle is None:
+        return
+    if old and old["status"] == "running":
+        old["handle"].stop()  # other settings now: this session no longer watches the old run
+    if not handle.joined:
+        state.setdefault(MINE, set()).add(handle.job_id)
+    state[RUN] = {"status": "running", "configs": configs, "runs": {}, "prediction": prediction, "handle": handle}
 
 
 if start:
     train_now()
+watchers = []  # what the end of this script run polls
+
+
+def curves(first: training.TrainConfig, histories: dict):
+    """The learning curves of a run, for the run's own settings (not the sidebar's, which may differ)."""
+    s = tasks.SPECS[first.task]
+    return learning_curves(histories, s.metric, s.baseline, s.threshold, first.n_train < DEFAULTS.n_train, first.steps)
+
+
+def watch_run(record: dict):
+    """Placeholders for the run's live progress here, and the poll that fills them (True once it finished)."""
+    first = next(iter(record["configs"].values()))
+    bar, chart = st.progress(0.0, text="Waiting for the training service..."), st.empty()
+    note = shared_note(record["handle"])
+    st.caption(
+        f"Training with: {describe(first)}. Changing the settings now does not stop it: they apply at your next "
+        "press of Train." + REPLAYED[note]
+    )
+    seen = {"version": -1, "points": 0, "drawn": 0.0}
+
+    def poll() -> bool:
+        snap = record["handle"].wait(seen["version"], timeout=0.25)
+        seen["version"] = snap.version
+        if snap.finished:
+            return True
+        bar.progress(*ui.training_progress(snap, note))
+        points = sum(map(len, snap.histories))
+        if points > seen["points"] and time.monotonic() - seen["drawn"] >= 0.5:  # at most twice a second
+            seen["points"], seen["drawn"] = points, time.monotonic()
+            # the same figure for every session watching this run: built once per server (a class's 30 sessions
+            # building 30 copies of each live figure kept the server's one core busy, not the training)
+            live = ui.shared_figure(("lab.live", snap.configs, points), lambda: curves(first, snap.by_cell()))
+            with chart.container():
+                ui.show_figure(live, key=f"lab.live_{points}")
+        return False
+
+    return poll
+
+
+if state.get(RUN) and state[RUN]["status"] == "running":
+    watchers.append(watch_run(state[RUN]))
 
 
 # ---- results ---------------------------------------------------------------------------------------------
-def model_result(cell: str, run: training.ModelRun | None, budget: int, how: str) -> None:
+def model_result(cell: str, run: training.ModelRun, budget: int) -> None:
     """One model's metric, its verdict (only for a finished budget), cost, and its weights to download."""
-    metric = tasks.SPECS[run.config.task].metric if run else spec.metric
+    metric = tasks.SPECS[run.config.task].metric
     label = f"{ui.KIND_LABELS[cell]}: test {metric}"
-    if run is None or run.last is None:
-        st.metric(label, "—", f"{how} before its first update: no evaluation", delta_color="off", border=True)
-        return
     last = run.last
     task_spec = tasks.SPECS[run.config.task]
     overfits = run.finished and not run.solved and training.is_solved(task_spec, last.train_metric)
@@ -232,12 +282,18 @@ def model_result(cell: str, run: training.ModelRun | None, budget: int, how: str
         verdict = f"solved ✔ at update {run.solved_step}" if run.solved else "not solved ✘"
         color = "normal" if run.solved else "inverse"
     else:
-        verdict, color = f"no verdict: {how} at {run.updates}/{budget}", "off"
+        verdict, color = f"no verdict: stopped at {run.updates}/{budget}", "off"
     st.metric(label, f"{last.test_metric:.3g}", verdict, delta_color=color, delta_arrow="off", border=True)
+    cost = f"{1000 * run.seconds / run.updates:.2f} ms per update · " if run.updates else ""
+    if run.finished:
+        cut = ""
+    elif run.updates:
+        cut = f" · stopped at update {run.updates} of {budget} (its last evaluation point), before its budget's end"
+    else:
+        cut = f" · stopped at update 0 of {budget}, before its first evaluation point: the untrained model"
     st.caption(
-        f"{run.model.num_params:,} parameters · {1000 * run.seconds / run.updates:.2f} ms per update · "
-        f"{run.seconds:.1f} s for {run.updates} updates · training {metric} {last.train_metric:.3g}"
-        + ("" if run.finished else f" · {how} at update {run.updates} of {budget}, before the end of its budget")
+        f"{run.model.num_params:,} parameters · {cost}{run.seconds:.1f} s for {run.updates} updates · "
+        f"training {metric} {last.train_metric:.3g}{cut}"
         + (" · solved on its training sequences only: overfitting" if overfits else "")
     )
     buffer = io.BytesIO()
@@ -255,12 +311,11 @@ def model_result(cell: str, run: training.ModelRun | None, budget: int, how: str
     )
 
 
-def reveal(record: dict, runs: dict, updates: int, budget: int) -> None:
+def reveal(record: dict, runs: dict, updates: str, budget: int) -> None:
     said = outcome_label(record["prediction"])
     if record["status"] != "done":
-        word = "stopped" if record["status"] == "stopped" else "interrupted"
         st.info(
-            f"You predicted **{said}**. The run was {word} at update {updates} of {budget}, before the end of its "
+            f"You predicted **{said}**. The run was stopped at {updates} of {budget}, before the end of its "
             "budget, so there is no outcome to compare with yet: train again and let every model finish.",
             icon="🤔",
         )
@@ -282,41 +337,40 @@ def reveal(record: dict, runs: dict, updates: int, budget: int) -> None:
     )
 
 
+def shared(record: dict, key: tuple, build):
+    """``build()``'s figure, built once per server for every session that shows this run (the same job gives
+    the same run: training is deterministic); built here for a record that has no job."""
+    handle = record.get("handle")
+    return (
+        build() if handle is None else ui.shared_figure((handle.job_id, tuple(record["configs"].values()), *key), build)
+    )
+
+
 def show_results(record: dict) -> None:
     configs, runs = record["configs"], record["runs"]
     first = next(iter(configs.values()))
-    lab_spec, budget = tasks.SPECS[first.task], first.steps
-    updates = min((r.updates for r in runs.values()), default=0) if len(runs) == len(configs) else 0
+    budget = first.steps
+    if record["status"] == "failed":
+        st.error(f"**Training failed:** {ui.literal(record['message'])}", icon="⚠️")
+        return
+    low, high = min(r.updates for r in runs.values()), max(r.updates for r in runs.values())
+    updates = f"update {low}" if low == high else f"updates {low} to {high}"
     if record["status"] == "stopped":
         st.warning(
-            f"Stopped at update {updates} of {budget}: no verdict. Each model shows its result at that update.",
+            f"Stopped at {updates} of {budget}: no verdict. Each model shows its result at the last evaluation "
+            "point it reached."
+            + (" The run goes on for the other sessions watching it." if record.get("detached") else ""),
             icon="⏹️",
         )
-    elif record["status"] == "interrupted":
-        st.warning(
-            f"Interrupted by a change of settings at update {updates} of {budget}: no verdict. Any change on the "
-            "page while training (a setting, a button) reruns it and ends the run. Each model shows its result at "
-            "that update, for the settings below.",
-            icon="⚠️",
-        )
     st.subheader(f"Results: {tasks.TASKS[first.task]}, length {first.length}")
-    st.caption(f"Trained with: {describe(first)}.")
+    st.caption(f"Trained with: {describe(first)}." + REPLAYED[shared_note(record.get("handle"))])
     small = first.n_train < DEFAULTS.n_train
-    ui.show_figure(
-        learning_curves(
-            {c: r.history for c, r in runs.items()},
-            lab_spec.metric,
-            lab_spec.baseline,
-            lab_spec.threshold,
-            show_train=small,
-            budget=budget,
-        ),
-        key="lab.curves",
-    )
-    how = "stopped" if record["status"] == "stopped" else "interrupted"
+    shape = tuple((len(r.history), r.updates) for r in runs.values())  # where each model's history ends
+    figure = shared(record, ("curves", shape), lambda: curves(first, {c: r.history for c, r in runs.items()}))
+    ui.show_figure(figure, key="lab.curves")
     for col, cell in zip(st.columns(len(configs)), configs, strict=True):
         with col:
-            model_result(cell, runs.get(cell), budget, how)
+            model_result(cell, runs[cell], budget)
     if record.get("prediction") is not None:
         reveal(record, runs, updates, budget)
     if small:
@@ -330,27 +384,28 @@ def show_results(record: dict) -> None:
         st.subheader("What the trained gates do on a test sequence")
         cell = st.radio("Model", list(trained), format_func=ui.KIND_LABELS.get, horizontal=True, key="lab.gate_model")
         model = trained[cell].model
-        _, test_set = tasks.make_task(first.task, first.length, 1, 1, seed=first.seed + 1000)
-        trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
         st.caption(
             "The same heatmaps as the Cell stepper, for the trained model. On the adding problem, look for "
             "units whose input gate opens at the two marked steps and whose forget gate stays near 1 in "
             "between: that is the memory the task needs."
         )
-        unit = st.number_input("Unit on the diagram", 0, model.cell.hidden_size - 1, 0, key="lab.gate_unit")
-        x = trace.x.astype(float)
-        detail = timeline.Detail(
-            cell, int(unit), explain.unit_series(model.cell, x, trace.h, trace.c, trace.gates, int(unit))
-        )
-        ui.show_figure(
-            timeline.timeline_figure(
-                x, timeline.trace_panels(cell, trace.h, trace.c, trace.gates, pick=False), detail=detail
-            ),
-            key="lab.trained_gates",
-        )
+        unit = int(st.number_input("Unit on the diagram", 0, model.cell.hidden_size - 1, 0, key="lab.gate_unit"))
+
+        def gates_figure():
+            _, test_set = tasks.make_task(first.task, first.length, 1, 1, seed=first.seed + 1000)
+            trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
+            x = trace.x.astype(float)
+            detail = timeline.Detail(
+                cell, unit, explain.unit_series(model.cell, x, trace.h, trace.c, trace.gates, unit)
+            )
+            panels = timeline.trace_panels(cell, trace.h, trace.c, trace.gates, pick=False)
+            return timeline.timeline_figure(x, panels, detail=detail)
+
+        figure = shared(record, ("gates", cell, trained[cell].updates, unit), gates_figure)
+        ui.show_figure(figure, key="lab.trained_gates")
 
 
-if state.get(RUN):
+if state.get(RUN) and state[RUN]["status"] != "running":
     show_results(state[RUN])
 
 # ---- lag sweep -------------------------------------------------------------------------------------------
@@ -385,10 +440,13 @@ else:
         "plain RNNs failed at long lags that the LSTM solved. These results ship with the app (made by "
         "`python -m rnnviz sweep`); the button reruns the sweep with your sidebar settings."
     )
-    ui.show_figure(
-        sweep_figure(shipped["lengths"], training.success_rates(shipped), len(shipped["seeds"]), title="Shipped sweep"),
-        key="lab.sweep_shipped",
+    figure = ui.shared_figure(  # the same for every session of the server
+        ("lab.shipped", str(shipped_path)),
+        lambda: sweep_figure(
+            shipped["lengths"], training.success_rates(shipped), len(shipped["seeds"]), "Shipped sweep"
+        ),
     )
+    ui.show_figure(figure, key="lab.sweep_shipped")
 
 lengths = [5, 10, 20, 50, 100] if task != "order" else [10, 20, 50, 100]
 seeds = [0, 1, 2]
@@ -396,43 +454,48 @@ sweep_base = replace(config_for("lstm"), eval_every=25)
 groups = training.sweep_groups(sweep_base, selected, lengths, seeds)
 st.caption(
     f"Your sweep: {len(groups) * len(selected)} runs of {sweep_base.steps} updates ({len(lengths)} lengths × "
-    f"{len(seeds)} seeds × {len(selected)} models), trained a length and seed at a time; it can take minutes."
+    f"{len(seeds)} seeds × {len(selected)} models), shared out to the server's training processes behind every "
+    "Train press; a run another session's sweep already made is not trained again. It can take minutes."
 )
 left, right = st.columns([1, 1])
 run_sweep = left.button("Run the sweep with my settings", disabled=not selected, width="stretch", key="lab.sweep_run")
-right.button("■ Stop the sweep", width="stretch", key="lab.sweep_stop")
+right.button("■ Stop the sweep", width="stretch", key="lab.sweep_stop", on_click=stop_sweep)
 
 
 def sweep_now() -> None:
-    record = state[SWEEP] = {
+    configs = [config for group in groups for config in group.values()]
+    handles = ui.guarded(ui.training_service().sweep, configs, ui.session_owner())
+    if handles is None:
+        return
+    stop_sweep()  # the session's previous sweep, if it was still running
+    state[SWEEP] = {
         "status": "running",
         "base": sweep_base,
         "cells": selected,
         "lengths": lengths,
         "seeds": seeds,
         "summaries": [],
-        "total": len(groups) * len(selected),
+        "total": len(configs),
+        "handles": handles,
+        "done": {},  # run index -> summary
+        "failed": {},  # run index -> message
     }
+
+
+def watch_sweep(record: dict):
     bar = st.progress(0.0, text="Sweeping...")
-    shown = {"at": 0.0}
 
-    def on_progress(i, runs):
-        if all(r.finished for r in runs.values()):
-            record["summaries"] += [r.summary() for r in runs.values()]
-        elif time.monotonic() - shown["at"] < 0.1:
-            return
-        shown["at"] = time.monotonic()
-        config = next(iter(runs.values())).config
-        done = min(r.updates for r in runs.values())
-        bar.progress(
-            (i + done / config.steps) / len(groups),
-            text=f"Length {config.length}, seed {config.seed} ({i + 1} of {len(groups)}): update {done} of "
-            f"{config.steps} · {len(record['summaries'])} of {record['total']} runs done",
-        )
+    def poll() -> bool:
+        waiting = next((h for h in record["handles"] if not h.snapshot().finished), None)
+        if waiting is not None:
+            waiting.wait(waiting.snapshot().version, timeout=0.25)
+        snaps = [h.snapshot() for h in record["handles"]]
+        if all(s.finished for s in snaps):
+            return True
+        bar.progress(*ui.sweep_progress(snaps))
+        return False
 
-    ui.guarded(train_groups, groups, on_progress)
-    bar.empty()
-    record["status"] = "done"
+    return poll
 
 
 if run_sweep:
@@ -441,29 +504,34 @@ if run_sweep:
 if state.get(SWEEP):
     record = state[SWEEP]
     done, total = len(record["summaries"]), record["total"]
-    if record["status"] != "done":
-        word = "Stopped" if record["status"] == "stopped" else "Interrupted by a change of settings"
-        st.warning(
-            f"{word} after {done} of {total} runs. The figure shows the finished runs only; a missing point is a "
-            "length where no run finished.",
-            icon="⏹️",
+    if record["status"] == "running":
+        watchers.append(watch_sweep(record))
+    else:
+        if record["status"] == "stopped":
+            st.warning(
+                f"Stopped after {done} of {total} runs. The figure shows the finished runs only; a missing point is "
+                "a length where no run finished.",
+                icon="⏹️",
+            )
+        if record.get("failed"):
+            why = ui.literal(next(iter(record["failed"].values())))
+            st.error(f"**{len(record['failed'])} of {total} runs failed:** {why}", icon="⚠️")
+        mine = training.sweep_result(
+            record["base"], record["cells"], record["lengths"], record["seeds"], record["summaries"]
         )
-    mine = training.sweep_result(
-        record["base"], record["cells"], record["lengths"], record["seeds"], record["summaries"]
-    )
-    title = "Your sweep" + ("" if done == total else f" ({done} of {total} runs)")
-    b = record["base"]
-    st.caption(
-        f"Your sweep's settings: {tasks.TASKS[b.task]}, {b.hidden_size} units, {b.steps} updates, {b.optimizer} at "
-        f"{b.lr}, {b.n_train} training sequences; lengths {', '.join(map(str, record['lengths']))}; seeds "
-        f"{', '.join(map(str, record['seeds']))}."
-    )
-    ui.show_figure(
-        sweep_figure(
-            record["lengths"], training.success_rates(mine), len(record["seeds"]) if done == total else None, title
-        ),
-        key="lab.sweep_mine",
-    )
+        title = "Your sweep" + ("" if done == total else f" ({done} of {total} runs)")
+        b = record["base"]
+        st.caption(
+            f"Your sweep's settings: {tasks.TASKS[b.task]}, {b.hidden_size} units, {b.steps} updates, {b.optimizer} "
+            f"at {b.lr}, {b.n_train} training sequences; lengths {', '.join(map(str, record['lengths']))}; seeds "
+            f"{', '.join(map(str, record['seeds']))}."
+        )
+        ui.show_figure(
+            sweep_figure(
+                record["lengths"], training.success_rates(mine), len(record["seeds"]) if done == total else None, title
+            ),
+            key="lab.sweep_mine",
+        )
 
 with st.expander("Details: tasks, training and what counts as solved"):
     st.markdown(
@@ -476,7 +544,12 @@ with st.expander("Details: tasks, training and what counts as solved"):
         "- **Training**: a linear readout on the last hidden state; MSE or softmax cross-entropy; backpropagation "
         "through time by the engine; Adam (or SGD) with the gradient-norm clipping applied in the optimiser step; "
         f"float32; mini-batches of 32 from {DEFAULTS.n_train} training sequences ({SMALL['n_train']} in the "
-        "small-data preset); 500 test sequences. The models train together, one update each in turn, so a stopped "
-        "run has given each the same number of updates. A verdict (solved or not) is given only to a run that spent "
-        "its whole budget."
+        "small-data preset); 500 test sequences. The models train in turn, one evaluation interval each, in one "
+        "of the server's training processes; a stopped run shows each model at the last evaluation point it "
+        "reached. A verdict (solved or not) is given only to a run that spent its whole budget."
     )
+
+# ---- the end of every script run: poll what is still training until one of them finishes, then redraw --------
+while watchers:
+    if any([poll() for poll in watchers]):
+        st.rerun()

@@ -104,13 +104,20 @@ class Snapshot:
         """History per cell name, as the learning-curve figure takes it (one model per cell in a press)."""
         return {c.cell: list(h) for c, h in zip(self.configs, self.histories, strict=True)}
 
-    def result(self, index: int = 0) -> training.TrainResult:
-        """Model ``index`` as ``training.train`` would have returned it (the sweep reads ``.summary()``)."""
+    def run(self, index: int = 0) -> training.ModelRun:
+        """Model ``index`` at its last evaluation point: the only update a snapshot holds parameters for."""
         config, history, trained = self.configs[index], self.histories[index], self.trained[index]
         if not history or trained is None:
             raise ValueError(f"model {index} ({config.cell}) has no evaluation yet")
+        return training.ModelRun(
+            config, tuple(history), self.updates[index], history[-1].seconds, trained.model(config.cell)
+        )
+
+    def result(self, index: int = 0) -> training.TrainResult:
+        """Model ``index`` as ``training.train`` would have returned it (the sweep reads ``.summary()``)."""
+        config, history, trained = self.configs[index], self.histories[index], self.trained[index]
+        run = self.run(index)
         last = history[-1]
-        run = training.ModelRun(config, tuple(history), self.updates[index], last.seconds, trained.model(config.cell))
         return training.TrainResult(
             config,
             history,
@@ -124,6 +131,23 @@ class Snapshot:
             (trained.readout_weight, trained.readout_bias),
             run,
         )
+
+
+def runs_of(snapshot: Snapshot, data: tuple[tasks.Dataset, tasks.Dataset] | None = None) -> dict:
+    """``{cell: training.ModelRun}`` for every model of ``snapshot``, as the Training lab draws them: each at
+    its last evaluation point. A model with none yet (stopped while queued, or before its first evaluation
+    point) is its untrained model evaluated at update 0, so every model shows a result and no update it
+    never had is claimed. ``data`` = (train, test) of the configs, made from the first config when needed."""
+    runs = {}
+    for index, config in enumerate(snapshot.configs):
+        if snapshot.histories[index] and snapshot.trained[index] is not None:
+            runs[config.cell] = snapshot.run(index)
+            continue
+        if data is None:
+            data = tasks.make_task(config.task, config.length, config.n_train, config.n_test, seed=config.seed)
+        start = training.ModelRun(config, (), 0, 0.0, training.init_model(config, tasks.SPECS[config.task]))
+        runs[config.cell] = training.evaluate_now(start, data)
+    return runs
 
 
 class _Job:
@@ -539,7 +563,10 @@ def _worker_main(jobs, results) -> None:
             while runs and not stopped:
                 for index in list(runs):
                     while jobs.poll():
-                        message = jobs.recv()
+                        try:
+                            message = jobs.recv()
+                        except EOFError:  # the server is gone: nobody is waiting for this job
+                            return
                         if message is None:
                             return
                         stopped = stopped or message == ("stop", job_id)
@@ -553,6 +580,8 @@ def _worker_main(jobs, results) -> None:
                     plain = (model.cell.state_dict(), model.readout_weight, model.readout_bias)
                     results.send(("progress", job_id, index, point, plain))
             results.send(("stopped" if stopped else "done", job_id, time.time()))
+        except (BrokenPipeError, EOFError):  # the server is gone: nobody is waiting for this job
+            return
         except Exception as err:  # reported to the session; the worker takes the next job
             text = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
             results.send(("failed", job_id, time.time(), text))

@@ -379,8 +379,9 @@ def train_many(
 
 def evaluate_now(run: ModelRun, data: tuple[tasks.Dataset, tasks.Dataset] | None = None) -> ModelRun:
     """``run`` with an evaluation point at the update it reached, if it has none there: for a run whose loop
-    was cut off between evaluation points (its data made again from its config unless given)."""
-    if run.last is not None and run.last.step >= run.updates or run.updates == 0:
+    was cut off between evaluation points, or an untrained model (update 0); its data made again from its
+    config unless given."""
+    if run.last is not None and run.last.step >= run.updates:
         return run
     _, test_set, probe = _sets(run.config, data)
     return _evaluate(run, probe, test_set)

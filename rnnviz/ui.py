@@ -3,6 +3,7 @@ and turning engine errors into messages. The only module under rnnviz/ that impo
 
 from __future__ import annotations
 
+import atexit
 import re
 import uuid
 from collections.abc import Callable, Hashable, Sequence
@@ -328,13 +329,34 @@ def run_columns(run: experiments.Run, prefix: str = "") -> dict[str, np.ndarray]
 def training_service() -> jobs.TrainingService:
     """The server's one training service: identical Train presses from any session share one run, the
     others queue for a pool of worker processes (see rnnviz.jobs)."""
-    return jobs.TrainingService(prestart=True)  # the workers start while the first visitor reads the page
+    service = jobs.TrainingService(prestart=True)  # the workers start while the first visitor reads the page
+    atexit.register(service.close)  # the server's (or a test run's) end ends its workers too
+    return service
 
 
 def session_owner() -> str:
     """This browser session's identity for ``TrainingService.submit(owner=...)``: a rerun of the same
     session that submits again does not count as a second watcher, so its Stop still stops the run."""
     return st.session_state.setdefault("_rnnviz_owner", uuid.uuid4().hex)
+
+
+REPLAYED_LIVE = {None: "", "yours": " · your earlier run, replayed", "other": " · another session's run, replayed"}
+
+
+def training_progress(snap: jobs.Snapshot, replayed: str | None = None) -> tuple[float, str]:
+    """A Train press's progress bar, (fraction, text), for a queued or running snapshot; ``replayed`` is None,
+    "yours" (a run this session started before) or "other" (a run another session started)."""
+    if snap.status == "queued":
+        ahead = "yours is next" if snap.position == 1 else f"{snap.position - 1} runs ahead of yours"
+        return 0.0, f"Queued: {ahead} (every training process on this server is busy)"
+    done, budget = min(snap.updates), snap.configs[0].steps
+    return done / budget, f"Training: update {done} of {budget}{REPLAYED_LIVE[replayed]}"
+
+
+def sweep_progress(snaps: Sequence[jobs.Snapshot]) -> tuple[float, str]:
+    """A sweep's progress bar, (fraction, text), from the snapshots of its runs."""
+    done, running, queued = (sum(s.status == kind for s in snaps) for kind in ("done", "running", "queued"))
+    return done / len(snaps), f"{done} of {len(snaps)} runs done · {running} training now, {queued} queued"
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,5 +1,7 @@
-"""The Training lab in a real browser: a run to the end (and its weights downloaded), Stop mid-run, a setting
-changed mid-run, and the lag sweep with progress, Stop and its result kept. Screenshots land in tests/screenshots/."""
+"""The Training lab in a real browser against one server, so its training service is shared: a run to the end
+(and its weights downloaded), Stop mid-run, a setting changed mid-run (the run goes on), a second session joining
+the run of the first, a press queued while every worker is busy, and the lag sweep with progress, Stop and its
+result kept. Every test stops the runs it started. Screenshots land in tests/screenshots/."""
 
 import re
 
@@ -58,23 +60,102 @@ def test_stop_mid_run_shows_every_model_at_the_update_it_reached(page, app_url):
     screenshot(page, "lab_stopped")
 
 
-def test_a_setting_changed_mid_run_says_interrupted(page, app_url):
+def progress_update(page) -> int:
+    text = page.get_by_text(re.compile(r"Training: update \d+ of")).first.inner_text(timeout=60_000)
+    return int(re.search(r"update (\d+) of", text).group(1))
+
+
+def test_a_setting_changed_mid_run_keeps_the_run_going_for_the_pressed_settings(page, app_url):
     start_long_run(page, app_url)
     page.locator("[data-testid=stSidebar] label", has_text="Small data").click()
-    warning = page.locator(
-        "[data-testid=stAlertContentWarning]", has_text="Interrupted by a change of settings at update"
+    page.wait_for_timeout(1500)
+    before = progress_update(page)
+    page.wait_for_function(  # the run goes on after the rerun: the count moves past where it was
+        "n => /Training: update (\\d+) of/.test(document.body.innerText) && "
+        "+document.body.innerText.match(/Training: update (\\d+) of/)[1] > n",
+        arg=before,
+        timeout=120_000,
     )
-    warning.wait_for(timeout=60_000)
+    assert page.get_by_text("length 100, 32 units, 3000 updates").count() == 1  # "Training with:" the pressed ones
+    assert page.get_by_text("Interrupted").count() == 0
+    screenshot(page, "lab_setting_changed_mid_run")
+    page.get_by_role("button", name="■ Stop", exact=True).click()
+    page.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update").wait_for(timeout=60_000)
     wait_for_app(page, charts=2)
-    texts = metric_texts(page)
-    assert len(texts) == 3 and all("no verdict: interrupted at" in t for t in texts), texts
-    assert page.get_by_text("length 100, 32 units, 3000 updates").count() == 1  # the run's settings, not the new ones
+    assert page.get_by_text(re.compile("^Trained with: .*length 100, 32 units, 3000 updates")).count() == 1
     assert_no_exception(page)
-    screenshot(page, "lab_interrupted")
+
+
+def test_a_second_session_pressing_the_same_settings_joins_the_run_and_says_so(browser, page, app_url):
+    url = f"{app_url}/Training_lab?{LONG}&seed=21"
+    page.goto(url)
+    wait_for_app(page, charts=1)
+    page.get_by_role("button", name="▶ Train").click()
+    page.get_by_text(re.compile(r"Training: update [1-9]\d* of")).wait_for(timeout=120_000)
+    other = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    try:
+        other.goto(url)
+        wait_for_app(other, charts=1)
+        other.get_by_role("button", name="▶ Train").click()
+        other.get_by_text(re.compile(r"Training: update \d+ of 3000 · another session's run, replayed")).wait_for(
+            timeout=60_000
+        )
+        assert other.get_by_text("Replayed: the same run another session started on this server").count() == 1
+        other.wait_for_function("() => document.querySelectorAll('[data-testid=stPlotlyChart] .main-svg').length >= 2")
+        screenshot(other, "lab_second_session_joined")
+        other.get_by_role("button", name="■ Stop", exact=True).click()
+        other.get_by_text("The run goes on for the other sessions watching it").wait_for(timeout=60_000)
+        wait_for_app(other, charts=2)
+        assert other.get_by_text(re.compile("^Trained with: .*Replayed: the same run another session")).count() == 1
+        assert_no_exception(other)
+        screenshot(other, "lab_second_session_stopped")
+    finally:
+        other.context.close()
+    before = progress_update(page)  # the first session's run went on
+    page.wait_for_function(
+        "n => +(document.body.innerText.match(/Training: update (\\d+) of/) || [0, -1])[1] > n",
+        arg=before,
+        timeout=120_000,
+    )
+    assert page.get_by_text("replayed").count() == 0  # the first session trained it itself
+    page.get_by_role("button", name="■ Stop", exact=True).click()
+    page.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update").wait_for(timeout=60_000)
+    assert_no_exception(page)
+
+
+def test_a_press_while_every_worker_is_busy_shows_its_place_in_the_queue(browser, page, app_url):
+    busy = [page, browser.new_context(viewport={"width": 1280, "height": 720}).new_page()]
+    waiting = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    try:
+        for seed, tab in enumerate(busy, start=22):  # one long run per worker (the server has two: two cores)
+            tab.goto(f"{app_url}/Training_lab?{LONG}&seed={seed}")
+            wait_for_app(tab, charts=1)
+            tab.get_by_role("button", name="▶ Train").click()
+            tab.get_by_text(re.compile(r"Training: update \d+ of")).wait_for(timeout=120_000)
+        waiting.goto(f"{app_url}/Training_lab?{LONG}&seed=30")
+        wait_for_app(waiting, charts=1)
+        waiting.get_by_role("button", name="▶ Train").click()
+        waiting.get_by_text("Queued: yours is next (every training process on this server is busy)").wait_for(
+            timeout=60_000
+        )
+        screenshot(waiting, "lab_queued")
+        waiting.get_by_role("button", name="■ Stop", exact=True).click()  # it never started: untrained, update 0
+        waiting.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update 0 of 3000").wait_for(
+            timeout=60_000
+        )
+        wait_for_app(waiting, charts=2)
+        assert metric_texts(waiting) and all("no verdict: stopped at 0/3000" in t for t in metric_texts(waiting))
+        assert_no_exception(waiting)
+    finally:
+        for tab in busy:
+            tab.get_by_role("button", name="■ Stop", exact=True).click()
+            tab.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update").wait_for(timeout=60_000)
+        for tab in (*busy[1:], waiting):
+            tab.context.close()
 
 
 def test_the_sweep_shows_progress_per_run_stops_and_stays(page, app_url):
-    page.goto(f"{app_url}/Training_lab?steps=50&hidden_size=2&models=rnn")
+    page.goto(f"{app_url}/Training_lab?steps=400&hidden_size=8&models=rnn")  # runs long enough to stop
     wait_for_app(page, charts=1)
     page.get_by_role("button", name="Run the sweep with my settings").click()
     # at least one run finished (the progress line moves on quickly, so accept any count after the first)

@@ -1,10 +1,14 @@
-"""AppTest of the Training lab: training, Stop, a change of settings mid-run, the prediction and its reveal,
-the small-data preset and the lag sweep. A loop cut off by a rerun is reproduced by the state it leaves
-behind: the runs stored by the last progress callback, still marked running."""
+"""AppTest of the Training lab: training through the server's training service (rnnviz.jobs), Stop, a change
+of settings mid-run, two sessions sharing one run, the queue, a failed job, the prediction and its reveal, the
+small-data preset and the lag sweep. A press still training when a click reruns the page is reproduced by the
+record it leaves: the configs and the service's handle, still marked running."""
+
+import time
+from dataclasses import replace
 
 import pytest
 
-from rnnviz import tasks, training
+from rnnviz import jobs, tasks, training, ui
 from tests.test_pages import assert_clean, open_page
 
 LAB = "pages/3_Training_lab.py"
@@ -31,6 +35,7 @@ def test_training_a_tiny_budget_shows_curves_verdicts_and_downloads(task):
     assert [b.label for b in at.get("download_button")] == [f"⬇ {k} weights (.npz)" for k in ("RNN", "LSTM", "GRU")]
     record = at.session_state["lab.run"]
     assert record["status"] == "done" and {r.updates for r in record["runs"].values()} == {50}
+    assert record["handle"].snapshot().status == "done"  # trained by the service's workers
 
 
 def test_the_prediction_offers_every_outcome_of_the_selected_models():
@@ -80,53 +85,165 @@ def test_the_reveal_compares_the_prediction_with_the_measured_outcome_ties_inclu
     assert len(overfitting) == 1 and "337 parameters" in overfitting[0]  # the RNN: training MSE 0.01, test 0.1
 
 
-def cut_off_run(at, updates, cells=("rnn", "lstm", "gru"), steps=1000, prediction=("rnn",)):
-    """Leave in the session what a training loop leaves when a rerun ends it after ``updates`` rounds."""
-    configs = {c: training.TrainConfig(cell=c, steps=steps, length=10, hidden_size=4, eval_every=25) for c in cells}
-    kept = {}
-
-    def on_progress(runs):
-        kept.update(runs)
-        if next(iter(runs.values())).updates == updates:
-            raise KeyboardInterrupt
-
-    if updates:
-        with pytest.raises(KeyboardInterrupt):
-            training.train_many(configs, on_progress=on_progress)
-    at.session_state["lab.run"] = {"status": "running", "configs": configs, "runs": kept, "prediction": prediction}
+def lab_configs(cells=("rnn", "lstm", "gru"), steps=1000, **changes) -> dict:
+    """The configs a press of Train submits with these settings (the page's config_for)."""
+    fields = {"length": 10, "hidden_size": 4, "steps": steps, "eval_every": max(steps // 40, 5), **changes}
+    return {c: training.TrainConfig(cell=c, **fields) for c in cells}
 
 
-def test_stop_before_the_first_evaluation_still_shows_every_model_at_its_update():
-    at = open_page(LAB, steps=1000, length=10, hidden_size=4)
-    cut_off_run(at, 7)  # the first evaluation point is at 25
+def running_record(at, configs, service=None, owner="this session", prediction=("rnn",)):
+    """A press of Train as the page records it: the configs submitted to the service, the handle kept."""
+    at.session_state["_rnnviz_owner"] = owner
+    handle = (service or ui.training_service()).submit(tuple(configs.values()), owner=owner)
+    at.session_state["lab.run"] = {
+        "status": "running",
+        "configs": configs,
+        "runs": {},
+        "prediction": prediction,
+        "handle": handle,
+    }
+    return handle
+
+
+def first_point(handle, timeout=120):
+    deadline = time.monotonic() + timeout
+    snap = handle.snapshot()
+    while not all(snap.histories):
+        assert time.monotonic() < deadline and not snap.finished, snap.status
+        snap = handle.wait(snap.version, timeout=1)
+    return snap
+
+
+def test_stop_mid_run_shows_every_model_at_its_last_evaluation_point_without_a_verdict():
+    at = open_page(LAB, steps=3000, length=10, hidden_size=4)
+    handle = running_record(at, lab_configs(steps=3000, seed=11))
+    first_point(handle)
     at.button(key="lab.stop").click().run()
     assert_clean(at)
-    assert at.session_state["lab.run"]["status"] == "stopped"
-    assert any("Stopped at update 7 of 1000: no verdict" in w.value for w in at.warning)
-    assert [x.delta for x in at.metric] == ["no verdict: stopped at 7/1000"] * 3
-    assert all(x.value != "—" for x in at.metric)
-    assert "stopped at update 7 of 1000, before the end of its budget" in at.info[0].value
-    assert "solved:" not in at.info[0].value
+    record = at.session_state["lab.run"]
+    snap = handle.snapshot()
+    assert record["status"] == snap.status == "stopped" and not snap.detached
+    updates = {c: r.updates for c, r in record["runs"].items()}
+    assert updates == dict(zip(("rnn", "lstm", "gru"), snap.updates, strict=True))
+    assert all(0 < u < 3000 and u % 75 == 0 for u in updates.values())  # evaluation points only
+    assert all(r.last.step == r.updates for r in record["runs"].values())  # never a claimed update it did not have
+    assert [x.delta for x in at.metric] == [f"no verdict: stopped at {u}/3000" for u in updates.values()]
+    assert any(w.value.startswith("Stopped at update") and "no verdict" in w.value for w in at.warning)
+    assert "stopped at update" in at.info[0].value and "solved:" not in at.info[0].value
 
 
-def test_a_change_of_settings_mid_run_says_interrupted_not_a_verdict():
-    at = open_page(LAB, steps=1000, length=10, hidden_size=4)
-    cut_off_run(at, 30)
-    at.toggle(key="lab.small").set_value(True).run()  # the change that reran the page and ended the loop
+def test_stop_before_the_first_evaluation_still_evaluates_every_model_at_update_0():
+    with jobs.TrainingService(workers=1) as service, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui, "training_service", lambda: service)
+        busy = service.submit(tuple(lab_configs(steps=3000, seed=12).values()), owner="another session")
+        at = open_page(LAB, steps=1000, length=10, hidden_size=4)
+        handle = running_record(at, lab_configs(), service)
+        assert handle.snapshot().status == "queued"  # nothing trained yet
+        at.button(key="lab.stop").click().run()
+        busy.stop()
+        assert_clean(at)
+        assert at.session_state["lab.run"]["status"] == "stopped"
+        assert any("Stopped at update 0 of 1000: no verdict" in w.value for w in at.warning)
+        assert [x.delta for x in at.metric] == ["no verdict: stopped at 0/1000"] * 3
+        assert all(x.value != "—" for x in at.metric)  # the untrained models, evaluated
+        assert sum("before its first evaluation point: the untrained model" in c.value for c in at.caption) == 3
+        assert service.stats()["computations"] == 1  # the stopped press never ran
+
+
+def test_a_change_of_settings_mid_run_keeps_the_run_going_for_the_pressed_settings():
+    at = open_page(LAB, steps=200, length=10, hidden_size=4)
+    configs = lab_configs(steps=200, seed=13)
+    handle = running_record(at, configs)
+    at.toggle(key="lab.small").set_value(True).run()  # a rerun mid-run: the page polls the same handle again
     assert_clean(at)
-    assert at.session_state["lab.run"]["status"] == "interrupted"
-    assert any("Interrupted by a change of settings at update 30 of 1000: no verdict" in w.value for w in at.warning)
-    assert [x.delta for x in at.metric] == ["no verdict: interrupted at 30/1000"] * 3
-    assert "interrupted at update 30 of 1000" in at.info[0].value
-    assert any("length 10, 4 units, 1000 updates" in c.value for c in at.caption)  # the run's own settings
+    record = at.session_state["lab.run"]
+    assert record["status"] == "done" and record["handle"] is handle and record["configs"] == configs
+    assert {r.updates for r in record["runs"].values()} == {200}
+    assert all(x.delta == "not solved ✘" or x.delta.startswith("solved ✔") for x in at.metric)
+    assert not any("Interrupted" in w.value or "Stopped" in w.value for w in at.warning)
+    assert any("length 10, 4 units, 200 updates" in c.value for c in at.caption)  # the run's own settings
 
 
-def test_a_run_cut_off_before_its_first_round_says_so():
-    at = open_page(LAB)
-    cut_off_run(at, 0)
-    at.button(key="lab.stop").click().run()
+def test_a_press_with_other_settings_mid_run_leaves_the_old_run_and_trains_the_new_one():
+    at = open_page(LAB, steps=50, length=10, hidden_size=4, seed=17)
+    old = running_record(at, lab_configs(steps=3000, seed=18))
+    at.button(key="lab.train").click().run()
     assert_clean(at)
-    assert [x.delta for x in at.metric] == ["stopped before its first update: no evaluation"] * 3
+    record = at.session_state["lab.run"]
+    assert record["status"] == "done" and record["handle"] is not old
+    assert {c.steps for c in record["configs"].values()} == {50}
+    assert old.snapshot().status == "stopped"  # nobody else watched it: its job stopped
+
+
+def test_two_sessions_with_identical_settings_share_one_computation_and_the_second_says_so():
+    query = dict(steps=100, length=10, hidden_size=4, seed=14)
+    first, second = open_page(LAB, **query), open_page(LAB, **query)
+    before = ui.training_service().stats()["computations"]
+    first.button(key="lab.train").click().run()
+    second.button(key="lab.train").click().run()
+    assert_clean(second)
+    assert ui.training_service().stats()["computations"] == before + 1
+    a, b = first.session_state["lab.run"], second.session_state["lab.run"]
+    assert not a["handle"].joined and b["handle"].joined and a["handle"].job_id == b["handle"].job_id
+    assert [r.history for r in a["runs"].values()] == [r.history for r in b["runs"].values()]
+    (caption,) = [c.value for c in second.caption if c.value.startswith("Trained with:")]
+    assert "Replayed: the same run another session started on this server" in caption
+    assert not any("Replayed" in c.value for c in first.caption)
+    first.button(key="lab.train").click().run()  # the first session again: its own run, replayed
+    assert any("Replayed: your earlier run of these settings" in c.value for c in first.caption)
+    assert ui.training_service().stats()["computations"] == before + 1
+
+
+def test_a_press_joins_a_run_another_session_is_training():
+    at = open_page(LAB, steps=400, length=10, hidden_size=4, seed=15)
+    configs = lab_configs(steps=400, seed=15)
+    other = ui.training_service().submit(tuple(configs.values()), owner="another session")
+    before = ui.training_service().stats()["computations"]
+    at.button(key="lab.train").click().run()  # polls the shared job to its end
+    assert_clean(at)
+    record = at.session_state["lab.run"]
+    assert record["status"] == "done" and record["handle"].job_id == other.job_id
+    assert ui.training_service().stats()["computations"] == before
+    assert [r.history for r in record["runs"].values()] == list(other.snapshot().histories)
+
+
+def test_a_press_waits_in_the_queue_behind_a_busy_pool():
+    with jobs.TrainingService(workers=1) as service, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui, "training_service", lambda: service)
+        busy = service.submit(tuple(lab_configs(steps=100, seed=16).values()), owner="another session")
+        at = open_page(LAB, steps=50, length=10, hidden_size=4)
+        at.button(key="lab.train").click().run()
+        assert_clean(at)
+        mine = at.session_state["lab.run"]["handle"].snapshot()
+        assert mine.status == "done" and mine.started_at >= busy.snapshot().finished_at  # it waited its turn
+        assert service.stats()["peak_running"] == 1
+
+
+def test_the_progress_line_says_queued_training_or_replayed():
+    configs = tuple(lab_configs(steps=1000).values())
+    snap = jobs.Snapshot(1, "queued", 3, None, configs, ((),) * 3, (None,) * 3, False, False, None, None, 0)
+    assert ui.training_progress(snap) == (
+        0.0,
+        "Queued: 2 runs ahead of yours (every training process on this server is busy)",
+    )
+    assert ui.training_progress(replace(snap, position=1))[1].startswith("Queued: yours is next")
+    point = training.Progress(250, 0.1, 1.0, 0.5, 0.5, 1.0, False)
+    running = replace(snap, status="running", position=None, histories=((point,),) * 3)
+    assert ui.training_progress(running) == (0.25, "Training: update 250 of 1000")
+    assert ui.training_progress(running, "other")[1] == "Training: update 250 of 1000 · another session's run, replayed"
+
+
+def test_a_failed_job_shows_its_message_and_the_page_keeps_working():
+    at = open_page(LAB, steps=50, length=10, hidden_size=4)
+    bad = lab_configs(cells=("lstm",), steps=50, task="order", length=5)  # passes its check; the data refuses
+    handle = running_record(at, bad)
+    at.run()
+    assert not at.exception
+    assert at.session_state["lab.run"]["status"] == "failed"
+    assert at.error[0].value == f"**Training failed:** {ui.literal(handle.snapshot().message)}"
+    at.button(key="lab.train").click().run()  # the next press trains
+    assert_clean(at)
+    assert not at.error and at.session_state["lab.run"]["status"] == "done"
 
 
 def test_small_data_applies_the_overfitting_preset_and_shows_training_curves():
@@ -177,24 +294,48 @@ def test_training_lab_sgd_with_a_huge_learning_rate_stays_clean():
     assert len(at.metric) == 3
 
 
-def test_the_sweep_runs_and_stays_in_the_session():
+def test_the_sweep_runs_through_the_service_and_stays_in_the_session():
     at = open_page(LAB, steps=50, hidden_size=2, models="rnn", task="order")
+    before = ui.training_service().stats()
     at.button(key="lab.sweep_run").click().run()
     assert_clean(at)
     record = at.session_state["lab.sweep"]
     assert record["status"] == "done" and len(record["summaries"]) == record["total"] == 12  # 4 lengths x 3 seeds
+    after = ui.training_service().stats()
+    assert after["submissions"] == before["submissions"] + 12 and after["computations"] <= before["computations"] + 12
     at.slider(key="lab.hidden_size").set_value(3).run()  # another click: the sweep's result is still shown
     titles = [c.proto.spec for c in at.get("plotly_chart")]
     assert any('"Your sweep"' in t for t in titles) and not at.warning
+    again = open_page(LAB, steps=50, hidden_size=2, models="rnn", task="order")  # another session, same sweep
+    again.button(key="lab.sweep_run").click().run()
+    assert ui.training_service().stats()["computations"] == after["computations"]  # every run replayed
+    runs = [
+        sorted(r["summaries"], key=lambda x: (x["length"], x["seed"]))
+        for r in (record, again.session_state["lab.sweep"])
+    ]
+    assert runs[0] == runs[1]
 
 
-def test_a_stopped_sweep_shows_its_finished_runs_and_says_so():
+def test_a_stopped_sweep_shows_its_finished_runs_stops_the_rest_and_says_so():
     at = open_page(LAB, steps=50, models="rnn")
-    base = training.TrainConfig(steps=50)
-    summaries = [{"cell": "rnn", "length": 5, "seed": s, "solved": s == 0} for s in (0, 1, 2)]
+    base = training.TrainConfig(length=10, hidden_size=4, steps=50, n_train=200, n_test=100)
+    service = ui.training_service()
+    quick = service.sweep([replace(base, cell="rnn", length=5, seed=s) for s in (0, 1, 2)], owner="me")
+    for handle in quick:
+        while not handle.snapshot().finished:
+            handle.wait(handle.snapshot().version, timeout=1)
+    slow = service.sweep([replace(base, cell="rnn", steps=20_000, seed=s) for s in (0, 1, 2)], owner="me")
     record = {"status": "running", "base": base, "cells": ["rnn"], "lengths": [5, 10], "seeds": [0, 1, 2]}
-    at.session_state["lab.sweep"] = {**record, "summaries": summaries, "total": 6}
+    at.session_state["lab.sweep"] = {
+        **record,
+        "summaries": [],
+        "total": 6,
+        "handles": quick + slow,
+        "done": {},
+        "failed": {},
+    }
     at.button(key="lab.sweep_stop").click().run()
     assert_clean(at)
     assert any("Stopped after 3 of 6 runs" in w.value for w in at.warning)
     assert any("Your sweep (3 of 6 runs)" in c.proto.spec for c in at.get("plotly_chart"))
+    assert [h.snapshot().status for h in slow] == ["stopped"] * 3
