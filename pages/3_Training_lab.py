@@ -296,12 +296,16 @@ def model_result(cell: str, run: training.ModelRun, budget: int) -> None:
         f"training {metric} {last.train_metric:.3g}{cut}"
         + (" · solved on its training sequences only: overfitting" if overfits else "")
     )
-    buffer = io.BytesIO()
-    rnnviz.save_npz(run.model.cell, buffer)
+
+    def weights_npz(trained=run.model.cell) -> bytes:  # written only when someone clicks
+        buffer = io.BytesIO()
+        rnnviz.save_npz(trained, buffer)
+        return buffer.getvalue()
+
     c = run.config
     st.download_button(
         f"⬇ {ui.KIND_LABELS[cell]} weights (.npz)",
-        buffer.getvalue(),
+        weights_npz,
         file_name=f"{cell}_{c.task}_length{c.length}_seed{c.seed}_update{run.updates}.npz",
         mime="application/octet-stream",
         key=f"lab.download_{cell}",
