@@ -22,8 +22,10 @@ What is measured:
   class following the teacher's step), so whatever is shared across sessions can be reused.
 - **Server memory**: the resident set of the server process (and of any child processes, e.g. training
   workers) after the N = 30 reruns, with the 30 sessions still open.
-- **Train**: N sessions open the Training lab (optionally with ``--train-query``, plus ``seed=i`` for
-  "different seeds") and press Train at the same moment; the time until every session has seen its
+- **Train**: N sessions open the Training lab (optionally with ``--train-query``) and press Train at the same
+  moment, in four rows: one press alone; N identical presses of settings nothing has trained yet; the same N
+  presses again (the finished run replays); N presses with N different seeds (each row its own seeds, so
+  nothing is cached unless the row says so); the time until every session has seen its
   results, i.e. a finished script run whose output holds the "Results:" heading (``--done-text``). This
   works for the page that trains in the session's script (its run ends with the results) and for a page
   that polls a shared training service with ``st.rerun`` or a fragment's ``run_every`` (the client
@@ -276,12 +278,12 @@ async def rerun_load(
     return [t for ts in times for t in ts], sessions
 
 
-async def train_load(port: int, n: int, query: str, different_seeds: bool, done_text: str) -> list[float]:
-    """Seconds from the common press until each session has its results."""
+async def train_load(port: int, n: int, query: str, seeds, done_text: str) -> list[float]:
+    """Seconds from the common press until each session has its results; session i trains with seed
+    ``seeds(i)``."""
 
     def query_for(i: int) -> str:
-        parts = [p for p in (query, f"seed={i}" if different_seeds else "") if p]
-        return "&".join(parts)
+        return "&".join(p for p in (query, f"seed={seeds(i)}") if p)
 
     sessions = [Session(port, "Training_lab", query_for(i)) for i in range(n)]
     await asyncio.gather(*(s.open() for s in sessions))
@@ -353,12 +355,19 @@ async def main(args, proc: subprocess.Popen, port: int) -> None:
             )
     if args.train_sessions:
         print("\n| Train press | sessions | first results (s) | all results (s) |\n|---|---|---|---|")
+        # Seeds no earlier row used, so that nothing is cached unless the row says so.
+        rows = [
+            ("identical settings, nothing trained yet", lambda i: 9001),
+            ("the same again: a finished run, replayed", lambda i: 9001),
+            ("different seeds", lambda i: 100 + i),
+        ]
+        if not args.different_seeds:
+            rows.pop()
         if args.train_alone:
-            (alone,) = await train_load(port, 1, args.train_query, False, args.done_text)
-            print(f"| one press alone | 1 | {alone:.1f} | {alone:.1f} |", flush=True)
-        for different in (False, True):
-            times = await train_load(port, args.train_sessions, args.train_query, different, args.done_text)
-            label = "different seeds" if different else "identical settings"
+            rows.insert(0, ("one press alone", lambda i: 9000))
+        for label, seeds in rows:
+            n = 1 if label == "one press alone" else args.train_sessions
+            times = await train_load(port, n, args.train_query, seeds, args.done_text)
             print(f"| {label} | {len(times)} | {min(times):.1f} | {max(times):.1f} |", flush=True)
         rss, count, child = rss_mb(proc.pid), *children_rss_mb(proc.pid)
         print(f"\nServer RSS after the presses: {rss:.0f} MB (+ {count} child processes, {child:.0f} MB)")
@@ -376,6 +385,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--train-sessions", type=int, default=3, help="sessions pressing Train (0: skip)")
     parser.add_argument("--train-alone", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--different-seeds", action=argparse.BooleanOptionalAction, default=True, help="the row of N different seeds"
+    )
     parser.add_argument("--train-query", default="", help="Training lab settings in the URL, e.g. steps=200")
     parser.add_argument("--done-text", default="Results:", help="text that shows a session has its results")
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="serve this copy of the app (A/B of a change)")

@@ -85,14 +85,21 @@ with text_col:
                 (st.success if right else st.info)(message, icon="✅" if right else "🔎")
 with figure_col:
     if m is not None:
-        fig = L.figure(m)
-        if L.veil and guess is None:  # the axes stay as they will be; the measured marks wait for a prediction
-            fig.update_traces(opacity=0, hoverinfo="skip", hovertemplate=None)
-        if fig.layout.sliders:  # the lesson shows one pinned step; playing it is the full page's job
-            fig.layout.sliders, fig.layout.updatemenus = (), ()
-        if present:
-            fig.update_layout(height=470)
-        ui.show_figure(fig, key=f"lessons.figure{number}")
+        veiled = bool(L.veil and guess is None)
+
+        def lesson_figure():
+            fig = L.figure(m)
+            if veiled:  # the axes stay as they will be; the measured marks wait for a prediction
+                fig.update_traces(opacity=0, hoverinfo="skip", hovertemplate=None)
+            if fig.layout.sliders:  # the lesson shows one pinned step; playing it is the full page's job
+                fig.layout.sliders, fig.layout.updatemenus = (), ()
+            if present:
+                fig.update_layout(height=470)
+            return fig
+
+        own = L.trains and st.session_state.get(LIVE)  # this session retrained a run: its figure is its own
+        key = ("lesson", number, veiled, present)  # otherwise a lesson's figure is the same for the whole class
+        ui.show_figure(lesson_figure() if own else ui.shared_figure(key, lesson_figure), key=f"lessons.figure{number}")
         if L.veil and guess is None:
             st.caption("The measured curves appear once you predict.")
         st.markdown(f"**Notice:** {L.notice}")

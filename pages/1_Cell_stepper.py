@@ -283,13 +283,7 @@ if runs:
         all_columns.update(ui.run_columns(r, prefix=f"{k}_" if len(runs) > 1 else ""))
     if len(runs) > 1:
         all_columns = {"t": list(range(T)), **all_columns}
-    st.download_button(  # the CSV is written only when someone clicks: most reruns never download
-        "Download the trace (CSV)",
-        lambda: ui.csv_bytes(all_columns),
-        file_name="rnnviz_trace.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
+    ui.csv_download("Download the trace (CSV)", all_columns, "rnnviz_trace.csv")
 
 with st.expander("How to read this page"):
     st.markdown(

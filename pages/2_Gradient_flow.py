@@ -335,10 +335,4 @@ if result is not None:
     columns["lstm_dL_dc"] = padded(lstm.c_norm)
     columns["theory_rnn_bound"] = padded(rnn.theory)
     columns["theory_lstm_forget_path"] = padded(lstm.theory)
-    st.download_button(  # the CSV is written only when someone clicks: most reruns never download
-        "Download the curves (CSV)",
-        lambda: ui.csv_bytes(columns),
-        file_name="rnnviz_gradients.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
+    ui.csv_download("Download the curves (CSV)", columns, "rnnviz_gradients.csv")

@@ -140,5 +140,3 @@ def _hline(
         font=dict(size=FONT_SIZE - 2, color=color),
     )
     return shape, note
-
-

@@ -308,6 +308,12 @@ def csv_bytes(columns: dict[str, np.ndarray]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def csv_download(label: str, columns: dict[str, np.ndarray], file_name: str) -> None:
+    """A download button for ``csv_bytes(columns)``, written only when someone clicks (most reruns never
+    download) and without a rerun."""
+    st.download_button(label, lambda: csv_bytes(columns), file_name=file_name, mime="text/csv", on_click="ignore")
+
+
 def run_columns(run: experiments.Run, prefix: str = "") -> dict[str, np.ndarray]:
     """A run as CSV columns: t, x, then h/c/gates per unit."""
     T = run.h.shape[0]

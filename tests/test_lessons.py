@@ -272,6 +272,9 @@ def test_the_claims_in_the_lessons_texts_hold_for_the_runs_they_describe():
     m3 = lessons.lesson(3).measure({})
     rnn = m3["rnn"]
     assert np.all(rnn.h_norm <= rnn.theory * (1 + 1e-9))  # "the grey curve is an upper bound"
+    assert m3["sigma_max"] < 1  # "the grey theory curve ... shrinks": drawn (a growing bound leaves the chart at once)
+    drawn = [t for t in lessons.lesson(3).figure(m3).data if "bound" in str(t.name)]
+    assert len(drawn) == 1 and "clipped" not in drawn[0].name and len(drawn[0].y) == len(rnn.theory)
     m4 = lessons.lesson(4).measure({})
     norms = m4["run"].norm_plain[np.isfinite(m4["run"].norm_plain)]
     assert norms.max() >= 10 * np.median(norms)  # "a gradient far larger than the others"
