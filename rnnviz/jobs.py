@@ -50,7 +50,8 @@ from rnnviz import tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
-# Set in every worker's environment before NumPy loads there: on these tiny matrices BLAS threads only spin.
+# Set in every worker's environment before NumPy loads there: the workers and the server share the cores, and
+# extra BLAS threads on these small products made a press 30-75% slower (see rnnviz/threads.py).
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 _ROOT = str(Path(__file__).resolve().parents[1])  # where the worker imports rnnviz from
 

@@ -1,9 +1,11 @@
 """One BLAS thread for the engine.
 
-The engine's matrix products are tiny (a batch of 32 by a few hundred columns, once per step), and
-OpenBLAS's worker threads spend more time waking and spinning than computing: on a 2-core machine a CLI
-training run took 14-16 s with the default threads against 5.5 s with one. The app and the CLI therefore
-ask for one thread in two ways:
+The engine's matrix products are tiny (a batch of 32 by a few hundred columns, once per step), so extra BLAS
+threads have little to share out, and the app's server and its training workers already take every core: with
+every process on OpenBLAS's default threads, the Training lab's presses took 30-75% longer on a 2-core machine
+(benchmarks/bench_load.py; a lone CLI run on an idle machine is about 10% faster with them, and an earlier
+OpenBLAS spun its threads so hard that a CLI run took 14-16 s against 5.5 s; see the README and
+benchmarks/bench_threads.py). The app and the CLI therefore ask for one thread in two ways:
 
 - ``os.environ.setdefault`` of the variables below in their first lines, before anything imports NumPy
   (OpenBLAS reads them when it loads; worker processes inherit them);
