@@ -41,6 +41,24 @@ def problem(kind, nonlinearity, batched, seed):
     return sd, x, h0, c0, d_h, d_c
 
 
+def outputs(from_state_dict) -> dict:
+    """``{"<kind>-<nonlinearity>-<batched|single>/<name>": array or None}`` for every case: the trace's h, c and
+    gates, every gradient. ``from_state_dict`` is the engine's (the one that makes the file or the one tested)."""
+    out = {}
+    for seed, (kind, nonlinearity) in enumerate(CASES):
+        for batched in (False, True):
+            sd, x, h0, c0, d_h, d_c = problem(kind, nonlinearity, batched, seed)
+            cell = from_state_dict(kind, sd, nonlinearity=nonlinearity)
+            trace = cell.forward(x, h0, c0)
+            grads = cell.backward(trace, d_h, d_c)
+            key = f"{kind}-{nonlinearity}-{'batched' if batched else 'single'}"
+            values = {"h": trace.h, "c": trace.c, **{f"gate.{k}": v for k, v in trace.gates.items()}}
+            values |= {"d.x": grads.x, "d.h": grads.h, "d.c": grads.c, "d.h0": grads.h0, "d.c0": grads.c0}
+            values |= {f"d.{k}": v for k, v in grads.params.items()}
+            out |= {f"{key}/{name}": v for name, v in values.items()}
+    return out
+
+
 def main(cells_path: str | None = None) -> None:
     if cells_path is None:
         from rnnviz import cells
@@ -49,18 +67,7 @@ def main(cells_path: str | None = None) -> None:
         cells = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = cells  # dataclasses look their module up while the class is built
         spec.loader.exec_module(cells)
-    out = {}
-    for seed, (kind, nonlinearity) in enumerate(CASES):
-        for batched in (False, True):
-            sd, x, h0, c0, d_h, d_c = problem(kind, nonlinearity, batched, seed)
-            cell = cells.from_state_dict(kind, sd, nonlinearity=nonlinearity)
-            trace = cell.forward(x, h0, c0)
-            grads = cell.backward(trace, d_h, d_c)
-            key = f"{kind}-{nonlinearity}-{'batched' if batched else 'single'}"
-            values = {"h": trace.h, "c": trace.c, **{f"gate.{k}": v for k, v in trace.gates.items()}}
-            values |= {"d.x": grads.x, "d.h": grads.h, "d.c": grads.c, "d.h0": grads.h0, "d.c0": grads.c0}
-            values |= {f"d.{k}": v for k, v in grads.params.items()}
-            out |= {f"{key}/{name}": v for name, v in values.items() if v is not None}
+    out = {name: v for name, v in outputs(cells.from_state_dict).items() if v is not None}
     np.savez_compressed(OUT, **out)
     print(f"wrote {OUT} ({len(out)} arrays)")
 
