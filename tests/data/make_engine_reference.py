@@ -61,13 +61,14 @@ def outputs(from_state_dict) -> dict:
 
 def main(cells_path: str | None = None) -> None:
     if cells_path is None:
-        from rnnviz import cells
+        from rnnviz import from_state_dict  # today's engine (from_state_dict now lives in rnnviz.weights)
     else:
         spec = importlib.util.spec_from_file_location("reference_cells", cells_path)
         cells = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = cells  # dataclasses look their module up while the class is built
         spec.loader.exec_module(cells)
-    out = {name: v for name, v in outputs(cells.from_state_dict).items() if v is not None}
+        from_state_dict = cells.from_state_dict  # the engine of 7cfe253 had it in cells.py
+    out = {name: v for name, v in outputs(from_state_dict).items() if v is not None}
     np.savez_compressed(OUT, **out)
     print(f"wrote {OUT} ({len(out)} arrays)")
 
