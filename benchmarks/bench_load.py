@@ -356,18 +356,15 @@ async def main(args, proc: subprocess.Popen, port: int) -> None:
     if args.train_sessions:
         print("\n| Train press | sessions | first results (s) | all results (s) |\n|---|---|---|---|")
         # Seeds no earlier row used, so that nothing is cached unless the row says so.
-        rows = [
-            ("identical settings, nothing trained yet", lambda i: 9001),
-            ("the same again: a finished run, replayed", lambda i: 9001),
-            ("different seeds", lambda i: 100 + i),
+        n = args.train_sessions
+        rows = [  # (label, sessions, the seed of session i)
+            ("one press alone", 1, lambda i: 9000) if args.train_alone else None,
+            ("identical settings, nothing trained yet", n, lambda i: 9001),
+            ("the same again: a finished run, replayed", n, lambda i: 9001),
+            ("different seeds", n, lambda i: 100 + i) if args.different_seeds else None,
         ]
-        if not args.different_seeds:
-            rows.pop()
-        if args.train_alone:
-            rows.insert(0, ("one press alone", lambda i: 9000))
-        for label, seeds in rows:
-            n = 1 if label == "one press alone" else args.train_sessions
-            times = await train_load(port, n, args.train_query, seeds, args.done_text)
+        for label, sessions, seeds in filter(None, rows):
+            times = await train_load(port, sessions, args.train_query, seeds, args.done_text)
             print(f"| {label} | {len(times)} | {min(times):.1f} | {max(times):.1f} |", flush=True)
         rss, count, child = rss_mb(proc.pid), *children_rss_mb(proc.pid)
         print(f"\nServer RSS after the presses: {rss:.0f} MB (+ {count} child processes, {child:.0f} MB)")
