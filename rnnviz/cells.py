@@ -25,7 +25,12 @@ How a sequence runs (timed against ``torch.nn`` by benchmarks/bench_engine.py; t
 - Every step writes its values with NumPy's ``out=`` into arrays allocated once for the whole sequence
   (a cache, ``(T, features, B)``), so a step makes no Python objects beyond a few views and nothing is
   stacked afterwards; the trace's ``h``, ``c`` and gates are views of that cache. Backward writes its
-  gradients the same way, into a :class:`StepGrads`.
+  gradients the same way, into a :class:`StepGrads`; its work arrays, which nothing it returns refers
+  to, are kept for the next call in the same thread (``_Scratch``: a fresh array of megabytes costs a
+  page fault for every 4 KiB).
+- The step loops call ``np.dot(..., out=)`` and pass constants as 0-d arrays: at H = 8 a step is a dozen
+  NumPy calls on a few hundred numbers, and ``np.matmul``'s extra machinery and the conversion of a
+  Python float each cost about a microsecond a call.
 - In float32, backward sets recurrent gradients below ``FLUSH_BELOW`` = 2^-102 (about 2e-31, 2^24 times
   float32's smallest normal number) to zero after each step. Gradients that vanish over long sequences
   otherwise pass through the subnormal range below 1.2e-38, where the CPU computes up to a hundred times
@@ -37,6 +42,7 @@ How a sequence runs (timed against ``torch.nn`` by benchmarks/bench_engine.py; t
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,7 +162,8 @@ class StepGrads:
     """The gradients of every step, feature-major like the caches, filled in by ``step_backward`` one
     row t at a time.
 
-    ``h``, ``c`` ``(T, H, B)``: the total dL/dh_t and dL/dc_t (``c`` for the LSTM only). ``xw``:
+    ``h``, ``c`` ``(T, H, B)``: the total dL/dh_t and dL/dc_t (``c`` for the LSTM only), views of the
+    array of state gradients that ``Cell.backward`` passes each step (see there). ``xw``:
     dL/d(W_ih x_t + b_ih) and ``hw``: dL/d(W_hh h_{t-1} + b_hh), both ``(T, G*H, B)``; one and the same
     array for the RNN and LSTM, whose two products add before any nonlinearity (the GRU's reset gate
     multiplies W_hn h_{t-1} + b_hn alone). The LSTM's rows are in its work order (o, i, f, g).
@@ -293,32 +300,39 @@ class Cell:
         p = self._prepared(dtype)
         T, B, D = x3.shape
         H, GH = self.hidden_size, p["weight_hh"].shape[0]
-        d_h_outside = _feature_first(d_h3, dtype)
-        d_c_outside = None if d_c3 is None else _feature_first(d_c3, dtype)
+        d_h_outside = _feature_first(d_h3, dtype, scratch="d_h")
+        d_c_outside = None if d_c3 is None else _feature_first(d_c3, dtype, scratch="d_c")
         cache = trace.cache
-        xw = np.empty((T, GH, B), dtype)
+        xw = _scratch("xw", (T, GH, B), dtype)
+        # d_s[t + 1] holds the gradients of the state after step t: the total dL/dh_t, and for the LSTM below
+        # it dL/dc_t, like hs[t + 1] = h_t. Step t reads it and writes into d_s[t] what reaches the state
+        # before it through the recurrence, to which the outside gradient of step t-1 is added only where
+        # there is one (often only the last step has it); d_s[0] is dL/dh0 (and dL/dc0). One array, so
+        # one call flushes both.
+        S = 2 * H if self.kind == "lstm" else H
+        d_s = np.empty((T + 1, S, B), dtype)
+        d_s[T] = 0.0
+        outside = np.any(d_h_outside, axis=(1, 2)).tolist()
         grads = StepGrads(
-            h=np.empty((T, H, B), dtype),
-            c=np.empty((T, H, B), dtype) if self.kind == "lstm" else None,
+            h=d_s[1:, :H],
+            c=d_s[1:, H:] if self.kind == "lstm" else None,
             xw=xw,
-            hw=np.empty_like(xw) if self.kind == "gru" else xw,
+            hw=_scratch("hw", (T, GH, B), dtype) if self.kind == "gru" else xw,
         )
-        # What reaches step t from step t+1, one array (rows d_h_next, then d_c_next for the LSTM) so that
-        # one call flushes it; each step_backward reads it and overwrites it with what reaches step t-1.
-        d_next = np.zeros((2 * H if self.kind == "lstm" else H, B), dtype)
-        flush = _Flush(d_next) if dtype == np.float32 else None  # see the module docstring
+        flush = _Flush((S, B), dtype) if dtype == np.float32 else None  # see the module docstring
         with np.errstate(over="ignore", invalid="ignore"):
             coefficients = self._backward_coefficients(cache)
             for t in reversed(range(T)):
-                d_h_t = np.add(d_h_outside[t], d_next[:H], out=grads.h[t])  # the total dL/dh_t
+                if outside[t]:
+                    d_s[t + 1, :H] += d_h_outside[t]
                 if d_c_outside is not None:
-                    d_next[H:] += d_c_outside[t]
-                self.step_backward(t, d_h_t, d_next, cache, grads, p, coefficients)
+                    d_s[t + 1, H:] += d_c_outside[t]
+                self.step_backward(t, d_s, cache, grads, p, coefficients)
                 if flush is not None:
-                    flush()
+                    flush(d_s[t])
             params = self._param_grads(grads, cache, x3)
             d_x = np.matmul(grads.xw.transpose(0, 2, 1), p["dx_weight"])  # (T, B, D)
-            overflowed = not all(np.all(np.isfinite(a)) for a in (grads.h, d_x, *params.values()))
+            overflowed = not all(np.all(np.isfinite(a)) for a in (d_s, d_x, *params.values()))
         unbatch = (lambda a: a) if trace.batched else (lambda a: None if a is None else a[:, 0])
         un0 = (lambda a: a.T) if trace.batched else (lambda a: None if a is None else a[:, 0])
         return Grads(
@@ -326,8 +340,8 @@ class Cell:
             x=unbatch(d_x),
             h=unbatch(_batch_first(grads.h)),
             c=None if grads.c is None else unbatch(_batch_first(grads.c)),
-            h0=un0(d_next[:H]),
-            c0=un0(d_next[H:]) if self.kind == "lstm" else None,
+            h0=un0(d_s[0, :H]),
+            c0=un0(d_s[0, H:]) if self.kind == "lstm" else None,
             overflowed=overflowed,
         )
 
@@ -335,12 +349,13 @@ class Cell:
         """Parameters in the computation's dtype, and what forward and backward multiply by:
         ``in_weight`` and ``in_bias`` ``(G*H, 1)`` make the input projection before the loop; W_hh^T is
         stored contiguously for backward (a product with a transposed view costs BLAS about twice as
-        much at these small sizes)."""
+        much at these small sizes). ``half`` is 0.5 as a 0-d array (see the module docstring)."""
         p = {k: v.astype(dtype, copy=False) for k, v in self.params.items()}
         p["in_weight"] = p["weight_ih"]
         p["in_bias"] = (p["bias_ih"] + p["bias_hh"])[:, None]
         p["weight_hh_T"] = np.ascontiguousarray(p["weight_hh"].T)  # (H, G*H)
         p["dx_weight"] = p["weight_ih"]  # d_x_t = W_ih^T d_xw_t
+        p["half"] = np.array(0.5, dtype)  # a 0-d array: a Python float costs NumPy a conversion on every call
         return p
 
     def _new_cache(self, x3, h0, c0, p):
@@ -388,16 +403,17 @@ FLUSH_BELOW = 2.0**-102  # float32: 2^24 times its smallest normal number (see t
 
 
 class _Flush:
-    """Called after each backward step: sets the entries of ``a`` smaller than ``FLUSH_BELOW`` in magnitude to
-    zero, in place (with scratch arrays made once, so a call allocates nothing)."""
+    """``flush(a)`` sets the entries of ``a`` (of the shape given) smaller than ``FLUSH_BELOW`` in magnitude
+    to zero, in place, with scratch arrays made once, so a call allocates nothing."""
 
-    def __init__(self, a: np.ndarray):
-        self.a, self.magnitude, self.tiny = a, np.empty_like(a), np.empty(a.shape, bool)
+    def __init__(self, shape: tuple, dtype):
+        self.magnitude, self.tiny = np.empty(shape, dtype), np.empty(shape, bool)
+        self.below, self.zero = np.array(FLUSH_BELOW, dtype), np.zeros((), dtype)
 
-    def __call__(self) -> None:
-        np.abs(self.a, out=self.magnitude)
-        np.less(self.magnitude, FLUSH_BELOW, out=self.tiny)
-        np.copyto(self.a, 0, where=self.tiny)
+    def __call__(self, a: np.ndarray) -> None:
+        np.abs(a, out=self.magnitude)
+        np.less(self.magnitude, self.below, out=self.tiny)
+        np.copyto(a, self.zero, where=self.tiny)
 
 
 def _batch_first(a: np.ndarray) -> np.ndarray:
@@ -405,9 +421,48 @@ def _batch_first(a: np.ndarray) -> np.ndarray:
     return a.transpose(0, 2, 1)
 
 
-def _feature_first(a: np.ndarray, dtype) -> np.ndarray:
-    """``(T, B, H)`` as a contiguous ``(T, H, B)`` copy."""
-    return np.ascontiguousarray(a.transpose(0, 2, 1), dtype)
+def _feature_first(a: np.ndarray, dtype, scratch: str | None = None) -> np.ndarray:
+    """``(T, B, H)`` as a contiguous ``(T, H, B)`` copy (into the scratch array of that name, if given)."""
+    if scratch is None:
+        return np.ascontiguousarray(a.transpose(0, 2, 1), dtype)
+    out = _scratch(scratch, (a.shape[0], a.shape[2], a.shape[1]), dtype)
+    np.copyto(out, a.transpose(0, 2, 1))
+    return out
+
+
+SCRATCH_KEPT_BELOW = 64 * 2**20  # bytes: a larger work array is made afresh each call, not kept
+
+
+class _Scratch(threading.local):
+    """Work arrays that backward needs only while it runs, kept for the next call in the same thread.
+
+    A fresh array of megabytes comes from the operating system page by page: each 4 KiB page costs a page
+    fault when it is first written, and the memory goes back when the array is freed. For an LSTM with
+    (T, B, H) = (100, 32, 64) that was some 4,000 faults per forward + backward, about 40% of its time
+    (benchmarks/bench_engine.py). Nothing kept here is returned to the caller: every array in a
+    ``Grads`` or a ``Trace`` is its own.
+    """
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        a = self.arrays.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype:
+            a = np.empty(shape, dtype)
+            if a.nbytes < SCRATCH_KEPT_BELOW:
+                self.arrays[name] = a
+            else:
+                self.arrays.pop(name, None)
+        return a
+
+
+_SCRATCH = _Scratch()
+
+
+def _scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """The work array ``name`` of this shape and dtype, uninitialised: see ``_Scratch``."""
+    return _SCRATCH.get(name, tuple(shape), np.dtype(dtype))
 
 
 def _states(T, h0, dtype) -> np.ndarray:
@@ -451,26 +506,32 @@ class RNNCell(Cell):
     def step_forward(self, t, cache: RNNCache, p) -> None:
         """Step t: h_t into ``cache.hs[t + 1]`` from h_{t-1} = ``cache.hs[t]`` (H, B) and
         ``cache.xw[t]`` (H, B) = W_ih x_t + b_ih + b_hh."""
-        h_t = np.matmul(p["weight_hh"], cache.hs[t], out=cache.hs[t + 1])
+        h_t = np.dot(p["weight_hh"], cache.hs[t], out=cache.hs[t + 1])
         h_t += cache.xw[t]  # the pre-activation a_t, activated in place
         if self.nonlinearity == "tanh":
             np.tanh(h_t, out=h_t)
         else:
             np.maximum(h_t, 0.0, out=h_t)
 
-    def step_backward(self, t, d_h_t, d_next, cache: RNNCache, grads: StepGrads, p, coefficients) -> None:
-        """Step t backward: ``d_h_t`` (H, B) is the total dL/dh_t. Writes d_a_t = dL/da_t into
-        ``grads.xw[t]`` and d_h_prev, the gradient reaching h_{t-1} through this step, into ``d_next``.
+    def step_backward(self, t, d_s, cache: RNNCache, grads: StepGrads, p, coefficients) -> None:
+        """Step t backward: ``d_s[t + 1]`` (H, B) is the total dL/dh_t. Writes d_a_t = dL/da_t into
+        ``grads.xw[t]`` and d_h_prev, the gradient reaching h_{t-1} through this step, into ``d_s[t]``.
 
         Equations::
 
             d_a_t = d_h_t * (1 - h_t^2)   (tanh)   or   d_h_t * [h_t > 0]   (relu)
             d_h_prev = W_hh^T d_a_t
         """
-        h_t = cache.hs[t + 1]
-        dh_da = 1.0 - h_t * h_t if self.nonlinearity == "tanh" else h_t > 0
-        d_a_t = np.multiply(d_h_t, dh_da, out=grads.xw[t])
-        np.matmul(p["weight_hh_T"], d_a_t, out=d_next)
+        d_a_t = np.multiply(d_s[t + 1], coefficients["dh_da"][t], out=grads.xw[t])
+        np.dot(p["weight_hh_T"], d_a_t, out=d_s[t])
+
+    def _backward_coefficients(self, cache: RNNCache) -> dict:
+        """dh_t/da_t for every step at once: 1 - h_t^2 (tanh) or [h_t > 0] (relu), (T, H, B)."""
+        h = cache.hs[1:]
+        if self.nonlinearity == "relu":
+            return {"dh_da": (h > 0).astype(h.dtype)}
+        dh_da = np.multiply(h, h, out=_scratch("rnn.dh_da", h.shape, h.dtype))
+        return {"dh_da": np.subtract(1.0, dh_da, out=dh_da)}
 
 
 class LSTMCell(Cell):
@@ -540,15 +601,16 @@ class LSTMCell(Cell):
         f_t, g_t (``cache.act[t]``, which first holds a_t), c_t, tanh(c_t) and h_t (into ``cache.z[t + 1]``).
         States and gates are (H, B)."""
         H = self.hidden_size
-        a_t = np.matmul(p["weight_z"], cache.z[t], out=cache.act[t])  # (4H, B); o, i, f rows halved
+        a_t = np.dot(p["weight_z"], cache.z[t], out=cache.act[t])  # (4H, B); o, i, f rows halved
         np.tanh(a_t, out=a_t)  # every gate overwrites its own pre-activation; g_t is done
         sigmoids = a_t[: 3 * H]  # o_t, i_t, f_t: sigmoid(a) = (1 + tanh(a/2)) / 2
-        sigmoids *= 0.5
-        sigmoids += 0.5
+        np.multiply(sigmoids, p["half"], out=sigmoids)
+        np.add(sigmoids, p["half"], out=sigmoids)
         o_t, i_t, f_t, g_t = a_t[:H], a_t[H : 2 * H], a_t[2 * H : 3 * H], a_t[3 * H :]
         c_t = np.multiply(f_t, cache.cs[t], out=cache.cs[t + 1])
-        c_t += i_t * g_t
-        tanh_c_t = np.tanh(c_t, out=cache.tanh_c[t])
+        tanh_c_t = np.multiply(i_t, g_t, out=cache.tanh_c[t])  # i_t g_t, until tanh(c_t) replaces it
+        c_t += tanh_c_t
+        np.tanh(c_t, out=tanh_c_t)
         np.multiply(o_t, tanh_c_t, out=cache.hs[t + 1])  # h_t
 
     def _backward_coefficients(self, cache: LSTMCache) -> dict:
@@ -558,10 +620,10 @@ class LSTMCell(Cell):
         derivatives come from the cached gates: s (1 - s), 1 - g^2."""
         o, i, f, g = _blocks(cache.act, 4)
         tanh_c = cache.tanh_c
-        dc_dh = np.multiply(tanh_c, tanh_c)
+        dc_dh = np.multiply(tanh_c, tanh_c, out=_scratch("lstm.dc_dh", tanh_c.shape, tanh_c.dtype))
         np.subtract(1.0, dc_dh, out=dc_dh)
         dc_dh *= o
-        da = np.empty_like(cache.act)
+        da = _scratch("lstm.da", cache.act.shape, cache.act.dtype)
         d_o, d_i, d_f, d_g = _blocks(da, 4)
         for out, gate, times in ((d_o, o, tanh_c), (d_i, i, g), (d_f, f, cache.cs[:-1])):
             np.subtract(1.0, gate, out=out)
@@ -573,11 +635,11 @@ class LSTMCell(Cell):
         T, H4, B = da.shape
         return {"dc_dh": dc_dh, "da": da, "da_ifg": da[:, H4 // 4 :].reshape(T, 3, H4 // 4, B)}
 
-    def step_backward(self, t, d_h_t, d_next, cache: LSTMCache, grads: StepGrads, p, coefficients) -> None:
-        """Step t backward. ``d_h_t`` (H, B) is the total dL/dh_t; ``d_next`` holds [d_h_next; d_c_next]
-        (2H, B), of which this step reads d_c_next, the gradient reaching c_t through c_{t+1}, and writes
-        [d_h_prev; d_c_prev], the gradients reaching h_{t-1} and c_{t-1}. Writes the total dL/dc_t into
-        ``grads.c[t]`` and d_a_t = dL/da_t (4H, B, work order) into ``grads.xw[t]``.
+    def step_backward(self, t, d_s, cache: LSTMCache, grads: StepGrads, p, coefficients) -> None:
+        """Step t backward. ``d_s[t + 1]`` (2H, B) holds the total dL/dh_t and, below it, d_c_next, the
+        gradient reaching c_t through c_{t+1}, which becomes the total dL/dc_t here, in place. Writes
+        d_a_t = dL/da_t (4H, B, work order) into ``grads.xw[t]`` and [d_h_prev; d_c_prev], the gradients
+        reaching h_{t-1} and c_{t-1}, into ``d_s[t]``.
 
         Equations (the factors after d_h_t and d_c_t are ``coefficients``, computed before the loop)::
 
@@ -589,17 +651,20 @@ class LSTMCell(Cell):
             d_h_prev = W_hh^T d_a_t          d_c_prev = d_c_t * f_t
         """
         H = self.hidden_size
-        d_c_t = np.multiply(d_h_t, coefficients["dc_dh"][t], out=grads.c[t])
-        d_c_t += d_next[H:]
+        d_h_t, d_c_t, d_prev = d_s[t + 1, :H], d_s[t + 1, H:], d_s[t]
         d_a_t = grads.xw[t]
-        np.multiply(d_h_t, coefficients["da"][t, :H], out=d_a_t[:H])
+        np.multiply(d_h_t, coefficients["da"][t, :H], out=d_a_t[:H])  # o
+        np.multiply(d_h_t, coefficients["dc_dh"][t], out=d_prev[H:])  # d_prev[H:] as scratch
+        d_c_t += d_prev[H:]
         np.multiply(d_c_t, coefficients["da_ifg"][t], out=d_a_t[H:].reshape(3, H, -1))  # i, f, g at once
-        np.multiply(d_c_t, cache.act[t, 2 * H : 3 * H], out=d_next[H:])  # d_c_prev = d_c_t * f_t
-        np.matmul(p["weight_hh_T"], d_a_t, out=d_next[:H])
+        np.multiply(d_c_t, cache.act[t, 2 * H : 3 * H], out=d_prev[H:])  # d_c_prev = d_c_t * f_t
+        np.dot(p["weight_hh_T"], d_a_t, out=d_prev[:H])
 
     def _param_grads(self, grads: StepGrads, cache: LSTMCache, x3) -> dict[str, np.ndarray]:
         H, D = self.hidden_size, self.input_size
-        d_z = np.matmul(grads.xw, cache.z[:-1].transpose(0, 2, 1)).sum(axis=0)  # (4H, H + D + 1): W_hh, W_ih, b
+        T, H4, _ = grads.xw.shape
+        each = _scratch("lstm.d_z", (T, H4, H + D + 1), grads.xw.dtype)
+        d_z = np.matmul(grads.xw, cache.z[:-1].transpose(0, 2, 1), out=each).sum(axis=0)  # (4H, H+D+1): W_hh, W_ih, b
         d_z = d_z[np.r_[H : 4 * H, 0:H]]  # rows o, i, f, g -> PyTorch's i, f, g, o
         return {
             "weight_ih": d_z[:, H : H + D].copy(),
@@ -649,7 +714,7 @@ class GRUCell(Cell):
         """
         H = self.hidden_size
         h_prev, xw_t = cache.hs[t], cache.xw[t]
-        hw_t = p["weight_hh"] @ h_prev  # (3H, B): W_hr h_{t-1}, W_hz h_{t-1}, W_hn h_{t-1}
+        hw_t = np.dot(p["weight_hh"], h_prev)  # (3H, B): W_hr h_{t-1}, W_hz h_{t-1}, W_hn h_{t-1}
         act_t = cache.act[t]
         r_t, z_t, n_t = act_t[:H], act_t[H : 2 * H], act_t[2 * H :]
         rz_t = np.add(xw_t[: 2 * H], hw_t[: 2 * H], out=act_t[: 2 * H])
@@ -661,10 +726,10 @@ class GRUCell(Cell):
         h_t = np.multiply(z_t, h_prev, out=cache.hs[t + 1])
         h_t += (1.0 - z_t) * n_t
 
-    def step_backward(self, t, d_h_t, d_next, cache: GRUCache, grads: StepGrads, p, coefficients) -> None:
-        """Step t backward. ``d_h_t`` (H, B) is the total dL/dh_t. Writes dL/d(W_ih x_t + b_ih) into
+    def step_backward(self, t, d_s, cache: GRUCache, grads: StepGrads, p, coefficients) -> None:
+        """Step t backward. ``d_s[t + 1]`` (H, B) is the total dL/dh_t. Writes dL/d(W_ih x_t + b_ih) into
         ``grads.xw[t]`` and dL/d(W_hh h_{t-1} + b_hh) into ``grads.hw[t]``, both (3H, B), and d_h_prev into
-        ``d_next``.
+        ``d_s[t]``.
 
         Equations::
 
@@ -674,7 +739,7 @@ class GRUCell(Cell):
             d_xw_t = [d_a_r, d_a_z, d_a_n]       d_hw_t = [d_a_r, d_a_z, d_a_n * r_t]
             d_h_prev = d_h_t * z_t + W_hh^T d_hw_t
         """
-        H = self.hidden_size
+        H, d_h_t = self.hidden_size, d_s[t + 1]
         act_t, h_prev = cache.act[t], cache.hs[t]
         r_t, z_t, n_t = act_t[:H], act_t[H : 2 * H], act_t[2 * H :]
         d_hw_t, d_xw_t = grads.hw[t], grads.xw[t]
@@ -683,7 +748,7 @@ class GRUCell(Cell):
         np.multiply(d_h_t * (h_prev - n_t), z_t * (1.0 - z_t), out=d_hw_t[H : 2 * H])  # d_a_z
         np.multiply(d_a_n, r_t, out=d_hw_t[2 * H :])
         d_xw_t[: 2 * H] = d_hw_t[: 2 * H]  # r and z: the two products add before the sigmoid
-        d_h_prev = np.matmul(p["weight_hh_T"], d_hw_t, out=d_next)
+        d_h_prev = np.dot(p["weight_hh_T"], d_hw_t, out=d_s[t])
         d_h_prev += d_h_t * z_t
 
 

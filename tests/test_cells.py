@@ -294,3 +294,21 @@ def test_float32_backward_flushes_vanishing_gradients_and_agrees_with_float64(ki
     for name in cell64.params:
         assert rel_err(g32.params[name], g64.params[name]) < 1e-5, name
     assert rel_err(g32.x, g64.x) < 1e-5
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_backward_results_own_their_memory_though_backward_reuses_work_arrays(kind):
+    """Backward keeps its work arrays between calls (rnnviz.cells._Scratch): the gradients a call returned
+    must stay as they were when the next call, of the same shapes, runs."""
+    T, B, D, H = 6, 3, 2, 4
+    cell = rnnviz.init_cell(kind, D, H, seed=1, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(2, T, B, D)).astype(np.float32)
+    first = cell.backward(cell.forward(x1), np.ones((T, B, H), np.float32))
+    kept = {name: np.array(value, copy=True) for name, value in first.params.items()}
+    kept.update(x=first.x.copy(), h=first.h.copy(), h0=first.h0.copy())
+    second = cell.backward(cell.forward(x2), rng.normal(size=(T, B, H)).astype(np.float32))
+    assert not np.allclose(second.x, kept["x"])  # the second call did compute something else
+    for name, value in kept.items():
+        now = first.params[name] if name in first.params else getattr(first, name)
+        np.testing.assert_array_equal(now, value, err_msg=name)
