@@ -15,9 +15,14 @@ submits the frozen configs of one press of Train (one :class:`training.TrainConf
   its own worker process (a fresh interpreter, one BLAS thread, lower priority), the rest wait in FIFO order and
   report their position (1 = next).
 - **Stop detaches.** ``Handle.stop()`` freezes that handle's view at the moment of the press (status
-  'stopped', the partial history and parameters up to then) and detaches its owner from the job. The job
-  itself stops only when no other owner is attached; otherwise it goes on for them
-  (``Snapshot.detached``). A stopped job is not cached: the next identical press trains again.
+  'stopped', the partial history and parameters up to then) and detaches it from the job. The job itself
+  stops only when no other handle is attached; otherwise it goes on for them (``Snapshot.detached``). A
+  stopped job is not cached: the next identical press trains again.
+- **A dropped handle detaches too.** When nothing refers to a handle any more (its session's state was
+  discarded: Streamlit does that ``server.disconnectedSessionTTL`` seconds, 120 by default, after a tab
+  closes), the background thread detaches it within a tenth of a second, and a job nobody watches
+  stops. So a closed tab frees its place in the pool, and a press that replaces a session's handle
+  leaves nothing running for it.
 - **Results are plain arrays.** A model comes back as a :class:`Trained` (state dict + readout, read-only
   arrays); ``Trained.model(cell)`` builds a fresh ``training.Model`` for the session that asks.
 - **The lag sweep** submits one job per (cell, length, seed) run (:meth:`TrainingService.sweep`), so its
@@ -39,6 +44,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from multiprocessing import connection
@@ -46,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz import tasks, training, weights
+from rnnviz import tasks, threads, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
@@ -159,7 +165,7 @@ class _Job:
         self.message: str | None = None
         self.histories: list[list] = [[] for _ in configs]
         self.trained: list[Trained | None] = [None] * len(configs)
-        self.owners: set = set()
+        self.watchers: set[int] = set()  # the tokens of the handles attached and not stopped
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self.version = 0
@@ -206,12 +212,16 @@ class Handle:
     """One submission's view of a job. Keep it in the session's state; poll :meth:`snapshot` or
     :meth:`wait`; :meth:`stop` on the session's Stop."""
 
-    def __init__(self, service: TrainingService, job: _Job, owner: Hashable, joined: bool):
+    def __init__(self, service: TrainingService, job: _Job, owner: Hashable, joined: bool, token: int):
         self._service = service
         self._job = job
         self.owner = owner
         self.joined = joined
+        self._token = token
         self._frozen: Snapshot | None = None  # this handle's view since it stopped
+        # When the handle is garbage: only a note on a deque (an append is atomic), which the background
+        # thread acts on under the lock; a collection can run in any thread, even one holding the lock.
+        self._dropped = weakref.finalize(self, service._dropped.append, (job, token))
 
     @property
     def job_id(self) -> int:
@@ -251,14 +261,15 @@ class Handle:
             return self._snapshot()
 
     def stop(self) -> None:
-        """Freeze this handle's view now and detach its owner; the job stops if no owner is left."""
+        """Freeze this handle's view now and detach it; the job stops if no other handle is attached."""
         service = self._service
         with service._lock:
             if self._frozen is not None or self._job.status in FINISHED:
                 return
             job = self._job
-            job.owners.discard(self.owner)
-            others = bool(job.owners)
+            job.watchers.discard(self._token)
+            self._dropped.detach()
+            others = bool(job.watchers)
             if not others:
                 service._stop(job)
             snap = self._snapshot()
@@ -300,6 +311,8 @@ class TrainingService:
         self._pump: threading.Thread | None = None
         self._closed = False
         self._ids = itertools.count(1)
+        self._tokens = itertools.count(1)
+        self._dropped: collections.deque[tuple[_Job, int]] = collections.deque()  # see Handle.__init__
         self.computations = 0  # jobs handed to a worker: what was actually computed
         self.submissions = 0
         self.peak_running = 0
@@ -314,8 +327,9 @@ class TrainingService:
         self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None, *, later: bool = False
     ) -> Handle:
         """Train ``configs`` (one per model) or attach to the identical job already queued, running or done.
-        ``owner`` identifies the session (default: this handle alone); ``later`` queues the job behind every
-        press (the sweep's runs). ValueError on a config that fails its own check."""
+        ``owner`` names the session, for the caller's records; ``later`` queues the job behind every press
+        (the sweep's runs). The job goes on while any handle to it is attached: neither stopped nor dropped.
+        ValueError on a config that fails its own check."""
         configs = tuple(configs)
         if not configs:
             raise ValueError("submit at least one training config")
@@ -342,8 +356,9 @@ class TrainingService:
                     self._later.remove(job)
                     self._queue.append(job)
                     self._moved()
-            job.owners.add(owner)
-            return Handle(self, job, owner, joined)
+            token = next(self._tokens)
+            job.watchers.add(token)
+            return Handle(self, job, owner, joined, token)
 
     def sweep(self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None) -> list[Handle]:
         """One job per run (each a single config), so a sweep's runs share the pool and any run already
@@ -474,8 +489,17 @@ class TrainingService:
                     return
                 for worker in list(self._workers):
                     self._read(worker)
+                self._forget_dropped()
                 self._reap()
                 self._dispatch()
+
+    def _forget_dropped(self) -> None:
+        """Detach the handles that were garbage-collected; stop each job that nobody watches now."""
+        while self._dropped:
+            job, token = self._dropped.popleft()
+            job.watchers.discard(token)
+            if not job.watchers and job.status not in FINISHED:
+                self._stop(job)
 
     def _read(self, worker: _Worker) -> None:
         """Apply every message the worker has sent so far."""
@@ -535,6 +559,7 @@ def _worker_entry(reads: int, writes: int, nice: int) -> None:
     """The worker's ``main``: its two pipe ends and how much to lower its priority."""
     if nice and hasattr(os, "nice"):
         os.nice(nice)
+    threads.keep_freed_memory()
     _worker_main(connection.Connection(reads, writable=False), connection.Connection(writes, readable=False))
 
 

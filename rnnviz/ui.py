@@ -341,8 +341,7 @@ def training_service() -> jobs.TrainingService:
 
 
 def session_owner() -> str:
-    """This browser session's identity for ``TrainingService.submit(owner=...)``: a rerun of the same
-    session that submits again does not count as a second watcher, so its Stop still stops the run."""
+    """This browser session's name for ``TrainingService.submit(owner=...)``, kept across its reruns."""
     return st.session_state.setdefault("_rnnviz_owner", uuid.uuid4().hex)
 
 

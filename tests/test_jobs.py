@@ -4,6 +4,7 @@ Stop, failures and crashes. Real worker processes; tiny runs (length 10, hidden 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import signal
 import time
@@ -139,6 +140,49 @@ def test_stop_detaches_one_session_while_another_watches(service):
     assert done.status == "done" and done.updates == (400, 400, 400)
     assert quitter.snapshot() == left
     assert service.stats()["computations"] == 1
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still not so after {timeout} s"
+        time.sleep(0.05)
+
+
+def test_a_dropped_handle_stops_the_job_nobody_else_watches(service):
+    """What happens when Streamlit discards a closed tab's session state, and the handle in it."""
+    long = press(steps=5000)
+    handle = service.submit(long, owner="a tab that closes")
+    first_point(handle)
+    del handle
+    gc.collect()
+    wait_until(lambda: service.stats()["running"] == 0)  # the worker is free again
+    again = service.submit(long)
+    assert not again.joined  # the dropped run was stopped, not kept to be replayed
+    again.stop()
+
+
+def test_a_dropped_handle_leaves_the_job_to_the_session_still_watching(service):
+    configs = press(steps=200)
+    watcher = service.submit(configs, owner="session A")
+    closed = service.submit(configs, owner="session B")
+    del closed
+    gc.collect()
+    done = finish(watcher)
+    assert done.status == "done" and done.updates == (200, 200, 200)
+    assert service.stats()["computations"] == 1
+
+
+def test_a_session_that_sweeps_again_and_stops_its_old_sweep_keeps_the_runs_both_share(service):
+    """The Training lab's second press of the sweep: it submits the new sweep, then stops the old one; the
+    runs they have in common must go on for the new sweep."""
+    configs = [tiny(cell="rnn", steps=200, seed=s) for s in (0, 1)]
+    old = service.sweep(configs, owner="me")
+    new = service.sweep(configs, owner="me")
+    for handle in old:
+        handle.stop()
+    assert [finish(h).status for h in new] == ["done", "done"]
+    assert service.stats()["computations"] == 2
 
 
 def test_stopping_a_queued_press_never_computes_it():
