@@ -215,7 +215,9 @@ def train_now() -> None:
     old = state.get(RUN)
     if old and old["status"] == "running" and old["configs"] == configs:
         return  # the same press again: that run goes on
-    handle = ui.guarded(ui.training_service().submit, tuple(configs.values()), owner=ui.session_owner())
+    handle = ui.guarded(
+        ui.training_service().submit, tuple(configs.values()), owner=ui.session_owner(), alive=ui.session_alive()
+    )
     if handle is None:
         return
     if old and old["status"] == "running":
@@ -468,7 +470,7 @@ right.button("■ Stop the sweep", width="stretch", key="lab.sweep_stop", on_cli
 
 def sweep_now() -> None:
     configs = [config for group in groups for config in group.values()]
-    handles = ui.guarded(ui.training_service().sweep, configs, ui.session_owner())
+    handles = ui.guarded(ui.training_service().sweep, configs, ui.session_owner(), ui.session_alive())
     if handles is None:
         return
     stop_sweep()  # the session's previous sweep, if it was still running

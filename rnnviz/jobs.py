@@ -18,11 +18,12 @@ submits the frozen configs of one press of Train (one :class:`training.TrainConf
   'stopped', the partial history and parameters up to then) and detaches it from the job. The job itself
   stops only when no other handle is attached; otherwise it goes on for them (``Snapshot.detached``). A
   stopped job is not cached: the next identical press trains again.
-- **A dropped handle detaches too.** When nothing refers to a handle any more (its session's state was
-  discarded: Streamlit does that ``server.disconnectedSessionTTL`` seconds, 120 by default, after a tab
-  closes), the background thread detaches it within a tenth of a second, and a job nobody watches
-  stops. So a closed tab frees its place in the pool, and a press that replaces a session's handle
-  leaves nothing running for it.
+- **A closed tab detaches too.** A submission may pass ``alive``, a function that says whether its
+  session is still connected (the pages pass Streamlit's); the background thread asks it about once a
+  second, and a handle whose session has been gone for ``orphan_after`` seconds (the pages: Streamlit's
+  ``server.disconnectedSessionTTL``, after which the session could not come back) detaches. A handle
+  that is garbage-collected detaches as well. Either way, a job nobody watches stops and frees its place
+  in the pool.
 - **Results are plain arrays.** A model comes back as a :class:`Trained` (state dict + readout, read-only
   arrays); ``Trained.model(cell)`` builds a fresh ``training.Model`` for the session that asks.
 - **The lag sweep** submits one job per (cell, length, seed) run (:meth:`TrainingService.sweep`), so its
@@ -45,7 +46,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from multiprocessing import connection
 from pathlib import Path
@@ -165,11 +166,17 @@ class _Job:
         self.message: str | None = None
         self.histories: list[list] = [[] for _ in configs]
         self.trained: list[Trained | None] = [None] * len(configs)
-        self.watchers: set[int] = set()  # the tokens of the handles attached and not stopped
+        self.watchers: dict[int, _Watch] = {}  # the handles attached and not stopped, by token
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self.version = 0
         self.worker: _Worker | None = None
+
+
+@dataclass
+class _Watch:
+    alive: Callable[[], bool] | None  # is the handle's session still there? None: not asked
+    gone_since: float | None = None  # monotonic time alive() first said no (None: it said yes last)
 
 
 class _Worker:
@@ -267,7 +274,7 @@ class Handle:
             if self._frozen is not None or self._job.status in FINISHED:
                 return
             job = self._job
-            job.watchers.discard(self._token)
+            job.watchers.pop(self._token, None)
             self._dropped.detach()
             others = bool(job.watchers)
             if not others:
@@ -283,7 +290,8 @@ class TrainingService:
     scheduling priority (``nice``, added to the server's) so the server's reruns get a core first:
     training takes every core the class leaves idle, never the pages' responsiveness. ``prestart`` starts
     the workers now instead of at the first press (a fresh interpreter importing NumPy takes seconds on a
-    busy machine)."""
+    busy machine). ``orphan_after``: how many seconds a handle's session may be gone (its ``alive`` says
+    no) before the handle detaches."""
 
     def __init__(
         self,
@@ -291,6 +299,7 @@ class TrainingService:
         keep: int = 64,
         nice: int = 10,
         prestart: bool = False,
+        orphan_after: float = 120.0,
     ):
         workers = (os.cpu_count() or 1) if workers is None else workers
         if not 1 <= workers <= 64:
@@ -299,6 +308,10 @@ class TrainingService:
             raise ValueError(f"keep must be at least 1, got {keep}")
         if not 0 <= nice <= 19:
             raise ValueError(f"nice must be between 0 and 19, got {nice}")
+        if not orphan_after >= 0:
+            raise ValueError(f"orphan_after must be a number of seconds, at least 0, got {orphan_after}")
+        self.orphan_after = orphan_after
+        self._asked_at = 0.0  # when the pump last asked the handles' alive()
         self.size = workers
         self.nice = nice
         self.keep = keep
@@ -324,12 +337,18 @@ class TrainingService:
     # ---- submitting ----------------------------------------------------------------------------------
 
     def submit(
-        self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None, *, later: bool = False
+        self,
+        configs: Sequence[training.TrainConfig],
+        owner: Hashable | None = None,
+        *,
+        later: bool = False,
+        alive: Callable[[], bool] | None = None,
     ) -> Handle:
         """Train ``configs`` (one per model) or attach to the identical job already queued, running or done.
         ``owner`` names the session, for the caller's records; ``later`` queues the job behind every press
-        (the sweep's runs). The job goes on while any handle to it is attached: neither stopped nor dropped.
-        ValueError on a config that fails its own check."""
+        (the sweep's runs); ``alive`` says whether the submitting session is still connected (see the module
+        docstring). The job goes on while any handle to it is attached. ValueError on a config that fails
+        its own check."""
         configs = tuple(configs)
         if not configs:
             raise ValueError("submit at least one training config")
@@ -357,14 +376,19 @@ class TrainingService:
                     self._queue.append(job)
                     self._moved()
             token = next(self._tokens)
-            job.watchers.add(token)
+            job.watchers[token] = _Watch(alive)
             return Handle(self, job, owner, joined, token)
 
-    def sweep(self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None) -> list[Handle]:
+    def sweep(
+        self,
+        configs: Sequence[training.TrainConfig],
+        owner: Hashable | None = None,
+        alive: Callable[[], bool] | None = None,
+    ) -> list[Handle]:
         """One job per run (each a single config), so a sweep's runs share the pool and any run already
         made, by this or another session, is not trained again. They queue behind every Train press, so a
         sweep never makes a class wait."""
-        return [self.submit((config,), owner, later=True) for config in configs]
+        return [self.submit((config,), owner, later=True, alive=alive) for config in configs]
 
     def stats(self) -> dict:
         with self._lock:
@@ -490,16 +514,42 @@ class TrainingService:
                 for worker in list(self._workers):
                     self._read(worker)
                 self._forget_dropped()
+                self._forget_gone()
                 self._reap()
                 self._dispatch()
 
     def _forget_dropped(self) -> None:
-        """Detach the handles that were garbage-collected; stop each job that nobody watches now."""
+        """Detach the handles that were garbage-collected."""
         while self._dropped:
             job, token = self._dropped.popleft()
-            job.watchers.discard(token)
-            if not job.watchers and job.status not in FINISHED:
-                self._stop(job)
+            job.watchers.pop(token, None)
+            self._stop_unwatched(job)
+
+    def _forget_gone(self) -> None:
+        """About once a second: detach the handles whose session has been gone for ``orphan_after`` seconds."""
+        now = time.monotonic()
+        if now - self._asked_at < 1.0:
+            return
+        self._asked_at = now
+        for job in [j for j in self._index.values() if j.status not in FINISHED]:
+            for token, watch in list(job.watchers.items()):
+                if watch.alive is None:
+                    continue
+                try:
+                    here = watch.alive()
+                except Exception:  # it cannot tell: better a run nobody watches than a run stopped under someone
+                    here = True
+                if here:
+                    watch.gone_since = None
+                    continue
+                watch.gone_since = now if watch.gone_since is None else watch.gone_since
+                if now - watch.gone_since >= self.orphan_after:
+                    del job.watchers[token]
+            self._stop_unwatched(job)
+
+    def _stop_unwatched(self, job: _Job) -> None:
+        if not job.watchers and job.status not in FINISHED:
+            self._stop(job)
 
     def _read(self, worker: _Worker) -> None:
         """Apply every message the worker has sent so far."""

@@ -335,9 +335,24 @@ def run_columns(run: experiments.Run, prefix: str = "") -> dict[str, np.ndarray]
 def training_service() -> jobs.TrainingService:
     """The server's one training service: identical Train presses from any session share one run, the
     others queue for a pool of worker processes (see rnnviz.jobs)."""
-    service = jobs.TrainingService(prestart=True)  # the workers start while the first visitor reads the page
+    service = jobs.TrainingService(  # the workers start while the first visitor reads the page
+        prestart=True, orphan_after=float(st.get_option("server.disconnectedSessionTTL"))
+    )
     atexit.register(service.close)  # the server's (or a test run's) end ends its workers too
     return service
+
+
+def session_alive() -> Callable[[], bool] | None:
+    """For ``TrainingService.submit(alive=...)``: whether this browser session is still connected, asked
+    from the service's thread (None outside a Streamlit server, e.g. in AppTest)."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)
 
 
 def session_owner() -> str:

@@ -3,6 +3,7 @@ Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -88,10 +89,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
+@contextlib.contextmanager
+def streamlit_server(*options: str, log_name: str = ".streamlit-server.log"):
+    """A real ``streamlit run app.py`` on a free port (``options`` are more of its flags); yields its URL."""
     port = _free_port()
-    log = open(ROOT / "tests" / ".streamlit-server.log", "w")  # noqa: SIM115  (closed at teardown)
+    log = open(ROOT / "tests" / log_name, "w")  # noqa: SIM115  (closed at teardown)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -107,6 +109,7 @@ def app_url():
             "true",
             "--server.fileWatcherType",
             "none",
+            *options,
         ],
         cwd=ROOT,
         stdout=log,
@@ -123,11 +126,19 @@ def app_url():
             time.sleep(0.3)
     else:
         proc.kill()
-        raise RuntimeError("streamlit did not start; see tests/.streamlit-server.log")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+        raise RuntimeError(f"streamlit did not start; see tests/{log_name}")
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    with streamlit_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,15 @@
 """The Training lab in a real browser against one server, so its training service is shared: a run to the end
 (and its weights downloaded), Stop mid-run, a setting changed mid-run (the run goes on), a second session joining
-the run of the first, a press queued while every worker is busy, and the lag sweep with progress, Stop and its
-result kept. Every test stops the runs it started. Screenshots land in tests/screenshots/."""
+the run of the first, a press queued while every worker is busy, the lag sweep with progress, Stop and its
+result kept, and a closed tab's run stopped. Every test stops the runs it started. Screenshots land in tests/screenshots/."""
 
 import re
+import time
 
 import numpy as np
 import pytest
 
-from tests.conftest import screenshot, wait_for_app
+from tests.conftest import screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -170,3 +171,26 @@ def test_the_sweep_shows_progress_per_run_stops_and_stays(page, app_url):
     assert page.get_by_text("Stopped after").count() == 1
     assert_no_exception(page)
     screenshot(page, "lab_sweep_stopped")
+
+
+def test_a_closed_tabs_run_stops_once_its_session_is_gone_and_frees_its_worker(browser):
+    """A server of its own that forgets a disconnected session after 1 s (Streamlit's default is 120 s): a
+    student starts a long run and closes the tab. The run must stop, so a second student pressing the same
+    settings trains it afresh (had it gone on, the press would join it and say "another session's run")."""
+    with streamlit_server("--server.disconnectedSessionTTL", "1", log_name=".streamlit-server-ttl.log") as url:
+        closing = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        start_long_run(closing, url)
+        closing.context.close()
+        time.sleep(4)  # 1 s to be forgotten, then the service asks about once a second
+        later = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        try:
+            later.goto(f"{url}/Training_lab?{LONG}")
+            wait_for_app(later, charts=1)
+            later.get_by_role("button", name="▶ Train").click()
+            later.get_by_text(re.compile(r"Training: update \d+ of 3000")).wait_for(timeout=120_000)
+            assert later.get_by_text("replayed").count() == 0
+            later.get_by_role("button", name="■ Stop", exact=True).click()
+            later.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update").wait_for(timeout=60_000)
+            assert_no_exception(later)
+        finally:
+            later.context.close()

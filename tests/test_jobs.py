@@ -173,6 +173,22 @@ def test_a_dropped_handle_leaves_the_job_to_the_session_still_watching(service):
     assert service.stats()["computations"] == 1
 
 
+def test_a_handle_whose_session_is_gone_for_orphan_after_seconds_detaches_and_its_job_stops():
+    connected = {"A": True, "B": True}
+    with jobs.TrainingService(workers=1, orphan_after=1.0) as service:
+        long = press(steps=5000)
+        a = service.submit(long, owner="A", alive=lambda: connected["A"])
+        b = service.submit(press(seed=1, steps=5000), owner="B", alive=lambda: connected["B"])
+        first_point(a)
+        connected["A"] = False  # tab A closed; B waits in the queue, still connected
+        time.sleep(0.5)
+        assert a.snapshot().status == "running"  # gone for less than orphan_after: not yet
+        wait_until(lambda: a.snapshot().status == "stopped")
+        assert first_point(b).status == "running"  # the worker went to B, still connected
+        assert not service.submit(long).joined  # A's run was stopped, not kept
+        b.stop()
+
+
 def test_a_session_that_sweeps_again_and_stops_its_old_sweep_keeps_the_runs_both_share(service):
     """The Training lab's second press of the sweep: it submits the new sweep, then stops the old one; the
     runs they have in common must go on for the new sweep."""
