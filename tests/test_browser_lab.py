@@ -1,7 +1,8 @@
 """The Training lab in a real browser against one server, so its training service is shared: a run to the end
 (and its weights downloaded), Stop mid-run, a setting changed mid-run (the run goes on), a second session joining
 the run of the first, a press queued while every worker is busy, the lag sweep with progress, Stop and its
-result kept, and a closed tab's run stopped. Every test stops the runs it started. Screenshots land in tests/screenshots/."""
+result kept, and a closed tab's run stopped. Every test stops the runs it started. Screenshots land in
+tests/screenshots/."""
 
 import re
 import time
