@@ -19,9 +19,10 @@ built differently) the run-time call does nothing and says so by returning False
 :func:`keep_freed_memory` is for the processes that train (the CLI and the Training lab's workers): every
 update makes and frees the same arrays of megabytes, and by default glibc hands such memory back to the
 system at once, so the next update takes it again page by page, one page fault per 4 KiB. Keeping it cut
-the page faults of 100 updates from 19,000 to 1,600 at the default preset and from 225,000 to 5,000 at
-H = 64, T = 100, and the training time by 12% and 21% (measured in one process, the two settings taking
-turns). The Streamlit server keeps glibc's default: its sessions' threads would each hold on to memory.
+the page faults of 100 updates from 19,000 to 2,100 at the default preset and from 208,000 to 6,200 at
+H = 64, T = 100, and the training time by 12% and 10% (benchmarks/bench_memory.py: one process, the two
+settings taking turns). The Streamlit server keeps glibc's default: its sessions' threads would each hold on
+to memory.
 """
 
 from __future__ import annotations
