@@ -571,14 +571,14 @@ class LSTMCell(Cell):
 
     def _prepared(self, dtype):
         p = super()._prepared(dtype)
-        H = self.hidden_size
-        work = np.r_[3 * H : 4 * H, 0 : 3 * H]  # PyTorch's rows i, f, g, o -> o, i, f, g
-        w_ih, w_hh, bias = p["weight_ih"][work], p["weight_hh"][work], p["in_bias"][work]
+        H, D = self.hidden_size, self.input_size
+        weights = np.concatenate([p["weight_hh"], p["weight_ih"], p["in_bias"]], axis=1)  # (4H, H + D + 1)
+        weights = np.concatenate([weights[3 * H :], weights[: 3 * H]])  # PyTorch's rows i, f, g, o -> o, i, f, g
         half = np.full((4 * H, 1), 0.5, dtype)
         half[3 * H :] = 1.0  # g keeps its own tanh
-        p["weight_z"] = np.concatenate([w_hh, w_ih, bias], axis=1) * half  # (4H, H + D + 1)
-        p["weight_hh_T"] = np.ascontiguousarray(w_hh.T)  # (H, 4H), work order, not halved
-        p["dx_weight"] = w_ih
+        p["weight_z"] = weights * half
+        p["weight_hh_T"] = np.ascontiguousarray(weights[:, :H].T)  # (H, 4H), work order, not halved
+        p["dx_weight"] = np.ascontiguousarray(weights[:, H : H + D])  # W_ih, work order
         return p
 
     def _new_cache(self, x3, h0, c0, p) -> LSTMCache:
@@ -629,9 +629,11 @@ class LSTMCell(Cell):
         dc_dh *= o
         da = _scratch("lstm.da", cache.act.shape, cache.act.dtype)
         d_o, d_i, d_f, d_g = _blocks(da, 4)
-        for out, gate, times in ((d_o, o, tanh_c), (d_i, i, g), (d_f, f, cache.cs[:-1])):
-            np.subtract(1.0, gate, out=out)
-            out *= gate
+        H = d_o.shape[1]
+        sigmoids, d_sigmoids = cache.act[:, : 3 * H], da[:, : 3 * H]  # o, i, f: one block of rows
+        np.subtract(1.0, sigmoids, out=d_sigmoids)
+        d_sigmoids *= sigmoids
+        for out, times in ((d_o, tanh_c), (d_i, g), (d_f, cache.cs[:-1])):
             out *= times
         np.multiply(g, g, out=d_g)
         np.subtract(1.0, d_g, out=d_g)
@@ -669,7 +671,7 @@ class LSTMCell(Cell):
         T, H4, _ = grads.xw.shape
         each = _scratch("lstm.d_z", (T, H4, H + D + 1), grads.xw.dtype)
         d_z = np.matmul(grads.xw, cache.z[:-1].transpose(0, 2, 1), out=each).sum(axis=0)  # (4H, H+D+1): W_hh, W_ih, b
-        d_z = d_z[np.r_[H : 4 * H, 0:H]]  # rows o, i, f, g -> PyTorch's i, f, g, o
+        d_z = np.concatenate([d_z[H:], d_z[:H]])  # rows o, i, f, g -> PyTorch's i, f, g, o
         return {
             "weight_ih": d_z[:, H : H + D].copy(),
             "weight_hh": d_z[:, :H].copy(),
