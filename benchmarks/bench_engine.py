@@ -11,7 +11,7 @@ with ``torch.set_flush_denormal(True)``; the NumPy engine flushes float32 subnor
 (see rnnviz/cells.py). ``torch native`` is torch with oneDNN switched off
 (``torch.backends.mkldnn.flags(enabled=False)``): by default torch runs an LSTM through oneDNN's fused
 RNN kernels (``aten::mkldnn_rnn_layer`` in its profiler), and the native column shows what that kernel is
-worth. The ratio column is against torch's default.
+worth. The first ratio column is against torch's default, the second against torch native.
 
 The engines run interleaved (one call each, in turn, ``repeats`` times after a warm-up) so that a load
 change on the machine hits all of them alike; each figure is the median of the CPU time of this process

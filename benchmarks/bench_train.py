@@ -22,11 +22,8 @@ import numpy as np  # noqa: E402
 
 from rnnviz import (
     tasks,  # noqa: E402
-    threads,  # noqa: E402
     training,  # noqa: E402
 )
-
-KEPT = threads.keep_freed_memory()  # as the CLI and the Training lab's workers do (benchmarks/bench_memory.py)
 
 
 def default_preset(seeds=range(5)) -> None:
@@ -109,7 +106,7 @@ def throughput() -> None:
 if __name__ == "__main__":
     print(
         f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, freed memory kept: {KEPT}"
+        f"NumPy {np.__version__}"
     )
     if "--throughput-only" not in sys.argv:
         default_preset()

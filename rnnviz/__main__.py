@@ -228,7 +228,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     threads.limit_blas_threads()  # `python -m rnnviz` imports the package, and NumPy, before this module
-    threads.keep_freed_memory()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "app":

@@ -441,10 +441,9 @@ class _Scratch(threading.local):
     An LSTM forward + backward at (T, B, H) = (100, 32, 64) made some 4,000 faults in a NumPy-only
     process, and took about 25 ms against 15 ms without any (measured by hand: with torch imported, as
     in benchmarks/bench_engine.py, glibc hands out memory differently and few faults remain). Keeping
-    backward's work arrays removes about half of them; the rest are the arrays of the ``Trace`` and the
-    ``Grads``, which the caller keeps (the training processes keep freed memory for those:
-    ``threads.keep_freed_memory``). Nothing kept here is returned: every array in a ``Grads`` or a
-    ``Trace`` is its own.
+    backward's work arrays removes about half of them (4,131 to 1,968, and 30.3 to 26.2 ms, in fresh
+    processes); the rest are the arrays of the ``Trace`` and the ``Grads``, which the caller keeps.
+    Nothing kept here is returned: every array in a ``Grads`` or a ``Trace`` is its own.
     """
 
     def __init__(self):

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz import tasks, threads, training, weights
+from rnnviz import tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
@@ -609,7 +609,6 @@ def _worker_entry(reads: int, writes: int, nice: int) -> None:
     """The worker's ``main``: its two pipe ends and how much to lower its priority."""
     if nice and hasattr(os, "nice"):
         os.nice(nice)
-    threads.keep_freed_memory()
     _worker_main(connection.Connection(reads, writable=False), connection.Connection(writes, readable=False))
 
 

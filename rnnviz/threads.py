@@ -1,4 +1,4 @@
-"""Process settings for the engine: one BLAS thread, and freed memory kept for the next array.
+"""One BLAS thread for the engine.
 
 The engine's matrix products are tiny (a batch of 32 by a few hundred columns, once per step), so extra BLAS
 threads have little to share out, and the app's server and its training workers already take every core: with
@@ -15,14 +15,6 @@ benchmarks/bench_threads.py). The app and the CLI therefore ask for one thread i
 
 An explicit setting in the environment wins over the default; without OpenBLAS (another BLAS, or a NumPy
 built differently) the run-time call does nothing and says so by returning False.
-
-:func:`keep_freed_memory` is for the processes that train (the CLI and the Training lab's workers): every
-update makes and frees the same arrays of megabytes, and by default glibc hands such memory back to the
-system at once, so the next update takes it again page by page, one page fault per 4 KiB. Keeping it cut
-the page faults of 100 updates from 19,000 to 2,100 at the default preset and from 208,000 to 6,200 at
-H = 64, T = 100, and the training time by 12% and 10% (benchmarks/bench_memory.py: one process, the two
-settings taking turns). The Streamlit server keeps glibc's default: its sessions' threads would each hold on
-to memory.
 """
 
 from __future__ import annotations
@@ -87,19 +79,3 @@ def blas_threads() -> int | None:
     lib = _openblas()
     getter = next((getattr(lib, name) for name in _GETTERS if lib is not None and hasattr(lib, name)), None)
     return None if getter is None else int(getter())
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-KEEP_FREED_BYTES = 128 * 2**20  # free memory a process keeps before it returns any to the system
-MMAP_BELOW_BYTES = 32 * 2**20  # arrays smaller than this come from the reusable heap (glibc's maximum)
-
-
-def keep_freed_memory() -> bool:
-    """Ask glibc's allocator to keep freed memory for reuse instead of returning it to the system at once
-    (see the module docstring); True when it took, False where the C library is not glibc."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_BELOW_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
