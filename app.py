@@ -3,14 +3,17 @@
 import os
 
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # one BLAS thread, before NumPy loads (see rnnviz/threads.py)
+    os.environ.setdefault(_name, "1")  # one BLAS thread, before NumPy loads (see rnnviz/engine/blas.py)
 
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from rnnviz import analysis, experiments, figures, lessons, threads, ui  # noqa: E402
+from rnnviz.app import ui  # noqa: E402
+from rnnviz.content import lessons  # noqa: E402
+from rnnviz.engine import analysis, blas, studies  # noqa: E402
+from rnnviz.figures import common  # noqa: E402
 
-threads.limit_blas_threads()  # the server may have loaded NumPy before this file ran
+blas.limit_blas_threads()  # the server may have loaded NumPy before this file ran
 
 ui.setup_page(
     "home",
@@ -29,8 +32,8 @@ ui.setup_page(
 def preview(length: int) -> dict:
     out = {}
     for kind in ("rnn", "lstm", "gru"):
-        cell = experiments.CellConfig(kind=kind, hidden_size=16, forget_bias=3.0, spectral_radius=1.0).make_cell()
-        out[kind] = experiments.pulse_memory(cell, length)
+        cell = studies.CellConfig(kind=kind, hidden_size=16, forget_bias=3.0, spectral_radius=1.0).make_cell()
+        out[kind] = studies.pulse_memory(cell, length)
     return out
 
 
@@ -51,14 +54,14 @@ if guess is None:
 else:
     memory = preview(150)
     t = np.arange(150)
-    series = {figures.model_name(k): (t, v, *figures.model_marks(k)) for k, v in memory.items()}
+    series = {common.model_name(k): (t, v, *common.model_marks(k)) for k, v in memory.items()}
     ui.show_figure(
-        figures.lines_figure(series, x_title="steps after the pulse", y_title="pulse left in h_t", log_y=True),
+        common.lines_figure(series, x_title="steps after the pulse", y_title="pulse left in h_t", log_y=True),
         key="home.preview",
     )
     left = {k: float(v[100] / v[1]) for k, v in memory.items()}
     winners = lessons.most_kept(left)
-    names = " and ".join(figures.model_name(k) for k in winners)
+    names = " and ".join(common.model_name(k) for k in winners)
     if max(left.values()) < analysis.VANISHED:
         verdict = "none of them"
     elif len(winners) == 1:

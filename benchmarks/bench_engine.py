@@ -8,7 +8,7 @@ subnormal range (below 1.2e-38), where arithmetic is up to a hundred times slowe
 same weights (torch loads the NumPy cell's state dict) and the same input, so both meet the same small
 numbers: without that, torch's time swings with its random initialisation. ``torch flush`` is torch
 with ``torch.set_flush_denormal(True)``; the NumPy engine flushes float32 subnormal gradients itself
-(see rnnviz/cells.py). ``torch native`` is torch with oneDNN switched off
+(see rnnviz/engine/cells.py). ``torch native`` is torch with oneDNN switched off
 (``torch.backends.mkldnn.flags(enabled=False)``): by default torch runs an LSTM through oneDNN's fused
 RNN kernels (``aten::mkldnn_rnn_layer`` in its profiler), and the native column shows what that kernel is
 worth. The first ratio column is against torch's default, the second against torch native.
@@ -39,7 +39,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import rnnviz  # noqa: E402
-from rnnviz import threads  # noqa: E402
+from rnnviz.engine import blas  # noqa: E402
 
 CONFIGS = [(100, 32, 8, 64), (50, 32, 1, 8), (200, 32, 4, 32)]  # (T, B, D, H)
 KINDS = tuple(os.environ.get("BENCH_KINDS", "lstm,rnn,gru").split(","))
@@ -99,7 +99,7 @@ def main(repeats: int = 30) -> None:
         have_torch = False
     print(
         f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}, BLAS threads {threads.blas_threads()}"
+        f"Python {platform.python_version()}, NumPy {np.__version__}, BLAS threads {blas.blas_threads()}"
         + (f", torch {torch.__version__} (1 thread)" if have_torch else ", torch not installed")
         + f"; forward + backward, median CPU time of {repeats} interleaved runs"
     )

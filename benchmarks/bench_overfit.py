@@ -19,7 +19,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rnnviz import tasks, training  # noqa: E402
+from rnnviz.engine import tasks, training  # noqa: E402
 
 CANDIDATES = {
     "adding n16 h64": dict(task="adding", length=50, n_train=16, hidden_size=64, steps=1500),

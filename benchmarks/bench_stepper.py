@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from rnnviz import experiments, explain, timeline, weights  # noqa: E402
+from rnnviz.engine import studies, weights  # noqa: E402
+from rnnviz.figures import equations, stepper  # noqa: E402
 
 SETTINGS = {
     "defaults (LSTM, 8 units, 60 steps)": dict(kinds=("lstm",), hidden_size=8, length=60, preset="pulse", rows=None),
@@ -45,19 +46,19 @@ DEFAULT_ROWS = ("h", "c", "forget", "update")
 def build(kinds, hidden_size, length, preset, rows):
     runs = {}
     for k in kinds:
-        config = experiments.CellConfig(kind=k, hidden_size=hidden_size, length=length, preset=preset)
-        runs[k] = experiments.run(config.make_cell(), config.make_input())
+        config = studies.CellConfig(kind=k, hidden_size=hidden_size, length=length, preset=preset)
+        runs[k] = studies.run(config.make_cell(), config.make_input())
     keep = rows or DEFAULT_ROWS
     panels = [
         p
         for k, r in runs.items()
-        for p in timeline.trace_panels(k, r.h, r.c, r.gates, prefix=f"{k}: " if len(runs) > 1 else "")
+        for p in stepper.trace_panels(k, r.h, r.c, r.gates, prefix=f"{k}: " if len(runs) > 1 else "")
         if p.quantity in keep
     ]
     run = runs["lstm"]
     cell = weights.from_state_dict("lstm", run.state_dict)
-    detail = timeline.Detail("lstm", 0, explain.unit_series(cell, run.x, run.h, run.c, run.gates, 0))
-    return timeline.timeline_figure(run.x, panels, detail=detail)
+    detail = stepper.Detail("lstm", 0, equations.unit_series(cell, run.x, run.h, run.c, run.gates, 0))
+    return stepper.timeline_figure(run.x, panels, detail=detail)
 
 
 def first_paint(repeats: int = 5) -> list[dict]:

@@ -3,7 +3,7 @@
     python benchmarks/bench_threads.py [repeats] [-- extra arguments for `rnnviz train`]
 
 Each repeat runs ``python -m rnnviz train --json`` (the default LSTM preset unless arguments follow ``--``)
-twice, in turn: with ``OPENBLAS_NUM_THREADS=1`` (what the app and the CLI choose, rnnviz/threads.py) and
+twice, in turn: with ``OPENBLAS_NUM_THREADS=1`` (what the app and the CLI choose, rnnviz/engine/blas.py) and
 with it set to the number of cores (OpenBLAS's own default, since an explicit setting wins). It prints the
 median wall time of the whole process, its CPU time (user + system of the child, all threads), and the
 training seconds the run reports itself. Both runs train the same model (same seed), so the results match.

@@ -20,10 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from rnnviz import (
-    tasks,  # noqa: E402
-    training,  # noqa: E402
-)
+from rnnviz.engine import tasks, training  # noqa: E402
 
 
 def default_preset(seeds=range(5)) -> None:

@@ -4,7 +4,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from rnnviz import lessons, ui
+from rnnviz.app import ui
+from rnnviz.content import lessons
 
 ui.setup_page(
     "lessons",

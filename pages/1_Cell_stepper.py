@@ -5,8 +5,10 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from rnnviz import analysis, colormaps, experiments, explain, inputs, timeline, ui
-from rnnviz.theme import LABELS
+from rnnviz.app import ui
+from rnnviz.engine import analysis, inputs, studies
+from rnnviz.figures import colormaps, equations, stepper
+from rnnviz.figures.theme import LABELS
 
 ui.setup_page(
     "stepper",
@@ -108,7 +110,7 @@ with st.sidebar:
         )
         upload = st.file_uploader("model.npz", type=["npz"], key="stepper.upload")
 
-config = experiments.CellConfig(
+config = studies.CellConfig(
     kind="lstm" if kind == "all" else kind,
     hidden_size=S["hidden_size"],
     length=S["length"],
@@ -143,7 +145,7 @@ def load_runs() -> tuple[dict, dict]:
     return runs, quiet
 
 
-def arrays(run: experiments.Run, quiet: experiments.Run) -> dict[str, np.ndarray]:
+def arrays(run: studies.Run, quiet: studies.Run) -> dict[str, np.ndarray]:
     """h, c and the gates of a run: as they are, or minus the run on zeros (the input's effect)."""
     values = {"h": run.h, **({"c": run.c} if run.c is not None else {}), **run.gates}
     if view == "values":
@@ -152,14 +154,14 @@ def arrays(run: experiments.Run, quiet: experiments.Run) -> dict[str, np.ndarray
     return {k: v - silent[k] for k, v in values.items()}
 
 
-def panels_for(runs: dict, shown: dict) -> list[timeline.Panel]:
+def panels_for(runs: dict, shown: dict) -> list[stepper.Panel]:
     """The heatmap rows; ``shown`` holds each model's ``arrays``."""
     rows = [r for r in S["rows"]] or ["h"]
     if view == "values":
         scales = {}
         for run in runs.values():
             if run.c is not None:
-                scales["c"] = timeline.cell_scale(run.c)
+                scales["c"] = stepper.cell_scale(run.c)
     else:  # one fitted scale for the states' effects and one for the gates', shared by every model
         states = [v for a in shown.values() for q, v in a.items() if q in ("h", "c", "cell", "new")]
         gates = [v for a in shown.values() for q, v in a.items() if q not in ("h", "c", "cell", "new")]
@@ -172,12 +174,12 @@ def panels_for(runs: dict, shown: dict) -> list[timeline.Panel]:
     for k, run in runs.items():
         prefix = f"{ui.KIND_LABELS[k]}: " if len(runs) > 1 else ""
         values = shown[k]
-        own = {p.quantity: p.scale for p in timeline.trace_panels(k, run.h, run.c, run.gates)}  # the values' scales
+        own = {p.quantity: p.scale for p in stepper.trace_panels(k, run.h, run.c, run.gates)}  # the values' scales
         for q in ROWS:
             if q not in values or q not in rows:
                 continue
             title = prefix + LABELS[q] + (" − same cell fed zeros" if view == "effect" else "")
-            panels.append(timeline.Panel(title, q, values[q], scales.get(q, own[q]), pick=k if q == "h" else None))
+            panels.append(stepper.Panel(title, q, values[q], scales.get(q, own[q]), pick=k if q == "h" else None))
     return panels
 
 
@@ -239,14 +241,14 @@ if runs:
         )
 
     def build():  # only when no session has built this view yet
-        detail = timeline.Detail(
+        detail = stepper.Detail(
             kind=run.kind,
             unit=int(S["unit"]),
-            series=explain.unit_series(ui.cell_of(run), run.x, run.h, run.c, run.gates, int(S["unit"])),
+            series=equations.unit_series(ui.cell_of(run), run.x, run.h, run.c, run.gates, int(S["unit"])),
             nonlinearity=run.nonlinearity,
-            scales={"c": timeline.cell_scale(run.c)} if run.c is not None else {},  # the values' scales
+            scales={"c": stepper.cell_scale(run.c)} if run.c is not None else {},  # the values' scales
         )
-        return timeline.timeline_figure(first.x, panels_for(runs, shown), step=int(S["step"]), detail=detail)
+        return stepper.timeline_figure(first.x, panels_for(runs, shown), step=int(S["step"]), detail=detail)
 
     if upload is None:  # the same view for every session that asks for it: built once per server
         view_key = (config, kind, view, tuple(S["rows"]), int(S["unit"]), S["detail_kind"], int(S["step"]))
@@ -260,7 +262,7 @@ if runs:
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
 
     with st.expander("The equations, in symbols (the figure shows them with the numbers)", expanded=False):
-        for equation in explain.EQUATIONS[run.kind]:
+        for equation in equations.EQUATIONS[run.kind]:
             st.latex(equation.replace(r"\tanh", r"\mathrm{relu}") if run.nonlinearity == "relu" else equation)
     if run.kind != "rnn":
         st.markdown(

@@ -3,9 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from rnnviz import experiments, figures, inputs, ui
-from rnnviz import gradient_figures as gfig
-from rnnviz.theme import LINE_COLORS, MODEL_SYMBOLS, TEXT_COLORS
+from rnnviz.app import ui
+from rnnviz.engine import inputs, studies
+from rnnviz.figures import common
+from rnnviz.figures import gradient_flow as gfig
+from rnnviz.figures.theme import LINE_COLORS, MODEL_SYMBOLS, TEXT_COLORS
 
 ui.setup_page(
     "gradient",
@@ -94,7 +96,7 @@ with st.sidebar:
     )
 
 S.sync_url()
-config = experiments.CellConfig(
+config = studies.CellConfig(
     hidden_size=S["hidden_size"],
     length=S["length"],
     preset=S["preset"],
@@ -107,13 +109,13 @@ config = experiments.CellConfig(
 
 
 @st.cache_data(max_entries=32, show_spinner="Backpropagating through three models...")
-def study(config: experiments.CellConfig) -> experiments.GradientStudy:
-    return experiments.gradient_study(config)
+def study(config: studies.CellConfig) -> studies.GradientStudy:
+    return studies.gradient_study(config)
 
 
 @st.cache_data(max_entries=32, show_spinner="Training the RNN twice...")
-def clip_study(config: experiments.CellConfig, threshold: float) -> experiments.ClipStudy:
-    return experiments.clipping_study(config, threshold)
+def clip_study(config: studies.CellConfig, threshold: float) -> studies.ClipStudy:
+    return studies.clipping_study(config, threshold)
 
 
 def padded(lag_first: np.ndarray, oldest_first: bool = False) -> np.ndarray:
@@ -170,10 +172,10 @@ if result is not None:
         "the gradient on the cell state $\\lVert \\partial L / \\partial c_{T-k} \\rVert$."
     )
     measured = {
-        "RNN  dL/dh": (rnn.h_norm, *figures.model_style("rnn"), MODEL_SYMBOLS["rnn"]),
-        "LSTM dL/dh": (lstm.h_norm, *figures.model_style("lstm"), MODEL_SYMBOLS["lstm"]),
+        "RNN  dL/dh": (rnn.h_norm, *common.model_style("rnn"), MODEL_SYMBOLS["rnn"]),
+        "LSTM dL/dh": (lstm.h_norm, *common.model_style("lstm"), MODEL_SYMBOLS["lstm"]),
         "LSTM dL/dc": (lstm.c_norm, LINE_COLORS["c"], "solid", "triangle-up"),
-        "GRU  dL/dh": (gru.h_norm, *figures.model_style("gru"), MODEL_SYMBOLS["gru"]),
+        "GRU  dL/dh": (gru.h_norm, *common.model_style("gru"), MODEL_SYMBOLS["gru"]),
     }
     growth = result.sigma_max  # gamma = 1 for tanh and relu
     theory = {"LSTM Π forget gates": (lstm.theory, TEXT_COLORS["c"], "longdashdot")}
@@ -291,8 +293,8 @@ if result is not None:
         st.caption(
             f"The same plain RNN (in float64) trained by SGD (learning rate {clip.lr:g}, {steps} updates) to "
             f"reach a fixed target at the last step, on the first {clip.length} steps of the input: the longest "
-            f"start (up to {experiments.CLIP_LENGTH}) whose first gradient is at most "
-            f"{experiments.CLIP_FIRST_NORM:g} (here {clip.first_norm:.2g}), so that both runs can be compared. "
+            f"start (up to {studies.CLIP_LENGTH}) whose first gradient is at most "
+            f"{studies.CLIP_FIRST_NORM:g} (here {clip.first_norm:.2g}), so that both runs can be compared. "
             "Twice: once as is, once with the gradient's norm clipped to the threshold before each update."
         )
         clip_fig = ui.shared_figure(

@@ -5,13 +5,15 @@ import itertools
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import streamlit as st
 
 import rnnviz
-from rnnviz import explain, jobs, tasks, timeline, training, ui
-from rnnviz.training_figures import learning_curves, sweep_figure
+from rnnviz.app import trainer, ui
+from rnnviz.content import DATA
+from rnnviz.engine import tasks, training
+from rnnviz.figures import equations, stepper
+from rnnviz.figures.training_lab import learning_curves, sweep_figure
 
 ui.setup_page(
     "lab",
@@ -55,7 +57,7 @@ def outcome_label(kinds) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-# ---- training goes through the server's training service (rnnviz.jobs) ---------------------------------
+# ---- training goes through the server's training service (rnnviz.app.trainer) ---------------------------------
 # A press submits its configs and keeps the handle in the session's record; the end of every script run polls
 # the handles of what is still running and draws the progress into placeholders. A rerun (a setting, a button,
 # another page) only ends this run's polling: the job lives in the service, and the next run polls it again.
@@ -83,7 +85,7 @@ def settle_run(record: dict, snap) -> None:
     if snap.status == "failed":
         record.update(status="failed", message=snap.message)
     else:
-        record.update(status="done" if snap.status == "done" else "stopped", runs=jobs.runs_of(snap))
+        record.update(status="done" if snap.status == "done" else "stopped", runs=trainer.runs_of(snap))
 
 
 def stop_run() -> None:
@@ -401,11 +403,11 @@ def show_results(record: dict) -> None:
             _, test_set = tasks.make_task(first.task, first.length, 1, 1, seed=first.seed + 1000)
             trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
             x = trace.x.astype(float)
-            detail = timeline.Detail(
-                cell, unit, explain.unit_series(model.cell, x, trace.h, trace.c, trace.gates, unit)
+            detail = stepper.Detail(
+                cell, unit, equations.unit_series(model.cell, x, trace.h, trace.c, trace.gates, unit)
             )
-            panels = timeline.trace_panels(cell, trace.h, trace.c, trace.gates, pick=False)
-            return timeline.timeline_figure(x, panels, detail=detail)
+            panels = stepper.trace_panels(cell, trace.h, trace.c, trace.gates, pick=False)
+            return stepper.timeline_figure(x, panels, detail=detail)
 
         figure = shared(record, ("gates", cell, trained[cell].updates, unit), gates_figure)
         ui.show_figure(figure, key="lab.trained_gates")
@@ -416,7 +418,7 @@ if state.get(RUN) and state[RUN]["status"] != "running":
 
 # ---- lag sweep -------------------------------------------------------------------------------------------
 st.subheader("Lag sweep: success against sequence length")
-shipped_path = Path(training.__file__).parent / "data" / "sweep_default.json"
+shipped_path = DATA / "sweep_default.json"
 
 
 @st.cache_data(show_spinner=False)
@@ -433,7 +435,7 @@ def shipped_sweep() -> dict | None:
 shipped = shipped_sweep()
 if shipped is None:
     st.warning(
-        "The shipped sweep results (rnnviz/data/sweep_default.json) are missing or unreadable; "
+        "The shipped sweep results (rnnviz/content/data/sweep_default.json) are missing or unreadable; "
         "`python -m rnnviz sweep` makes them again. You can still run a sweep below.",
         icon="📄",
     )

@@ -3,7 +3,9 @@ difference in the setup listed, and where the numbers differ, why."""
 
 import streamlit as st
 
-from rnnviz import paper_figures, papers, ui
+from rnnviz.app import ui
+from rnnviz.content import papers
+from rnnviz.figures import papers as paper_figures
 
 ui.setup_page(
     "papers",

@@ -3,7 +3,7 @@
 The engine (NumPy only) lives here; the Streamlit pages live in ``pages/``.
 """
 
-from rnnviz.cells import (
+from rnnviz.engine.cells import (
     GATE_NAMES,
     KINDS,
     Cell,
@@ -14,7 +14,7 @@ from rnnviz.cells import (
     Trace,
     sigmoid,
 )
-from rnnviz.weights import from_state_dict, infer_kind, init_cell, load_npz, save_npz
+from rnnviz.engine.weights import from_state_dict, infer_kind, init_cell, load_npz, save_npz
 
 __all__ = [
     "GATE_NAMES",

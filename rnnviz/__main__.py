@@ -2,7 +2,7 @@
 
 ``train`` prints one JSON object (with --json) or a short line, and with --save writes the trained cell as an
 .npz with PyTorch's keys; ``sweep`` writes the lag-sweep results file the Training lab shows (the default one
-ships in rnnviz/data/); ``app`` starts the Streamlit app, from a checkout or an installed package alike.
+ships in rnnviz/content/data/); ``app`` starts the Streamlit app, from a checkout or an installed package alike.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from importlib.util import find_spec
 from pathlib import Path
 
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # one BLAS thread (see rnnviz/threads.py); worker processes inherit it
+    os.environ.setdefault(_name, "1")  # one BLAS thread (see rnnviz/engine/blas.py); worker processes inherit it
 
-from rnnviz import threads  # noqa: E402
-from rnnviz.training import TrainConfig, success_rates, sweep, train  # noqa: E402
-from rnnviz.weights import from_state_dict, save_npz  # noqa: E402
+from rnnviz.content import DATA  # noqa: E402
+from rnnviz.engine import blas  # noqa: E402
+from rnnviz.engine.training import TrainConfig, success_rates, sweep, train  # noqa: E402
+from rnnviz.engine.weights import from_state_dict, save_npz  # noqa: E402
 
-DEFAULT_SWEEP = Path(__file__).parent / "data" / "sweep_default.json"
+DEFAULT_SWEEP = DATA / "sweep_default.json"
 
 
 class CommandError(Exception):
@@ -204,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_sweep.add_argument("--cells", default="rnn,lstm,gru")
     p_sweep.add_argument("--out", type=Path, default=DEFAULT_SWEEP)
     _config_arguments(p_sweep)
-    # reproduce: the papers' experiments beside their published numbers (all of it lives in rnnviz.papers)
+    # reproduce: the papers' experiments beside their published numbers (all of it lives in rnnviz.content.papers)
     p_rep = sub.add_parser("reproduce", help="rerun a paper's experiment and set it beside the paper's numbers")
     p_rep.add_argument("name", nargs="?", help="experiment (see --list)")
     p_rep.add_argument("--list", action="store_true", help="list the experiments")
@@ -213,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--models", help="comma-separated subset of rnn,lstm,gru")
     p_rep.add_argument("--max-sequences", type=int, help="budget cap per run, in training sequences")
     p_rep.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
-    p_rep.add_argument("--write", action="store_true", help="store the result in rnnviz/data/papers.json")
+    p_rep.add_argument("--write", action="store_true", help="store the result in rnnviz/content/data/papers.json")
 
     p_app = sub.add_parser(
         "app",
@@ -227,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    threads.limit_blas_threads()  # `python -m rnnviz` imports the package, and NumPy, before this module
+    blas.limit_blas_threads()  # `python -m rnnviz` imports the package, and NumPy, before this module
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "app":
@@ -238,7 +239,7 @@ def main(argv=None) -> int:
         if args.command == "sweep":
             return run_sweep(args)
         if args.command == "reproduce":
-            from rnnviz import papers
+            from rnnviz.content import papers
 
             return papers.main(args)
         return run_app(args, extra)

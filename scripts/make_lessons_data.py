@@ -1,4 +1,4 @@
-"""Record the training runs that the Lessons page replays: rnnviz/data/lessons.json.
+"""Record the training runs that the Lessons page replays: rnnviz/content/data/lessons.json.
 
     python scripts/make_lessons_data.py                # everything: about a minute on an idle two-core machine
     python scripts/make_lessons_data.py small timing   # only those parts (train, small, timing)
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rnnviz import lessons  # noqa: E402  (after the path is set, so the script runs from a checkout)
+from rnnviz.content import lessons  # noqa: E402  (after the path is set, so the script runs from a checkout)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import analysis
+from rnnviz.engine import analysis
 
 
 def orthogonal(H, seed=0):
@@ -150,7 +150,7 @@ def test_clip_by_norm_bounds_the_norm_and_keeps_the_direction():
 def test_clipping_keeps_an_exploding_run_finite():
     cell = rnnviz.init_cell("rnn", 1, 8, seed=0, spectral_radius=1.8, nonlinearity="relu")
     x = np.abs(np.random.default_rng(0).normal(size=(60, 1)))
-    from rnnviz import training
+    from rnnviz.engine import training
 
     run = training.clipping_run(cell, x, np.zeros(8), steps=15, lr=0.1, threshold=1.0)
     assert not np.all(np.isfinite(run.loss_plain))  # without clipping it blows up

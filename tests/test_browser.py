@@ -50,12 +50,13 @@ def shown_numbers(page, chart: int = 0) -> tuple[int, dict]:
 
 
 def stepper_series(unit: int = 0):
-    from rnnviz import experiments, explain
+    from rnnviz.engine import studies
+    from rnnviz.figures import equations
 
-    config = experiments.CellConfig()  # the stepper's defaults: LSTM, 8 units, a pulse, 60 steps
-    run = experiments.run(config.make_cell(), config.make_input())
+    config = studies.CellConfig()  # the stepper's defaults: LSTM, 8 units, a pulse, 60 steps
+    run = studies.run(config.make_cell(), config.make_input())
     cell = rnnviz.from_state_dict("lstm", run.state_dict)
-    return explain.unit_series(cell, run.x, run.h, run.c, run.gates, unit)
+    return equations.unit_series(cell, run.x, run.h, run.c, run.gates, unit)
 
 
 def click_slider(page, fraction: float, chart: int = 0) -> None:
@@ -286,7 +287,8 @@ def test_a_shared_link_cannot_inject_a_link_or_an_image(page, app_url, typed):
 def test_the_trained_gates_figure_keeps_its_heatmaps_and_follows_the_slider(page, app_url):
     """Issue 8, on the Training lab: the trained LSTM's figure (h, c and four gates) keeps every heatmap drawn
     through Play, Pause and a scrub, and its diagram shows the trained model's numbers at the paused step."""
-    from rnnviz import explain, tasks, training
+    from rnnviz.engine import tasks, training
+    from rnnviz.figures import equations
 
     page.goto(f"{app_url}/Training_lab?page=lab&steps=50&length=10&hidden_size=4&models=lstm")
     wait_for_app(page, charts=1)
@@ -299,7 +301,7 @@ def test_the_trained_gates_figure_keeps_its_heatmaps_and_follows_the_slider(page
     model = training.train_many({"lstm": config})["lstm"].model  # deterministic: the page's model
     _, test_set = tasks.make_task("adding", 10, 1, 1, seed=config.seed + 1000)
     trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
-    series = explain.unit_series(model.cell, trace.x.astype(float), trace.h, trace.c, trace.gates, 0)
+    series = equations.unit_series(model.cell, trace.x.astype(float), trace.h, trace.c, trace.gates, 0)
     play = charts.nth(chart).locator(".updatemenu-button", has_text="Play").first
     play.click()
     page.wait_for_timeout(500)

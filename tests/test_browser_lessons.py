@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnviz import lessons
+from rnnviz.content import lessons
 from tests.conftest import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser

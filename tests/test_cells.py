@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz.cells import GATE_COUNT
+from rnnviz.engine.cells import GATE_COUNT
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
@@ -277,7 +277,7 @@ def test_float32_backward_flushes_vanishing_gradients_and_agrees_with_float64(ki
     """A loss on the last step of a long run: the gradient decays backwards through float32's subnormal
     range. The engine flushes it below FLUSH_BELOW instead (no subnormal value is left), and the parameter
     gradients still agree with float64's."""
-    from rnnviz.cells import FLUSH_BELOW
+    from rnnviz.engine.cells import FLUSH_BELOW
 
     T, B, D, H = 200, 4, 2, 8
     cell64 = rnnviz.init_cell(kind, D, H, seed=0)
@@ -298,7 +298,7 @@ def test_float32_backward_flushes_vanishing_gradients_and_agrees_with_float64(ki
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_backward_results_own_their_memory_though_backward_reuses_work_arrays(kind):
-    """Backward keeps its work arrays between calls (rnnviz.cells._Scratch): the gradients a call returned
+    """Backward keeps its work arrays between calls (rnnviz.engine.cells._Scratch): the gradients a call returned
     must stay as they were when the next call, of the same shapes, runs."""
     T, B, D, H = 6, 3, 2, 4
     cell = rnnviz.init_cell(kind, D, H, seed=1, dtype=np.float32)

@@ -142,11 +142,11 @@ def test_pyproject_ships_every_package_and_data_file():
         ".".join(p.relative_to(ROOT).parts)
         for p in (ROOT / "rnnviz").rglob("*")
         if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))
-    } | {"rnnviz", "rnnviz.data"}
+    } | {"rnnviz", "rnnviz.content.data"}
     assert on_disk <= set(setup["packages"])
     assert setup["package-dir"] == {"rnnviz_app": "."} and "rnnviz_app.pages" in setup["packages"]
-    patterns = setup["package-data"]["rnnviz.data"]
-    for data in (ROOT / "rnnviz" / "data").iterdir():
+    patterns = setup["package-data"]["rnnviz.content.data"]
+    for data in (ROOT / "rnnviz" / "content" / "data").iterdir():
         if data.is_file():
             assert any(data.match(pattern) for pattern in patterns), f"{data.name} would not be installed"
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from test_pages import GRADIENTS, assert_clean, open_page
 
-from rnnviz import analysis
-from rnnviz import gradient_figures as gfig
+from rnnviz.engine import analysis
+from rnnviz.figures import gradient_flow as gfig
 
 SCENARIOS = 4  # sidebar buttons: start view, vanishing, LSTM keeps it, exploding
 LAG, REACH, EIGEN, CLIP = range(4)  # the page's charts, in order

@@ -12,7 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from rnnviz import jobs, tasks, training
+from rnnviz.app import trainer
+from rnnviz.engine import tasks, training
 
 TINY = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
 
@@ -26,7 +27,7 @@ def press(seed: int = 0, **changes) -> tuple:
     return tuple(tiny(cell=cell, seed=seed, **changes) for cell in ("rnn", "lstm", "gru"))
 
 
-def finish(handle: jobs.Handle, timeout: float = 120) -> jobs.Snapshot:
+def finish(handle: trainer.Handle, timeout: float = 120) -> trainer.Snapshot:
     deadline = time.monotonic() + timeout
     snap = handle.snapshot()
     while not snap.finished:
@@ -35,7 +36,7 @@ def finish(handle: jobs.Handle, timeout: float = 120) -> jobs.Snapshot:
     return snap
 
 
-def first_point(handle: jobs.Handle, timeout: float = 120) -> jobs.Snapshot:
+def first_point(handle: trainer.Handle, timeout: float = 120) -> trainer.Snapshot:
     deadline = time.monotonic() + timeout
     snap = handle.snapshot()
     while not any(snap.histories) and not snap.finished:
@@ -51,7 +52,7 @@ def without_time(history) -> list:
 
 @pytest.fixture
 def service():
-    with jobs.TrainingService(workers=2) as s:
+    with trainer.TrainingService(workers=2) as s:
         yield s
 
 
@@ -89,7 +90,7 @@ def test_identical_presses_share_one_computation_equal_to_training_directly(serv
 
 
 def test_different_presses_queue_first_in_first_out():
-    with jobs.TrainingService(workers=1) as service:
+    with trainer.TrainingService(workers=1) as service:
         handles = [service.submit(press(seed)) for seed in range(3)]
         snaps = [h.snapshot() for h in handles]
         assert [(s.status, s.position) for s in snaps] == [("running", None), ("queued", 1), ("queued", 2)]
@@ -175,7 +176,7 @@ def test_a_dropped_handle_leaves_the_job_to_the_session_still_watching(service):
 
 def test_a_handle_whose_session_is_gone_for_orphan_after_seconds_detaches_and_its_job_stops():
     connected = {"A": True, "B": True}
-    with jobs.TrainingService(workers=1, orphan_after=1.0) as service:
+    with trainer.TrainingService(workers=1, orphan_after=1.0) as service:
         long = press(steps=5000)
         a = service.submit(long, owner="A", alive=lambda: connected["A"])
         b = service.submit(press(seed=1, steps=5000), owner="B", alive=lambda: connected["B"])
@@ -202,7 +203,7 @@ def test_a_session_that_sweeps_again_and_stops_its_old_sweep_keeps_the_runs_both
 
 
 def test_stopping_a_queued_press_never_computes_it():
-    with jobs.TrainingService(workers=1) as service:
+    with trainer.TrainingService(workers=1) as service:
         running = service.submit(press(0))
         queued = service.submit(press(1))
         behind = service.submit(press(2))
@@ -255,7 +256,7 @@ def test_the_sweep_runs_each_config_once_and_matches_train(service):
 
 
 def test_only_the_most_recent_finished_jobs_are_kept():
-    with jobs.TrainingService(workers=1, keep=1) as service:
+    with trainer.TrainingService(workers=1, keep=1) as service:
         finish(service.submit(press(0)))
         finish(service.submit(press(1)))
         assert service.submit(press(1)).joined
@@ -263,21 +264,23 @@ def test_only_the_most_recent_finished_jobs_are_kept():
 
 
 # --------------------------------------------------------------------------------------------------
-# Figures built once per view (rnnviz.ui.shared_figure), shown through ui.show_figure
+# Figures built once per view (rnnviz.app.ui.shared_figure), shown through ui.show_figure
 
 
 def _figure_script(key: str) -> None:
     import streamlit as st
 
-    from rnnviz import experiments, timeline, ui
+    from rnnviz.app import ui
+    from rnnviz.engine import studies
+    from rnnviz.figures import stepper
 
-    config = experiments.CellConfig(length=30)
+    config = studies.CellConfig(length=30)
     run = ui.cached_run(config)
     built = []
 
     def build():
         built.append(1)
-        return timeline.timeline_figure(run.x, timeline.trace_panels(run.kind, run.h, run.c, run.gates), step=4)
+        return stepper.timeline_figure(run.x, stepper.trace_panels(run.kind, run.h, run.c, run.gates), step=4)
 
     ui.show_figure(build(), key="direct")
     ui.show_figure(ui.shared_figure((key, config, 4), build), key="shared")
@@ -300,7 +303,7 @@ def test_a_shared_figure_is_built_once_and_sends_the_same_json():
 
 
 def test_sweep_runs_wait_behind_presses_and_a_press_promotes_the_same_run():
-    with jobs.TrainingService(workers=1) as service:
+    with trainer.TrainingService(workers=1) as service:
         running = service.submit(press(0))
         sweep = service.sweep([tiny(seed=s) for s in (1, 2, 3)])
         pressed = service.submit(press(4))
@@ -315,17 +318,17 @@ def test_sweep_runs_wait_behind_presses_and_a_press_promotes_the_same_run():
 
 
 def test_workers_start_with_one_blas_thread_and_a_lower_priority(service):
-    before = {k: os.environ.get(k) for k in jobs.ONE_THREAD}
+    before = {k: os.environ.get(k) for k in trainer.ONE_THREAD}
     finish(service.submit(press()))
-    assert {k: os.environ.get(k) for k in jobs.ONE_THREAD} == before  # the server's own setting is left alone
+    assert {k: os.environ.get(k) for k in trainer.ONE_THREAD} == before  # the server's own setting is left alone
     (pid,) = service.stats()["workers"]
     environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
-    assert {k: environ.get(k) for k in jobs.ONE_THREAD} == jobs.ONE_THREAD
+    assert {k: environ.get(k) for k in trainer.ONE_THREAD} == trainer.ONE_THREAD
     assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
 
 
 def test_prestarted_workers_are_ready_before_the_first_press():
-    with jobs.TrainingService(workers=2, prestart=True) as service:
+    with trainer.TrainingService(workers=2, prestart=True) as service:
         assert len(service.stats()["workers"]) == 2
         handles = [service.submit(press(seed)) for seed in range(2)]
         assert [h.snapshot().status for h in handles] == ["running", "running"]
@@ -350,7 +353,8 @@ def test_workers_never_run_the_servers_main_module(service, monkeypatch, tmp_pat
 def _service_script() -> None:
     import streamlit as st
 
-    from rnnviz import training, ui
+    from rnnviz.app import ui
+    from rnnviz.engine import training
 
     config = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
     handle = ui.training_service().submit((config,), owner=ui.session_owner())
@@ -381,12 +385,12 @@ def test_a_single_config_job_equals_the_same_model_trained_in_a_group_by_train_m
 
 
 def test_runs_of_shows_each_model_at_its_last_evaluation_or_untrained_at_update_0():
-    with jobs.TrainingService(workers=1) as service:
+    with trainer.TrainingService(workers=1) as service:
         busy = service.submit(press(steps=5000))
         queued = service.submit(press(seed=1))
         queued.stop()
         data = tasks.make_task(TINY.task, TINY.length, TINY.n_train, TINY.n_test, seed=1)
-        untrained = jobs.runs_of(queued.snapshot())
+        untrained = trainer.runs_of(queued.snapshot())
         for config in press(seed=1):
             run = untrained[config.cell]
             assert run.updates == 0 and [p.step for p in run.history] == [0] and run.solved is None
@@ -396,7 +400,7 @@ def test_runs_of_shows_each_model_at_its_last_evaluation_or_untrained_at_update_
         first_point(busy)
         busy.stop()
         snap = busy.snapshot()
-        runs = jobs.runs_of(snap)
+        runs = trainer.runs_of(snap)
         assert [r.updates for r in runs.values()] == list(snap.updates)
         assert snap.histories[0]  # the first model has been evaluated; the others may not have been yet
         for index, run in enumerate(runs.values()):

@@ -1,4 +1,4 @@
-"""AppTest of the Training lab: training through the server's training service (rnnviz.jobs), Stop, a change
+"""AppTest of the Training lab: training through the server's training service (rnnviz.app.trainer), Stop, a change
 of settings mid-run, two sessions sharing one run, the queue, a failed job, the prediction and its reveal, the
 small-data preset and the lag sweep. A press still training when a click reruns the page is reproduced by the
 record it leaves: the configs and the service's handle, still marked running."""
@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from rnnviz import jobs, tasks, training, ui
+from rnnviz.app import trainer, ui
+from rnnviz.engine import tasks, training
 from tests.test_pages import assert_clean, open_page
 
 LAB = "pages/3_Training_lab.py"
@@ -133,7 +134,7 @@ def test_stop_mid_run_shows_every_model_at_its_last_evaluation_point_without_a_v
 
 
 def test_stop_before_the_first_evaluation_still_evaluates_every_model_at_update_0():
-    with jobs.TrainingService(workers=1) as service, pytest.MonkeyPatch.context() as patch:
+    with trainer.TrainingService(workers=1) as service, pytest.MonkeyPatch.context() as patch:
         patch.setattr(ui, "training_service", lambda: service)
         busy = service.submit(tuple(lab_configs(steps=3000, seed=12).values()), owner="another session")
         at = open_page(LAB, steps=1000, length=10, hidden_size=4)
@@ -208,7 +209,7 @@ def test_a_press_joins_a_run_another_session_is_training():
 
 
 def test_a_press_waits_in_the_queue_behind_a_busy_pool():
-    with jobs.TrainingService(workers=1) as service, pytest.MonkeyPatch.context() as patch:
+    with trainer.TrainingService(workers=1) as service, pytest.MonkeyPatch.context() as patch:
         patch.setattr(ui, "training_service", lambda: service)
         busy = service.submit(tuple(lab_configs(steps=100, seed=16).values()), owner="another session")
         at = open_page(LAB, steps=50, length=10, hidden_size=4)
@@ -221,7 +222,7 @@ def test_a_press_waits_in_the_queue_behind_a_busy_pool():
 
 def test_the_progress_line_says_queued_training_or_replayed():
     configs = tuple(lab_configs(steps=1000).values())
-    snap = jobs.Snapshot(1, "queued", 3, None, configs, ((),) * 3, (None,) * 3, False, False, None, None, 0)
+    snap = trainer.Snapshot(1, "queued", 3, None, configs, ((),) * 3, (None,) * 3, False, False, None, None, 0)
     assert ui.training_progress(snap) == (
         0.0,
         "Queued: 2 runs ahead of yours (every training process on this server is busy)",

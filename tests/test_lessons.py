@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnviz import analysis, experiments, lessons, tasks, training
+from rnnviz.content import lessons
+from rnnviz.engine import analysis, studies, tasks, training
 from tests.test_pages import open_page as open_link
 
 LESSONS = "pages/0_Lessons.py"
@@ -122,13 +123,13 @@ def expected_answer(number: int) -> str:
         share = norms[lessons.VANISH_LAG] / norms[0]
         return options[0] if share < analysis.VANISHED else options[1] if share <= 1 else options[2]
     if number == 4:
-        r = experiments.clipping_study(lessons.CLIP, lessons.CLIP_THRESHOLD)
+        r = studies.clipping_study(lessons.CLIP, lessons.CLIP_THRESHOLD)
         plain, clipped = (float(v[-1]) if np.isfinite(v[-1]) else np.inf for v in (r.loss_plain, r.loss_clipped))
         return options[{"a": 1, "b": 0, "same": 2}[lessons.compare(plain, clipped)]]
     if number == 5:
         kept = {}
         for kind in ("rnn", "lstm"):
-            mem = experiments.pulse_memory(replace(lessons.GATED, kind=kind).make_cell(), lessons.GATED.length)
+            mem = studies.pulse_memory(replace(lessons.GATED, kind=kind).make_cell(), lessons.GATED.length)
             kept[kind] = mem[lessons.GATED_AT] / mem[0]
         return options[pick[lessons.compare(kept["rnn"], kept["lstm"])]]
     if number == 6:
@@ -235,7 +236,7 @@ def test_present_in_the_url_turns_presenter_mode_on_and_the_button_off(path):
 
 
 def test_presenter_figures_have_large_type():
-    from rnnviz import ui
+    from rnnviz.app import ui
 
     fig = ui.presenter_figure(lessons.lesson(4).figure(lessons.lesson(4).measure({})))
     assert fig.layout.font.size >= 20

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 import rnnviz
-from rnnviz import experiments, figures, lessons
+from rnnviz.content import lessons
+from rnnviz.engine import studies
+from rnnviz.figures import common
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 STEPPER = "pages/1_Cell_stepper.py"
@@ -50,11 +52,11 @@ def test_landing_page_reveals_the_measurement_after_a_guess():
     assert "you guessed RNN" in at.success[0].value
     kept = {}  # recomputed: the share of the pulse left after 100 steps, as the page states it
     for kind in ("rnn", "lstm", "gru"):
-        cell = experiments.CellConfig(kind=kind, hidden_size=16, forget_bias=3.0).make_cell()
-        memory = experiments.pulse_memory(cell, 150)
+        cell = studies.CellConfig(kind=kind, hidden_size=16, forget_bias=3.0).make_cell()
+        memory = studies.pulse_memory(cell, 150)
         kept[kind] = memory[100] / memory[1]
     winners = lessons.most_kept(kept)
-    names = " and ".join(figures.model_name(k) for k in winners)
+    names = " and ".join(common.model_name(k) for k in winners)
     verdict = names if len(winners) == 1 else f"{names}, about the same"
     assert f"Most kept: **{verdict}**" in at.success[0].value
 
@@ -146,10 +148,10 @@ def upload_bytes(cell) -> bytes:
 
 
 def test_uploaded_model_is_shown_and_bad_uploads_give_a_message():
-    from rnnviz import ui
+    from rnnviz.app import ui
 
     good = rnnviz.init_cell("gru", 3, 5, seed=2)
-    config = experiments.CellConfig(preset="sine", length=20)
+    config = studies.CellConfig(preset="sine", length=20)
     run = ui.cached_uploaded_run(upload_bytes(good), "tanh", config)
     assert run.kind == "gru" and run.h.shape == (20, 5) and run.x.shape == (20, 3)
     np.testing.assert_array_equal(run.h, good.forward(config.make_input(3)).h)
@@ -281,7 +283,7 @@ def test_stepper_effect_caption_reads_the_numbers():
     """The caption names how much of each state's largest response is left at the last step: recompute it."""
     at = open_page(STEPPER, kind="lstm")
     caption = next(c.value for c in at.caption if "largest effect" in c.value)
-    config = rnnviz.experiments.CellConfig()
+    config = rnnviz.engine.studies.CellConfig()
     cell = config.make_cell()
     x = config.make_input()
     pulse, silence = cell.forward(x), cell.forward(np.zeros_like(x))

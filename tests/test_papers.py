@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnviz import __main__ as cli
-from rnnviz import papers
+from rnnviz.content import papers
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -132,7 +132,7 @@ def test_padding_changes_neither_output_nor_gradient():
     data = papers.adding_1997(20, 6, rng(5))
     import dataclasses
 
-    from rnnviz import training
+    from rnnviz.engine import training
 
     config = training.TrainConfig(cell="lstm", hidden_size=4, seed=0, forget_bias=1.0, dtype="float64")
     model = training.init_model(config, papers._spec(exp, data))
@@ -280,7 +280,7 @@ def test_summary_counts_and_medians():
 
 
 def test_figures_draw_ours_and_the_papers():
-    from rnnviz import paper_figures
+    from rnnviz.figures import papers as paper_figures
 
     fig = paper_figures.success_against_length(_rows(), note="shape only")
     assert [t.name for t in fig.data] == ["RNN (ours)", "LSTM (ours)"]

@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from rnnviz import explain, theme
+from rnnviz.figures import equations, theme
 
 
 def test_contrast_matches_known_wcag_values():
@@ -50,6 +50,6 @@ def test_every_pair_of_models_differs_in_colour_dash_and_marker():
 
 
 def test_equations_use_the_readable_text_shades():
-    for name, tex in explain._TEX.items():
+    for name, tex in equations._TEX.items():
         assert tex == rf"\color{{{theme.TEXT_COLORS[name]}}}"
-    assert set(explain._TEX) >= {"input", "forget", "cell", "output", "c", "h", "reset", "update", "new"}
+    assert set(equations._TEX) >= {"input", "forget", "cell", "output", "c", "h", "reset", "update", "new"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnviz import tasks, training
+from rnnviz.engine import tasks, training
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -161,7 +161,7 @@ def test_cli_reports_bad_arguments_without_a_traceback():
 
 
 def test_shipped_sweep_reproduces_one_of_its_cells():
-    shipped = json.loads((ROOT / "rnnviz" / "data" / "sweep_default.json").read_text())
+    shipped = json.loads((ROOT / "rnnviz" / "content" / "data" / "sweep_default.json").read_text())
     record = next(r for r in shipped["runs"] if r["cell"] == "gru" and r["length"] == 10 and r["seed"] == 1)
     config = training.TrainConfig(**{**shipped["base"], "cell": "gru", "length": 10, "seed": 1})
     rerun = training.train(config).summary()

@@ -5,7 +5,8 @@ import plotly.graph_objects as go
 import pytest
 
 import rnnviz
-from rnnviz import colormaps, diagram, experiments, explain, inputs, timeline, training_figures
+from rnnviz.engine import inputs, studies
+from rnnviz.figures import colormaps, diagram, equations, stepper, training_lab
 
 
 def test_parse_sequence_accepts_commas_spaces_and_newlines():
@@ -38,7 +39,7 @@ def test_unit_values_reproduce_the_trace(kind):
     tr = cell.forward(x)
     sig = rnnviz.sigmoid
     for t, j in ((0, 0), (4, 3), (8, 4)):
-        v = explain.unit_values(cell, x, tr.h, tr.c, tr.gates, t, j)
+        v = equations.unit_values(cell, x, tr.h, tr.c, tr.gates, t, j)
         if kind == "rnn":
             assert np.tanh(v["a"]) == pytest.approx(v["h"], abs=1e-12)
         elif kind == "lstm":
@@ -49,8 +50,8 @@ def test_unit_values_reproduce_the_trace(kind):
         else:
             assert np.tanh(v["a_in"] + v["reset"] * v["a_hn"]) == pytest.approx(v["new"], abs=1e-12)
             assert (1 - v["update"]) * v["new"] + v["update"] * v["h_prev"] == pytest.approx(v["h"], abs=1e-12)
-        lines = explain.equations_with_numbers(kind, v)
-        assert len(lines) == len(explain.EQUATIONS[kind])
+        lines = equations.equations_with_numbers(kind, v)
+        assert len(lines) == len(equations.EQUATIONS[kind])
         assert f"{v['h']:.3f}" in lines[-1][1]
 
 
@@ -58,16 +59,16 @@ def test_unit_values_checks_its_range():
     cell = rnnviz.init_cell("gru", 1, 3)
     tr = cell.forward(np.zeros((4, 1)))
     with pytest.raises(ValueError, match="step must be"):
-        explain.unit_values(cell, tr.x, tr.h, None, tr.gates, 4, 0)
+        equations.unit_values(cell, tr.x, tr.h, None, tr.gates, 4, 0)
 
 
 def lstm_timeline(T=40, H=6, step=7, preset="sine", detail=True):
     cell = rnnviz.init_cell("lstm", 1, H, seed=3, forget_bias=1.0)
-    run = experiments.run(cell, inputs.make_sequence(preset, T))
-    series = explain.unit_series(cell, run.x, run.h, run.c, run.gates, 2)
-    d = timeline.Detail("lstm", 2, series) if detail else None
-    return run, timeline.timeline_figure(
-        run.x, timeline.trace_panels("lstm", run.h, run.c, run.gates), step=step, detail=d
+    run = studies.run(cell, inputs.make_sequence(preset, T))
+    series = equations.unit_series(cell, run.x, run.h, run.c, run.gates, 2)
+    d = stepper.Detail("lstm", 2, series) if detail else None
+    return run, stepper.timeline_figure(
+        run.x, stepper.trace_panels("lstm", run.h, run.c, run.gates), step=step, detail=d
     )
 
 
@@ -150,21 +151,21 @@ def test_fitted_scale_covers_the_data_and_marks_outliers():
 def test_largest_stepper_figure_stays_under_one_megabyte():
     """All three cells on one input, 32 units, 200 steps, the default rows: the JSON sent to the browser."""
     runs = {
-        k: experiments.run(c.make_cell(), c.make_input())
+        k: studies.run(c.make_cell(), c.make_input())
         for k, c in (
-            (k, experiments.CellConfig(kind=k, hidden_size=32, length=200, preset="random"))
+            (k, studies.CellConfig(kind=k, hidden_size=32, length=200, preset="random"))
             for k in ("rnn", "lstm", "gru")
         )
     }
     panels = [
         p
         for k, r in runs.items()
-        for p in timeline.trace_panels(k, r.h, r.c, r.gates, prefix=k)
+        for p in stepper.trace_panels(k, r.h, r.c, r.gates, prefix=k)
         if p.quantity in ("h", "c", "forget", "update")
     ]
     run = runs["lstm"]
-    detail = timeline.Detail("lstm", 0, explain.unit_series(ui_cell(run), run.x, run.h, run.c, run.gates, 0))
-    fig = timeline.timeline_figure(run.x, panels, detail=detail)
+    detail = stepper.Detail("lstm", 0, equations.unit_series(ui_cell(run), run.x, run.h, run.c, run.gates, 0))
+    fig = stepper.timeline_figure(run.x, panels, detail=detail)
     assert len(fig.to_json()) < 1_000_000
 
 
@@ -176,7 +177,7 @@ def ui_cell(run):
 def test_cell_diagram_labels_the_values(kind):
     cell = rnnviz.init_cell(kind, 1, 2)
     tr = cell.forward(np.ones((3, 1)))
-    v = explain.unit_values(cell, tr.x, tr.h, tr.c, tr.gates, 2, 1)
+    v = equations.unit_values(cell, tr.x, tr.h, tr.c, tr.gates, 2, 1)
     fig = diagram.cell_diagram(kind, v)
     texts = " ".join(fig.data[0].text)
     assert f"{v['h']:.2f}" in texts
@@ -189,42 +190,42 @@ def test_number_lines_show_the_values_that_recombine(kind):
     cell = rnnviz.init_cell(kind, 2, 4, seed=5)
     x = np.random.default_rng(1).normal(size=(6, 2))
     tr = cell.forward(x)
-    series = explain.unit_series(cell, x, tr.h, tr.c, tr.gates, 3)
+    series = equations.unit_series(cell, x, tr.h, tr.c, tr.gates, 3)
     for t in range(6):
         v = {k: float(a[t]) for k, a in series.items()}
-        assert v == explain.unit_values(cell, x, tr.h, tr.c, tr.gates, t, 3)
-        text = " ".join(explain.number_lines(kind, v)).replace("−", "-")
+        assert v == equations.unit_values(cell, x, tr.h, tr.c, tr.gates, t, 3)
+        text = " ".join(equations.number_lines(kind, v)).replace("−", "-")
         assert f"{v['h']:.3f}" in text
 
 
 def test_pulse_memory_is_zero_without_a_pulse_effect_and_fades_for_the_rnn():
-    cell = experiments.CellConfig(kind="rnn", hidden_size=8, spectral_radius=0.5).make_cell()
-    memory = experiments.pulse_memory(cell, 60)
+    cell = studies.CellConfig(kind="rnn", hidden_size=8, spectral_radius=0.5).make_cell()
+    memory = studies.pulse_memory(cell, 60)
     assert memory[0] > 0.1 and memory[-1] < 1e-6 * memory[0]
 
 
 @pytest.mark.parametrize("rows", range(1, 12))
 def test_stacked_domains_stay_inside_the_figure(rows):
-    domains = timeline._stacked_domains([0.6] + [1.0] * (rows - 1), gap=min(0.06, 0.25 / rows))
+    domains = stepper._stacked_domains([0.6] + [1.0] * (rows - 1), gap=min(0.06, 0.25 / rows))
     assert all(0.0 <= lo < hi <= 1.0 for lo, hi in domains)
     assert all(a[0] > b[1] for a, b in zip(domains, domains[1:], strict=False))  # top to bottom, no overlap
 
 
 def test_reference_line_labels_sit_on_their_lines_on_log_axes():
-    from rnnviz import training
+    from rnnviz.engine import training
 
     history = [training.Progress(25 * i, 0.1, 1.0, 0.1, 0.2 / i, 1.0, False) for i in range(1, 5)]
-    fig = training_figures.learning_curves({"lstm": history}, "MSE", 0.167, 0.04)
+    fig = training_lab.learning_curves({"lstm": history}, "MSE", 0.167, 0.04)
     notes = {a.text: a.y for a in fig.layout.annotations}
     assert notes["solved"] == pytest.approx(np.log10(0.04))  # Plotly reads annotation y in log10 units
     assert {s.y0 for s in fig.layout.shapes} == {0.167, 0.04}  # but shapes in data units
-    accuracy = training_figures.learning_curves({"lstm": history}, "accuracy", 0.25, 0.95)
+    accuracy = training_lab.learning_curves({"lstm": history}, "accuracy", 0.25, 0.95)
     assert {a.text: a.y for a in accuracy.layout.annotations}["solved"] == 0.95
 
 
 def test_presenter_mode_keeps_the_animation_and_enlarges_its_frames():
     """Presenter mode copies a figure with larger type: the stepper's frames must come along, larger too."""
-    from rnnviz import ui
+    from rnnviz.app import ui
 
     run, fig = lstm_timeline()
     for source in (fig, ui.SharedFigure(fig.to_dict())):
@@ -240,8 +241,8 @@ def test_an_overflowing_state_still_gets_hover_values():
     length 111): the hover layers show the float32 limit instead of warning about the cast."""
     huge = np.array([[1e300, -1e300], [np.inf, 2.0]])
     for pick in (None, "rnn"):
-        panel = timeline.Panel("h", "h", huge, colormaps.STATE, pick=pick)
-        (trace,) = timeline._panel_traces(panel, "2")  # RuntimeWarnings are errors in this suite
+        panel = stepper.Panel("h", "h", huge, colormaps.STATE, pick=pick)
+        (trace,) = stepper._panel_traces(panel, "2")  # RuntimeWarnings are errors in this suite
         shown = np.asarray(trace["z"] if pick is None else trace["customdata"])
         assert np.isfinite(shown).all()
         assert 2.0 in shown and np.finfo(np.float32).max in shown and -np.finfo(np.float32).max in shown

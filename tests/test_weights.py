@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import rnnviz
-from rnnviz import weights
-from rnnviz.cells import GATE_COUNT
+from rnnviz.engine import weights
+from rnnviz.engine.cells import GATE_COUNT
 
 REFERENCE = Path(__file__).parent / "data" / "torch_reference.npz"
 TORCH_KEYS = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]  # torch.nn.{RNN,LSTM,GRU}, one layer

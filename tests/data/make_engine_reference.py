@@ -3,10 +3,10 @@ to the engine's arithmetic is checked against what it computed before (tests/tes
 
 Made once with the engine as of commit 7cfe253 (before the preallocated-buffer rewrite)::
 
-    git show 7cfe253:rnnviz/cells.py > /tmp/cells_7cfe253.py
+    git show 7cfe253:rnnviz/engine/cells.py > /tmp/cells_7cfe253.py
     python tests/data/make_engine_reference.py /tmp/cells_7cfe253.py
 
-Without an argument it uses the installed ``rnnviz.cells``.
+Without an argument it uses the installed ``rnnviz.engine.cells``.
 """
 
 from __future__ import annotations

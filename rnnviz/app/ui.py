@@ -13,9 +13,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rnnviz import cells, experiments, jobs, threads, timeline, weights
+from rnnviz.app import trainer
+from rnnviz.engine import blas, cells, studies, weights
+from rnnviz.figures import stepper
 
-threads.limit_blas_threads()  # every page imports this module, and a deep link skips app.py
+blas.limit_blas_threads()  # every page imports this module, and a deep link skips app.py
 
 PAGES = [
     ("app.py", "Start here", "🏠"),
@@ -105,7 +107,7 @@ def presenter_figure(fig) -> go.Figure:
         size = max(trace["textfont"].get("size", 0), PRESENTER_FONT)
         return {**trace, "textfont": {**trace["textfont"], "size": size}}
 
-    return timeline.AnimatedFigure(out.to_dict(), [{**f, "data": [larger(d) for d in f["data"]]} for f in frames])
+    return stepper.AnimatedFigure(out.to_dict(), [{**f, "data": [larger(d) for d in f["data"]]} for f in frames])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -235,32 +237,32 @@ def _arrive(page: str) -> None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_run(config: experiments.CellConfig) -> experiments.Run:
+def cached_run(config: studies.CellConfig) -> studies.Run:
     cell = config.make_cell()
-    return experiments.run(cell, config.make_input())
+    return studies.run(cell, config.make_input())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_silence(config: experiments.CellConfig) -> experiments.Run:
+def cached_silence(config: studies.CellConfig) -> studies.Run:
     """The same cell fed zeros for as many steps: what the input's effect is measured against."""
     x = config.make_input()
-    return experiments.run(config.make_cell(), np.zeros_like(x))
+    return studies.run(config.make_cell(), np.zeros_like(x))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def cached_uploaded_run(
-    data: bytes, nonlinearity: str, config: experiments.CellConfig, silent: bool = False
-) -> experiments.Run:
+    data: bytes, nonlinearity: str, config: studies.CellConfig, silent: bool = False
+) -> studies.Run:
     import io
 
     cell = weights.load_npz(io.BytesIO(data))
     if cell.kind == "rnn":  # the activation is a choice for the plain RNN only
         cell = weights.from_state_dict("rnn", cell.state_dict(), nonlinearity=nonlinearity)
     x = config.make_input(cell.input_size)
-    return experiments.run(cell, np.zeros_like(x) if silent else x)
+    return studies.run(cell, np.zeros_like(x) if silent else x)
 
 
-def cell_of(run: experiments.Run) -> cells.Cell:
+def cell_of(run: studies.Run) -> cells.Cell:
     return weights.from_state_dict(run.kind, run.state_dict, nonlinearity=run.nonlinearity)
 
 
@@ -314,7 +316,7 @@ def csv_download(label: str, columns: dict[str, np.ndarray], file_name: str) -> 
     st.download_button(label, lambda: csv_bytes(columns), file_name=file_name, mime="text/csv", on_click="ignore")
 
 
-def run_columns(run: experiments.Run, prefix: str = "") -> dict[str, np.ndarray]:
+def run_columns(run: studies.Run, prefix: str = "") -> dict[str, np.ndarray]:
     """A run as CSV columns: t, x, then h/c/gates per unit."""
     T = run.h.shape[0]
     columns = {"t": np.arange(T)} if not prefix else {}
@@ -332,10 +334,10 @@ def run_columns(run: experiments.Run, prefix: str = "") -> dict[str, np.ndarray]
 
 
 @st.cache_resource(show_spinner=False)
-def training_service() -> jobs.TrainingService:
+def training_service() -> trainer.TrainingService:
     """The server's one training service: identical Train presses from any session share one run, the
-    others queue for a pool of worker processes (see rnnviz.jobs)."""
-    service = jobs.TrainingService(  # the workers start while the first visitor reads the page
+    others queue for a pool of worker processes (see rnnviz.app.trainer)."""
+    service = trainer.TrainingService(  # the workers start while the first visitor reads the page
         prestart=True, orphan_after=float(st.get_option("server.disconnectedSessionTTL"))
     )
     atexit.register(service.close)  # the server's (or a test run's) end ends its workers too
@@ -363,7 +365,7 @@ def session_owner() -> str:
 REPLAYED_LIVE = {None: "", "yours": " · your earlier run, replayed", "other": " · another session's run, replayed"}
 
 
-def training_progress(snap: jobs.Snapshot, replayed: str | None = None) -> tuple[float, str]:
+def training_progress(snap: trainer.Snapshot, replayed: str | None = None) -> tuple[float, str]:
     """A Train press's progress bar, (fraction, text), for a queued or running snapshot; ``replayed`` is None,
     "yours" (a run this session started before) or "other" (a run another session started)."""
     if snap.status == "queued":
@@ -373,7 +375,7 @@ def training_progress(snap: jobs.Snapshot, replayed: str | None = None) -> tuple
     return done / budget, f"Training: update {done} of {budget}{REPLAYED_LIVE[replayed]}"
 
 
-def sweep_progress(snaps: Sequence[jobs.Snapshot]) -> tuple[float, str]:
+def sweep_progress(snaps: Sequence[trainer.Snapshot]) -> tuple[float, str]:
     """A sweep's progress bar, (fraction, text), from the snapshots of its runs."""
     done, running, queued = (sum(s.status == kind for s in snaps) for kind in ("done", "running", "queued"))
     return done / len(snaps), f"{done} of {len(snaps)} runs done · {running} training now, {queued} queued"

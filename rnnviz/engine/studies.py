@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rnnviz.cells import Cell
-from rnnviz.inputs import make_sequence, parse_sequence
-from rnnviz.weights import init_cell
+from rnnviz.engine.cells import Cell
+from rnnviz.engine.inputs import make_sequence, parse_sequence
+from rnnviz.engine.weights import init_cell
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class GradientStudy:
 def gradient_study(config: CellConfig, kinds=("rnn", "lstm", "gru")) -> GradientStudy:
     """Everything the gradient page shows, for each model fed the same input: a loss at the last step,
     backpropagated by the engine."""
-    from rnnviz import analysis
+    from rnnviz.engine import analysis
 
     x = config.make_input()
     models = {}
@@ -169,7 +169,7 @@ class ClipStudy:
 
 
 def _first_gradient_norm(cell: Cell, x: np.ndarray, target: np.ndarray) -> float:
-    from rnnviz import analysis
+    from rnnviz.engine import analysis
 
     trace = cell.forward(x)
     d_h = np.zeros_like(trace.h)
@@ -199,7 +199,7 @@ def clipping_study(config: CellConfig, threshold: float, steps: int = 25, lr: fl
     """The plain RNN of ``config`` (in float64) trained by SGD to reach a fixed target at the last step,
     once without and once with gradient-norm clipping (training.clipping_run), on the first
     ``clip_length`` steps of its input: as many as keep the two runs comparable."""
-    from rnnviz import training
+    from rnnviz.engine import training
 
     short = replace(config, kind="rnn", dtype="float64")
     cell = short.make_cell()

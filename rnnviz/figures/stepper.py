@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz import colormaps, diagram, explain
-from rnnviz.figures import base_layout
-from rnnviz.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES, TEXT_COLORS
+from rnnviz.figures import colormaps, diagram, equations
+from rnnviz.figures.common import base_layout
+from rnnviz.figures.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES, TEXT_COLORS
 
 MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
 DETAIL_PX = 360  # height of the diagram and its numbers, under the heatmaps
@@ -41,7 +41,7 @@ class Panel:
 
 @dataclass(frozen=True)
 class Detail:
-    """One unit of one model, for the diagram: ``series`` from :func:`explain.unit_series`; ``scales`` gives
+    """One unit of one model, for the diagram: ``series`` from :func:`equations.unit_series`; ``scales`` gives
     each box quantity the colour scale of its heatmap."""
 
     kind: str
@@ -212,7 +212,7 @@ def _marker(step: int, lo: float, hi: float, suffix: str) -> dict:
 def _detail_lines(detail: Detail, t: int) -> list[str]:
     v = detail.at(t)
     head = f"<b>{MODEL_NAMES[detail.kind]} unit {detail.unit} at step t = {t}</b>"
-    return [head, *explain.number_lines(detail.kind, v, detail.nonlinearity)]
+    return [head, *equations.number_lines(detail.kind, v, detail.nonlinearity)]
 
 
 def _line_trace(lines: list[str], xaxis: str, yaxis: str) -> dict:

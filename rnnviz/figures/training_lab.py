@@ -7,8 +7,8 @@ import math
 
 import plotly.graph_objects as go
 
-from rnnviz.figures import _curve, _hline, _side_by_side, base_layout
-from rnnviz.theme import COLORS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
+from rnnviz.figures.common import _curve, _hline, _side_by_side, base_layout
+from rnnviz.figures.theme import COLORS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
 
 def learning_curves(

@@ -3,7 +3,7 @@ Hochreiter & Schmidhuber (1997), Bengio, Simard & Frasconi (1994) and Jozefowicz
 to the letter, a registry of experiments with the paper's figures and every way our setup differs, and the
 runner behind ``python -m rnnviz reproduce NAME``.
 
-The simplified tasks of the live lab stay in :mod:`rnnviz.tasks`. Here sequences have their own lengths
+The simplified tasks of the live lab stay in :mod:`rnnviz.engine.tasks`. Here sequences have their own lengths
 (the adding problem draws each from [T, T + T/10], temporal order from [100, 110]); a batch is padded at
 the end with zeros and the readout reads each sequence's hidden state at its own last step. Padding comes
 after that step, so it changes neither the output nor any gradient: the results equal a run one sequence
@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz import tasks, training
+from rnnviz.content import DATA
+from rnnviz.engine import tasks, training
 
-SHIPPED = Path(__file__).parent / "data" / "papers.json"
+SHIPPED = DATA / "papers.json"
 KINDS = ("rnn", "lstm", "gru")
 N_VALIDATION = 2000  # the paper's "2000 most recent sequences"
 N_TEST = 2560  # the papers' test-set size

@@ -3,7 +3,7 @@
 Each lesson pins the settings of one full page, measures something with the engine at those settings
 (``measure``), draws one figure from the measurement (``figure``) and asks a predict-then-reveal question
 whose answer is read off the same measurement (``reveal``): nothing in a reveal is typed in by hand.
-Training lessons read replayed results (``rnnviz/data/lessons.json``, made by
+Training lessons read replayed results (``rnnviz/content/data/lessons.json``, made by
 ``python scripts/make_lessons_data.py``), or the same records trained live (``train_record``).
 Nothing here imports streamlit.
 """
@@ -21,20 +21,12 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz import (
-    analysis,
-    experiments,
-    explain,
-    figures,
-    gradient_figures,
-    tasks,
-    timeline,
-    training,
-    training_figures,
-)
-from rnnviz.theme import COLORS, MODEL_COLORS, MODEL_NAMES
+from rnnviz.content import DATA
+from rnnviz.engine import analysis, studies, tasks, training
+from rnnviz.figures import common, equations, gradient_flow, stepper, training_lab
+from rnnviz.figures.theme import COLORS, MODEL_COLORS, MODEL_NAMES
 
-DATA_PATH = Path(__file__).parent / "data" / "lessons.json"
+DATA_PATH = DATA / "lessons.json"
 PAGE_FILES = {
     "lessons": "pages/0_Lessons.py",
     "stepper": "pages/1_Cell_stepper.py",
@@ -112,7 +104,7 @@ STEPPER_FIELDS = ("kind", "hidden_size", "preset", "length", "seed", "forget_bia
 GRADIENT_FIELDS = ("spectral_radius", "forget_bias", "length", "hidden_size", "nonlinearity", "preset", "seed", "dtype")
 
 
-def page_settings(config: experiments.CellConfig, fields: tuple[str, ...], **extra) -> dict:
+def page_settings(config: studies.CellConfig, fields: tuple[str, ...], **extra) -> dict:
     """A page's URL fields for a lesson's cell config (so the link and the lesson cannot disagree)."""
     return {**{f: getattr(config, f) for f in fields}, **extra}
 
@@ -124,30 +116,30 @@ def _fmt(v: float) -> str:
 # --------------------------------------------------------------------------------------------------
 # 1. The recurrence
 
-RECURRENCE = experiments.CellConfig(kind="rnn", hidden_size=8, length=30, preset="pulse", seed=0)
+RECURRENCE = studies.CellConfig(kind="rnn", hidden_size=8, length=30, preset="pulse", seed=0)
 RECURRENCE_STEP, RECURRENCE_UNIT = 1, 3
 
 
 def measure_recurrence(data: dict) -> dict:
     config = RECURRENCE
     cell = config.make_cell()
-    run = experiments.run(cell, config.make_input())
+    run = studies.run(cell, config.make_input())
     t, j = RECURRENCE_STEP, RECURRENCE_UNIT
     p = cell.params
-    values = explain.unit_values(cell, run.x, run.h, run.c, run.gates, t, j)
+    values = equations.unit_values(cell, run.x, run.h, run.c, run.gates, t, j)
     return {
         "run": run,
         "input_part": float(p["weight_ih"][j] @ run.x[t] + p["bias_ih"][j]),
         "recurrent_part": float(p["weight_hh"][j] @ run.h[t - 1] + p["bias_hh"][j]),
         "values": values,
-        "equations": explain.equations_with_numbers("rnn", values, run.nonlinearity),
+        "equations": equations.equations_with_numbers("rnn", values, run.nonlinearity),
     }
 
 
 def figure_recurrence(m: dict) -> go.Figure:
     run = m["run"]
-    panels = timeline.trace_panels(run.kind, run.h, run.c, run.gates, pick=False)
-    return timeline.timeline_figure(run.x, panels, step=RECURRENCE_STEP, title="RNN, 8 units, fed one pulse")
+    panels = stepper.trace_panels(run.kind, run.h, run.c, run.gates, pick=False)
+    return stepper.timeline_figure(run.x, panels, step=RECURRENCE_STEP, title="RNN, 8 units, fed one pulse")
 
 
 def reveal_recurrence(m: dict) -> Reveal:
@@ -170,7 +162,7 @@ def reveal_recurrence(m: dict) -> Reveal:
 # --------------------------------------------------------------------------------------------------
 # 2. Forgetting
 
-FORGET = experiments.CellConfig(kind="rnn", hidden_size=16, length=200, preset="pulse", seed=0, spectral_radius=1.0)
+FORGET = studies.CellConfig(kind="rnn", hidden_size=16, length=200, preset="pulse", seed=0, spectral_radius=1.0)
 
 
 def first_below(values: np.ndarray, fraction: float = analysis.VANISHED) -> int | None:
@@ -181,14 +173,14 @@ def first_below(values: np.ndarray, fraction: float = analysis.VANISHED) -> int 
 
 
 def measure_forget(data: dict) -> dict:
-    memory = experiments.pulse_memory(FORGET.make_cell(), FORGET.length)
+    memory = studies.pulse_memory(FORGET.make_cell(), FORGET.length)
     return {"memory": memory, "gone_at": first_below(memory)}
 
 
 def figure_forget(m: dict) -> go.Figure:
     t = np.arange(m["memory"].shape[0])
-    series = {"RNN: ‖h_t(pulse) − h_t(no pulse)‖": (t, m["memory"], *figures.model_style("rnn"))}
-    fig = figures.lines_figure(
+    series = {"RNN: ‖h_t(pulse) − h_t(no pulse)‖": (t, m["memory"], *common.model_style("rnn"))}
+    fig = common.lines_figure(
         series, x_title="step t (the pulse came at t = 0)", y_title="pulse left in h_t", log_y=True
     )
     fig.add_hline(y=analysis.VANISHED * m["memory"][0], line=dict(color=COLORS["theory"], dash="dot", width=2))
@@ -226,7 +218,7 @@ def reveal_forget(m: dict) -> Reveal:
 
 # Spectral radius 0.55 puts σ_max(W_hh) at 0.90, below 1: the theory bound shrinks and is drawn under the
 # measured curve's start, as the lesson's text says (at 1.0, σ_max is 1.64 and the bound leaves the chart at once).
-VANISH = experiments.CellConfig(
+VANISH = studies.CellConfig(
     kind="rnn", hidden_size=16, length=200, preset="pulse_noise", seed=0, spectral_radius=0.55, forget_bias=1.0
 )
 EXPLODE = replace(VANISH, spectral_radius=1.5, nonlinearity="relu", length=300, dtype="float32")
@@ -244,9 +236,9 @@ def gradient_share(h_norm: np.ndarray, lag: int) -> float:
 
 
 def measure_vanish(data: dict) -> dict:
-    study = experiments.gradient_study(VANISH, kinds=("rnn",))
+    study = studies.gradient_study(VANISH, kinds=("rnn",))
     rnn = study.models["rnn"]
-    exploding = experiments.gradient_study(EXPLODE, kinds=("rnn",)).models["rnn"]
+    exploding = studies.gradient_study(EXPLODE, kinds=("rnn",)).models["rnn"]
     return {
         "rnn": rnn,
         "sigma_max": study.sigma_max,
@@ -259,8 +251,8 @@ def measure_vanish(data: dict) -> dict:
 def figure_vanish(m: dict) -> go.Figure:
     rnn = m["rnn"]
     overflow = {} if rnn.regime.overflow_lag is None else {"RNN": rnn.regime.overflow_lag}
-    return gradient_figures.lag_figure(
-        {"RNN ‖∂L/∂h_(T−k)‖": (rnn.h_norm, *figures.model_style("rnn"))},
+    return gradient_flow.lag_figure(
+        {"RNN ‖∂L/∂h_(T−k)‖": (rnn.h_norm, *common.model_style("rnn"))},
         {"σ_max(W_hh)^k bound": rnn.theory},
         overflow,
     )
@@ -284,7 +276,7 @@ def reveal_vanish(m: dict) -> Reveal:
 # --------------------------------------------------------------------------------------------------
 # 4. Clipping
 
-CLIP = experiments.CellConfig(
+CLIP = studies.CellConfig(
     kind="rnn", hidden_size=16, length=300, preset="pulse_noise", seed=0, spectral_radius=2.0, forget_bias=1.0
 )
 CLIP_THRESHOLD = 1.0
@@ -297,13 +289,13 @@ def last_finite(values: np.ndarray) -> float:
 
 
 def measure_clip(data: dict) -> dict:
-    run = experiments.clipping_study(CLIP, CLIP_THRESHOLD)
+    run = studies.clipping_study(CLIP, CLIP_THRESHOLD)
     return {"run": run, "plain": last_finite(run.loss_plain), "clipped": last_finite(run.loss_clipped)}
 
 
 def figure_clip(m: dict) -> go.Figure:
     r = m["run"]
-    return gradient_figures.clip_figure(r.norm_plain, r.loss_plain, r.norm_clipped, r.loss_clipped, r.threshold)
+    return gradient_flow.clip_figure(r.norm_plain, r.loss_plain, r.norm_clipped, r.loss_clipped, r.threshold)
 
 
 def reveal_clip(m: dict) -> Reveal:
@@ -332,14 +324,14 @@ def reveal_clip(m: dict) -> Reveal:
 # --------------------------------------------------------------------------------------------------
 # 5. Gates and the cell state
 
-GATED = experiments.CellConfig(kind="lstm", hidden_size=16, length=200, preset="pulse", seed=0, forget_bias=3.0)
+GATED = studies.CellConfig(kind="lstm", hidden_size=16, length=200, preset="pulse", seed=0, forget_bias=3.0)
 GATED_AT = 100
 
 
 def measure_gated(data: dict) -> dict:
-    memory = {k: experiments.pulse_memory(replace(GATED, kind=k).make_cell(), GATED.length) for k in ("rnn", "lstm")}
-    run = experiments.run(GATED.make_cell(), GATED.make_input())
-    study = experiments.gradient_study(GATED, kinds=("rnn", "lstm")).models
+    memory = {k: studies.pulse_memory(replace(GATED, kind=k).make_cell(), GATED.length) for k in ("rnn", "lstm")}
+    run = studies.run(GATED.make_cell(), GATED.make_input())
+    study = studies.gradient_study(GATED, kinds=("rnn", "lstm")).models
     return {
         "memory": memory,
         "kept": {k: float(v[GATED_AT] / v[0]) for k, v in memory.items()},
@@ -353,8 +345,8 @@ def measure_gated(data: dict) -> dict:
 
 def figure_gated(m: dict) -> go.Figure:
     t = np.arange(GATED.length)
-    series = {f"{MODEL_NAMES[k]}": (t, v, *figures.model_marks(k)) for k, v in m["memory"].items()}
-    fig = figures.lines_figure(
+    series = {f"{MODEL_NAMES[k]}": (t, v, *common.model_marks(k)) for k, v in m["memory"].items()}
+    fig = common.lines_figure(
         series, x_title="step t (the pulse came at t = 0)", y_title="pulse left in h_t", log_y=True
     )
     fig.add_vline(x=GATED_AT, line=dict(color=COLORS["theory"], dash="dot", width=2))
@@ -524,7 +516,7 @@ def measure_train(data: dict) -> dict:
 
 def figure_train(m: dict) -> go.Figure:
     spec = tasks.SPECS[TRAIN.task]
-    return training_figures.learning_curves(
+    return training_lab.learning_curves(
         {k: history(m["runs"][k]) for k in ("rnn", "lstm")}, spec.metric, spec.baseline, spec.threshold
     )
 
@@ -584,7 +576,7 @@ def cost_figure(timing: dict) -> go.Figure:
         yaxis=dict(title=dict(text="trainable parameters"), range=[0, top("params")]),
         yaxis2=dict(title=dict(text="ms per training update"), anchor="x2", range=[0, top("ms_per_update")]),
     )
-    return figures.base_layout(fig, height=420)
+    return common.base_layout(fig, height=420)
 
 
 def reveal_gru(m: dict) -> Reveal:
@@ -626,7 +618,7 @@ def measure_costs(data: dict) -> dict:
 
 def figure_costs(m: dict) -> go.Figure:
     spec = tasks.SPECS[m["small"]["task"]]
-    return training_figures.learning_curves(
+    return training_lab.learning_curves(
         {"lstm": history(m["small"])}, spec.metric, spec.baseline, spec.threshold, show_train=True
     )
 

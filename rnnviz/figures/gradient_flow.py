@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz.figures import _curve, _hline, _side_by_side, base_layout
-from rnnviz.theme import COLORS, FONT_SIZE, LINE_COLORS, MODEL_COLORS, REACH_SCALE, TEXT_COLORS
+from rnnviz.figures.common import _curve, _hline, _side_by_side, base_layout
+from rnnviz.figures.theme import COLORS, FONT_SIZE, LINE_COLORS, MODEL_COLORS, REACH_SCALE, TEXT_COLORS
 
 AXIS_PAD = 0.5  # decades of room above and below the measured curves on a log axis
 REACH_DECADES = 6  # the reach map's colours saturate at 10^±6 times the size at the loss

@@ -204,7 +204,7 @@ class Cell:
 
     def with_params(self, params: dict[str, np.ndarray]) -> Cell:
         """A new cell of the same kind with other parameters (checked like a state dict)."""
-        from rnnviz.weights import from_state_dict  # weights.py builds on this module
+        from rnnviz.engine.weights import from_state_dict  # weights.py builds on this module
 
         return from_state_dict(self.kind, params, **self._options())
 

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from rnnviz.theme import FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
+from rnnviz.figures.theme import FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
 # Every figure's template, named once for the whole app: Plotly applies the default by name when a figure is
 # made, while passing the template object to each figure made it validate and copy the whole template every
@@ -78,7 +78,7 @@ def model_name(kind: str) -> str:
     return MODEL_NAMES[kind]
 
 
-# Helpers shared by the gradient figures (rnnviz.gradient_figures) and the training figures below.
+# Helpers shared by the gradient figures (rnnviz.figures.gradient_flow) and the training figures below.
 
 
 def _curve(xs, ys, log_y: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.cells import Cell, Grads, Trace
+from rnnviz.engine.cells import Cell, Grads, Trace
 
 VANISHED = 1e-3  # a gradient below this fraction of its start counts as gone (the "memory horizon")
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 from plotly.colors import sample_colorscale
 
-from rnnviz.theme import GATE_SCALE, STATE_SCALE
+from rnnviz.figures.theme import GATE_SCALE, STATE_SCALE
 
 _LEVELS = 256
 

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from rnnviz import analysis, tasks
-from rnnviz.cells import Cell
-from rnnviz.weights import init_cell
+from rnnviz.engine import analysis, tasks
+from rnnviz.engine.cells import Cell
+from rnnviz.engine.weights import init_cell
 
 
 @dataclass(frozen=True)

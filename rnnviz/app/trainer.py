@@ -53,14 +53,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz import tasks, training, weights
+from rnnviz.engine import tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
 # Set in every worker's environment before NumPy loads there: the workers and the server share the cores, and
-# extra BLAS threads on these small products made a press 30-75% slower (see rnnviz/threads.py).
+# extra BLAS threads on these small products made a press 30-75% slower (see rnnviz/engine/blas.py).
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-_ROOT = str(Path(__file__).resolve().parents[1])  # where the worker imports rnnviz from
+_ROOT = str(Path(__file__).resolve().parents[2])  # where the worker imports rnnviz from
 
 
 @dataclass(frozen=True, eq=False)  # arrays: equal means the same object, never an elementwise comparison
@@ -191,7 +191,7 @@ class _Worker:
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
         path = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
-        code = "import sys; from rnnviz.jobs import _worker_entry; _worker_entry(*map(int, sys.argv[1:]))"
+        code = "import sys; from rnnviz.app.trainer import _worker_entry; _worker_entry(*map(int, sys.argv[1:]))"
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code, str(child_reads), str(child_writes), str(nice)],

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.cells import CELL_CLASSES, GATE_COUNT, KINDS, PARAM_NAMES, Cell, RNNCell
+from rnnviz.engine.cells import CELL_CLASSES, GATE_COUNT, KINDS, PARAM_NAMES, Cell, RNNCell
 
 # --------------------------------------------------------------------------------------------------
 # Caps: the one place that says how large a cell may be

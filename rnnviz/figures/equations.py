@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.cells import Cell
-from rnnviz.theme import TEXT_COLORS
+from rnnviz.engine.cells import Cell
+from rnnviz.figures.theme import TEXT_COLORS
 
 EQUATIONS = {
     "rnn": [r"h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})"],
@@ -29,7 +29,7 @@ EQUATIONS = {
     ],
 }
 
-# LaTeX colour per quantity: the readable text shade of rnnviz.theme's colour (KaTeX takes hex colours).
+# LaTeX colour per quantity: the readable text shade of rnnviz.figures.theme's colour (KaTeX takes hex colours).
 _TEX = {name: rf"\color{{{TEXT_COLORS[name]}}}" for name in TEXT_COLORS}
 
 

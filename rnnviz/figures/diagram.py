@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz import colormaps
-from rnnviz.theme import COLORS, FONT_SIZE
+from rnnviz.figures import colormaps
+from rnnviz.figures.theme import COLORS, FONT_SIZE
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ def cell_diagram(
     kind: str, values: dict[str, float], title: str | None = None, nonlinearity: str = "tanh"
 ) -> go.Figure:
     """The diagram alone, for one unit at one step (values from ``explain.unit_values``)."""
-    from rnnviz.figures import base_layout
+    from rnnviz.figures.common import base_layout
 
     shapes, notes = fixed_parts(kind, "x", "y", nonlinearity)
     fig = go.Figure(

@@ -1,4 +1,4 @@
-"""Pure figure builders for the Papers view: summary rows (from :func:`rnnviz.papers.summarise`) in,
+"""Pure figure builders for the Papers view: summary rows (from :func:`rnnviz.content.papers.summarise`) in,
 ``plotly.graph_objects.Figure`` out, our measurement and the paper's figures on the same axes."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import math
 
 import plotly.graph_objects as go
 
-from rnnviz.figures import base_layout
-from rnnviz.theme import COLORS, FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES
+from rnnviz.figures.common import base_layout
+from rnnviz.figures.theme import COLORS, FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES
 
 SYMBOLS = {"rnn": "circle", "lstm": "square", "gru": "diamond"}
 BIAS_DASH = {0.0: "dot", 1.0: "dash", 3.0: "solid"}
