@@ -312,3 +312,33 @@ def test_backward_results_own_their_memory_though_backward_reuses_work_arrays(ki
     for name, value in kept.items():
         now = first.params[name] if name in first.params else getattr(first, name)
         np.testing.assert_array_equal(now, value, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"weight_hh": np.ones((12, 4))}, "weight_hh of a lstm"),
+        ({"weight_ih": np.ones((8, 2))}, "weight_ih of a lstm"),
+        ({"bias_hh": np.ones(11)}, "bias_hh must have shape"),
+        ({"bias_ih": np.full(12, np.inf)}, "bias_ih contains NaN or infinite"),
+        ({"weight_ih": np.ones((12, 2), complex)}, "real"),
+        ({"bias_hh": None}, "bias_hh"),
+        ({"readout.weight": np.ones(3)}, "unexpected"),
+    ],
+)
+def test_a_cell_checks_its_own_parameters(change, message):
+    """The checks live in the cell, so with_params (every optimiser step) needs nothing from weights.py."""
+    params = {**random_cell("lstm", D=2, H=3).params, **change}
+    with pytest.raises(ValueError, match=message):
+        rnnviz.LSTMCell(params)
+
+
+def test_with_params_keeps_the_kind_the_options_and_owns_a_copy():
+    cell = random_cell("rnn", "relu")
+    params = {k: v.astype(np.float32) for k, v in cell.params.items()}
+    other = cell.with_params(params)
+    assert type(other) is rnnviz.RNNCell and other.nonlinearity == "relu" and other.dtype == np.float32
+    params["weight_hh"][:] = 0.0
+    assert np.any(other.params["weight_hh"] != 0)
+    mixed = cell.with_params({**params, "bias_ih": cell.params["bias_ih"]})  # float32 with float64: float64
+    assert all(v.dtype == np.float64 for v in mixed.params.values())

@@ -82,6 +82,47 @@ def _as_real_array(name: str, value, kinds: str) -> np.ndarray:
     return value
 
 
+def _checked_params(kind: str, params) -> dict[str, np.ndarray]:
+    """Copies of a cell's four parameters after checking their names, dtypes, shapes and values."""
+    if not isinstance(params, dict):
+        raise ValueError(f"parameters must be a dict of {', '.join(PARAM_NAMES)}, got {type(params).__name__}")
+    for name in PARAM_NAMES:
+        if name not in params:
+            raise ValueError(f"parameters are missing {name}")
+    extra = [k for k in params if k not in PARAM_NAMES]
+    if extra:
+        raise ValueError(f"parameters have {len(extra)} unexpected entries; a cell takes {', '.join(PARAM_NAMES)}")
+    values = {}
+    for name in PARAM_NAMES:
+        value = _as_real_array(name, params[name], "iuf")
+        values[name] = value
+    W_ih, W_hh, G = values["weight_ih"], values["weight_hh"], GATE_COUNT[kind]
+    if W_hh.ndim != 2 or W_hh.shape[1] == 0 or W_hh.shape[0] != G * W_hh.shape[1]:
+        raise ValueError(f"weight_hh of a {kind} must have shape ({G}*H, H), got {W_hh.shape}" + _kind_hint(W_hh.shape))
+    H = W_hh.shape[1]
+    if W_ih.ndim != 2 or W_ih.shape[0] != G * H or W_ih.shape[1] == 0:
+        raise ValueError(f"weight_ih of a {kind} with H={H} must have shape ({G * H}, D), got {W_ih.shape}")
+    for name in ("bias_ih", "bias_hh"):
+        if values[name].shape != (G * H,):
+            raise ValueError(f"{name} must have shape ({G * H},), got {values[name].shape}")
+    dtype = np.float32 if all(v.dtype == np.float32 for v in values.values()) else np.float64
+    checked = {}
+    for name, value in values.items():
+        checked[name] = np.array(value, dtype=dtype)  # a copy
+        if not np.all(np.isfinite(checked[name])):
+            raise ValueError(f"{name} contains NaN or infinite values")
+    return checked
+
+
+def _kind_hint(shape) -> str:
+    """For a message: the kind a weight_hh of this shape would fit, if any."""
+    if len(shape) == 2 and shape[1] and shape[0] % shape[1] == 0:
+        guess = {G: kind for kind, G in GATE_COUNT.items()}.get(shape[0] // shape[1])
+        if guess:
+            return f" (these shapes look like a {guess})"
+    return ""
+
+
 # --------------------------------------------------------------------------------------------------
 # Records
 
@@ -186,9 +227,13 @@ class Cell:
     kind: str = ""
 
     def __init__(self, params: dict[str, np.ndarray]):
-        self.params = params
-        self.hidden_size = params["weight_hh"].shape[1]
-        self.input_size = params["weight_ih"].shape[1]
+        """``params``: the four arrays under ``PARAM_NAMES`` (PyTorch's names without ``_l0``; see the module
+        docstring for their shapes). They are checked (``ValueError`` naming the parameter) and copied: the
+        cell owns its parameters. float32 stays float32, any other real dtype becomes float64, and a mix
+        becomes float64. Size caps and PyTorch's key names are ``weights.from_state_dict``'s business."""
+        self.params = _checked_params(self.kind, params)
+        self.hidden_size = self.params["weight_hh"].shape[1]
+        self.input_size = self.params["weight_ih"].shape[1]
 
     # -- plumbing shared by all cells ---------------------------------------------------------------
 
@@ -203,10 +248,8 @@ class Cell:
         return {name + "_l0": self.params[name].copy() for name in PARAM_NAMES}
 
     def with_params(self, params: dict[str, np.ndarray]) -> Cell:
-        """A new cell of the same kind with other parameters (checked like a state dict)."""
-        from rnnviz.engine.weights import from_state_dict  # weights.py builds on this module
-
-        return from_state_dict(self.kind, params, **self._options())
+        """A new cell of the same kind and options with other parameters, checked as ``__init__`` checks them."""
+        return type(self)(params, **self._options())
 
     def _options(self) -> dict:
         return {}

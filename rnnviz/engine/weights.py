@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.engine.cells import CELL_CLASSES, GATE_COUNT, KINDS, PARAM_NAMES, Cell, RNNCell
+from rnnviz.engine.cells import CELL_CLASSES, GATE_COUNT, KINDS, PARAM_NAMES, Cell
 
 # --------------------------------------------------------------------------------------------------
 # Caps: the one place that says how large a cell may be
@@ -206,8 +206,9 @@ def _param_keys(keys) -> dict[str, str]:
 def from_state_dict(kind: str, mapping, *, nonlinearity: str = "tanh") -> Cell:
     """A cell from a PyTorch-style state dict (``weight_ih_l0`` ... ; the ``_l0`` suffix is optional).
 
-    Values may be NumPy arrays, nested lists or CPU tensors. Arrays are copied; float32 stays float32,
-    anything else real becomes float64. H and D are capped by ``MAX_HIDDEN_SIZE`` and ``MAX_INPUT_SIZE``.
+    Values may be NumPy arrays, nested lists or CPU tensors. Here the keys are mapped and H and D capped by
+    ``MAX_HIDDEN_SIZE`` and ``MAX_INPUT_SIZE``; the cell checks shapes, dtypes and values and copies the
+    arrays (float32 stays float32, anything else real becomes float64).
     """
     kind = _check_kind(kind)
     nonlinearity = _check_nonlinearity(kind, nonlinearity)
@@ -223,37 +224,13 @@ def from_state_dict(kind: str, mapping, *, nonlinearity: str = "tanh") -> Cell:
         if value.dtype.kind not in "iuf":
             raise ValueError(f"{key} must hold real numbers, got dtype {value.dtype.name}")
         values[name] = value
-    W_ih, W_hh = values["weight_ih"], values["weight_hh"]
-    G = GATE_COUNT[kind]
-    if W_hh.ndim != 2 or W_hh.shape[1] == 0 or W_hh.shape[0] != G * W_hh.shape[1]:
-        raise ValueError(f"weight_hh of a {kind} must have shape ({G}*H, H), got {W_hh.shape}" + _kind_hint(W_hh.shape))
-    H = W_hh.shape[1]
-    if W_ih.ndim != 2 or W_ih.shape[0] != G * H or W_ih.shape[1] == 0:
-        raise ValueError(f"weight_ih of a {kind} with H={H} must have shape ({G * H}, D), got {W_ih.shape}")
-    _check_size("hidden size H", H, MAX_HIDDEN_SIZE)
-    _check_size("input size D", W_ih.shape[1], MAX_INPUT_SIZE)
-    for name in ("bias_ih", "bias_hh"):
-        if values[name].shape != (G * H,):
-            raise ValueError(f"{name} must have shape ({G * H},), got {values[name].shape}")
-    params = {}
-    for name, value in values.items():
-        dtype = np.float32 if value.dtype == np.float32 else np.float64
-        params[name] = np.array(value, dtype=dtype)  # a copy: the cell owns its parameters
-        if not np.all(np.isfinite(params[name])):
-            raise ValueError(f"{name} contains NaN or infinite values")
-    if len({v.dtype for v in params.values()}) > 1:
-        params = {k: v.astype(np.float64) for k, v in params.items()}
-    if kind == "rnn":
-        return RNNCell(params, nonlinearity=nonlinearity)
-    return CELL_CLASSES[kind](params)
-
-
-def _kind_hint(shape) -> str:
-    if len(shape) == 2 and shape[1] and shape[0] % shape[1] == 0:
-        guess = {1: "rnn", 4: "lstm", 3: "gru"}.get(shape[0] // shape[1])
-        if guess:
-            return f" (these shapes look like a {guess})"
-    return ""
+    caps = (("weight_hh", MAX_HIDDEN_SIZE, "hidden size H"), ("weight_ih", MAX_INPUT_SIZE, "input size D"))
+    for name, cap, label in caps:
+        size = values[name].shape[1] if values[name].ndim == 2 else 0
+        if size > cap:  # before the cell copies them; the cell checks every shape
+            raise ValueError(f"{label} must be between 1 and {cap}, got {size}")
+    options = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
+    return CELL_CLASSES[kind](values, **options)
 
 
 def _kind_of_shape(shape) -> str:
