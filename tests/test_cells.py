@@ -1,5 +1,6 @@
 """The cell engine against finite differences, against itself (step vs sequence, batch vs singles), and
-against bad input. No torch here: outside checks compare with torch.nn directly."""
+against bad input. The textbook step (reference.py) is the one-step oracle: tests/test_reference.py. No torch
+here: outside checks compare with torch.nn directly."""
 
 import numpy as np
 import pytest
@@ -149,33 +150,6 @@ def test_gate_names_and_shapes():
     gru = rnnviz.init_cell("gru", 2, 3).forward(x)
     assert set(gru.gates) == {"reset", "update", "new"} and gru.c is None
     assert rnnviz.init_cell("rnn", 2, 3).forward(x).gates == {}
-
-
-def test_lstm_equations_by_hand():
-    """One step written out from the docstring's equations, with the gate blocks sliced by hand."""
-    cell = random_cell("lstm", D=2, H=3, seed=7)
-    p = cell.params
-    x_t, h_prev, c_prev = np.array([0.3, -1.2]), np.array([0.1, -0.4, 0.7]), np.array([0.5, 0.2, -0.3])
-    a = p["weight_ih"] @ x_t + p["bias_ih"] + p["weight_hh"] @ h_prev + p["bias_hh"]
-    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
-    i, f, g, o = sig(a[0:3]), sig(a[3:6]), np.tanh(a[6:9]), sig(a[9:12])
-    c = f * c_prev + i * g
-    h, c_got = cell.step(x_t, h_prev, c_prev)
-    np.testing.assert_allclose(c_got, c, atol=1e-15)
-    np.testing.assert_allclose(h, o * np.tanh(c), atol=1e-15)
-
-
-def test_gru_reset_applies_after_the_recurrent_product():
-    """PyTorch's GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), not tanh(... + W_hn (r * h))."""
-    cell = random_cell("gru", D=2, H=3, seed=8)
-    p = cell.params
-    x_t, h_prev = np.array([0.9, -0.5]), np.array([0.6, -0.2, 0.4])
-    gi, gh = p["weight_ih"] @ x_t + p["bias_ih"], p["weight_hh"] @ h_prev + p["bias_hh"]
-    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
-    r, z = sig(gi[0:3] + gh[0:3]), sig(gi[3:6] + gh[3:6])
-    n = np.tanh(gi[6:9] + r * gh[6:9])
-    h, _ = cell.step(x_t, h_prev)
-    np.testing.assert_allclose(h, (1 - z) * n + z * h_prev, atol=1e-15)
 
 
 def test_float32_in_float32_out_and_float64_default():
