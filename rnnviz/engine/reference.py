@@ -139,23 +139,24 @@ def gru_step_backward(d_h, cache, params):
 # A whole sequence, forward and back through time
 
 
-def run_sequence(kind, params, x, h0, c0=None, d_h=None, d_c=None, nonlinearity="tanh"):
+def run_sequence(kind, params, x, h0=None, c0=None, d_h=None, d_c=None, nonlinearity="tanh", dtype=np.float64):
     """Forward over ``x`` (T, B, D) from ``h0`` (B, H) (and ``c0`` for the LSTM), then backpropagation through
     time with ``d_h`` (T, B, H), the dL/dh_t arriving from outside the recurrence (and ``d_c``, LSTM only,
-    optional), all in float64. Unbatched ``x`` (T, D), ``h0`` (H,) ... give unbatched results.
+    optional). Everything runs in ``dtype``: float64 for an oracle (float32 only to time it against the
+    fast engine, benchmarks/bench_reference.py). Unbatched ``x`` (T, D), ``h0`` (H,) ... give unbatched results.
 
     Returns ``(forward, grads)``. ``forward`` maps each name of the steps' caches (``h_t``, ``c_t``, ``i_t``,
     ``r_t``, ...) to its values over the sequence, (T, B, H). ``grads`` (None without ``d_h``) holds
     ``params`` and ``x``, ``h0``, ``c0`` as ``cells.Grads`` does, ``h``: the total dL/dh_t, and ``c``: the
     total dL/dc_t (LSTM), both (T, B, H).
     """
-    params = {name: np.asarray(value, np.float64) for name, value in params.items()}
+    params = {name: np.asarray(value, dtype) for name, value in params.items()}
     batched = np.ndim(x) == 3
-    x = np.asarray(x, np.float64) if batched else np.asarray(x, np.float64)[:, None]
+    x = np.asarray(x, dtype) if batched else np.asarray(x, dtype)[:, None]
     T, B, _ = x.shape
     H = params["weight_hh"].shape[1]
-    h = np.zeros((B, H)) if h0 is None else np.asarray(h0, np.float64).reshape(B, H)
-    c = np.zeros((B, H)) if c0 is None else np.asarray(c0, np.float64).reshape(B, H)
+    h = np.zeros((B, H), dtype) if h0 is None else np.asarray(h0, dtype).reshape(B, H)
+    c = np.zeros((B, H), dtype) if c0 is None else np.asarray(c0, dtype).reshape(B, H)
     caches = []
     for t in range(T):
         if kind == "rnn":
@@ -171,11 +172,11 @@ def run_sequence(kind, params, x, h0, c0=None, d_h=None, d_c=None, nonlinearity=
     if d_h is None:
         return forward, None
 
-    d_h = np.asarray(d_h, np.float64).reshape(T, B, H)
-    d_c = np.zeros((T, B, H)) if d_c is None else np.asarray(d_c, np.float64).reshape(T, B, H)
+    d_h = np.asarray(d_h, dtype).reshape(T, B, H)
+    d_c = np.zeros((T, B, H), dtype) if d_c is None else np.asarray(d_c, dtype).reshape(T, B, H)
     d_params = {name: np.zeros_like(value) for name, value in params.items()}
-    d_x, d_h_total, d_c_total = np.zeros_like(x), np.zeros((T, B, H)), np.zeros((T, B, H))
-    d_h_next, d_c_next = np.zeros((B, H)), np.zeros((B, H))  # what reaches step t's state from step t+1
+    d_x, d_h_total, d_c_total = np.zeros_like(x), np.zeros((T, B, H), dtype), np.zeros((T, B, H), dtype)
+    d_h_next, d_c_next = np.zeros((B, H), dtype), np.zeros((B, H), dtype)  # what reaches step t's state from step t+1
     for t in reversed(range(T)):
         d_h_total[t] = d_h[t] + d_h_next
         if kind == "rnn":
