@@ -307,6 +307,12 @@ def hostile_files():
             ]
         )
 
+    def empty_entries(n, declared):
+        """A zip directory of ``n`` entries without data whose end record declares ``declared`` members."""
+        entry = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0) + b"a"
+        end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, declared, declared, n * len(entry), 0, 0)
+        return entry * n + end
+
     huge = npy_header((2**40,))
     big = npy_header((2**28,))  # 2 GiB of float64, declared honestly
     nan = np.full((12, 2), np.nan)
@@ -335,7 +341,7 @@ def hostile_files():
         ),
         ("zip64 sizes", lambda: zip_of(replaced(0, Member("weight_ih_l0.npy", big, declared_size=2**32 - 1))), "zip64"),
         ("deflate bomb beside a valid model", lambda: zip_of([*model, zeros_member("junk.bin", LIE_MIB)]), "expand"),
-        ("deflate bomb declaring a small size", lying_bomb, "expands beyond"),
+        ("deflate bomb declaring a small size", lying_bomb, "CRC"),  # read up to its declared size only
         ("H = 5000 zeros LSTM", h5000_lstm, "expand"),
         ("H = 300 RNN, a small file", lambda: zip_of(valid_members("rnn", H=300, D=1, dtype=np.float32)), "H = 300"),
         ("D = 200,000 RNN", lambda: zip_of(valid_members("rnn", H=1, D=200_000, dtype=np.float32)), "D = 200000"),
@@ -376,6 +382,8 @@ def hostile_files():
         ("duplicate member", lambda: zip_of([*model, model[0]]), "two members"),
         ("too many members", lambda: zip_of([*model] + [Member(f"x{i}.txt") for i in range(100)]), "members"),
         ("truncated archive", lambda: zip_of(model)[:-30], "not a readable .npz"),
+        ("60,000 directory entries", lambda: empty_entries(60_000, 60_000), "members"),
+        ("60,000 entries, 4 declared", lambda: empty_entries(60_000, 4), "directory takes"),
         ("NaN weights", lambda: zip_of(replaced(0, Member("weight_ih_l0.npy", npy(nan)))), "NaN"),
         ("markup in a name", lambda: zip_of([Member("[c](//x.invalid).npy", npy(np.zeros(2)))]), "missing"),
         ("file over the size cap", lambda: bytes(weights.UPLOAD_MAX_FILE_BYTES + 10), "larger than"),
@@ -399,6 +407,23 @@ def test_hostile_files_raise_value_error_in_bounded_memory(label, build, message
     text = str(caught.value)
     assert "allow_pickle" not in text and "unsafe" not in text.lower() and "pickle" not in text.lower()
     assert "](" not in text and "<" not in text  # nothing from the file comes back as markup or a tag
+
+
+def test_a_stream_past_its_declared_size_is_read_only_up_to_it():
+    """A deflate stream whose first bytes are a valid parameter (the CRC-32 agrees) and which then runs on for
+    64 MiB: the loader takes the declared bytes and never decompresses the rest."""
+    model = valid_members()
+    header = npy_header((12,))
+    bomb = zeros_member("bias_hh_l0.npy", LIE_MIB, header, declared_size=len(header) + 96)
+    bomb.crc = zlib.crc32(header + bytes(96))
+    tracemalloc.start()
+    try:
+        cell = rnnviz.load_npz(zip_of([*model[:3], bomb]))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20, f"peak {peak / 2**20:.1f} MB"
+    np.testing.assert_array_equal(cell.params["bias_hh"], np.zeros(12))
 
 
 def test_bombs_are_far_over_the_caps():
@@ -627,3 +652,25 @@ def test_backward_refuses_a_trace_of_another_input_size():
     trace = wide.forward(np.ones((5, 3)))
     with pytest.raises(ValueError, match="input features"):
         narrow.backward(trace, np.zeros((5, 4)))
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["stored", "deflated"])
+def test_damaged_files_raise_only_value_errors(compressed):
+    """A valid .npz with a few random bytes changed, or cut short: refused with a ValueError (zipfile's own
+    errors, BadZipFile, NotImplementedError for an unknown zip version, ..., never reach the caller) or loaded."""
+    good = npz_bytes(random_state_dict("lstm"), compressed=compressed)
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for _ in range(1500):
+        data = bytearray(good)
+        for pos in rng.integers(0, len(data), rng.integers(1, 4)):
+            data[pos] = rng.integers(0, 256)
+        if rng.random() < 0.2:
+            data = data[: rng.integers(0, len(data))]
+        try:
+            rnnviz.load_npz(bytes(data))
+            outcomes.add("loaded")
+        except ValueError as err:
+            assert "](" not in str(err) and "<" not in str(err)
+            outcomes.add("refused")
+    assert outcomes == {"loaded", "refused"}
