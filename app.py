@@ -1,16 +1,15 @@
 """Landing page: what rnnviz teaches, a live preview, and where to go next."""
 
-import os
+from rnnviz.engine import blas  # imports no NumPy
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # one BLAS thread, before NumPy loads (see rnnviz/engine/blas.py)
+blas.default_to_one_thread()  # before NumPy loads (see rnnviz/engine/blas.py)
 
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from rnnviz.app import ui  # noqa: E402
 from rnnviz.content import lessons  # noqa: E402
-from rnnviz.engine import analysis, blas, studies  # noqa: E402
+from rnnviz.engine import analysis, studies  # noqa: E402
 from rnnviz.figures import common  # noqa: E402
 
 blas.limit_blas_threads()  # the server may have loaded NumPy before this file ran

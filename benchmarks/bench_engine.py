@@ -33,13 +33,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # one BLAS thread, before NumPy loads: a fair comparison with torch
+from rnnviz.engine import blas  # noqa: E402  (imports no NumPy)
+
+blas.default_to_one_thread()  # before NumPy loads: a fair comparison with torch
 
 import numpy as np  # noqa: E402
 
 import rnnviz  # noqa: E402
-from rnnviz.engine import blas  # noqa: E402
 
 CONFIGS = [(100, 32, 8, 64), (50, 32, 1, 8), (200, 32, 4, 32)]  # (T, B, D, H)
 KINDS = tuple(os.environ.get("BENCH_KINDS", "lstm,rnn,gru").split(","))

@@ -9,15 +9,16 @@ The numbers in the README and in training.SMALL_DATA come from this script.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rnnviz.engine import blas  # noqa: E402  (imports no NumPy)
+
+blas.default_to_one_thread()  # before NumPy loads
 
 from rnnviz.engine import tasks, training  # noqa: E402
 

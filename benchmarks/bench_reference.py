@@ -12,15 +12,19 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # one BLAS thread, before NumPy loads (as bench_engine.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rnnviz.engine import blas  # noqa: E402  (imports no NumPy)
+
+blas.default_to_one_thread()  # before NumPy loads
 
 import numpy as np  # noqa: E402
 from bench_engine import interleaved_ms, numpy_run  # noqa: E402
 
 import rnnviz  # noqa: E402
-from rnnviz.engine import blas, reference  # noqa: E402
+from rnnviz.engine import reference  # noqa: E402
 
 
 def main(repeats: int = 20) -> None:

@@ -22,10 +22,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rnnviz.engine import blas  # noqa: E402
 
 
 def run(threads: int, extra: list[str]) -> dict:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, **dict.fromkeys(blas.ENV_VARIABLES, str(threads))}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run(

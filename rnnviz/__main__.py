@@ -18,11 +18,11 @@ from dataclasses import asdict
 from importlib.util import find_spec
 from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # one BLAS thread (see rnnviz/engine/blas.py); worker processes inherit it
+from rnnviz.engine import blas  # imports no NumPy
+
+blas.default_to_one_thread()  # before NumPy loads (see rnnviz/engine/blas.py); worker processes inherit it
 
 from rnnviz.content import DATA  # noqa: E402
-from rnnviz.engine import blas  # noqa: E402
 from rnnviz.engine.training import TrainConfig, success_rates, sweep, train  # noqa: E402
 from rnnviz.engine.weights import from_state_dict, save_npz  # noqa: E402
 

@@ -53,13 +53,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz.engine import tasks, training, weights
+from rnnviz.engine import blas, tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
 # Set in every worker's environment before NumPy loads there: the workers and the server share the cores, and
 # extra BLAS threads on these small products made a press 30-75% slower (see rnnviz/engine/blas.py).
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ONE_THREAD = blas.ONE_THREAD
 _ROOT = str(Path(__file__).resolve().parents[2])  # where the worker imports rnnviz from
 
 

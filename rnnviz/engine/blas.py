@@ -5,77 +5,62 @@ threads have little to share out, and the app's server and its training workers 
 every process on OpenBLAS's default threads, the Training lab's presses took 30-75% longer on a 2-core machine
 (benchmarks/bench_load.py; a lone CLI run on an idle machine is about 10% faster with them, and an earlier
 OpenBLAS spun its threads so hard that a CLI run took 14-16 s against 5.5 s; see the README and
-benchmarks/bench_threads.py). The app and the CLI therefore ask for one thread in two ways:
+benchmarks/bench_threads.py). The app, the CLI, the training workers and the benchmarks therefore ask for one
+thread in two ways:
 
-- ``os.environ.setdefault`` of the variables below in their first lines, before anything imports NumPy
-  (OpenBLAS reads them when it loads; worker processes inherit them);
-- :func:`limit_blas_threads` at run time, through the BLAS library NumPy loaded, for the case where NumPy
-  was imported before those lines ran (``python -m rnnviz`` imports the package first; the Streamlit
-  server imports NumPy before it runs a page).
+- :func:`default_to_one_thread` (``os.environ.setdefault`` of ``ENV_VARIABLES``) in their first lines, before
+  anything imports NumPy: the BLAS library reads them when it loads, and worker processes inherit them
+  (``ONE_THREAD`` is the same setting for a child's environment). **Importing this module imports no NumPy**
+  (``rnnviz/__init__.py`` loads the engine lazily for the same reason), so those first lines can use it;
+  tests/test_blas.py checks that.
+- :func:`limit_blas_threads` at run time, through ``threadpoolctl``, for the case where NumPy was imported
+  before those lines ran (``python -m rnnviz`` imports the package first; the Streamlit server imports NumPy
+  before it runs a page).
 
-An explicit setting in the environment wins over the default; without OpenBLAS (another BLAS, or a NumPy
-built differently) the run-time call does nothing and says so by returning False.
+An explicit ``OPENBLAS_NUM_THREADS`` in the environment wins over the default; with no BLAS that threadpoolctl
+can reach, the run-time call does nothing and says so by returning False.
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
-from pathlib import Path
 
-ENV_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+ENV_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")  # OpenBLAS, OpenMP, MKL
+ONE_THREAD = dict.fromkeys(ENV_VARIABLES, "1")
 
-# scipy-openblas (NumPy's wheels) prefixes and suffixes its symbols; a system OpenBLAS does not.
-_SETTERS = (
-    "scipy_openblas_set_num_threads64_",
-    "scipy_openblas_set_num_threads",
-    "openblas_set_num_threads64_",
-    "openblas_set_num_threads",
-)
-_GETTERS = tuple(name.replace("set_num", "get_num") for name in _SETTERS)
+
+def default_to_one_thread() -> None:
+    """One BLAS thread for this process and its children, unless the environment already says otherwise.
+    Only takes effect before NumPy is imported."""
+    for name, value in ONE_THREAD.items():
+        os.environ.setdefault(name, value)
 
 
 @functools.cache
-def _openblas():
-    """NumPy's OpenBLAS as a ctypes library, or None. Opening a library that is already loaded returns
-    the loaded one, so a call through it reaches the BLAS NumPy uses."""
-    import numpy as np
+def _blas():
+    """threadpoolctl's controller of the BLAS libraries NumPy loaded (threadpoolctl finds loaded libraries only)."""
+    import numpy  # noqa: F401
+    from threadpoolctl import ThreadpoolController
 
-    root = Path(np.__file__).parent
-    candidates = [
-        *sorted((root.parent / "numpy.libs").glob("*openblas*")),  # Linux and Windows wheels
-        *sorted((root / ".dylibs").glob("*openblas*")),  # macOS wheels
-    ]
-    candidates += ["libopenblas.so.0", "libopenblas.so"]  # a NumPy linked against the system's OpenBLAS
-    for candidate in candidates:
-        try:
-            lib = ctypes.CDLL(str(candidate))
-        except OSError:
-            continue
-        if any(hasattr(lib, name) for name in _SETTERS):
-            return lib
-    return None
+    return ThreadpoolController().select(user_api="blas")
 
 
 def limit_blas_threads(n: int = 1) -> bool:
     """Set NumPy's BLAS to ``n`` threads now, unless OPENBLAS_NUM_THREADS says otherwise; True when it took.
 
-    Cheap after the first call, so it can run on every Streamlit rerun; when the count is already
-    right it does not touch OpenBLAS at all (another session's thread may be inside a BLAS call).
+    Cheap after the first call, so it can run on every Streamlit rerun; when the count is already right it
+    does not touch the BLAS at all (another session's thread may be inside a BLAS call).
     """
     wanted = os.environ.get("OPENBLAS_NUM_THREADS", str(n))
-    lib = _openblas()
-    if lib is None or not wanted.isdigit():
+    if not _blas().lib_controllers or not wanted.isdigit():
         return False
     if blas_threads() != int(wanted):
-        setter = next(getattr(lib, name) for name in _SETTERS if hasattr(lib, name))
-        setter(ctypes.c_int(int(wanted)))
+        _blas().limit(limits=int(wanted))
     return True
 
 
 def blas_threads() -> int | None:
-    """The number of threads NumPy's OpenBLAS uses now, or None when it cannot be asked."""
-    lib = _openblas()
-    getter = next((getattr(lib, name) for name in _GETTERS if lib is not None and hasattr(lib, name)), None)
-    return None if getter is None else int(getter())
+    """The number of threads NumPy's BLAS uses now, or None when threadpoolctl finds no BLAS."""
+    libraries = _blas().lib_controllers
+    return libraries[0].num_threads if libraries else None
