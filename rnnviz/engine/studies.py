@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rnnviz.engine.cells import Cell
+from rnnviz.engine.cells import KINDS, Cell
 from rnnviz.engine.inputs import make_sequence, parse_sequence
 from rnnviz.engine.weights import init_cell
 
@@ -109,7 +109,7 @@ class GradientStudy:
     rho: float = 0.0  # its spectral radius, max |eigenvalue| (what the config's spectral_radius sets); <= sigma_max
 
 
-def gradient_study(config: CellConfig, kinds=("rnn", "lstm", "gru")) -> GradientStudy:
+def gradient_study(config: CellConfig, kinds=KINDS) -> GradientStudy:
     """Everything the gradient page shows, for each model fed the same input: a loss at the last step,
     backpropagated by the engine."""
     from rnnviz.engine import analysis

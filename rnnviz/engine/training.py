@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from rnnviz.engine import analysis, tasks
-from rnnviz.engine.cells import Cell
+from rnnviz.engine.cells import KINDS, Cell
 from rnnviz.engine.weights import init_cell
 
 
@@ -39,7 +39,7 @@ class TrainConfig:
     dtype: str = "float32"
 
     def check(self) -> None:
-        if self.cell not in ("rnn", "lstm", "gru"):
+        if self.cell not in KINDS:
             raise ValueError(f"unknown cell {self.cell!r}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
@@ -439,7 +439,7 @@ def train(config: TrainConfig) -> TrainResult:
 
 
 def sweep_groups(
-    base: TrainConfig, cells=("rnn", "lstm", "gru"), lengths=(5, 10, 20, 50, 100), seeds=(0, 1, 2)
+    base: TrainConfig, cells=KINDS, lengths=(5, 10, 20, 50, 100), seeds=(0, 1, 2)
 ) -> list[dict[str, TrainConfig]]:
     """The sweep's runs, one group per (length, seed): the models of a group train together on the same data."""
     return [
@@ -457,7 +457,7 @@ def sweep_result(base: TrainConfig, cells, lengths, seeds, summaries: list[dict]
 
 
 def sweep(
-    base: TrainConfig, cells=("rnn", "lstm", "gru"), lengths=(5, 10, 20, 50, 100), seeds=(0, 1, 2), on_result=None
+    base: TrainConfig, cells=KINDS, lengths=(5, 10, 20, 50, 100), seeds=(0, 1, 2), on_result=None
 ) -> dict:
     """Train every (cell, length, seed) with the base config's budget; returns a JSON-ready dict.
     ``on_result(summary)`` is called after each finished group, once per model."""

@@ -7,6 +7,7 @@ import math
 
 import plotly.graph_objects as go
 
+from rnnviz.engine.cells import KINDS
 from rnnviz.figures.common import base_layout
 from rnnviz.figures.theme import COLORS, FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES
 
@@ -21,7 +22,7 @@ def _legend_on_top(fig: go.Figure) -> None:
 def success_against_length(rows: list[dict], title: str | None = None, note: str | None = None) -> go.Figure:
     """Share of seeds that succeeded against sequence length, one line per model (the latch curve)."""
     fig = go.Figure()
-    for kind in ("rnn", "lstm", "gru"):
+    for kind in KINDS:
         mine = sorted((r for r in rows if r["model"] == kind), key=lambda r: r["length"])
         if not mine:
             continue
@@ -64,7 +65,7 @@ def sequences_against_length(
     """Training sequences to success against T: our median with its range per model (open markers at
     the cap where no seed succeeded), and the paper's LSTM as large grey stars on the same axes."""
     fig = go.Figure()
-    for kind in ("rnn", "lstm", "gru"):
+    for kind in KINDS:
         mine = sorted((r for r in rows if r["model"] == kind), key=lambda r: r["length"])
         if not mine:
             continue
