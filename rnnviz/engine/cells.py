@@ -4,6 +4,12 @@ Each cell defines one step forward and, right beside it, that step's backward. `
 sequence and returns a :class:`Trace` (the record the pages plot); ``Cell.backward`` consumes the same
 trace and runs backpropagation through time, returning a :class:`Grads`.
 
+This is the fast engine. The textbook step, one equation a line and nothing else, is ``reference.py``:
+read that first; the tests hold these cells to it in float64. This module is longer than the project's
+~500 lines on purpose (about a third of it docstrings): the three cells share the sequence loop, the
+caches and the work arrays that make them fast, and each cell's step forward sits beside its backward;
+split up, following one step would mean jumping between files.
+
 Shapes, time-first as in PyTorch: ``T`` steps, ``B`` sequences in a batch, ``D`` inputs, ``H`` hidden
 units, ``G`` gates (1 for RNN, 4 for LSTM, 3 for GRU). Inside, every array is batched ``(T, B, ...)``;
 an unbatched input ``(T, D)`` gives unbatched results ``(T, H)``.
