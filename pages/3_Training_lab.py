@@ -9,7 +9,7 @@ from dataclasses import replace
 import streamlit as st
 
 import rnnviz
-from rnnviz.app import trainer, ui
+from rnnviz.app import lab_state, ui
 from rnnviz.content import DATA
 from rnnviz.engine import tasks, training
 from rnnviz.figures import equations, stepper
@@ -85,7 +85,7 @@ def settle_run(record: dict, snap) -> None:
     if snap.status == "failed":
         record.update(status="failed", message=snap.message)
     else:
-        record.update(status="done" if snap.status == "done" else "stopped", runs=trainer.runs_of(snap))
+        record.update(status="done" if snap.status == "done" else "stopped", runs=lab_state.runs_of(snap))
 
 
 def stop_run() -> None:

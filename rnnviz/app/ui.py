@@ -3,7 +3,6 @@ and turning engine errors into messages. The only module under rnnviz/ that impo
 
 from __future__ import annotations
 
-import atexit
 import re
 import uuid
 from collections.abc import Callable, Hashable, Sequence
@@ -333,15 +332,12 @@ def run_columns(run: studies.Run, prefix: str = "") -> dict[str, np.ndarray]:
 # Shared by every session of the server: the training service, and figures built once per view.
 
 
-@st.cache_resource(show_spinner=False)
 def training_service() -> trainer.TrainingService:
     """The server's one training service: identical Train presses from any session share one run, the
-    others queue for a pool of worker processes (see rnnviz.app.trainer)."""
-    service = trainer.TrainingService(  # the workers start while the first visitor reads the page
-        prestart=True, orphan_after=float(st.get_option("server.disconnectedSessionTTL"))
-    )
-    atexit.register(service.close)  # the server's (or a test run's) end ends its workers too
-    return service
+    others queue for a pool of worker processes (see rnnviz.app.trainer). A process-wide object, never in
+    Streamlit's caches, which any client may clear; its workers start while the first visitor reads the page
+    and end with the process."""
+    return trainer.shared_service(prestart=True, orphan_after=float(st.get_option("server.disconnectedSessionTTL")))
 
 
 def session_alive() -> Callable[[], bool] | None:
