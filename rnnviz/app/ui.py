@@ -216,6 +216,10 @@ class Settings:
                 out[field] = [str(v) for v in value] if spec.many else str(value)
         return out
 
+    def values(self) -> dict:
+        """Every setting's current value, by field name."""
+        return {field: self[field] for field in self.specs}
+
     def sync_url(self) -> None:
         """Write the current settings into the URL (only this page's, so the URL describes this view)."""
         st.query_params.from_dict(self.query())
@@ -369,6 +373,15 @@ def training_progress(snap: trainer.Snapshot, replayed: str | None = None) -> tu
         return 0.0, f"Queued: {ahead} (every training process on this server is busy)"
     done, budget = min(snap.updates), snap.configs[0].steps
     return done / budget, f"Training: update {done} of {budget}{REPLAYED_LIVE[replayed]}"
+
+
+def poll_until_one_finishes(polls: Sequence[Callable[[], bool]]) -> None:
+    """The end of a page's script run while something trains: call every poll (each draws its progress and
+    waits briefly for news) until one says its job finished, then rerun the page to draw the result. A click
+    ends this script run (and the loop) at once; the next run polls again."""
+    while polls:
+        if any([poll() for poll in polls]):
+            st.rerun()
 
 
 def sweep_progress(snaps: Sequence[trainer.Snapshot]) -> tuple[float, str]:
