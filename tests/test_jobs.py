@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnviz.app import lab_state, trainer, workers
+from rnnviz.app import trainer, workers
 from rnnviz.engine import tasks, training
 
 TINY = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
@@ -469,31 +469,3 @@ def test_a_single_config_job_equals_the_same_model_trained_in_a_group_by_train_m
         assert without_time(run.history) == without_time(want.history) and run.updates == want.updates
         for name, value in want.model.params.items():
             np.testing.assert_array_equal(run.model.params[name], value)
-
-
-def test_runs_of_shows_each_model_at_its_last_evaluation_or_untrained_at_update_0():
-    with trainer.TrainingService(workers=1) as service:
-        busy = service.submit(press(steps=5000))
-        queued = service.submit(press(seed=1))
-        queued.stop()
-        data = tasks.make_task(TINY.task, TINY.length, TINY.n_train, TINY.n_test, seed=1)
-        untrained = lab_state.runs_of(queued.snapshot())
-        for config in press(seed=1):
-            run = untrained[config.cell]
-            assert run.updates == 0 and [p.step for p in run.history] == [0] and run.solved is None
-            model = training.init_model(config, tasks.SPECS[config.task])
-            _, test_metric = training.evaluate(model, training._sets(config, data)[1])
-            assert run.last.test_metric == test_metric  # the untrained model, evaluated
-        first_point(busy)
-        busy.stop()
-        snap = busy.snapshot()
-        runs = lab_state.runs_of(snap)
-        assert [r.updates for r in runs.values()] == list(snap.updates)
-        assert snap.histories[0]  # the first model has been evaluated; the others may not have been yet
-        for index, run in enumerate(runs.values()):
-            assert run.last.step == run.updates
-            if snap.histories[index]:
-                assert run.history == snap.histories[index]
-                np.testing.assert_array_equal(run.model.readout_weight, snap.trained[index].readout_weight)
-            else:  # stopped before its first evaluation point: untrained, at update 0
-                assert run.updates == 0 and len(run.history) == 1
