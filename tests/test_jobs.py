@@ -1,5 +1,5 @@
 """The shared training service: one computation per distinct press, a bounded pool with a FIFO queue,
-Stop, failures and crashes. Real worker processes; tiny runs (length 10, hidden 4)."""
+Stop, failures and crashes. Real worker processes; tiny runs (tests.helpers.tiny)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,7 @@ import pytest
 
 from rnnviz.app import trainer, workers
 from rnnviz.engine import tasks, training
-
-TINY = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
-
-
-def tiny(**changes) -> training.TrainConfig:
-    return dataclasses.replace(TINY, **changes)
+from tests.helpers import TINY, first_point, tiny
 
 
 def press(seed: int = 0, **changes) -> tuple:
@@ -35,15 +30,6 @@ def finish(handle: trainer.Handle, timeout: float = 120) -> trainer.Snapshot:
     snap = handle.snapshot()
     while not snap.finished:
         assert time.monotonic() < deadline, f"job {snap.job_id} still {snap.status} after {timeout} s"
-        snap = handle.wait(snap.version, timeout=1)
-    return snap
-
-
-def first_point(handle: trainer.Handle, timeout: float = 120) -> trainer.Snapshot:
-    deadline = time.monotonic() + timeout
-    snap = handle.snapshot()
-    while not any(snap.histories) and not snap.finished:
-        assert time.monotonic() < deadline, "no progress arrived"
         snap = handle.wait(snap.version, timeout=1)
     return snap
 

@@ -3,7 +3,6 @@ of settings mid-run, two sessions sharing one run, the queue, a failed job, the 
 small-data preset and the lag sweep. A press still training when a click reruns the page is reproduced by the
 record it leaves: the configs and the service's handle, still marked running."""
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -11,9 +10,7 @@ import pytest
 from rnnviz.app import trainer, ui
 from rnnviz.app.lab_state import Lab, Sweep, SweepPlan, TrainRun
 from rnnviz.engine import tasks, training
-from tests.test_pages import assert_clean, open_page
-
-LAB = "pages/3_Training_lab.py"
+from tests.helpers import LAB, assert_clean, first_point, open_page
 
 
 def test_training_lab_defaults_show_the_shipped_sweep():
@@ -101,19 +98,10 @@ def running_record(at, configs, service=None, owner="this session", prediction=(
     return handle
 
 
-def first_point(handle, timeout=120):
-    deadline = time.monotonic() + timeout
-    snap = handle.snapshot()
-    while not all(snap.histories):
-        assert time.monotonic() < deadline and not snap.finished, snap.status
-        snap = handle.wait(snap.version, timeout=1)
-    return snap
-
-
 def test_stop_mid_run_shows_every_model_at_its_last_evaluation_point_without_a_verdict():
     at = open_page(LAB, steps=3000, length=10, hidden_size=4)
     handle = running_record(at, lab_configs(steps=3000, seed=11))
-    first_point(handle)
+    first_point(handle, every_model=True)
     at.button(key="lab.stop").click().run()
     assert_clean(at)
     record = at.session_state["lab.state"].run
