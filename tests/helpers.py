@@ -216,7 +216,7 @@ def assert_clean(at) -> None:
 
 
 def rel_err(a, b) -> float:
-    """Relative error of the norms: |a - b| / max(|a|, |b|) over all elements (STYLE.md lesson 9)."""
+    """Relative error of the norms, |a - b| / max(|a|, |b|) over all elements: never a loose elementwise tolerance."""
     a, b = np.ravel(a), np.ravel(b)
     return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
 
