@@ -1,5 +1,6 @@
 """Shared Streamlit helpers: page setup and navigation, settings kept in the URL, cached engine calls,
-and turning engine errors into messages. The only module under rnnviz/ that imports streamlit."""
+turning engine errors into messages, and the pages' access to the training service. rnnviz.app is the only
+package under rnnviz/ that imports streamlit (tests/test_layers.py)."""
 
 from __future__ import annotations
 
