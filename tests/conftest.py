@@ -1,5 +1,5 @@
-"""Fixtures: a real streamlit server on a free port, and headless Chromium (found by find_chromium) driven by
-Playwright. The helpers they use live in tests/helpers.py."""
+"""Fixtures: a training service, a real streamlit server on a free port, and headless Chromium (found by
+find_chromium) driven by Playwright. The helpers they use live in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ import pytest
 from tests.helpers import CHROMIUM_FLAGS, find_chromium, streamlit_server
 
 __all__ = ["find_chromium"]  # scripts/test.sh imports it from here
+
+
+@pytest.fixture
+def service():
+    """A training service of two workers of its own, closed after the test."""
+    from rnnviz.app import trainer
+
+    with trainer.TrainingService(workers=2) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

@@ -229,6 +229,16 @@ def tiny(cell: str = "rnn", **changes) -> training.TrainConfig:
     return dataclasses.replace(TINY, cell=cell, **changes)
 
 
+def finish(handle, timeout: float = 120):
+    """The snapshot of a training-service handle once its job has finished (done, stopped or failed)."""
+    deadline = time.monotonic() + timeout
+    snap = handle.snapshot()
+    while not snap.finished:
+        assert time.monotonic() < deadline, f"job {snap.job_id} still {snap.status} after {timeout} s"
+        snap = handle.wait(snap.version, timeout=1)
+    return snap
+
+
 def first_point(handle, timeout: float = 120, every_model: bool = False):
     """The snapshot of a training-service handle once its first model (``every_model``: each of its models) has
     an evaluation point, or its job has finished."""

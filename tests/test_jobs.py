@@ -17,7 +17,7 @@ import pytest
 
 from rnnviz.app import trainer, workers
 from rnnviz.engine import tasks, training
-from tests.helpers import TINY, first_point, tiny
+from tests.helpers import TINY, finish, first_point, tiny
 
 
 def press(seed: int = 0, **changes) -> tuple:
@@ -25,24 +25,9 @@ def press(seed: int = 0, **changes) -> tuple:
     return tuple(tiny(cell=cell, seed=seed, **changes) for cell in ("rnn", "lstm", "gru"))
 
 
-def finish(handle: trainer.Handle, timeout: float = 120) -> trainer.Snapshot:
-    deadline = time.monotonic() + timeout
-    snap = handle.snapshot()
-    while not snap.finished:
-        assert time.monotonic() < deadline, f"job {snap.job_id} still {snap.status} after {timeout} s"
-        snap = handle.wait(snap.version, timeout=1)
-    return snap
-
-
 def without_time(history) -> list:
     """Progress points minus the wall time, which is the only thing two identical runs may differ in."""
     return [dataclasses.replace(p, seconds=0.0) for p in history]
-
-
-@pytest.fixture
-def service():
-    with trainer.TrainingService(workers=2) as s:
-        yield s
 
 
 def test_identical_presses_share_one_computation_equal_to_training_directly(service):

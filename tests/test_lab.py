@@ -10,7 +10,7 @@ import pytest
 from rnnviz.app import trainer, ui
 from rnnviz.app.lab_state import Lab, Sweep, SweepPlan, TrainRun
 from rnnviz.engine import tasks, training
-from tests.helpers import LAB, assert_clean, first_point, open_page
+from tests.helpers import LAB, assert_clean, finish, first_point, open_page
 
 
 def test_training_lab_defaults_show_the_shipped_sweep():
@@ -306,8 +306,7 @@ def test_a_stopped_sweep_shows_its_finished_runs_stops_the_rest_and_says_so():
     service = ui.training_service()
     quick = service.sweep([replace(base, cell="rnn", length=5, seed=s) for s in (0, 1, 2)], owner="me")
     for handle in quick:
-        while not handle.snapshot().finished:
-            handle.wait(handle.snapshot().version, timeout=1)
+        finish(handle)
     slow = service.sweep([replace(base, cell="rnn", steps=20_000, seed=s) for s in (0, 1, 2)], owner="me")
     at.session_state["lab.state"] = Lab(sweep=Sweep(SweepPlan(base, ("rnn",), (5, 10), (0, 1, 2)), quick + slow))
     at.button(key="lab.sweep_stop").click().run()

@@ -5,7 +5,6 @@ stand-in handle drives the transitions one at a time; the real service checks wh
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from rnnviz.app import lab_state, trainer
 from rnnviz.app.lab_state import Lab, SweepPlan, TrainRun
 from rnnviz.engine import tasks, training
+from tests.helpers import finish, first_point
 
 SETTINGS = dict(
     task="adding", length=10, hidden_size=4, steps=20, lr=0.01, optimizer="adam", clip=1.0, forget_bias=1.0,
@@ -196,23 +196,10 @@ def test_the_lab_lives_in_the_sessions_state_under_one_key():
 # With the real service
 
 
-def wait_finished(handle, timeout=120):
-    deadline = time.monotonic() + timeout
-    while not handle.snapshot().finished:
-        assert time.monotonic() < deadline
-        handle.wait(handle.snapshot().version, timeout=1)
-
-
-@pytest.fixture
-def service():
-    with trainer.TrainingService(workers=1) as s:
-        yield s
-
-
 def test_a_press_through_the_service_ends_with_every_model_at_its_budget(service):
     lab = Lab()
     run = lab.press(configs(), None, service.submit)
-    wait_finished(run.handle)
+    finish(run.handle)
     lab.settle()
     assert run.status == "done" and {r.updates for r in run.runs.values()} == {20}
     assert [r.history for r in run.runs.values()] == list(run.handle.snapshot().histories)
@@ -225,7 +212,7 @@ def test_a_sweep_goes_running_to_done_or_stopped_and_keeps_what_finished(service
     sweep = lab.start_sweep(plan, service.sweep)
     assert lab.sweep is sweep and sweep.status == "running" and sweep.total == 2
     for handle in sweep.handles:
-        wait_finished(handle)
+        finish(handle)
     lab.settle()
     assert sweep.status == "done" and len(sweep.summaries) == 2 and not sweep.failed
     rates = training.success_rates(sweep.result())
@@ -240,27 +227,28 @@ def test_a_sweep_goes_running_to_done_or_stopped_and_keeps_what_finished(service
     assert lab.start_sweep(slow, lambda configs: None) is None and lab.sweep is again  # refused
 
 
-def test_runs_of_shows_each_model_at_its_last_evaluation_or_untrained_at_update_0(service):
-    press = lambda seed, steps=20: tuple(configs(seed=seed, steps=steps).values())  # noqa: E731
-    busy = service.submit(press(1, steps=5000))
-    queued = service.submit(press(2))
-    queued.stop()
-    data = tasks.make_task("adding", 10, training.TrainConfig().n_train, training.TrainConfig().n_test, seed=2)
-    untrained = lab_state.runs_of(queued.snapshot())
-    for config in press(2):
-        run = untrained[config.cell]
-        assert run.updates == 0 and [p.step for p in run.history] == [0] and run.solved is None
-        model = training.init_model(config, tasks.SPECS[config.task])
-        _, test_metric = training.evaluate(model, training._sets(config, data)[1])
-        assert run.last.test_metric == test_metric  # the untrained model, evaluated
-    deadline = time.monotonic() + 120
-    while not busy.snapshot().histories[0]:
-        assert time.monotonic() < deadline
-        busy.wait(busy.snapshot().version, timeout=1)
-    busy.stop()
-    snap = busy.snapshot()
+def test_runs_of_shows_each_model_at_its_last_evaluation_or_untrained_at_update_0():
+    def press(seed: int, steps: int = 20) -> tuple:
+        return tuple(configs(seed=seed, steps=steps).values())
+
+    with trainer.TrainingService(workers=1) as service:
+        busy = service.submit(press(1, steps=5000))
+        queued = service.submit(press(2))  # behind busy: stopped before it started
+        queued.stop()
+        data = tasks.make_task("adding", 10, training.TrainConfig().n_train, training.TrainConfig().n_test, seed=2)
+        untrained = lab_state.runs_of(queued.snapshot())
+        for config in press(2):
+            run = untrained[config.cell]
+            assert run.updates == 0 and [p.step for p in run.history] == [0] and run.solved is None
+            model = training.init_model(config, tasks.SPECS[config.task])
+            _, test_metric = training.evaluate(model, training._sets(config, data)[1])
+            assert run.last.test_metric == test_metric  # the untrained model, evaluated
+        first_point(busy)
+        busy.stop()
+        snap = busy.snapshot()
     runs = lab_state.runs_of(snap)
     assert [r.updates for r in runs.values()] == list(snap.updates)
+    assert snap.histories[0]  # the first model has been evaluated; the others may not have been yet
     for index, run in enumerate(runs.values()):
         assert run.last.step == run.updates
         if snap.histories[index]:
