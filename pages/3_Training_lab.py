@@ -1,19 +1,15 @@
 """Training lab: train RNN, LSTM and GRU on the same long-lag task, live, and see which one solves it."""
 
 import io
-import itertools
-import json
 import time
-from dataclasses import replace
 
 import streamlit as st
 
 import rnnviz
-from rnnviz.app import trainer, ui
-from rnnviz.content import DATA
+from rnnviz.app import lab_state, lab_sweep, ui
+from rnnviz.app.lab_state import DEFAULTS, MODELS, OUTCOMES, SMALL, Lab, TrainRun
 from rnnviz.engine import tasks, training
-from rnnviz.figures import equations, stepper
-from rnnviz.figures.training_lab import learning_curves, sweep_figure
+from rnnviz.figures.training_lab import learning_curves
 
 ui.setup_page(
     "lab",
@@ -24,11 +20,7 @@ ui.setup_page(
     "**solved** only on a held-out test set it never trained on.",
 )
 
-DEFAULTS = training.TrainConfig()
-MODELS = ["rnn", "lstm", "gru"]
 LR_OPTIONS = [0.001, 0.003, 0.01, 0.03, 0.1]
-OUTCOMES = tuple(c for r in range(len(MODELS) + 1) for c in itertools.combinations(MODELS, r))  # () .. all three
-SMALL = training.SMALL_DATA
 S = ui.Settings(
     "lab",
     [
@@ -46,87 +38,16 @@ S = ui.Settings(
         ui.Setting("prediction", None, options=OUTCOMES, in_url=False),
     ],
 )
-state = st.session_state
-RUN, SWEEP = "lab.run", "lab.sweep"  # the session's last training run and last sweep (kept across reruns)
-
-
-def outcome_label(kinds) -> str:
-    names = [ui.KIND_LABELS[k] for k in kinds]
-    if not names:
-        return "none"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-# ---- training goes through the server's training service (rnnviz.app.trainer) ---------------------------------
-# A press submits its configs and keeps the handle in the session's record; the end of every script run polls
-# the handles of what is still running and draws the progress into placeholders. A rerun (a setting, a button,
-# another page) only ends this run's polling: the job lives in the service, and the next run polls it again.
-MINE = "lab.mine"  # ids of the jobs this session started (a replay of one of them is the student's own run)
+# The session's runs and sweeps (rnnviz.app.lab_state): the jobs live in the server's training service, so a rerun
+# (a setting, a button, another page) only ends this run's polling, and the next run polls them again.
+lab = Lab.of(st.session_state)
+lab.settle()
 REPLAYED = {
     None: "",
     "yours": " Replayed: your earlier run of these settings, kept on the server.",
     "other": " Replayed: the same run another session started on this server. Training is deterministic, so "
     "these are the curves and models your own press would have trained.",
 }
-
-
-def shared_note(handle) -> str | None:
-    """None, or why this press shows a run it did not compute itself."""
-    if handle is None or not handle.joined:
-        return None
-    if handle.job_id in state.get(MINE, ()):
-        return "yours"
-    return "other"
-
-
-def settle_run(record: dict, snap) -> None:
-    """The record of a run whose job has finished, or whose view was just stopped."""
-    record["detached"] = snap.detached
-    if snap.status == "failed":
-        record.update(status="failed", message=snap.message)
-    else:
-        record.update(status="done" if snap.status == "done" else "stopped", runs=trainer.runs_of(snap))
-
-
-def stop_run() -> None:
-    record = state.get(RUN)
-    if record and record["status"] == "running":
-        record["handle"].stop()
-        settle_run(record, record["handle"].snapshot())
-
-
-def stop_sweep() -> None:
-    record = state.get(SWEEP)
-    if record and record["status"] == "running":
-        for handle in record["handles"]:
-            handle.stop()
-        collect_sweep(record)
-        record["status"] = "stopped"
-
-
-def collect_sweep(record: dict) -> None:
-    """Add every newly finished run's summary to the sweep's record."""
-    for i, snap in enumerate(h.snapshot() for h in record["handles"]):
-        if snap.status == "done" and i not in record["done"]:
-            record["done"][i] = snap.run(0).summary()
-        elif snap.status == "failed":
-            record["failed"][i] = snap.message
-    record["summaries"] = list(record["done"].values())
-
-
-def settle() -> None:
-    """Record what finished since the last run. Only here and in the Stop callbacks is a record changed: a click
-    starts the next run while the last one may still be polling (Streamlit's fast reruns), so polls only read."""
-    record = state.get(RUN)
-    if record and record["status"] == "running" and (snap := record["handle"].snapshot()).finished:
-        settle_run(record, snap)
-    record = state.get(SWEEP)
-    if record and record["status"] == "running" and all(h.snapshot().finished for h in record["handles"]):
-        collect_sweep(record)
-        record["status"] = "done"
-
-
-settle()
 
 
 def apply_small_data() -> None:
@@ -161,32 +82,7 @@ with st.sidebar:
 S.sync_url()
 spec = tasks.SPECS[task]
 selected = [m for m in MODELS if m in S["models"]]
-
-
-def config_for(cell: str) -> training.TrainConfig:
-    return training.TrainConfig(
-        cell=cell,
-        task=task,
-        length=S["length"],
-        hidden_size=S["hidden_size"],
-        steps=S["steps"],
-        lr=S["lr"],
-        optimizer=S["optimizer"],
-        clip=S["clip"] or None,
-        forget_bias=S["forget_bias"],
-        seed=int(S["seed"]),
-        n_train=SMALL["n_train"] if S["small"] else DEFAULTS.n_train,
-        eval_every=max(S["steps"] // 40, 5),
-    )
-
-
-def describe(config: training.TrainConfig) -> str:
-    return (
-        f"{tasks.TASKS[config.task]}, length {config.length}, {config.hidden_size} units, {config.steps} updates, "
-        f"{config.optimizer} at {config.lr}, {config.n_train} training sequences, seed {config.seed}"
-    )
-
-
+settings = S.values()
 criterion = (
     f"test MSE below {spec.threshold} (predicting the mean scores {spec.baseline:.3f})"
     if spec.regression
@@ -195,42 +91,28 @@ criterion = (
 st.markdown(f"**Solved means:** {criterion}. Every model sees the same training sequences in the same order.")
 
 # ---- predict, then train --------------------------------------------------------------------------------
-options = [o for o in OUTCOMES if set(o) <= set(selected)]
+options = lab_state.outcomes_of(selected)
 if S["prediction"] is not None and tuple(S["prediction"]) not in options:
     S["prediction"] = None  # the models changed: that outcome can no longer happen
 prediction = st.radio(
     "Before you press Train: which models will solve it?",
     options,
-    format_func=outcome_label,
+    format_func=lab_state.outcome_label,
     horizontal=True,
     key=S.key("prediction"),
 )
 left, right = st.columns([1, 1])
 start = left.button("▶ Train", type="primary", disabled=not selected, width="stretch", key="lab.train")
-right.button("■ Stop", width="stretch", key="lab.stop", on_click=stop_run)
+right.button("■ Stop", width="stretch", key="lab.stop", on_click=lambda: Lab.of(st.session_state).stop())
 
 
-def train_now() -> None:
-    configs = {cell: config_for(cell) for cell in selected}
-    if ui.guarded(tasks.make_task, task, S["length"], 1, 1) is None:
-        return
-    old = state.get(RUN)
-    if old and old["status"] == "running" and old["configs"] == configs:
-        return  # the same press again: that run goes on
-    handle = ui.guarded(
-        ui.training_service().submit, tuple(configs.values()), owner=ui.session_owner(), alive=ui.session_alive()
-    )
-    if handle is None:
-        return
-    if old and old["status"] == "running":
-        old["handle"].stop()  # other settings now: this session no longer watches the old run
-    if not handle.joined:
-        state.setdefault(MINE, set()).add(handle.job_id)
-    state[RUN] = {"status": "running", "configs": configs, "runs": {}, "prediction": prediction, "handle": handle}
+def submit(configs: tuple):
+    service = ui.training_service()
+    return ui.guarded(service.submit, configs, owner=ui.session_owner(), alive=ui.session_alive())
 
 
-if start:
-    train_now()
+if start and ui.guarded(tasks.make_task, task, S["length"], 1, 1) is not None:
+    lab.press(lab_state.press_configs(settings, selected), prediction, submit)
 watchers = []  # what the end of this script run polls
 
 
@@ -240,29 +122,27 @@ def curves(first: training.TrainConfig, histories: dict):
     return learning_curves(histories, s.metric, s.baseline, s.threshold, first.n_train < DEFAULTS.n_train, first.steps)
 
 
-def watch_run(record: dict):
+def watch_run(run: TrainRun):
     """Placeholders for the run's live progress here, and the poll that fills them (True once it finished)."""
-    first = next(iter(record["configs"].values()))
     bar, chart = st.progress(0.0, text="Waiting for the training service..."), st.empty()
-    note = shared_note(record["handle"])
     st.caption(
-        f"Training with: {describe(first)}. Changing the settings now does not stop it: they apply at your next "
-        "press of Train." + REPLAYED[note]
+        f"Training with: {lab_state.describe(run.first)}. Changing the settings now does not stop it: they apply "
+        "at your next press of Train." + REPLAYED[run.replayed]
     )
     seen = {"version": -1, "points": 0, "drawn": 0.0}
 
     def poll() -> bool:
-        snap = record["handle"].wait(seen["version"], timeout=0.25)
+        snap = run.handle.wait(seen["version"], timeout=0.25)
         seen["version"] = snap.version
         if snap.finished:
             return True
-        bar.progress(*ui.training_progress(snap, note))
+        bar.progress(*ui.training_progress(snap, run.replayed))
         points = sum(map(len, snap.histories))
         if points > seen["points"] and time.monotonic() - seen["drawn"] >= 0.5:  # at most twice a second
             seen["points"], seen["drawn"] = points, time.monotonic()
             # the same figure for every session watching this run: built once per server (a class's 30 sessions
             # building 30 copies of each live figure kept the server's one core busy, not the training)
-            live = ui.shared_figure(("lab.live", snap.configs, points), lambda: curves(first, snap.by_cell()))
+            live = ui.shared_figure(("lab.live", snap.configs, points), lambda: curves(run.first, snap.by_cell()))
             with chart.container():
                 ui.show_figure(live, key=f"lab.live_{points}")
         return False
@@ -270,17 +150,16 @@ def watch_run(record: dict):
     return poll
 
 
-if state.get(RUN) and state[RUN]["status"] == "running":
-    watchers.append(watch_run(state[RUN]))
+if lab.run is not None and lab.run.live:
+    watchers.append(watch_run(lab.run))
 
 
 # ---- results ---------------------------------------------------------------------------------------------
 def model_result(cell: str, run: training.ModelRun, budget: int) -> None:
     """One model's metric, its verdict (only for a finished budget), cost, and its weights to download."""
-    metric = tasks.SPECS[run.config.task].metric
-    label = f"{ui.KIND_LABELS[cell]}: test {metric}"
-    last = run.last
     task_spec = tasks.SPECS[run.config.task]
+    label = f"{ui.KIND_LABELS[cell]}: test {task_spec.metric}"
+    last = run.last
     overfits = run.finished and not run.solved and training.is_solved(task_spec, last.train_metric)
     if run.finished:
         verdict = f"solved ✔ at update {run.solved_step}" if run.solved else "not solved ✘"
@@ -297,7 +176,7 @@ def model_result(cell: str, run: training.ModelRun, budget: int) -> None:
         cut = f" · stopped at update 0 of {budget}, before its first evaluation point: the untrained model"
     st.caption(
         f"{run.model.num_params:,} parameters · {cost}{run.seconds:.1f} s for {run.updates} updates · "
-        f"training {metric} {last.train_metric:.3g}{cut}"
+        f"training {task_spec.metric} {last.train_metric:.3g}{cut}"
         + (" · solved on its training sequences only: overfitting" if overfits else "")
     )
 
@@ -319,69 +198,39 @@ def model_result(cell: str, run: training.ModelRun, budget: int) -> None:
     )
 
 
-def reveal(record: dict, runs: dict, updates: str, budget: int) -> None:
-    said = outcome_label(record["prediction"])
-    if record["status"] != "done":
-        st.info(
-            f"You predicted **{said}**. The run was stopped at {updates} of {budget}, before the end of its "
-            "budget, so there is no outcome to compare with yet: train again and let every model finish.",
-            icon="🤔",
-        )
-        return
-    solved = tuple(c for c in record["configs"] if runs[c].solved)
-    failed = [ui.KIND_LABELS[c] for c in record["configs"] if c not in solved]
-    measured = f"**{outcome_label(solved)}** solved it" + (
-        f" ({' and '.join(failed)} did not)" if solved and failed else ""
-    )
-    if len(solved) > 1:
-        order = sorted(solved, key=lambda c: runs[c].solved_step)
-        measured += "; first to get there: " + ", ".join(
-            f"{ui.KIND_LABELS[c]} at update {runs[c].solved_step}" for c in order
-        )
-    right_answer = tuple(record["prediction"]) == solved
-    st.info(
-        f"You predicted **{said}**; measured: {measured}. " + ("Right ✔" if right_answer else "Not this time."),
-        icon="✅" if right_answer else "🤔",
-    )
-
-
-def shared(record: dict, key: tuple, build):
+def shared(run: TrainRun, key: tuple, build):
     """``build()``'s figure, built once per server for every session that shows this run (the same job gives
     the same run: training is deterministic); built here for a record that has no job."""
-    handle = record.get("handle")
-    return (
-        build() if handle is None else ui.shared_figure((handle.job_id, tuple(record["configs"].values()), *key), build)
-    )
+    if run.handle is None:
+        return build()
+    return ui.shared_figure((run.handle.job_id, tuple(run.configs.values()), *key), build)
 
 
-def show_results(record: dict) -> None:
-    configs, runs = record["configs"], record["runs"]
-    first = next(iter(configs.values()))
+def show_results(run: TrainRun) -> None:
+    first, runs = run.first, run.runs
     budget = first.steps
-    if record["status"] == "failed":
-        st.error(f"**Training failed:** {ui.literal(record['message'])}", icon="⚠️")
+    if run.status == "failed":
+        st.error(f"**Training failed:** {ui.literal(run.message)}", icon="⚠️")
         return
-    low, high = min(r.updates for r in runs.values()), max(r.updates for r in runs.values())
-    updates = f"update {low}" if low == high else f"updates {low} to {high}"
-    if record["status"] == "stopped":
+    if run.status == "stopped":
         st.warning(
-            f"Stopped at {updates} of {budget}: no verdict. Each model shows its result at the last evaluation "
-            "point it reached."
-            + (" The run goes on for the other sessions watching it." if record.get("detached") else ""),
+            f"Stopped at {run.updates_text()} of {budget}: no verdict. Each model shows its result at the last "
+            "evaluation point it reached."
+            + (" The run goes on for the other sessions watching it." if run.detached else ""),
             icon="⏹️",
         )
     st.subheader(f"Results: {tasks.TASKS[first.task]}, length {first.length}")
-    st.caption(f"Trained with: {describe(first)}." + REPLAYED[shared_note(record.get("handle"))])
-    small = first.n_train < DEFAULTS.n_train
+    st.caption(f"Trained with: {lab_state.describe(first)}." + REPLAYED[run.replayed])
     shape = tuple((len(r.history), r.updates) for r in runs.values())  # where each model's history ends
-    figure = shared(record, ("curves", shape), lambda: curves(first, {c: r.history for c, r in runs.items()}))
+    figure = shared(run, ("curves", shape), lambda: curves(first, {c: r.history for c, r in runs.items()}))
     ui.show_figure(figure, key="lab.curves")
-    for col, cell in zip(st.columns(len(configs)), configs, strict=True):
+    for col, cell in zip(st.columns(len(run.configs)), run.configs, strict=True):
         with col:
             model_result(cell, runs[cell], budget)
-    if record.get("prediction") is not None:
-        reveal(record, runs, updates, budget)
-    if small:
+    if (revealed := run.reveal()) is not None:
+        text, right = revealed
+        st.info(text, icon="✅" if right else "🤔")
+    if first.n_train < DEFAULTS.n_train:
         st.caption(
             f"Small data: the thin lines with open markers are the training metric, on all {first.n_train} "
             "training sequences. Where they get good and the thick test line does not, the model is memorising "
@@ -391,155 +240,23 @@ def show_results(record: dict) -> None:
     if trained:
         st.subheader("What the trained gates do on a test sequence")
         cell = st.radio("Model", list(trained), format_func=ui.KIND_LABELS.get, horizontal=True, key="lab.gate_model")
-        model = trained[cell].model
         st.caption(
             "The same heatmaps as the Cell stepper, for the trained model. On the adding problem, look for "
             "units whose input gate opens at the two marked steps and whose forget gate stays near 1 in "
             "between: that is the memory the task needs."
         )
-        unit = int(st.number_input("Unit on the diagram", 0, model.cell.hidden_size - 1, 0, key="lab.gate_unit"))
-
-        def gates_figure():
-            _, test_set = tasks.make_task(first.task, first.length, 1, 1, seed=first.seed + 1000)
-            trace = model.cell.forward(test_set.x[:, 0].astype(model.cell.dtype))
-            x = trace.x.astype(float)
-            detail = stepper.Detail(
-                cell, unit, equations.unit_series(model.cell, x, trace.h, trace.c, trace.gates, unit)
-            )
-            panels = stepper.trace_panels(cell, trace.h, trace.c, trace.gates, pick=False)
-            return stepper.timeline_figure(x, panels, detail=detail)
-
-        figure = shared(record, ("gates", cell, trained[cell].updates, unit), gates_figure)
-        ui.show_figure(figure, key="lab.trained_gates")
+        size = trained[cell].model.cell.hidden_size
+        unit = int(st.number_input("Unit on the diagram", 0, size - 1, 0, key="lab.gate_unit"))
+        key = ("gates", cell, trained[cell].updates, unit)
+        ui.show_figure(shared(run, key, lambda: lab_state.gates_figure(trained[cell], unit)), key="lab.trained_gates")
 
 
-if state.get(RUN) and state[RUN]["status"] != "running":
-    show_results(state[RUN])
+if lab.run is not None and not lab.run.live:
+    show_results(lab.run)
 
-# ---- lag sweep -------------------------------------------------------------------------------------------
-st.subheader("Lag sweep: success against sequence length")
-shipped_path = DATA / "sweep_default.json"
-
-
-@st.cache_data(show_spinner=False)
-def shipped_sweep() -> dict | None:
-    try:
-        result = json.loads(shipped_path.read_text())
-        training.TrainConfig(**result["base"]).check()
-        training.success_rates(result)
-        return result
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-shipped = shipped_sweep()
-if shipped is None:
-    st.warning(
-        "The shipped sweep results (rnnviz/content/data/sweep_default.json) are missing or unreadable; "
-        "`python -m rnnviz sweep` makes them again. You can still run a sweep below.",
-        icon="📄",
-    )
-else:
-    base = training.TrainConfig(**shipped["base"])
-    st.markdown(
-        f"Each point is the share of {len(shipped['seeds'])} seeds whose model solved the "
-        f"**{tasks.TASKS[base.task]}** within {base.steps} updates ({base.hidden_size} units, Adam at {base.lr}, "
-        f"forget bias {base.forget_bias}). Hochreiter & Schmidhuber (1997) report the same shape: gradient-trained "
-        "plain RNNs failed at long lags that the LSTM solved. These results ship with the app (made by "
-        "`python -m rnnviz sweep`); the button reruns the sweep with your sidebar settings."
-    )
-    figure = ui.shared_figure(  # the same for every session of the server
-        ("lab.shipped", str(shipped_path)),
-        lambda: sweep_figure(
-            shipped["lengths"], training.success_rates(shipped), len(shipped["seeds"]), "Shipped sweep"
-        ),
-    )
-    ui.show_figure(figure, key="lab.sweep_shipped")
-
-lengths = [5, 10, 20, 50, 100] if task != "order" else [10, 20, 50, 100]
-seeds = [0, 1, 2]
-sweep_base = replace(config_for("lstm"), eval_every=25)
-groups = training.sweep_groups(sweep_base, selected, lengths, seeds)
-st.caption(
-    f"Your sweep: {len(groups) * len(selected)} runs of {sweep_base.steps} updates ({len(lengths)} lengths × "
-    f"{len(seeds)} seeds × {len(selected)} models), shared out to the server's training processes behind every "
-    "Train press; a run another session's sweep already made is not trained again. It can take minutes."
-)
-left, right = st.columns([1, 1])
-run_sweep = left.button("Run the sweep with my settings", disabled=not selected, width="stretch", key="lab.sweep_run")
-right.button("■ Stop the sweep", width="stretch", key="lab.sweep_stop", on_click=stop_sweep)
-
-
-def sweep_now() -> None:
-    configs = [config for group in groups for config in group.values()]
-    handles = ui.guarded(ui.training_service().sweep, configs, ui.session_owner(), ui.session_alive())
-    if handles is None:
-        return
-    stop_sweep()  # the session's previous sweep, if it was still running
-    state[SWEEP] = {
-        "status": "running",
-        "base": sweep_base,
-        "cells": selected,
-        "lengths": lengths,
-        "seeds": seeds,
-        "summaries": [],
-        "total": len(configs),
-        "handles": handles,
-        "done": {},  # run index -> summary
-        "failed": {},  # run index -> message
-    }
-
-
-def watch_sweep(record: dict):
-    bar = st.progress(0.0, text="Sweeping...")
-
-    def poll() -> bool:
-        waiting = next((h for h in record["handles"] if not h.snapshot().finished), None)
-        if waiting is not None:
-            waiting.wait(waiting.snapshot().version, timeout=0.25)
-        snaps = [h.snapshot() for h in record["handles"]]
-        if all(s.finished for s in snaps):
-            return True
-        bar.progress(*ui.sweep_progress(snaps))
-        return False
-
-    return poll
-
-
-if run_sweep:
-    sweep_now()
-
-if state.get(SWEEP):
-    record = state[SWEEP]
-    done, total = len(record["summaries"]), record["total"]
-    if record["status"] == "running":
-        watchers.append(watch_sweep(record))
-    else:
-        if record["status"] == "stopped":
-            st.warning(
-                f"Stopped after {done} of {total} runs. The figure shows the finished runs only; a missing point is "
-                "a length where no run finished.",
-                icon="⏹️",
-            )
-        if record.get("failed"):
-            why = ui.literal(next(iter(record["failed"].values())))
-            st.error(f"**{len(record['failed'])} of {total} runs failed:** {why}", icon="⚠️")
-        mine = training.sweep_result(
-            record["base"], record["cells"], record["lengths"], record["seeds"], record["summaries"]
-        )
-        title = "Your sweep" + ("" if done == total else f" ({done} of {total} runs)")
-        b = record["base"]
-        st.caption(
-            f"Your sweep's settings: {tasks.TASKS[b.task]}, {b.hidden_size} units, {b.steps} updates, {b.optimizer} "
-            f"at {b.lr}, {b.n_train} training sequences; lengths {', '.join(map(str, record['lengths']))}; seeds "
-            f"{', '.join(map(str, record['seeds']))}."
-        )
-        ui.show_figure(
-            sweep_figure(
-                record["lengths"], training.success_rates(mine), len(record["seeds"]) if done == total else None, title
-            ),
-            key="lab.sweep_mine",
-        )
+# ---- lag sweep (rnnviz.app.lab_sweep) ---------------------------------------------------------------------
+if (poll_sweep := lab_sweep.show(lab, lab_state.SweepPlan.of(settings, selected))) is not None:
+    watchers.append(poll_sweep)
 
 with st.expander("Details: tasks, training and what counts as solved"):
     st.markdown(
@@ -557,7 +274,4 @@ with st.expander("Details: tasks, training and what counts as solved"):
         "reached. A verdict (solved or not) is given only to a run that spent its whole budget."
     )
 
-# ---- the end of every script run: poll what is still training until one of them finishes, then redraw --------
-while watchers:
-    if any([poll() for poll in watchers]):
-        st.rerun()
+ui.poll_until_one_finishes(watchers)  # the end of every script run

@@ -3,7 +3,7 @@
 import pytest
 
 import rnnviz
-from tests.conftest import screenshot, wait_for_app
+from tests.helpers import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,7 @@
 
 import math
 
-from conftest import screenshot, wait_for_app
+from tests.helpers import screenshot, wait_for_app
 
 CHARTS = "[data-testid=stPlotlyChart] .js-plotly-plot"
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import screenshot, streamlit_server, wait_for_app
+from tests.helpers import screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 

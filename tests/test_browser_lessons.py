@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rnnviz.content import lessons
-from tests.conftest import screenshot, wait_for_app
+from tests.helpers import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/lesson_shots")

@@ -7,6 +7,7 @@ import pytest
 
 import rnnviz
 from rnnviz.engine.cells import GATE_COUNT
+from tests.helpers import rel_err
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
@@ -22,11 +23,6 @@ def random_cell(kind, nonlinearity="tanh", D=3, H=4, seed=0, scale=0.6):
         "bias_hh": rng.normal(0, scale, G * H),
     }
     return rnnviz.from_state_dict(kind, sd, nonlinearity=nonlinearity)
-
-
-def rel_err(a, b):
-    a, b = np.ravel(a), np.ravel(b)
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
 
 
 def make_problem(kind, nonlinearity, batched, seed=1):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 
 import rnnviz
 from rnnviz.__main__ import app_command, app_dir, main
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--task", "adding", "--length", "5", "--steps", "30", "--hidden", "4"]
@@ -151,14 +151,8 @@ def test_pyproject_ships_every_package_and_data_file():
             assert any(data.match(pattern) for pattern in patterns), f"{data.name} would not be installed"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_app_starts_a_server_from_another_directory(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "rnnviz", "app", "--server.port", str(port), "--server.address", "127.0.0.1"]
         + ["--server.fileWatcherType", "none"],

@@ -9,10 +9,10 @@ import re
 
 import numpy as np
 import pytest
-from test_pages import GRADIENTS, assert_clean, open_page
 
 from rnnviz.engine import analysis
 from rnnviz.figures import gradient_flow as gfig
+from tests.helpers import GRADIENTS, assert_clean, open_page
 
 SCENARIOS = 4  # sidebar buttons: start view, vanishing, LSTM keeps it, exploding
 LAG, REACH, EIGEN, CLIP = range(4)  # the page's charts, in order

@@ -1,5 +1,5 @@
 """The shared training service: one computation per distinct press, a bounded pool with a FIFO queue,
-Stop, failures and crashes. Real worker processes; tiny runs (length 10, hidden 4)."""
+Stop, failures and crashes. Real worker processes; tiny runs (tests.helpers.tiny)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ import dataclasses
 import gc
 import os
 import signal
+import threading
 import time
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rnnviz.app import trainer
+from rnnviz.app import trainer, workers
 from rnnviz.engine import tasks, training
-
-TINY = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
-
-
-def tiny(**changes) -> training.TrainConfig:
-    return dataclasses.replace(TINY, **changes)
+from tests.helpers import TINY, finish, first_point, tiny
 
 
 def press(seed: int = 0, **changes) -> tuple:
@@ -27,33 +25,9 @@ def press(seed: int = 0, **changes) -> tuple:
     return tuple(tiny(cell=cell, seed=seed, **changes) for cell in ("rnn", "lstm", "gru"))
 
 
-def finish(handle: trainer.Handle, timeout: float = 120) -> trainer.Snapshot:
-    deadline = time.monotonic() + timeout
-    snap = handle.snapshot()
-    while not snap.finished:
-        assert time.monotonic() < deadline, f"job {snap.job_id} still {snap.status} after {timeout} s"
-        snap = handle.wait(snap.version, timeout=1)
-    return snap
-
-
-def first_point(handle: trainer.Handle, timeout: float = 120) -> trainer.Snapshot:
-    deadline = time.monotonic() + timeout
-    snap = handle.snapshot()
-    while not any(snap.histories) and not snap.finished:
-        assert time.monotonic() < deadline, "no progress arrived"
-        snap = handle.wait(snap.version, timeout=1)
-    return snap
-
-
 def without_time(history) -> list:
     """Progress points minus the wall time, which is the only thing two identical runs may differ in."""
     return [dataclasses.replace(p, seconds=0.0) for p in history]
-
-
-@pytest.fixture
-def service():
-    with trainer.TrainingService(workers=2) as s:
-        yield s
 
 
 def test_identical_presses_share_one_computation_equal_to_training_directly(service):
@@ -318,12 +292,12 @@ def test_sweep_runs_wait_behind_presses_and_a_press_promotes_the_same_run():
 
 
 def test_workers_start_with_one_blas_thread_and_a_lower_priority(service):
-    before = {k: os.environ.get(k) for k in trainer.ONE_THREAD}
+    before = {k: os.environ.get(k) for k in workers.ONE_THREAD}
     finish(service.submit(press()))
-    assert {k: os.environ.get(k) for k in trainer.ONE_THREAD} == before  # the server's own setting is left alone
+    assert {k: os.environ.get(k) for k in workers.ONE_THREAD} == before  # the server's own setting is left alone
     (pid,) = service.stats()["workers"]
     environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
-    assert {k: environ.get(k) for k in trainer.ONE_THREAD} == trainer.ONE_THREAD
+    assert {k: environ.get(k) for k in workers.ONE_THREAD} == workers.ONE_THREAD
     assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
 
 
@@ -350,13 +324,13 @@ def test_workers_never_run_the_servers_main_module(service, monkeypatch, tmp_pat
     assert finish(service.submit(press())).status == "done"
 
 
-def _service_script() -> None:
+def _service_script(seed: int = 0) -> None:
     import streamlit as st
 
     from rnnviz.app import ui
     from rnnviz.engine import training
 
-    config = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100)
+    config = training.TrainConfig(length=10, hidden_size=4, steps=20, eval_every=5, n_train=200, n_test=100, seed=seed)
     handle = ui.training_service().submit((config,), owner=ui.session_owner())
     snap = handle.wait(timeout=0)
     while not snap.finished:
@@ -373,6 +347,90 @@ def test_the_pages_service_trains_inside_streamlits_script_runner():
     assert second.text[0].value == "done 20 joined=True"
 
 
+def worker_processes() -> set[int]:
+    """The pids of this process's children that run a training worker (Linux: read from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # it ended meanwhile
+        if ppid == os.getpid() and b"rnnviz.app.workers" in command:
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts worker processes through /proc")
+def test_clearing_streamlits_caches_neither_duplicates_nor_orphans_the_service(monkeypatch):
+    """Issue 24: any client may send Streamlit's "clear caches" message. Between presses, run what the server
+    does on that message; the workers stay within the cap and an identical press still replays."""
+    from streamlit.runtime.app_session import AppSession
+    from streamlit.testing.v1 import AppTest
+
+    def clear_caches():  # AppSession's own handler of the message, on a stand-in for the session's state
+        AppSession._handle_clear_cache_request(types.SimpleNamespace(_session_state={"lab.run": "a record"}))
+
+    def pumps():
+        return {t for t in threading.enumerate() if t.name == "rnnviz-training-pump"}
+
+    before, pumps_before = worker_processes(), pumps()  # an earlier test's service may still run in this process
+    monkeypatch.setenv(workers.CAP_VARIABLE, "1")
+    monkeypatch.setattr(trainer, "_shared", None)  # a fresh process-wide service, sized under the cap
+    try:
+        first = AppTest.from_function(_service_script, args=(101,), default_timeout=120).run()
+        assert first.text[0].value == "done 20 joined=False"
+        service = trainer.shared_service()
+        assert service.size == 1
+        for round in range(4):
+            clear_caches()
+            st_script = AppTest.from_function(_service_script, args=(101,), default_timeout=120).run()
+            assert st_script.text[0].value == "done 20 joined=True", round  # the same service: replayed
+            assert len(worker_processes() - before) <= 1
+            clear_caches()
+            other = AppTest.from_function(_service_script, args=(200 + round,), default_timeout=120).run()
+            assert other.text[0].value == "done 20 joined=False", round
+            assert len(worker_processes() - before) <= 1
+            assert trainer.shared_service() is service
+        assert service.stats()["computations"] == 5
+        assert len(pumps() - pumps_before) == 1  # one background thread, not one per round
+    finally:
+        trainer.shared_service().close()
+    assert worker_processes() - before == set()  # closing ended its worker
+
+
+def test_the_workers_are_sized_by_the_cpus_this_process_may_use_and_the_cap(tmp_path, monkeypatch):
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    none = tmp_path / "no-cgroup"
+    assert workers.usable_cpus(none) == affinity
+    assert workers.default_workers({}, none) == min(affinity, workers.MAX_WORKERS)
+    assert workers.default_workers({workers.CAP_VARIABLE: "1"}, none) == 1
+    assert workers.default_workers({workers.CAP_VARIABLE: " 64 "}, none) == min(affinity, 64)  # a cap, not a size
+    for bad in ("0", "65", "two", "1.5"):
+        with pytest.raises(ValueError, match=workers.CAP_VARIABLE):
+            workers.default_workers({workers.CAP_VARIABLE: bad}, none)
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert workers.cgroup_cpus(v2) is None
+    (v2 / "cpu.max").write_text("150000 100000\n")  # one and a half CPUs: two workers may share them
+    assert workers.cgroup_cpus(v2) == 2
+    (v2 / "cpu.max").write_text("50000 100000\n")
+    assert workers.cgroup_cpus(v2) == 1 and workers.usable_cpus(v2) == 1
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert workers.cgroup_cpus(v1) is None
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("300000\n")
+    assert workers.cgroup_cpus(v1) == 3
+
+    monkeypatch.setenv(workers.CAP_VARIABLE, "1")
+    with trainer.TrainingService() as service:  # the default reads the environment
+        assert service.size == 1
+
+
 def test_a_single_config_job_equals_the_same_model_trained_in_a_group_by_train_many(service):
     group = {config.cell: config for config in press(seed=3)}
     together = training.train_many(group)
@@ -382,31 +440,3 @@ def test_a_single_config_job_equals_the_same_model_trained_in_a_group_by_train_m
         assert without_time(run.history) == without_time(want.history) and run.updates == want.updates
         for name, value in want.model.params.items():
             np.testing.assert_array_equal(run.model.params[name], value)
-
-
-def test_runs_of_shows_each_model_at_its_last_evaluation_or_untrained_at_update_0():
-    with trainer.TrainingService(workers=1) as service:
-        busy = service.submit(press(steps=5000))
-        queued = service.submit(press(seed=1))
-        queued.stop()
-        data = tasks.make_task(TINY.task, TINY.length, TINY.n_train, TINY.n_test, seed=1)
-        untrained = trainer.runs_of(queued.snapshot())
-        for config in press(seed=1):
-            run = untrained[config.cell]
-            assert run.updates == 0 and [p.step for p in run.history] == [0] and run.solved is None
-            model = training.init_model(config, tasks.SPECS[config.task])
-            _, test_metric = training.evaluate(model, training._sets(config, data)[1])
-            assert run.last.test_metric == test_metric  # the untrained model, evaluated
-        first_point(busy)
-        busy.stop()
-        snap = busy.snapshot()
-        runs = trainer.runs_of(snap)
-        assert [r.updates for r in runs.values()] == list(snap.updates)
-        assert snap.histories[0]  # the first model has been evaluated; the others may not have been yet
-        for index, run in enumerate(runs.values()):
-            assert run.last.step == run.updates
-            if snap.histories[index]:
-                assert run.history == snap.histories[index]
-                np.testing.assert_array_equal(run.model.readout_weight, snap.trained[index].readout_weight)
-            else:  # stopped before its first evaluation point: untrained, at update 0
-                assert run.updates == 0 and len(run.history) == 1

@@ -3,16 +3,14 @@ of settings mid-run, two sessions sharing one run, the queue, a failed job, the 
 small-data preset and the lag sweep. A press still training when a click reruns the page is reproduced by the
 record it leaves: the configs and the service's handle, still marked running."""
 
-import time
 from dataclasses import replace
 
 import pytest
 
 from rnnviz.app import trainer, ui
+from rnnviz.app.lab_state import Lab, Sweep, SweepPlan, TrainRun
 from rnnviz.engine import tasks, training
-from tests.test_pages import assert_clean, open_page
-
-LAB = "pages/3_Training_lab.py"
+from tests.helpers import LAB, assert_clean, finish, first_point, open_page
 
 
 def test_training_lab_defaults_show_the_shipped_sweep():
@@ -34,9 +32,9 @@ def test_training_a_tiny_budget_shows_curves_verdicts_and_downloads(task):
     assert len(at.get("plotly_chart")) == 3  # learning curves, trained gates, sweep
     assert "You predicted **LSTM**; measured:" in at.info[0].value
     assert [b.label for b in at.get("download_button")] == [f"⬇ {k} weights (.npz)" for k in ("RNN", "LSTM", "GRU")]
-    record = at.session_state["lab.run"]
-    assert record["status"] == "done" and {r.updates for r in record["runs"].values()} == {50}
-    assert record["handle"].snapshot().status == "done"  # trained by the service's workers
+    record = at.session_state["lab.state"].run
+    assert record.status == "done" and {r.updates for r in record.runs.values()} == {50}
+    assert record.handle.snapshot().status == "done"  # trained by the service's workers
 
 
 def test_the_prediction_offers_every_outcome_of_the_selected_models():
@@ -72,7 +70,7 @@ def test_the_reveal_compares_the_prediction_with_the_measured_outcome_ties_inclu
     configs = {c: training.TrainConfig(cell=c, steps=50) for c in ("rnn", "lstm", "gru")}
     runs = {"rnn": finished("rnn", configs["rnn"]), "lstm": finished("lstm", configs["lstm"], 50)}
     runs["gru"] = finished("gru", configs["gru"], 25)
-    at.session_state["lab.run"] = {"status": "done", "configs": configs, "runs": runs, "prediction": prediction}
+    at.session_state["lab.state"] = Lab(run=TrainRun.finished(configs, runs, prediction))
     at.run()
     assert_clean(at)
     text = at.info[0].value
@@ -96,38 +94,23 @@ def running_record(at, configs, service=None, owner="this session", prediction=(
     """A press of Train as the page records it: the configs submitted to the service, the handle kept."""
     at.session_state["_rnnviz_owner"] = owner
     handle = (service or ui.training_service()).submit(tuple(configs.values()), owner=owner)
-    at.session_state["lab.run"] = {
-        "status": "running",
-        "configs": configs,
-        "runs": {},
-        "prediction": prediction,
-        "handle": handle,
-    }
+    at.session_state["lab.state"] = Lab(run=TrainRun(configs, prediction, handle))
     return handle
-
-
-def first_point(handle, timeout=120):
-    deadline = time.monotonic() + timeout
-    snap = handle.snapshot()
-    while not all(snap.histories):
-        assert time.monotonic() < deadline and not snap.finished, snap.status
-        snap = handle.wait(snap.version, timeout=1)
-    return snap
 
 
 def test_stop_mid_run_shows_every_model_at_its_last_evaluation_point_without_a_verdict():
     at = open_page(LAB, steps=3000, length=10, hidden_size=4)
     handle = running_record(at, lab_configs(steps=3000, seed=11))
-    first_point(handle)
+    first_point(handle, every_model=True)
     at.button(key="lab.stop").click().run()
     assert_clean(at)
-    record = at.session_state["lab.run"]
+    record = at.session_state["lab.state"].run
     snap = handle.snapshot()
-    assert record["status"] == snap.status == "stopped" and not snap.detached
-    updates = {c: r.updates for c, r in record["runs"].items()}
+    assert record.status == snap.status == "stopped" and not snap.detached
+    updates = {c: r.updates for c, r in record.runs.items()}
     assert updates == dict(zip(("rnn", "lstm", "gru"), snap.updates, strict=True))
     assert all(0 < u < 3000 and u % 75 == 0 for u in updates.values())  # evaluation points only
-    assert all(r.last.step == r.updates for r in record["runs"].values())  # never a claimed update it did not have
+    assert all(r.last.step == r.updates for r in record.runs.values())  # never a claimed update it did not have
     assert [x.delta for x in at.metric] == [f"no verdict: stopped at {u}/3000" for u in updates.values()]
     assert any(w.value.startswith("Stopped at update") and "no verdict" in w.value for w in at.warning)
     assert "stopped at update" in at.info[0].value and "solved:" not in at.info[0].value
@@ -143,7 +126,7 @@ def test_stop_before_the_first_evaluation_still_evaluates_every_model_at_update_
         at.button(key="lab.stop").click().run()
         busy.stop()
         assert_clean(at)
-        assert at.session_state["lab.run"]["status"] == "stopped"
+        assert at.session_state["lab.state"].run.status == "stopped"
         assert any("Stopped at update 0 of 1000: no verdict" in w.value for w in at.warning)
         assert [x.delta for x in at.metric] == ["no verdict: stopped at 0/1000"] * 3
         assert all(x.value != "—" for x in at.metric)  # the untrained models, evaluated
@@ -157,9 +140,9 @@ def test_a_change_of_settings_mid_run_keeps_the_run_going_for_the_pressed_settin
     handle = running_record(at, configs)
     at.toggle(key="lab.small").set_value(True).run()  # a rerun mid-run: the page polls the same handle again
     assert_clean(at)
-    record = at.session_state["lab.run"]
-    assert record["status"] == "done" and record["handle"] is handle and record["configs"] == configs
-    assert {r.updates for r in record["runs"].values()} == {200}
+    record = at.session_state["lab.state"].run
+    assert record.status == "done" and record.handle is handle and record.configs == configs
+    assert {r.updates for r in record.runs.values()} == {200}
     assert all(x.delta == "not solved ✘" or x.delta.startswith("solved ✔") for x in at.metric)
     assert not any("Interrupted" in w.value or "Stopped" in w.value for w in at.warning)
     assert any("length 10, 4 units, 200 updates" in c.value for c in at.caption)  # the run's own settings
@@ -170,9 +153,9 @@ def test_a_press_with_other_settings_mid_run_leaves_the_old_run_and_trains_the_n
     old = running_record(at, lab_configs(steps=3000, seed=18))
     at.button(key="lab.train").click().run()
     assert_clean(at)
-    record = at.session_state["lab.run"]
-    assert record["status"] == "done" and record["handle"] is not old
-    assert {c.steps for c in record["configs"].values()} == {50}
+    record = at.session_state["lab.state"].run
+    assert record.status == "done" and record.handle is not old
+    assert {c.steps for c in record.configs.values()} == {50}
     assert old.snapshot().status == "stopped"  # nobody else watched it: its job stopped
 
 
@@ -184,9 +167,9 @@ def test_two_sessions_with_identical_settings_share_one_computation_and_the_seco
     second.button(key="lab.train").click().run()
     assert_clean(second)
     assert ui.training_service().stats()["computations"] == before + 1
-    a, b = first.session_state["lab.run"], second.session_state["lab.run"]
-    assert not a["handle"].joined and b["handle"].joined and a["handle"].job_id == b["handle"].job_id
-    assert [r.history for r in a["runs"].values()] == [r.history for r in b["runs"].values()]
+    a, b = first.session_state["lab.state"].run, second.session_state["lab.state"].run
+    assert not a.handle.joined and b.handle.joined and a.handle.job_id == b.handle.job_id
+    assert [r.history for r in a.runs.values()] == [r.history for r in b.runs.values()]
     (caption,) = [c.value for c in second.caption if c.value.startswith("Trained with:")]
     assert "Replayed: the same run another session started on this server" in caption
     assert not any("Replayed" in c.value for c in first.caption)
@@ -202,10 +185,10 @@ def test_a_press_joins_a_run_another_session_is_training():
     before = ui.training_service().stats()["computations"]
     at.button(key="lab.train").click().run()  # polls the shared job to its end
     assert_clean(at)
-    record = at.session_state["lab.run"]
-    assert record["status"] == "done" and record["handle"].job_id == other.job_id
+    record = at.session_state["lab.state"].run
+    assert record.status == "done" and record.handle.job_id == other.job_id
     assert ui.training_service().stats()["computations"] == before
-    assert [r.history for r in record["runs"].values()] == list(other.snapshot().histories)
+    assert [r.history for r in record.runs.values()] == list(other.snapshot().histories)
 
 
 def test_a_press_waits_in_the_queue_behind_a_busy_pool():
@@ -215,7 +198,7 @@ def test_a_press_waits_in_the_queue_behind_a_busy_pool():
         at = open_page(LAB, steps=50, length=10, hidden_size=4)
         at.button(key="lab.train").click().run()
         assert_clean(at)
-        mine = at.session_state["lab.run"]["handle"].snapshot()
+        mine = at.session_state["lab.state"].run.handle.snapshot()
         assert mine.status == "done" and mine.started_at >= busy.snapshot().finished_at  # it waited its turn
         assert service.stats()["peak_running"] == 1
 
@@ -240,11 +223,11 @@ def test_a_failed_job_shows_its_message_and_the_page_keeps_working():
     handle = running_record(at, bad)
     at.run()
     assert not at.exception
-    assert at.session_state["lab.run"]["status"] == "failed"
+    assert at.session_state["lab.state"].run.status == "failed"
     assert at.error[0].value == f"**Training failed:** {ui.literal(handle.snapshot().message)}"
     at.button(key="lab.train").click().run()  # the next press trains
     assert_clean(at)
-    assert not at.error and at.session_state["lab.run"]["status"] == "done"
+    assert not at.error and at.session_state["lab.state"].run.status == "done"
 
 
 def test_small_data_applies_the_overfitting_preset_and_shows_training_curves():
@@ -258,9 +241,9 @@ def test_small_data_applies_the_overfitting_preset_and_shows_training_curves():
     at.slider(key="lab.length").set_value(10).run()
     at.button(key="lab.train").click().run()
     assert_clean(at)
-    assert at.session_state["lab.run"]["configs"]["gru"].n_train == training.SMALL_DATA["n_train"]
+    assert at.session_state["lab.state"].run.configs["gru"].n_train == training.SMALL_DATA["n_train"]
     assert any("Small data: the thin lines" in c.value for c in at.caption)
-    gru = at.session_state["lab.run"]["runs"]["gru"]
+    gru = at.session_state["lab.state"].run.runs["gru"]
     overfits = not gru.solved and training.is_solved(tasks.SPECS["order"], gru.last.train_metric)
     assert any("training sequences only: overfitting" in c.value for c in at.caption) == overfits
     curves = at.get("plotly_chart")[0].proto.spec
@@ -300,8 +283,8 @@ def test_the_sweep_runs_through_the_service_and_stays_in_the_session():
     before = ui.training_service().stats()
     at.button(key="lab.sweep_run").click().run()
     assert_clean(at)
-    record = at.session_state["lab.sweep"]
-    assert record["status"] == "done" and len(record["summaries"]) == record["total"] == 12  # 4 lengths x 3 seeds
+    record = at.session_state["lab.state"].sweep
+    assert record.status == "done" and len(record.summaries) == record.total == 12  # 4 lengths x 3 seeds
     after = ui.training_service().stats()
     assert after["submissions"] == before["submissions"] + 12 and after["computations"] <= before["computations"] + 12
     at.slider(key="lab.hidden_size").set_value(3).run()  # another click: the sweep's result is still shown
@@ -311,8 +294,8 @@ def test_the_sweep_runs_through_the_service_and_stays_in_the_session():
     again.button(key="lab.sweep_run").click().run()
     assert ui.training_service().stats()["computations"] == after["computations"]  # every run replayed
     runs = [
-        sorted(r["summaries"], key=lambda x: (x["length"], x["seed"]))
-        for r in (record, again.session_state["lab.sweep"])
+        sorted(r.summaries, key=lambda x: (x["length"], x["seed"]))
+        for r in (record, again.session_state["lab.state"].sweep)
     ]
     assert runs[0] == runs[1]
 
@@ -323,18 +306,9 @@ def test_a_stopped_sweep_shows_its_finished_runs_stops_the_rest_and_says_so():
     service = ui.training_service()
     quick = service.sweep([replace(base, cell="rnn", length=5, seed=s) for s in (0, 1, 2)], owner="me")
     for handle in quick:
-        while not handle.snapshot().finished:
-            handle.wait(handle.snapshot().version, timeout=1)
+        finish(handle)
     slow = service.sweep([replace(base, cell="rnn", steps=20_000, seed=s) for s in (0, 1, 2)], owner="me")
-    record = {"status": "running", "base": base, "cells": ["rnn"], "lengths": [5, 10], "seeds": [0, 1, 2]}
-    at.session_state["lab.sweep"] = {
-        **record,
-        "summaries": [],
-        "total": 6,
-        "handles": quick + slow,
-        "done": {},
-        "failed": {},
-    }
+    at.session_state["lab.state"] = Lab(sweep=Sweep(SweepPlan(base, ("rnn",), (5, 10), (0, 1, 2)), quick + slow))
     at.button(key="lab.sweep_stop").click().run()
     assert_clean(at)
     assert any("Stopped after 3 of 6 runs" in w.value for w in at.warning)

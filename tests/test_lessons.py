@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnnviz.content import lessons
 from rnnviz.engine import analysis, studies, tasks, training
-from tests.test_pages import open_page as open_link
+from tests.helpers import open_page as open_link
 
 LESSONS = "pages/0_Lessons.py"
 DATA = lessons.load_data()

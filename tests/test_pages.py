@@ -3,44 +3,17 @@ extremes of every slider, and turns bad input into a message instead of a traceb
 
 import io
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
 
 import rnnviz
 from rnnviz.content import lessons
 from rnnviz.engine import studies
 from rnnviz.figures import common
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-STEPPER = "pages/1_Cell_stepper.py"
-GRADIENTS = "pages/2_Gradient_flow.py"
-
-
-def open_page(path=None, *, timeout: float = 120, **query) -> AppTest:
-    """Open a page by a link that carries ``query`` (as a shared URL does)."""
-    at = AppTest.from_file(APP, default_timeout=timeout)
-    if path:
-        at.run()  # AppTest starts at the main script; the link then opens the page
-        for key in list(at.query_params):
-            del at.query_params[key]
-    for key, value in query.items():
-        at.query_params[key] = [str(v) for v in value] if isinstance(value, list) else str(value)
-    if path:
-        at.switch_page(path)
-    at.run()
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    for element in (*at.error, *at.warning, *at.markdown, *at.caption):
-        text = str(element.value)
-        assert "Traceback" not in text and "RuntimeWarning" not in text, text
+from tests.helpers import GRADIENTS, STEPPER, assert_clean, open_page
 
 
 def test_landing_page_reveals_the_measurement_after_a_guess():

@@ -296,7 +296,7 @@ def test_figures_draw_ours_and_the_papers():
 
 @pytest.mark.browser
 def test_papers_page_in_the_browser(page, app_url):
-    from tests.conftest import screenshot, wait_for_app
+    from tests.helpers import screenshot, wait_for_app
 
     page.goto(f"{app_url}/Papers?papers.experiment=order")
     wait_for_app(page, charts=3)  # latch, adding, forget bias

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rnnviz.engine import tasks, training
+from tests.helpers import tiny
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,10 +188,6 @@ def test_training_with_a_huge_sgd_step_keeps_the_model_finite():
 
 
 # ---- training several models together ----------------------------------------------------------------
-
-
-def tiny(cell, **kw):
-    return training.TrainConfig(cell=cell, length=6, hidden_size=3, steps=12, eval_every=5, n_train=40, n_test=20, **kw)
 
 
 def test_models_trained_together_match_each_trained_alone():

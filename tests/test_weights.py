@@ -17,14 +17,10 @@ import pytest
 import rnnviz
 from rnnviz.engine import weights
 from rnnviz.engine.cells import GATE_COUNT
+from tests.helpers import rel_err
 
 REFERENCE = Path(__file__).parent / "data" / "torch_reference.npz"
 TORCH_KEYS = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]  # torch.nn.{RNN,LSTM,GRU}, one layer
-
-
-def rel_err(a, b):
-    a, b = np.ravel(a), np.ravel(b)
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
 
 
 def random_state_dict(kind, D=3, H=4, seed=0, dtype=np.float64):

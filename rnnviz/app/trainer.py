@@ -1,7 +1,8 @@
 """Training as a service shared by every session of one server: identical settings train once, different
 settings run in a bounded pool of worker processes with a first-in, first-out queue.
 
-One :class:`TrainingService` per server process (the pages get it from ``ui.training_service()``). A session
+One :class:`TrainingService` per server process (:func:`shared_service`, a module-level object outside
+Streamlit's caches; the pages get it from ``ui.training_service()``). A session
 submits the frozen configs of one press of Train (one :class:`training.TrainConfig` per model) and gets a
 :class:`Handle`; it polls the handle for a :class:`Snapshot` and draws the curves from it.
 
@@ -11,9 +12,9 @@ submits the frozen configs of one press of Train (one :class:`training.TrainConf
   ``Handle.joined`` says it attached to a job another submission started. Training is deterministic (the
   same config gives the same updates), so the replay is the run this session would have trained itself;
   only ``Progress.seconds`` (wall time) differs between two runs.
-- **Different submissions queue.** At most ``workers`` jobs run at once (default ``os.cpu_count()``), each in
-  its own worker process (a fresh interpreter, one BLAS thread, lower priority), the rest wait in FIFO order and
-  report their position (1 = next).
+- **Different submissions queue.** At most ``workers`` jobs run at once (default: the CPUs this process may use,
+  capped by ``RNNVIZ_TRAINING_WORKERS``), each in its own worker process (:mod:`rnnviz.app.workers`: a fresh
+  interpreter, one BLAS thread, lower priority), the rest wait in FIFO order and report their position (1 = next).
 - **Stop detaches.** ``Handle.stop()`` freezes that handle's view at the moment of the press (status
   'stopped', the partial history and parameters up to then) and detaches it from the job. The job itself
   stops only when no other handle is attached; otherwise it goes on for them (``Snapshot.detached``). A
@@ -25,42 +26,38 @@ submits the frozen configs of one press of Train (one :class:`training.TrainConf
   that is garbage-collected detaches as well. Either way, a job nobody watches stops and frees its place
   in the pool.
 - **Results are plain arrays.** A model comes back as a :class:`Trained` (state dict + readout, read-only
-  arrays); ``Trained.model(cell)`` builds a fresh ``training.Model`` for the session that asks.
+  arrays); ``Trained.model(cell)`` builds a fresh ``training.Model`` for the session that asks. (What the
+  Training lab draws from a snapshot is ``rnnviz.app.lab_state.runs_of``.)
 - **The lag sweep** submits one job per (cell, length, seed) run (:meth:`TrainingService.sweep`), so its
   runs use the whole pool and a run another session's sweep already made is not trained twice.
 - Finished jobs stay in a least-recently-used index of ``keep`` jobs; a later identical press replays
   instantly. A worker that dies marks its job failed with a message; the service starts a new worker.
 
 Threads: every piece of state is guarded by one lock; one background thread per service reads the workers'
-messages, notices dead workers and hands queued jobs to idle ones.
+messages, notices dead workers and hands queued jobs to idle ones. (Over 500 lines on purpose: everything that
+reads or writes the state under that lock stays in one file, so the lock's rules can be checked in one place.)
 """
 
 from __future__ import annotations
 
+import atexit
 import collections
 import dataclasses
 import itertools
-import os
-import subprocess
-import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from multiprocessing import connection
-from pathlib import Path
 
 import numpy as np
 
-from rnnviz.engine import blas, tasks, training, weights
+from rnnviz.app.workers import MAX_WORKERS, Worker, default_workers
+from rnnviz.engine import tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
-# Set in every worker's environment before NumPy loads there: the workers and the server share the cores, and
-# extra BLAS threads on these small products made a press 30-75% slower (see rnnviz/engine/blas.py).
-ONE_THREAD = blas.ONE_THREAD
-_ROOT = str(Path(__file__).resolve().parents[2])  # where the worker imports rnnviz from
 
 
 @dataclass(frozen=True, eq=False)  # arrays: equal means the same object, never an elementwise comparison
@@ -141,23 +138,6 @@ class Snapshot:
         )
 
 
-def runs_of(snapshot: Snapshot, data: tuple[tasks.Dataset, tasks.Dataset] | None = None) -> dict:
-    """``{cell: training.ModelRun}`` for every model of ``snapshot``, as the Training lab draws them: each at
-    its last evaluation point. A model with none yet (stopped while queued, or before its first evaluation
-    point) is its untrained model evaluated at update 0, so every model shows a result and no update it
-    never had is claimed. ``data`` = (train, test) of the configs, made from the first config when needed."""
-    runs = {}
-    for index, config in enumerate(snapshot.configs):
-        if snapshot.histories[index] and snapshot.trained[index] is not None:
-            runs[config.cell] = snapshot.run(index)
-            continue
-        if data is None:
-            data = tasks.make_task(config.task, config.length, config.n_train, config.n_test, seed=config.seed)
-        start = training.ModelRun(config, (), 0, 0.0, training.init_model(config, tasks.SPECS[config.task]))
-        runs[config.cell] = training.evaluate_now(start, data)
-    return runs
-
-
 class _Job:
     def __init__(self, job_id: int, configs: tuple):
         self.id = job_id
@@ -170,44 +150,13 @@ class _Job:
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self.version = 0
-        self.worker: _Worker | None = None
+        self.worker: Worker | None = None
 
 
 @dataclass
 class _Watch:
     alive: Callable[[], bool] | None  # is the handle's session still there? None: not asked
     gone_since: float | None = None  # monotonic time alive() first said no (None: it said yes last)
-
-
-class _Worker:
-    """A worker process: a fresh interpreter that imports only rnnviz (never fork: the server has threads).
-
-    Not multiprocessing's 'spawn': it re-imports the parent's ``__main__``, and inside Streamlit that is the
-    page script the session last ran (the script runner installs it as ``__main__``), so every worker would
-    run a page. Pipes of its own carry pickled messages both ways, never a queue shared by all workers (a
-    worker killed while writing to a shared queue leaves its lock held and the others blocked)."""
-
-    def __init__(self, nice: int):
-        child_reads, parent_writes = os.pipe()
-        parent_reads, child_writes = os.pipe()
-        path = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
-        code = "import sys; from rnnviz.app.trainer import _worker_entry; _worker_entry(*map(int, sys.argv[1:]))"
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", code, str(child_reads), str(child_writes), str(nice)],
-                pass_fds=(child_reads, child_writes),
-                env={**os.environ, **ONE_THREAD, "PYTHONPATH": path},  # before NumPy loads there
-                stdin=subprocess.DEVNULL,
-            )
-        finally:
-            os.close(child_reads)
-            os.close(child_writes)
-        self.send = connection.Connection(parent_writes, readable=False)
-        self.results = connection.Connection(parent_reads, writable=False)
-        self.job: _Job | None = None
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -285,13 +234,13 @@ class Handle:
 
 
 class TrainingService:
-    """Shared training for one server process. ``workers`` bounds the jobs running at once (default: the
-    number of cores); ``keep`` is how many finished jobs stay ready to replay. Workers run at a lower
-    scheduling priority (``nice``, added to the server's) so the server's reruns get a core first:
-    training takes every core the class leaves idle, never the pages' responsiveness. ``prestart`` starts
-    the workers now instead of at the first press (a fresh interpreter importing NumPy takes seconds on a
-    busy machine). ``orphan_after``: how many seconds a handle's session may be gone (its ``alive`` says
-    no) before the handle detaches."""
+    """Shared training for one server process. ``workers`` bounds the jobs running at once (default:
+    ``workers.default_workers()``, one per CPU this process may use, capped by ``RNNVIZ_TRAINING_WORKERS``);
+    ``keep`` is how many finished jobs stay ready to replay. Workers run at a lower scheduling priority
+    (``nice``, added to the server's) so the server's reruns get a core first: training takes every core the
+    class leaves idle, never the pages' responsiveness. ``prestart`` starts the workers now instead of at the
+    first press (a fresh interpreter importing NumPy takes seconds on a busy machine). ``orphan_after``: how
+    many seconds a handle's session may be gone (its ``alive`` says no) before the handle detaches."""
 
     def __init__(
         self,
@@ -301,9 +250,9 @@ class TrainingService:
         prestart: bool = False,
         orphan_after: float = 120.0,
     ):
-        workers = (os.cpu_count() or 1) if workers is None else workers
-        if not 1 <= workers <= 64:
-            raise ValueError(f"workers must be between 1 and 64, got {workers}")
+        workers = default_workers() if workers is None else workers
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, got {workers}")
         if keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         if not 0 <= nice <= 19:
@@ -320,7 +269,7 @@ class TrainingService:
         self._index: collections.OrderedDict[tuple, _Job] = collections.OrderedDict()  # queued, running, done
         self._queue: collections.deque[_Job] = collections.deque()  # Train presses, first in first out
         self._later: collections.deque[_Job] = collections.deque()  # sweep runs: after every press
-        self._workers: list[_Worker] = []
+        self._workers: list[Worker] = []
         self._pump: threading.Thread | None = None
         self._closed = False
         self._ids = itertools.count(1)
@@ -332,7 +281,7 @@ class TrainingService:
         if prestart:
             with self._lock:
                 self._start_pump()
-                self._workers = [_Worker(self.nice) for _ in range(self.size)]
+                self._workers = [Worker(self.nice) for _ in range(self.size)]
 
     # ---- submitting ----------------------------------------------------------------------------------
 
@@ -402,8 +351,12 @@ class TrainingService:
                 "cached": sum(j.status == "done" for j in self._index.values()),
             }
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
-        """Stop every worker (their jobs end as failed) and the background thread."""
+        """Stop every worker (their jobs end as failed) and the background thread. Closing twice does nothing."""
         with self._lock:
             self._closed = True
             workers, self._workers = self._workers, []
@@ -412,18 +365,8 @@ class TrainingService:
             self._queue.clear()
             self._later.clear()
         for w in workers:
-            try:
-                w.send.send(None)
-            except (OSError, ValueError):
-                pass
-        for w in workers:
-            try:
-                w.process.wait(2)
-            except subprocess.TimeoutExpired:
-                w.process.kill()
-                w.process.wait(2)
-            w.results.close()
-        if self._pump is not None:
+            w.quit()
+        if self._pump is not None and self._pump is not threading.current_thread():
             self._pump.join(2)
 
     def __enter__(self) -> TrainingService:
@@ -469,7 +412,7 @@ class TrainingService:
         while self._queue or self._later:
             idle = next((w for w in self._workers if w.job is None), None)
             if idle is None and len(self._workers) < self.size:
-                idle = _Worker(self.nice)
+                idle = Worker(self.nice)
                 self._workers.append(idle)
             if idle is None:
                 return
@@ -486,7 +429,7 @@ class TrainingService:
         for queued in itertools.chain(self._queue, self._later):
             self._changed_job(queued)
 
-    def _release(self, worker: _Worker) -> None:
+    def _release(self, worker: Worker) -> None:
         if worker.job is not None:
             worker.job.worker = None
         worker.job = None
@@ -551,7 +494,7 @@ class TrainingService:
         if not job.watchers and job.status not in FINISHED:
             self._stop(job)
 
-    def _read(self, worker: _Worker) -> None:
+    def _read(self, worker: Worker) -> None:
         """Apply every message the worker has sent so far."""
         try:
             while worker.results.poll():
@@ -559,7 +502,7 @@ class TrainingService:
         except (EOFError, OSError):  # it died; _reap sees to its job
             pass
 
-    def _worker_of(self, job_id: int) -> _Worker | None:
+    def _worker_of(self, job_id: int) -> Worker | None:
         return next((w for w in self._workers if w.job is not None and w.job.id == job_id), None)
 
     def _apply(self, message: tuple) -> None:
@@ -602,61 +545,23 @@ class TrainingService:
 
 
 # --------------------------------------------------------------------------------------------------
-# The worker process
+# The process's one service
 
 
-def _worker_entry(reads: int, writes: int, nice: int) -> None:
-    """The worker's ``main``: its two pipe ends and how much to lower its priority."""
-    if nice and hasattr(os, "nice"):
-        os.nice(nice)
-    _worker_main(connection.Connection(reads, writable=False), connection.Connection(writes, readable=False))
+_shared: TrainingService | None = None
+_shared_lock = threading.Lock()
 
 
-def _worker_main(jobs, results) -> None:
-    """Run jobs one at a time: train the models of a job in turn, one evaluation interval each (as the
-    page did in the session thread), and send every progress point back. Between intervals, look for
-    ("stop", job id); a stop for a job already over is ignored."""
-    while True:
-        try:
-            item = jobs.recv()
-        except EOFError:
-            return
-        if item is None:
-            return
-        if item[0] == "stop":
-            continue
-        job_id, configs = item
-        results.send(("started", job_id, time.time()))
-        try:
-            datasets, runs = {}, {}
-            for index, config in enumerate(configs):
-                key = (config.task, config.length, config.n_train, config.n_test, config.seed)
-                if key not in datasets:  # the same data for every model of a press, made once
-                    datasets[key] = tasks.make_task(*key[:4], seed=config.seed)
-                runs[index] = training.train_steps(config, datasets[key])
-            stopped = False
-            while runs and not stopped:
-                for index in list(runs):
-                    while jobs.poll():
-                        try:
-                            message = jobs.recv()
-                        except EOFError:  # the server is gone: nobody is waiting for this job
-                            return
-                        if message is None:
-                            return
-                        stopped = stopped or message == ("stop", job_id)
-                    if stopped:
-                        break
-                    try:
-                        point, model = next(runs[index])
-                    except StopIteration:
-                        del runs[index]
-                        continue
-                    plain = (model.cell.state_dict(), model.readout_weight, model.readout_bias)
-                    results.send(("progress", job_id, index, point, plain))
-            results.send(("stopped" if stopped else "done", job_id, time.time()))
-        except (BrokenPipeError, EOFError):  # the server is gone: nobody is waiting for this job
-            return
-        except Exception as err:  # reported to the session; the worker takes the next job
-            text = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
-            results.send(("failed", job_id, time.time(), text))
+def shared_service(**options) -> TrainingService:
+    """The server process's one training service, made at the first call (``options`` are
+    :class:`TrainingService`'s and apply then only) and closed when the process exits.
+
+    A module-level object, not a Streamlit cache: any client can send Streamlit's "clear caches" message, and a
+    service kept in ``st.cache_resource`` would then be dropped while its workers and thread ran on, and the
+    next press would build a second one (issue 24 measured 20 orphaned workers after ten rounds)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared.closed:
+            _shared = TrainingService(**options)
+            atexit.register(_shared.close)
+        return _shared

@@ -1,9 +1,9 @@
 """Shared Streamlit helpers: page setup and navigation, settings kept in the URL, cached engine calls,
-and turning engine errors into messages. The only module under rnnviz/ that imports streamlit."""
+turning engine errors into messages, and the pages' access to the training service. rnnviz.app is the only
+package under rnnviz/ that imports streamlit (tests/test_layers.py)."""
 
 from __future__ import annotations
 
-import atexit
 import re
 import uuid
 from collections.abc import Callable, Hashable, Sequence
@@ -217,6 +217,10 @@ class Settings:
                 out[field] = [str(v) for v in value] if spec.many else str(value)
         return out
 
+    def values(self) -> dict:
+        """Every setting's current value, by field name."""
+        return {field: self[field] for field in self.specs}
+
     def sync_url(self) -> None:
         """Write the current settings into the URL (only this page's, so the URL describes this view)."""
         st.query_params.from_dict(self.query())
@@ -333,15 +337,12 @@ def run_columns(run: studies.Run, prefix: str = "") -> dict[str, np.ndarray]:
 # Shared by every session of the server: the training service, and figures built once per view.
 
 
-@st.cache_resource(show_spinner=False)
 def training_service() -> trainer.TrainingService:
     """The server's one training service: identical Train presses from any session share one run, the
-    others queue for a pool of worker processes (see rnnviz.app.trainer)."""
-    service = trainer.TrainingService(  # the workers start while the first visitor reads the page
-        prestart=True, orphan_after=float(st.get_option("server.disconnectedSessionTTL"))
-    )
-    atexit.register(service.close)  # the server's (or a test run's) end ends its workers too
-    return service
+    others queue for a pool of worker processes (see rnnviz.app.trainer). A process-wide object, never in
+    Streamlit's caches, which any client may clear; its workers start while the first visitor reads the page
+    and end with the process."""
+    return trainer.shared_service(prestart=True, orphan_after=float(st.get_option("server.disconnectedSessionTTL")))
 
 
 def session_alive() -> Callable[[], bool] | None:
@@ -373,6 +374,15 @@ def training_progress(snap: trainer.Snapshot, replayed: str | None = None) -> tu
         return 0.0, f"Queued: {ahead} (every training process on this server is busy)"
     done, budget = min(snap.updates), snap.configs[0].steps
     return done / budget, f"Training: update {done} of {budget}{REPLAYED_LIVE[replayed]}"
+
+
+def poll_until_one_finishes(polls: Sequence[Callable[[], bool]]) -> None:
+    """The end of a page's script run while something trains: call every poll (each draws its progress and
+    waits briefly for news) until one says its job finished, then rerun the page to draw the result. A click
+    ends this script run (and the loop) at once; the next run polls again."""
+    while polls:
+        if any([poll() for poll in polls]):
+            st.rerun()
 
 
 def sweep_progress(snaps: Sequence[trainer.Snapshot]) -> tuple[float, str]:

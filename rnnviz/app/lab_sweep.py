@@ -1,0 +1,126 @@
+"""The Training lab's lag sweep, a view of its own: the shipped sweep's figure, the button that reruns it with the
+sidebar's settings through the training service, its progress, and its result (kept in the session's
+:class:`rnnviz.app.lab_state.Lab`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import streamlit as st
+
+from rnnviz.app import ui
+from rnnviz.app.lab_state import Lab, Sweep, SweepPlan
+from rnnviz.content import DATA
+from rnnviz.engine import tasks, training
+from rnnviz.figures.training_lab import sweep_figure
+
+SHIPPED = DATA / "sweep_default.json"
+
+
+@st.cache_data(show_spinner=False)
+def shipped_sweep() -> dict | None:
+    """The sweep that ships with the app, or None when it is missing or unreadable."""
+    try:
+        result = json.loads(SHIPPED.read_text())
+        training.TrainConfig(**result["base"]).check()
+        training.success_rates(result)
+        return result
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def show_shipped() -> None:
+    shipped = shipped_sweep()
+    if shipped is None:
+        st.warning(
+            "The shipped sweep results (rnnviz/content/data/sweep_default.json) are missing or unreadable; "
+            "`python -m rnnviz sweep` makes them again. You can still run a sweep below.",
+            icon="📄",
+        )
+        return
+    base = training.TrainConfig(**shipped["base"])
+    st.markdown(
+        f"Each point is the share of {len(shipped['seeds'])} seeds whose model solved the "
+        f"**{tasks.TASKS[base.task]}** within {base.steps} updates ({base.hidden_size} units, Adam at {base.lr}, "
+        f"forget bias {base.forget_bias}). Hochreiter & Schmidhuber (1997) report the same shape: gradient-trained "
+        "plain RNNs failed at long lags that the LSTM solved. These results ship with the app (made by "
+        "`python -m rnnviz sweep`); the button reruns the sweep with your sidebar settings."
+    )
+    figure = ui.shared_figure(  # the same for every session of the server
+        ("lab.shipped", str(SHIPPED)),
+        lambda: sweep_figure(
+            shipped["lengths"], training.success_rates(shipped), len(shipped["seeds"]), "Shipped sweep"
+        ),
+    )
+    ui.show_figure(figure, key="lab.sweep_shipped")
+
+
+def show(lab: Lab, plan: SweepPlan) -> Callable[[], bool] | None:
+    """The whole lag-sweep section for the sidebar's ``plan``; returns the poll of a sweep still running (the
+    page calls it at the end of its run), else None."""
+    st.subheader("Lag sweep: success against sequence length")
+    show_shipped()
+    cells = len(plan.cells)
+    st.caption(
+        f"Your sweep: {len(plan.lengths) * len(plan.seeds) * cells} runs of {plan.base.steps} updates "
+        f"({len(plan.lengths)} lengths × {len(plan.seeds)} seeds × {cells} models), shared out to the server's "
+        "training processes behind every Train press; a run another session's sweep already made is not trained "
+        "again. It can take minutes."
+    )
+    left, right = st.columns([1, 1])
+    pressed = left.button("Run the sweep with my settings", disabled=not cells, width="stretch", key="lab.sweep_run")
+    right.button("■ Stop the sweep", width="stretch", key="lab.sweep_stop", on_click=stop_sweep)
+    if pressed:
+        service, owner, alive = ui.training_service(), ui.session_owner(), ui.session_alive()
+        lab.start_sweep(plan, lambda configs: ui.guarded(service.sweep, configs, owner, alive))
+    if lab.sweep is None:
+        return None
+    if lab.sweep.status == "running":
+        return watch(lab.sweep)
+    show_result(lab.sweep)
+    return None
+
+
+def stop_sweep() -> None:
+    Lab.of(st.session_state).stop_sweep()  # the lab as it is when the click lands
+
+
+def watch(sweep: Sweep) -> Callable[[], bool]:
+    """A progress bar here, and the poll that fills it (True once every run has finished)."""
+    bar = st.progress(0.0, text="Sweeping...")
+
+    def poll() -> bool:
+        waiting = next((h for h in sweep.handles if not h.snapshot().finished), None)
+        if waiting is not None:
+            waiting.wait(waiting.snapshot().version, timeout=0.25)
+        snaps = sweep.snapshots()
+        if all(s.finished for s in snaps):
+            return True
+        bar.progress(*ui.sweep_progress(snaps))
+        return False
+
+    return poll
+
+
+def show_result(sweep: Sweep) -> None:
+    done, total, plan = len(sweep.summaries), sweep.total, sweep.plan
+    if sweep.status == "stopped":
+        st.warning(
+            f"Stopped after {done} of {total} runs. The figure shows the finished runs only; a missing point is "
+            "a length where no run finished.",
+            icon="⏹️",
+        )
+    if sweep.failed:
+        why = ui.literal(next(iter(sweep.failed.values())))
+        st.error(f"**{len(sweep.failed)} of {total} runs failed:** {why}", icon="⚠️")
+    title = "Your sweep" + ("" if done == total else f" ({done} of {total} runs)")
+    b = plan.base
+    st.caption(
+        f"Your sweep's settings: {tasks.TASKS[b.task]}, {b.hidden_size} units, {b.steps} updates, {b.optimizer} "
+        f"at {b.lr}, {b.n_train} training sequences; lengths {', '.join(map(str, plan.lengths))}; seeds "
+        f"{', '.join(map(str, plan.seeds))}."
+    )
+    rates = training.success_rates(sweep.result())
+    figure = sweep_figure(list(plan.lengths), rates, len(plan.seeds) if done == total else None, title)
+    ui.show_figure(figure, key="lab.sweep_mine")

@@ -1,0 +1,251 @@
+"""Helpers shared by the tests, in one module imported one way (``from tests.helpers import ...``; pytest puts
+the repository root on the path, see ``pythonpath`` in pyproject.toml). Fixtures live in conftest.py.
+
+- numbers: :func:`rel_err`; a tiny training config: :func:`tiny`; the training service: :func:`first_point`;
+- AppTest: :func:`open_page`, :func:`assert_clean` and the pages' paths;
+- a real server and Chromium: :func:`find_chromium` (scripts/test.sh asks it too, through conftest),
+  :func:`free_port`, :func:`streamlit_server`, :func:`wait_for_app`, :func:`screenshot`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rnnviz.engine import training
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+STEPPER = "pages/1_Cell_stepper.py"
+GRADIENTS = "pages/2_Gradient_flow.py"
+LAB = "pages/3_Training_lab.py"
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+CHROMIUM_NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]  # Debian, Ubuntu, Google
+MAC_APPS = [
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+]
+
+
+def _playwright_roots() -> list[Path]:
+    """Where `python -m playwright install chromium` puts its browsers."""
+    custom = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    if custom == "0":  # inside the installed playwright package
+        import playwright
+
+        return [Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers"]
+    if custom:
+        return [Path(custom).expanduser()]
+    home = Path.home()
+    return [
+        Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "ms-playwright",  # Linux
+        home / "Library" / "Caches" / "ms-playwright",  # macOS
+        Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "ms-playwright",  # Windows
+    ]
+
+
+def find_chromium() -> str | None:
+    """The Chromium the browser tests drive; scripts/test.sh asks this same function.
+
+    In this order: the CHROMIUM environment variable (an error if it names nothing runnable); chromium
+    (Debian), chromium-browser (Ubuntu), google-chrome, google-chrome-stable on PATH; Chromium or Google
+    Chrome in macOS's /Applications; the newest Playwright download (PLAYWRIGHT_BROWSERS_PATH, else its cache).
+    """
+    named = os.environ.get("CHROMIUM")
+    if named:
+        found = shutil.which(named)
+        if found is None:
+            raise RuntimeError(f"CHROMIUM={named!r} is not an executable file")
+        return found
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    for app in MAC_APPS:
+        if os.access(app, os.X_OK):
+            return app
+    layouts = ["chrome-linux*/chrome", "chrome-mac*/Chromium.app/Contents/MacOS/Chromium", "chrome-win*/chrome.exe"]
+    for root in _playwright_roots():
+        builds = [b for b in root.glob("chromium-*") if b.name.removeprefix("chromium-").isdigit()]
+        for build in sorted(builds, key=lambda b: int(b.name.removeprefix("chromium-")), reverse=True):
+            for layout in layouts:
+                for binary in sorted(build.glob(layout)):
+                    if os.access(binary, os.X_OK):
+                        return str(binary)
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(*options: str, log_name: str = ".streamlit-server.log"):
+    """A real ``streamlit run app.py`` on a free port (``options`` are more of its flags); yields its URL."""
+    port = free_port()
+    log = open(ROOT / "tests" / log_name, "w")  # noqa: SIM115  (closed at teardown)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            *options,
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError(f"streamlit did not start; see tests/{log_name}")
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def wait_for_app(pg, charts: int = 0, timeout: float = 60_000) -> None:
+    """Wait until the script has finished running and at least ``charts`` Plotly charts are drawn
+    (Streamlit loads the chart component lazily, after the script state already reads notRunning)."""
+    pg.wait_for_selector("[data-testid=stMain] h1", timeout=timeout)  # the script has started rendering
+    pg.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=stApp]');"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
+        timeout=timeout,
+    )
+    pg.wait_for_function(
+        "n => { const c = Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'));"
+        " return c.length >= n && c.every(e => e.querySelector('.main-svg')); }",
+        arg=charts,
+        timeout=timeout,
+    )
+    pg.wait_for_timeout(300)
+
+
+def screenshot(pg, name: str) -> Path:
+    """The whole page: Streamlit scrolls an inner container, so grow the viewport to its content first."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    size = pg.viewport_size
+    height = pg.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    pg.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 12000)})
+    pg.wait_for_timeout(500)
+    pg.screenshot(path=str(path))
+    pg.set_viewport_size(size)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# AppTest
+
+
+def open_page(path=None, *, timeout: float = 120, **query) -> AppTest:
+    """Open a page by a link that carries ``query`` (as a shared URL does)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if path:
+        at.run()  # AppTest starts at the main script; the link then opens the page
+        for key in list(at.query_params):
+            del at.query_params[key]
+    for key, value in query.items():
+        at.query_params[key] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    if path:
+        at.switch_page(path)
+    at.run()
+    return at
+
+
+def assert_clean(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    for element in (*at.error, *at.warning, *at.markdown, *at.caption):
+        text = str(element.value)
+        assert "Traceback" not in text and "RuntimeWarning" not in text, text
+
+
+# --------------------------------------------------------------------------------------------------
+# Numbers and training
+
+
+def rel_err(a, b) -> float:
+    """Relative error of the norms, |a - b| / max(|a|, |b|) over all elements: never a loose elementwise tolerance."""
+    a, b = np.ravel(a), np.ravel(b)
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
+
+
+TINY = training.TrainConfig(length=6, hidden_size=3, steps=12, eval_every=5, n_train=40, n_test=20)
+
+
+def tiny(cell: str = "rnn", **changes) -> training.TrainConfig:
+    """A training config that trains in a blink: length 6, 3 units, 12 updates, evaluated at 5, 10 and 12."""
+    return dataclasses.replace(TINY, cell=cell, **changes)
+
+
+def finish(handle, timeout: float = 120):
+    """The snapshot of a training-service handle once its job has finished (done, stopped or failed)."""
+    deadline = time.monotonic() + timeout
+    snap = handle.snapshot()
+    while not snap.finished:
+        assert time.monotonic() < deadline, f"job {snap.job_id} still {snap.status} after {timeout} s"
+        snap = handle.wait(snap.version, timeout=1)
+    return snap
+
+
+def first_point(handle, timeout: float = 120, every_model: bool = False):
+    """The snapshot of a training-service handle once its first model (``every_model``: each of its models) has
+    an evaluation point, or its job has finished."""
+    ready = all if every_model else any
+    deadline = time.monotonic() + timeout
+    snap = handle.snapshot()
+    while not ready(snap.histories) and not snap.finished:
+        assert time.monotonic() < deadline, f"no progress arrived in {timeout} s"
+        snap = handle.wait(snap.version, timeout=1)
+    return snap
