@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from rnnviz.app import trainer, ui
-from rnnviz.app.lab_state import Lab, Sweep, SweepPlan, TrainRun
+from rnnviz.app.lab_state import KEY, Lab, Sweep, SweepPlan, TrainRun
 from rnnviz.engine import tasks, training
 from tests.helpers import LAB, assert_clean, finish, first_point, open_page
 
@@ -32,7 +32,7 @@ def test_training_a_tiny_budget_shows_curves_verdicts_and_downloads(task):
     assert len(at.get("plotly_chart")) == 3  # learning curves, trained gates, sweep
     assert "You predicted **LSTM**; measured:" in at.info[0].value
     assert [b.label for b in at.get("download_button")] == [f"⬇ {k} weights (.npz)" for k in ("RNN", "LSTM", "GRU")]
-    record = at.session_state["lab.state"].run
+    record = at.session_state[KEY].run
     assert record.status == "done" and {r.updates for r in record.runs.values()} == {50}
     assert record.handle.snapshot().status == "done"  # trained by the service's workers
 
@@ -70,7 +70,7 @@ def test_the_reveal_compares_the_prediction_with_the_measured_outcome_ties_inclu
     configs = {c: training.TrainConfig(cell=c, steps=50) for c in ("rnn", "lstm", "gru")}
     runs = {"rnn": finished("rnn", configs["rnn"]), "lstm": finished("lstm", configs["lstm"], 50)}
     runs["gru"] = finished("gru", configs["gru"], 25)
-    at.session_state["lab.state"] = Lab(run=TrainRun.finished(configs, runs, prediction))
+    at.session_state[KEY] = Lab(run=TrainRun.finished(configs, runs, prediction))
     at.run()
     assert_clean(at)
     text = at.info[0].value
@@ -94,7 +94,7 @@ def running_record(at, configs, service=None, owner="this session", prediction=(
     """A press of Train as the page records it: the configs submitted to the service, the handle kept."""
     at.session_state["_rnnviz_owner"] = owner
     handle = (service or ui.training_service()).submit(tuple(configs.values()), owner=owner)
-    at.session_state["lab.state"] = Lab(run=TrainRun(configs, prediction, handle))
+    at.session_state[KEY] = Lab(run=TrainRun(configs, prediction, handle))
     return handle
 
 
@@ -104,7 +104,7 @@ def test_stop_mid_run_shows_every_model_at_its_last_evaluation_point_without_a_v
     first_point(handle, every_model=True)
     at.button(key="lab.stop").click().run()
     assert_clean(at)
-    record = at.session_state["lab.state"].run
+    record = at.session_state[KEY].run
     snap = handle.snapshot()
     assert record.status == snap.status == "stopped" and not snap.detached
     updates = {c: r.updates for c, r in record.runs.items()}
@@ -126,7 +126,7 @@ def test_stop_before_the_first_evaluation_still_evaluates_every_model_at_update_
         at.button(key="lab.stop").click().run()
         busy.stop()
         assert_clean(at)
-        assert at.session_state["lab.state"].run.status == "stopped"
+        assert at.session_state[KEY].run.status == "stopped"
         assert any("Stopped at update 0 of 1000: no verdict" in w.value for w in at.warning)
         assert [x.delta for x in at.metric] == ["no verdict: stopped at 0/1000"] * 3
         assert all(x.value != "—" for x in at.metric)  # the untrained models, evaluated
@@ -140,7 +140,7 @@ def test_a_change_of_settings_mid_run_keeps_the_run_going_for_the_pressed_settin
     handle = running_record(at, configs)
     at.toggle(key="lab.small").set_value(True).run()  # a rerun mid-run: the page polls the same handle again
     assert_clean(at)
-    record = at.session_state["lab.state"].run
+    record = at.session_state[KEY].run
     assert record.status == "done" and record.handle is handle and record.configs == configs
     assert {r.updates for r in record.runs.values()} == {200}
     assert all(x.delta == "not solved ✘" or x.delta.startswith("solved ✔") for x in at.metric)
@@ -153,7 +153,7 @@ def test_a_press_with_other_settings_mid_run_leaves_the_old_run_and_trains_the_n
     old = running_record(at, lab_configs(steps=3000, seed=18))
     at.button(key="lab.train").click().run()
     assert_clean(at)
-    record = at.session_state["lab.state"].run
+    record = at.session_state[KEY].run
     assert record.status == "done" and record.handle is not old
     assert {c.steps for c in record.configs.values()} == {50}
     assert old.snapshot().status == "stopped"  # nobody else watched it: its job stopped
@@ -167,7 +167,7 @@ def test_two_sessions_with_identical_settings_share_one_computation_and_the_seco
     second.button(key="lab.train").click().run()
     assert_clean(second)
     assert ui.training_service().stats()["computations"] == before + 1
-    a, b = first.session_state["lab.state"].run, second.session_state["lab.state"].run
+    a, b = first.session_state[KEY].run, second.session_state[KEY].run
     assert not a.handle.joined and b.handle.joined and a.handle.job_id == b.handle.job_id
     assert [r.history for r in a.runs.values()] == [r.history for r in b.runs.values()]
     (caption,) = [c.value for c in second.caption if c.value.startswith("Trained with:")]
@@ -185,7 +185,7 @@ def test_a_press_joins_a_run_another_session_is_training():
     before = ui.training_service().stats()["computations"]
     at.button(key="lab.train").click().run()  # polls the shared job to its end
     assert_clean(at)
-    record = at.session_state["lab.state"].run
+    record = at.session_state[KEY].run
     assert record.status == "done" and record.handle.job_id == other.job_id
     assert ui.training_service().stats()["computations"] == before
     assert [r.history for r in record.runs.values()] == list(other.snapshot().histories)
@@ -198,7 +198,7 @@ def test_a_press_waits_in_the_queue_behind_a_busy_pool():
         at = open_page(LAB, steps=50, length=10, hidden_size=4)
         at.button(key="lab.train").click().run()
         assert_clean(at)
-        mine = at.session_state["lab.state"].run.handle.snapshot()
+        mine = at.session_state[KEY].run.handle.snapshot()
         assert mine.status == "done" and mine.started_at >= busy.snapshot().finished_at  # it waited its turn
         assert service.stats()["peak_running"] == 1
 
@@ -223,11 +223,11 @@ def test_a_failed_job_shows_its_message_and_the_page_keeps_working():
     handle = running_record(at, bad)
     at.run()
     assert not at.exception
-    assert at.session_state["lab.state"].run.status == "failed"
+    assert at.session_state[KEY].run.status == "failed"
     assert at.error[0].value == f"**Training failed:** {ui.literal(handle.snapshot().message)}"
     at.button(key="lab.train").click().run()  # the next press trains
     assert_clean(at)
-    assert not at.error and at.session_state["lab.state"].run.status == "done"
+    assert not at.error and at.session_state[KEY].run.status == "done"
 
 
 def test_small_data_applies_the_overfitting_preset_and_shows_training_curves():
@@ -241,9 +241,9 @@ def test_small_data_applies_the_overfitting_preset_and_shows_training_curves():
     at.slider(key="lab.length").set_value(10).run()
     at.button(key="lab.train").click().run()
     assert_clean(at)
-    assert at.session_state["lab.state"].run.configs["gru"].n_train == training.SMALL_DATA["n_train"]
+    assert at.session_state[KEY].run.configs["gru"].n_train == training.SMALL_DATA["n_train"]
     assert any("Small data: the thin lines" in c.value for c in at.caption)
-    gru = at.session_state["lab.state"].run.runs["gru"]
+    gru = at.session_state[KEY].run.runs["gru"]
     overfits = not gru.solved and training.is_solved(tasks.SPECS["order"], gru.last.train_metric)
     assert any("training sequences only: overfitting" in c.value for c in at.caption) == overfits
     curves = at.get("plotly_chart")[0].proto.spec
@@ -283,7 +283,7 @@ def test_the_sweep_runs_through_the_service_and_stays_in_the_session():
     before = ui.training_service().stats()
     at.button(key="lab.sweep_run").click().run()
     assert_clean(at)
-    record = at.session_state["lab.state"].sweep
+    record = at.session_state[KEY].sweep
     assert record.status == "done" and len(record.summaries) == record.total == 12  # 4 lengths x 3 seeds
     after = ui.training_service().stats()
     assert after["submissions"] == before["submissions"] + 12 and after["computations"] <= before["computations"] + 12
@@ -295,7 +295,7 @@ def test_the_sweep_runs_through_the_service_and_stays_in_the_session():
     assert ui.training_service().stats()["computations"] == after["computations"]  # every run replayed
     runs = [
         sorted(r.summaries, key=lambda x: (x["length"], x["seed"]))
-        for r in (record, again.session_state["lab.state"].sweep)
+        for r in (record, again.session_state[KEY].sweep)
     ]
     assert runs[0] == runs[1]
 
@@ -308,7 +308,7 @@ def test_a_stopped_sweep_shows_its_finished_runs_stops_the_rest_and_says_so():
     for handle in quick:
         finish(handle)
     slow = service.sweep([replace(base, cell="rnn", steps=20_000, seed=s) for s in (0, 1, 2)], owner="me")
-    at.session_state["lab.state"] = Lab(sweep=Sweep(SweepPlan(base, ("rnn",), (5, 10), (0, 1, 2)), quick + slow))
+    at.session_state[KEY] = Lab(sweep=Sweep(SweepPlan(base, ("rnn",), (5, 10), (0, 1, 2)), quick + slow))
     at.button(key="lab.sweep_stop").click().run()
     assert_clean(at)
     assert any("Stopped after 3 of 6 runs" in w.value for w in at.warning)

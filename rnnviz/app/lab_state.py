@@ -30,7 +30,7 @@ MODELS = ("rnn", "lstm", "gru")
 OUTCOMES = tuple(c for r in range(len(MODELS) + 1) for c in itertools.combinations(MODELS, r))  # () .. all three
 DEFAULTS = training.TrainConfig()
 SMALL = training.SMALL_DATA
-KEY = "lab.state"  # where a session's Lab is kept in its state
+KEY = "_lab.state"  # where a session's Lab is kept in its state (private, like _ui.*: not one of the page's settings)
 
 
 # --------------------------------------------------------------------------------------------------
