@@ -3,9 +3,13 @@
     python benchmarks/bench_load.py                       # reruns at N = 1, 10, 30; Train with 3 sessions
     python benchmarks/bench_load.py --train-sessions 30   # the class-sized Train measurement
     python benchmarks/bench_load.py --skip-reruns --train-sessions 30 --train-query steps=200
+    python benchmarks/bench_load.py --replicas 2            # two servers behind nginx (scripts/deploy/nginx.conf)
 
 It starts the server itself on a free port of 127.0.0.1, sends traffic only there, and stops the server
-at the end (or after ``--timeout`` seconds, whatever happens). Prints Markdown tables for the README.
+at the end (or after ``--timeout`` seconds, whatever happens). Prints Markdown tables for the docs. With
+``--replicas N`` it starts N servers and the shipped nginx configuration in front of them (nginx from PATH;
+sessions talk to the proxy, each session's websocket stays on the replica it reached); the CPU and memory
+columns then add up every replica.
 
 Each session speaks Streamlit's own protocol (``/_stcore/stream``, subprotocol ``streamlit``) as the
 browser does: a ``rerun_script`` BackMsg carries the page name and hash, the query string, the widget
@@ -41,6 +45,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -108,6 +113,30 @@ def stop_server(proc: subprocess.Popen) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+
+
+def start_proxy(upstream_ports: list[int], folder: Path) -> tuple[subprocess.Popen, int]:
+    """nginx with scripts/deploy/nginx.conf in front of the given local ports; returns (process, its port)."""
+    port = free_port()
+    (folder / "tmp").mkdir(parents=True, exist_ok=True)
+    conf = (ROOT / "scripts" / "deploy" / "nginx.conf").read_text().replace("listen 8080;", f"listen 127.0.0.1:{port};")
+    (folder / "nginx.conf").write_text(conf.replace("access_log /dev/stdout replica;", "access_log off;"))
+    (folder / "upstreams.conf").write_text("".join(f"server 127.0.0.1:{p};\n" for p in upstream_ports))
+    nginx = next((n for n in ("nginx", "/usr/sbin/nginx") if Path(n).exists() or shutil.which(n)), "nginx")
+    log = open(folder / "nginx.log", "w")  # noqa: SIM115  (closed with the process)
+    proc = subprocess.Popen(
+        [nginx, "-p", str(folder), "-c", "nginx.conf", "-g", "daemon off;"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+            return proc, port
+        time.sleep(0.2)
+    stop_server(proc)
+    raise SystemExit(f"nginx did not come up; see {folder / 'nginx.log'}")
 
 
 def rss_mb(pid: int) -> float:
@@ -313,11 +342,29 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-async def main(args, proc: subprocess.Popen, port: int) -> None:
+class Servers:
+    """The app's server processes (one, or the replicas behind the proxy), measured as one."""
+
+    def __init__(self, procs: list[subprocess.Popen]):
+        self.procs = procs
+        self.pid = procs[0].pid
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.procs)
+
+    def memory(self) -> tuple[float, int, float]:
+        """(servers' RSS, child processes, their RSS), in MB."""
+        children = [children_rss_mb(p.pid) for p in self.procs]
+        return sum(rss_mb(p.pid) for p in self.procs), sum(c for c, _ in children), sum(m for _, m in children)
+
+
+async def main(args, servers: Servers, port: int) -> None:
     print(
         f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"server pid {proc.pid}, port {port}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
-        f"app {args.app_dir.resolve()}"
+        f"{len(servers.procs)} server(s) {[p.pid for p in servers.procs]}"
+        f"{' behind nginx' if len(servers.procs) > 1 else ''}, port {port}; "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; app {args.app_dir.resolve()}; "
+        f"load average before {os.getloadavg()[0]:.2f}"
     )
     if not args.skip_reruns:
         rows, memory = [], None
@@ -325,9 +372,9 @@ async def main(args, proc: subprocess.Popen, port: int) -> None:
             await (await rerun_load(port, page, 1, 1))[1][0].close()
         for n in args.sessions:
             for page in args.pages:
-                server0, client0, wall0 = cpu_seconds(proc.pid), time.process_time(), time.perf_counter()
+                server0, client0, wall0 = servers.cpu(), time.process_time(), time.perf_counter()
                 times, sessions = await rerun_load(port, page, n, args.reruns, args.same_view)
-                server, client = cpu_seconds(proc.pid) - server0, time.process_time() - client0
+                server, client = servers.cpu() - server0, time.process_time() - client0
                 wall = time.perf_counter() - wall0  # includes opening the sessions (their first render)
                 rows.append((page, n, times, 1000 * server / len(times)))
                 print(
@@ -336,7 +383,7 @@ async def main(args, proc: subprocess.Popen, port: int) -> None:
                     flush=True,
                 )
                 if n == max(args.sessions) and page == args.pages[-1]:
-                    memory = (rss_mb(proc.pid), *children_rss_mb(proc.pid))
+                    memory = servers.memory()
                 await asyncio.gather(*(s.close() for s in sessions))
         print(
             "\n| page | sessions | reruns | p50 rerun (s) | p95 rerun (s) | server CPU per rerun (ms) |"
@@ -366,7 +413,7 @@ async def main(args, proc: subprocess.Popen, port: int) -> None:
         for label, sessions, seeds in filter(None, rows):
             times = await train_load(port, sessions, args.train_query, seeds, args.done_text)
             print(f"| {label} | {len(times)} | {min(times):.1f} | {max(times):.1f} |", flush=True)
-        rss, count, child = rss_mb(proc.pid), *children_rss_mb(proc.pid)
+        rss, count, child = servers.memory()
         print(f"\nServer RSS after the presses: {rss:.0f} MB (+ {count} child processes, {child:.0f} MB)")
     print(f"\nTrain settings: page defaults{' + ' + args.train_query if args.train_query else ''}")
 
@@ -389,18 +436,27 @@ if __name__ == "__main__":
     parser.add_argument("--done-text", default="Results:", help="text that shows a session has its results")
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="serve this copy of the app (A/B of a change)")
     parser.add_argument("--timeout", type=float, default=900, help="stop everything after this many seconds")
+    parser.add_argument("--replicas", type=int, default=1, help="servers behind nginx (1: one server, no proxy)")
     args = parser.parse_args()
     if not 1 <= max(args.sessions) <= 100 or not 0 <= args.train_sessions <= 100 or not 1 <= args.reruns <= 100:
         raise SystemExit("keep it to at most 100 sessions and 100 reruns")
-    port = free_port()
-    server = start_server(port, Path(tempfile.gettempdir()) / "rnnviz_bench_load_server.log", args.app_dir.resolve())
+    if not 1 <= args.replicas <= 8:
+        raise SystemExit("--replicas: 1 to 8")
+    scratch = Path(tempfile.mkdtemp(prefix="rnnviz_bench_load_"))
+    ports = [free_port() for _ in range(args.replicas)]
+    servers = Servers(
+        [start_server(p, scratch / f"server{i}.log", args.app_dir.resolve()) for i, p in enumerate(ports)]
+    )
+    proxy, port = start_proxy(ports, scratch) if args.replicas > 1 else (None, ports[0])
+    processes = servers.procs + ([proxy] if proxy else [])
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     # The hard stop: whatever the event loop is doing, the server goes and this process ends.
-    signal.signal(signal.SIGALRM, lambda *_: (stop_server(server), os._exit(3)))
+    signal.signal(signal.SIGALRM, lambda *_: ([stop_server(p) for p in processes], os._exit(3)))
     signal.alarm(int(args.timeout) + 60)
     try:
-        asyncio.run(asyncio.wait_for(main(args, server, port), args.timeout))
+        asyncio.run(asyncio.wait_for(main(args, servers, port), args.timeout))
     except TimeoutError:
         raise SystemExit(f"stopped after the global timeout of {args.timeout:.0f} s") from None
     finally:
-        stop_server(server)
+        for process in processes:
+            stop_server(process)

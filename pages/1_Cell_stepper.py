@@ -33,7 +33,7 @@ S = ui.Settings(
         ui.Setting("hidden_size", 8, low=1, high=32),
         ui.Setting("preset", "pulse", options=tuple(inputs.PRESETS)),
         ui.Setting("length", 60, low=5, high=200),
-        ui.Setting("custom", "1, 0, 0, 0, 0.5, -0.5, 0, 0, 0, 1"),
+        ui.Setting("custom", "1, 0, 0, 0, 0.5, -0.5, 0, 0, 0, 1", max_chars=inputs.MAX_CHARS),
         ui.Setting("seed", 0, low=0, high=9999),
         ui.Setting("forget_bias", 3.0, low=-3.0, high=6.0),
         ui.Setting("spectral_radius", 1.0, low=0.25, high=2.0),
@@ -49,20 +49,26 @@ S = ui.Settings(
 
 def apply_pick() -> None:
     """A click on a hidden-state cell (the figure's selection, kept in session state by Streamlit) shows that
-    step, unit and model on the diagram. Read before the widgets are drawn, so it may set their values."""
-    event = st.session_state.get("stepper.timeline") or {}
-    points = event.get("selection", {}).get("points", [])
-    if not points:
-        return
-    picked = points[0]
-    mark = (picked.get("x"), picked.get("y"), picked.get("curve_number"))
+    step, unit and model on the diagram. Read before the widgets are drawn, so it may set their values. The
+    selection comes from the browser: anything but a point of ours (a crafted websocket message) is ignored."""
+    event = st.session_state.get("stepper.timeline")
+    try:
+        picked = event["selection"]["points"][0]
+        step = S.specs["step"].parse([str(int(picked["x"]))])  # within the setting's own bounds, or ValueError
+        unit = S.specs["unit"].parse([str(int(picked["y"]))])
+        curve = picked.get("curve_number")
+        if curve is not None and type(curve) is not int:
+            raise TypeError(curve)
+    except (TypeError, KeyError, IndexError, ValueError, OverflowError, AttributeError):
+        return  # no click, or not one of ours
+    mark = (step, unit, curve)
     if st.session_state.get("stepper.picked") == mark:
         return  # this click was applied already
     st.session_state["stepper.picked"] = mark
-    S["step"], S["unit"] = int(picked["x"]), int(picked["y"])
+    S["step"], S["unit"] = step, unit
     kind_of = st.session_state.get("stepper.pick_kinds", {})
-    if picked.get("curve_number") in kind_of:
-        S["detail_kind"] = kind_of[picked["curve_number"]]
+    if mark[2] in kind_of:
+        S["detail_kind"] = kind_of[mark[2]]
 
 
 apply_pick()
@@ -76,7 +82,7 @@ with st.sidebar:
         st.text_area(
             "Numbers, separated by commas",
             key=S.key("custom"),
-            max_chars=5000,
+            max_chars=inputs.MAX_CHARS,
             help="At most 200 numbers between −1000 and 1000.",
         )
     else:

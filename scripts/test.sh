@@ -42,7 +42,7 @@ if ! pip_log=$(pip_install "$PY" 2>&1); then
 fi
 [ -z "$pip_log" ] || printf '%s\n' "$pip_log"
 
-# 3. Chromium for the browser tests, found as tests/conftest.py finds it ($CHROMIUM; chromium, chromium-browser,
+# 3. Chromium (and nginx) for the browser tests, found as tests/conftest.py finds it ($CHROMIUM; chromium, chromium-browser,
 #    google-chrome, google-chrome-stable; Playwright's download). Debian's is installed only when none is found.
 find_chromium() {
   "$PY" - <<'PYEOF'
@@ -72,6 +72,8 @@ if command -v apt-get >/dev/null 2>&1; then
   [ -n "$CHROMIUM" ] || apt_packages+=(chromium)
   # An emoji font, so the screenshots show the page icons.
   [ -d /usr/share/fonts/truetype/noto ] || apt_packages+=(fonts-noto-color-emoji)
+  # nginx, for the test of two replicas behind the shipped proxy configuration (tests/test_browser_proxy.py).
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_packages+=(nginx)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "Installing ${apt_packages[*]} with apt-get for the browser tests..."

@@ -131,7 +131,8 @@ PAGE_PARAM = "page"  # the URL's marker of which page its settings belong to
 class Setting:
     """One setting of a page: its field name, default, and what the URL may set it to. ``options`` lists
     the allowed values; ``low``/``high`` bound a number; ``many`` is a list of options (repeated in the URL);
-    ``in_url`` False keeps it out of the URL (a prediction, say)."""
+    ``in_url`` False keeps it out of the URL (a prediction, say); ``max_chars`` bounds a text from the URL as
+    its text box bounds what is typed (a URL is not limited by the box, and is resent on every rerun)."""
 
     field: str
     default: object
@@ -140,6 +141,7 @@ class Setting:
     high: float | None = None
     many: bool = False
     in_url: bool = True
+    max_chars: int | None = None
 
     def parse(self, raw: list[str]):
         """The value a URL's entries stand for; ValueError when they stand for nothing allowed."""
@@ -149,6 +151,8 @@ class Setting:
                 raise ValueError(raw)
             return values
         text = raw[-1]
+        if self.max_chars is not None and len(text) > self.max_chars:
+            raise ValueError(f"{len(text)} characters")
         if isinstance(self.default, bool):
             value = {"true": True, "false": False}[text.lower()]
         elif isinstance(self.default, (int, float)):

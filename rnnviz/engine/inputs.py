@@ -15,6 +15,7 @@ PRESETS = {
 }
 MAX_LENGTH = 500  # generated sequences (the gradient page goes to 500 steps)
 MAX_TYPED = 200  # a typed sequence: the stepper's longest
+MAX_CHARS = 5000  # characters of a typed sequence (its text box, and the same text arriving in a URL)
 MAX_ABS = 1000.0  # larger inputs only saturate every gate; refuse them with a message instead
 
 
@@ -45,6 +46,8 @@ def parse_sequence(text: str, input_size: int = 1) -> np.ndarray:
     sequence (each number feeds every input feature). Raises ValueError naming the first bad entry."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("the sequence is empty: type numbers separated by commas, e.g. 1, 0, 0, 0.5")
+    if len(text) > MAX_CHARS:
+        raise ValueError(f"the sequence is {len(text):,} characters long; at most {MAX_CHARS:,} are read")
     values = []
     for position, token in enumerate((tok for tok in re.split(r"[,\s;]+", text.strip()) if tok), start=1):
         try:
