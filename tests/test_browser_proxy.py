@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rnnviz.engine.weights import init_cell, save_npz
-from tests.conftest import ROOT, _free_port, streamlit_server, wait_for_app
+from tests.helpers import ROOT, free_port, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,7 @@ def nginx_binary() -> str:
 def proxy(upstreams: list[str], folder: Path):
     """nginx with the shipped nginx.conf, its upstreams replaced by ours and its port by a free one; yields
     (url, access-log path)."""
-    port = _free_port()
+    port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "tmp").mkdir(exist_ok=True)
     conf = (DEPLOY / "nginx.conf").read_text()

@@ -5,7 +5,7 @@ import pytest
 
 from rnnviz.app import ui
 from rnnviz.engine import inputs
-from tests.test_pages import STEPPER, assert_clean, open_page
+from tests.helpers import STEPPER, assert_clean, open_page
 
 
 def test_a_url_text_is_bounded_like_its_text_box():
