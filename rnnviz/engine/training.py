@@ -10,6 +10,10 @@ that has not spent its budget gets no verdict.
 
 ``TrainConfig``'s fields say how each is named outside (a command-line flag, a Training lab URL key):
 ``config_from_settings`` and ``settings_of`` translate, so the mapping is written once.
+
+(About 550 lines, over the house's 500: the config, the optimiser, the loop and the runs built on it read
+together; the model and its loss are already in :mod:`rnnviz.engine.model`, the papers' runner in
+:mod:`rnnviz.engine.paper_runs`.)
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from typing import Any
 import numpy as np
 
 from rnnviz.engine import analysis, tasks
-from rnnviz.engine.cells import Cell
+from rnnviz.engine.cells import KINDS, Cell
 from rnnviz.engine.model import Model, evaluate, init_model, score
+
+OPTIMIZERS = ("adam", "sgd")
+DTYPES = ("float32", "float64")
 
 
 def _outside(default, flag: str | None = None, url: bool = False, choices=None, off=None, help: str | None = None):
@@ -37,13 +44,13 @@ def _outside(default, flag: str | None = None, url: bool = False, choices=None, 
 @dataclass(frozen=True)
 class TrainConfig:
     cell: str = "lstm"  # train's --cell and the lab's models choose it per run
-    task: str = _outside("adding", "--task", url=True, choices=("adding", "first", "order"))
+    task: str = _outside("adding", "--task", url=True, choices=tuple(sorted(tasks.SPECS)))
     length: int = _outside(50, "--length", url=True)
     hidden_size: int = _outside(16, "--hidden", url=True)
     steps: int = _outside(1000, "--steps", url=True)  # optimiser updates: the budget every model gets
     batch_size: int = _outside(32, "--batch")
     lr: float = _outside(0.01, "--lr", url=True)
-    optimizer: str = _outside("adam", "--optimizer", url=True, choices=("adam", "sgd"))
+    optimizer: str = _outside("adam", "--optimizer", url=True, choices=OPTIMIZERS)
     # global gradient-norm clipping in the optimiser step; None: off
     clip: float | None = _outside(1.0, "--clip", url=True, off=0.0, help="gradient-norm clipping; 0 turns it off")
     seed: int = _outside(0, url=True)  # train's --seed; the sweep takes --seeds
@@ -52,12 +59,16 @@ class TrainConfig:
     # LSTM forget gate / GRU update gate bias at initialisation
     forget_bias: float = _outside(3.0, "--forget-bias", url=True)
     eval_every: int = 25
-    dtype: str = _outside("float32", "--dtype", choices=("float32", "float64"))
+    dtype: str = _outside("float32", "--dtype", choices=DTYPES)
 
     def check(self) -> None:
-        if self.cell not in ("rnn", "lstm", "gru"):
+        if self.cell not in KINDS:
             raise ValueError(f"unknown cell {self.cell!r}")
-        if self.optimizer not in ("adam", "sgd"):
+        if self.task not in tasks.SPECS:
+            raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(tasks.SPECS)}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if not 1 <= self.steps <= 100_000:
             raise ValueError(f"steps must be between 1 and 100000, got {self.steps}")
@@ -174,7 +185,7 @@ class Optimizer:
 
 
 # --------------------------------------------------------------------------------------------------
-# The loop: several models trained together on the same data, one update each in turn
+# The loop (Trainer), and the Training lab's runs on it: several models together on the same data
 
 
 @dataclass(frozen=True)
@@ -201,7 +212,7 @@ class ModelRun:
     A run that has not spent its budget (``finished`` False) gets no verdict: ``solved`` is None."""
 
     config: TrainConfig
-    history: tuple  # of Progress
+    history: tuple  # of Progress in the lab; of whatever the Trainer's check makes (paper_runs.Check)
     updates: int
     seconds: float  # training time so far (evaluation excluded)
     model: Model = field(repr=False)
