@@ -324,5 +324,5 @@ def test_the_command_line_flags_come_from_the_fields():
     config = _config(args, cell=args.cell, seed=args.seed)
     assert config == training.TrainConfig(hidden_size=8, clip=None, n_train=64, forget_bias=1.0)
     flags = [f.metadata["flag"] for f in training.flag_fields()]
-    same_as_ever = "--task --length --hidden --steps --batch --lr --optimizer --clip --n-train --forget-bias --dtype"
+    same_as_ever = "--task --length --hidden --steps --batch --lr --optimizer --clip --forget-bias --n-train --dtype"
     assert flags == same_as_ever.split()

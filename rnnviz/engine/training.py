@@ -54,10 +54,10 @@ class TrainConfig:
     # global gradient-norm clipping in the optimiser step; None: off
     clip: float | None = _outside(1.0, "--clip", url=True, off=0.0, help="gradient-norm clipping; 0 turns it off")
     seed: int = _outside(0, url=True)  # train's --seed; the sweep takes --seeds
-    n_train: int = _outside(2000, "--n-train")
-    n_test: int = 500
     # LSTM forget gate / GRU update gate bias at initialisation
     forget_bias: float = _outside(3.0, "--forget-bias", url=True)
+    n_train: int = _outside(2000, "--n-train")
+    n_test: int = 500
     eval_every: int = 25
     dtype: str = _outside("float32", "--dtype", choices=DTYPES)
 
