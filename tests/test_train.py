@@ -97,6 +97,31 @@ def test_the_papers_readouts_gradients_match_finite_differences(cell, task, leng
     _gradients_match_finite_differences(training.init_model(config, spec), data)
 
 
+def test_reading_each_sequence_at_its_own_last_step_is_reading_the_last_step_when_all_are_full():
+    data, _ = tasks.make_task("order", 12, 6, 1, seed=4)
+    config = training.TrainConfig(cell="gru", task="order", length=12, hidden_size=4, dtype="float64")
+    net = training.init_model(config, tasks.SPECS["order"])
+    plain = model.score(net, data, grads=True)
+    own = model.score(net, replace(data, lengths=np.full(6, 12)), grads=True)
+    assert (own.loss, own.metric) == (plain.loss, plain.metric) and plain.right is None
+    for k in plain.grads:
+        np.testing.assert_array_equal(own.grads[k], plain.grads[k])
+
+
+def test_the_papers_criterion_is_every_output_within_the_tolerance():
+    data, _ = tasks.make_task("adding", 8, 50, 1, seed=5)
+    config = training.TrainConfig(cell="lstm", length=8, hidden_size=4, dtype="float64")
+    net = training.init_model(config, tasks.SPECS["adding"])
+    out = net.outputs(data.x)[0][:, 0]
+    tolerance = float(np.median(np.abs(out - data.y)))  # about half of them right
+    right = model.score(net, replace(data, tolerance=tolerance)).right
+    np.testing.assert_array_equal(right, np.abs(out - data.y) < tolerance)
+    assert 0 < right.sum() < 50
+    assert model.wrong(net, replace(data, tolerance=tolerance), chunk=7) == 50 - right.sum()
+    with pytest.raises(ValueError, match="criterion"):
+        model.wrong(net, data)
+
+
 def test_a_short_run_reduces_the_loss():
     history = [
         p for p, _ in training.train_steps(training.TrainConfig(cell="gru", length=10, steps=120, eval_every=20))

@@ -42,10 +42,14 @@ class Model:
         cell_params = {k: v for k, v in params.items() if not k.startswith("readout.")}
         return Model(self.cell.with_params(cell_params), params["readout.weight"], params["readout.bias"])
 
+    def readout(self, h: np.ndarray) -> np.ndarray:
+        """The linear readout of hidden states ``(..., H)``: ``(..., O)``."""
+        return h @ self.readout_weight.T + self.readout_bias
+
     def outputs(self, x: np.ndarray):
         """Readout of the last hidden state: ``(N, O)``, and the trace it came from."""
         trace = self.cell.forward(x)
-        return trace.h[-1] @ self.readout_weight.T + self.readout_bias, trace
+        return self.readout(trace.h[-1]), trace
 
 
 def init_model(config, spec: tasks.TaskSpec) -> Model:
@@ -115,7 +119,7 @@ def score(model: Model, data: tasks.Dataset, grads: bool = False) -> Score:
     else:
         last = (data.lengths - 1, np.arange(N))
         h = trace.h[last]  # (N, H): each sequence at its own last step
-    out = h @ model.readout_weight.T + model.readout_bias  # (N, O) or (T, N, O)
+    out = model.readout(h)  # (N, O) or (T, N, O)
     loss, metric, right, d_out = _loss(out, data)
     if not grads:
         return Score(loss, metric, right, None)
