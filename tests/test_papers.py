@@ -220,6 +220,10 @@ def test_list_and_bad_names_from_the_command(capsys):
     assert all(name in out for name in papers.EXPERIMENTS)
     assert cli.main(["reproduce", "nope"]) == 2
     assert "unknown experiment" in capsys.readouterr().err
+    assert cli.main(["reproduce", "latch", "--seeds", "0,x"]) == 2
+    assert "--seeds wants comma-separated whole numbers" in capsys.readouterr().err
+    assert cli.main(["reproduce", "latch", "--models", "lstm,tcn"]) == 2
+    assert "unknown model(s) tcn" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------------------
