@@ -23,7 +23,14 @@ from rnnviz.engine import blas  # imports no NumPy
 blas.default_to_one_thread()  # before NumPy loads (see rnnviz/engine/blas.py); worker processes inherit it
 
 from rnnviz.content import DATA  # noqa: E402
-from rnnviz.engine.training import TrainConfig, success_rates, sweep, train  # noqa: E402
+from rnnviz.engine.training import (  # noqa: E402
+    TrainConfig,
+    config_from_settings,
+    flag_fields,
+    success_rates,
+    sweep,
+    train,
+)
 from rnnviz.engine.weights import from_state_dict, save_npz  # noqa: E402
 
 DEFAULT_SWEEP = DATA / "sweep_default.json"
@@ -33,36 +40,20 @@ class CommandError(Exception):
     """A problem with what the user asked for: printed as one line, exit status 2."""
 
 
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
-    parser.add_argument("--task", default=d.task, choices=["adding", "first", "order"])
-    parser.add_argument("--length", type=int, default=d.length)
-    parser.add_argument("--hidden", type=int, default=d.hidden_size)
-    parser.add_argument("--steps", type=int, default=d.steps)
-    parser.add_argument("--batch", type=int, default=d.batch_size)
-    parser.add_argument("--lr", type=float, default=d.lr)
-    parser.add_argument("--optimizer", default=d.optimizer, choices=["adam", "sgd"])
-    parser.add_argument("--clip", type=float, default=d.clip, help="gradient-norm clipping; 0 turns it off")
-    parser.add_argument("--forget-bias", type=float, default=d.forget_bias)
-    parser.add_argument("--n-train", type=int, default=d.n_train)
-    parser.add_argument("--dtype", default=d.dtype, choices=["float32", "float64"])
+    """--task ... --dtype, one per TrainConfig field that names a flag (its metadata: choices, help, and the
+    value that means off)."""
+    for f in flag_fields():
+        m = f.metadata
+        parser.add_argument(m["flag"], type=type(f.default), default=f.default, choices=m["choices"], help=m["help"])
 
 
 def _config(args, **override) -> TrainConfig:
-    return TrainConfig(
-        task=args.task,
-        length=args.length,
-        hidden_size=args.hidden,
-        steps=args.steps,
-        batch_size=args.batch,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        clip=args.clip if args.clip and args.clip > 0 else None,
-        forget_bias=args.forget_bias,
-        n_train=args.n_train,
-        dtype=args.dtype,
-        **override,
-    )
+    return config_from_settings({f.name: getattr(args, _dest(f.metadata["flag"])) for f in flag_fields()}, **override)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -125,6 +116,43 @@ def run_sweep(args) -> int:
     for cell, rates in success_rates(result).items():
         print(cell, dict(zip(result["lengths"], rates, strict=True)))
     print(f"wrote {args.out} (base config {asdict(base)})")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# rnnviz reproduce
+
+
+def run_reproduce(args) -> int:
+    """The papers' experiments beside their published numbers (the registry: rnnviz.content.papers; the
+    runner: rnnviz.engine.paper_runs)."""
+    from rnnviz.content import papers
+    from rnnviz.engine import paper_runs
+
+    if args.list or not args.name:
+        for exp in papers.EXPERIMENTS.values():
+            print(f"{exp.name:12s} {exp.title}")
+        return 0
+    exp = papers.select(
+        args.name,
+        seeds=_int_list(args.seeds, "--seeds") if args.seeds else None,
+        lengths=_int_list(args.length, "--length") if args.length else None,
+        max_sequences=args.max_sequences,
+        models=args.models.split(",") if args.models else None,
+    )
+    result = paper_runs.reproduce(
+        exp,
+        on_record=lambda r: print(
+            json.dumps({k: v for k, v in r.items() if k != "validation_wrong"}), file=sys.stderr, flush=True
+        ),
+    )
+    if args.write:
+        papers.ship(result)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(papers.format_table(result))
+        print(f"\n{len(result['runs'])} runs in {result['seconds']:g} s on {result['machine']['cpu']}")
     return 0
 
 
@@ -205,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_sweep.add_argument("--cells", default="rnn,lstm,gru")
     p_sweep.add_argument("--out", type=Path, default=DEFAULT_SWEEP)
     _config_arguments(p_sweep)
-    # reproduce: the papers' experiments beside their published numbers (all of it lives in rnnviz.content.papers)
+    # reproduce: the papers' experiments beside their published numbers (see run_reproduce)
     p_rep = sub.add_parser("reproduce", help="rerun a paper's experiment and set it beside the paper's numbers")
     p_rep.add_argument("name", nargs="?", help="experiment (see --list)")
     p_rep.add_argument("--list", action="store_true", help="list the experiments")
@@ -239,9 +267,7 @@ def main(argv=None) -> int:
         if args.command == "sweep":
             return run_sweep(args)
         if args.command == "reproduce":
-            from rnnviz.content import papers
-
-            return papers.main(args)
+            return run_reproduce(args)
         return run_app(args, extra)
     except (ValueError, OSError, CommandError) as err:
         print(f"rnnviz {args.command}: error: {err}", file=sys.stderr)

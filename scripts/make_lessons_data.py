@@ -14,16 +14,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rnnviz.content import lessons  # noqa: E402  (after the path is set, so the script runs from a checkout)
+from rnnviz.content import lesson_runs, lessons  # noqa: E402  (after the path is set: runs from a checkout)
 
 
 def main() -> None:
-    parts = tuple(sys.argv[1:]) or lessons.PARTS
-    unknown = set(parts) - set(lessons.PARTS)
+    parts = tuple(sys.argv[1:]) or lesson_runs.PARTS
+    unknown = set(parts) - set(lesson_runs.PARTS)
     if unknown:
-        raise SystemExit(f"unknown parts {sorted(unknown)}; choose from {', '.join(lessons.PARTS)}")
-    old = lessons.load_data() if lessons.DATA_PATH.exists() and parts != lessons.PARTS else None
-    data = lessons.make_data(log=lambda line: print(line, flush=True), parts=parts, data=old)
+        raise SystemExit(f"unknown parts {sorted(unknown)}; choose from {', '.join(lesson_runs.PARTS)}")
+    old = lessons.load_data() if lessons.DATA_PATH.exists() and parts != lesson_runs.PARTS else None
+    data = lesson_runs.make_data(log=lambda line: print(line, flush=True), parts=parts, data=old)
     lessons.DATA_PATH.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {lessons.DATA_PATH}")
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnnviz import __main__ as cli
 from rnnviz.content import papers
+from rnnviz.engine import model, paper_runs, tasks, training
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -24,7 +25,7 @@ def rng(seed=0):
 
 @pytest.mark.parametrize("T", [20, 100, 500])
 def test_adding_lengths_markers_and_values(T):
-    d = papers.adding_1997(T, 3000, rng(T))
+    d = tasks.adding_problem_1997(T, 3000, rng(T))
     assert d.x.shape == (T + T // 10, 3000, 2)
     assert d.lengths.min() == T and d.lengths.max() == T + T // 10  # both ends are reached
     values, markers = d.x[..., 0], d.x[..., 1]
@@ -48,11 +49,11 @@ def test_adding_lengths_markers_and_values(T):
     first_marked = markers[0] == 1
     assert first_marked.any() and np.all(values[0, first_marked] == 0)
     assert np.all(markers[0, ~first_marked] == -1)
-    assert d.tolerance == 0.04 and d.kind == "regression"
+    assert d.tolerance == 0.04 and d.regression
 
 
 def test_adding_x1_is_uniform_over_the_first_ten_and_x2_over_the_first_half():
-    d = papers.adding_1997(100, 20000, rng(1))
+    d = tasks.adding_problem_1997(100, 20000, rng(1))
     markers = d.x[..., 1]
     first = np.argmax(markers == 1, axis=0)  # the earlier of the two marked pairs
     assert set(np.unique(first)) == set(range(10))
@@ -62,7 +63,7 @@ def test_adding_x1_is_uniform_over_the_first_ten_and_x2_over_the_first_half():
 
 def test_adding_refuses_a_too_short_length():
     with pytest.raises(ValueError, match="T >= 20"):
-        papers.adding_1997(10, 5, rng())
+        tasks.adding_problem_1997(10, 5, rng())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -70,7 +71,7 @@ def test_adding_refuses_a_too_short_length():
 
 
 def test_temporal_order_by_construction():
-    d = papers.temporal_order_1997(4000, rng(2))
+    d = tasks.temporal_order_1997(4000, rng(2))
     symbols = d.x.argmax(axis=2)  # (110, N)
     assert d.x.shape == (110, 4000, 8)
     assert d.lengths.min() == 100 and d.lengths.max() == 110
@@ -95,7 +96,7 @@ def test_temporal_order_by_construction():
 
 def test_remember_first_is_the_papers_two_sequences():
     p = 100
-    d = papers.remember_first_1997(p, 50, rng(3))
+    d = tasks.remember_first_1997(p, 50, rng(3))
     assert d.x.shape == (p, 50, p + 1)  # p + 1 locally coded symbols, p steps in
     assert np.all(d.x.sum(axis=2) == 1)
     inputs = d.x.argmax(axis=2)
@@ -114,7 +115,7 @@ def test_remember_first_is_the_papers_two_sequences():
 
 
 def test_latch_shows_the_class_first_then_noise():
-    d = papers.latch_1994(50, 2000, rng(4))
+    d = tasks.latch_1994(50, 2000, rng(4))
     assert d.x.shape == (50, 2000, 1)
     np.testing.assert_array_equal(d.x[:3, :, 0], np.broadcast_to(2.0 * d.y - 1, (3, 2000)))
     noise = d.x[3:, :, 0]
@@ -128,41 +129,36 @@ def test_latch_shows_the_class_first_then_noise():
 
 def test_padding_changes_neither_output_nor_gradient():
     """A padded batch scores and trains exactly like each sequence alone."""
-    exp = papers.EXPERIMENTS["adding"]
-    data = papers.adding_1997(20, 6, rng(5))
-    import dataclasses
-
-    from rnnviz.engine import training
-
+    data = tasks.adding_problem_1997(20, 6, rng(5))
     config = training.TrainConfig(cell="lstm", hidden_size=4, seed=0, forget_bias=1.0, dtype="float64")
-    model = training.init_model(config, papers._spec(exp, data))
-    loss, right, grads = papers.score(model, data, grads=True)
-    total = {k: np.zeros_like(v) for k, v in grads.items()}
+    net = training.init_model(config, paper_runs._spec("adding", data))
+    whole = model.score(net, data, grads=True)
+    total = {k: np.zeros_like(v) for k, v in whole.grads.items()}
     losses = []
     for n in range(6):
-        one = dataclasses.replace(data.take(np.array([n])))
+        one = data.take(np.array([n]))
         assert one.x.shape[0] == data.lengths[n]  # take() trims to the longest kept sequence
-        l_n, r_n, g_n = papers.score(model, one, grads=True)
-        losses.append(l_n)
-        assert r_n[0] == right[n]
+        alone = model.score(net, one, grads=True)
+        losses.append(alone.loss)
+        assert alone.right[0] == whole.right[n]
         for k in total:
-            total[k] += g_n[k] / 6
-    assert np.isclose(loss, np.mean(losses))
+            total[k] += alone.grads[k] / 6
+    assert np.isclose(whole.loss, np.mean(losses))
     for k in total:
-        np.testing.assert_allclose(grads[k], total[k], rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(whole.grads[k], total[k], rtol=1e-10, atol=1e-14)
 
 
 def test_test_set_size_and_record_fields():
     exp = papers.EXPERIMENTS["latch"]
-    r = papers.run_one(exp, "rnn", 0, length=10)
+    r = paper_runs.run_one(exp, "rnn", 0, length=10)
     assert r["succeeded"] and r["sequences"] % exp.check_every == 0
-    assert 0 <= r["wrong_of_2560"] <= papers.N_TEST == 2560
+    assert 0 <= r["wrong_of_2560"] <= paper_runs.N_TEST == 2560
     assert r["validation_wrong"][-1][1] == 0 and r["validation_wrong"][0][0] == 0
 
 
 def test_a_model_that_never_succeeds_stops_at_the_cap():
     exp = papers.EXPERIMENTS["latch"]
-    r = papers.run_one(exp, "rnn", 0, length=60, max_sequences=640)
+    r = paper_runs.run_one(exp, "rnn", 0, length=60, max_sequences=640)
     assert not r["succeeded"] and r["sequences"] == 640 and r["cap"] == 640
 
 
@@ -170,9 +166,9 @@ def test_unknown_names_are_value_errors():
     with pytest.raises(ValueError, match="unknown experiment"):
         papers.get("adding2")
     with pytest.raises(ValueError, match="unknown model"):
-        papers.run_one(papers.EXPERIMENTS["latch"], "tcn", 0)
+        paper_runs.run_one(papers.EXPERIMENTS["latch"], "tcn", 0)
     with pytest.raises(ValueError, match="unknown model"):
-        papers.reproduce("latch", models=["lstm", "tcn"])
+        papers.select("latch", models=["lstm", "tcn"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -191,7 +187,7 @@ def test_shipped_file_has_every_experiment_with_machine_and_settings():
         ran = {(r["length"], r["model"], r["forget_bias"]) for r in result["runs"]}
         assert ran <= variants  # nothing the registry does not describe
         assert {v for v in variants if v[0] in result["settings"]["lengths"]} == ran  # every model at every length
-        assert result["summary"] == papers.summarise(result["runs"])
+        assert result["summary"] == paper_runs.summarise(result["runs"])
 
 
 def test_the_ci_cell_reproduces_from_the_command(capsys):
@@ -224,6 +220,10 @@ def test_list_and_bad_names_from_the_command(capsys):
     assert all(name in out for name in papers.EXPERIMENTS)
     assert cli.main(["reproduce", "nope"]) == 2
     assert "unknown experiment" in capsys.readouterr().err
+    assert cli.main(["reproduce", "latch", "--seeds", "0,x"]) == 2
+    assert "--seeds wants comma-separated whole numbers" in capsys.readouterr().err
+    assert cli.main(["reproduce", "latch", "--models", "lstm,tcn"]) == 2
+    assert "unknown model(s) tcn" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------------------
@@ -269,7 +269,7 @@ def _rows():
             (100, "lstm", 3.0, 1, True, 600),
         ]
     ]
-    return papers.summarise(runs)
+    return paper_runs.summarise(runs)
 
 
 def test_summary_counts_and_medians():

@@ -3,12 +3,13 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rnnviz.engine import tasks, training
+from rnnviz.engine import model, tasks, training
 from tests.helpers import tiny
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,23 +66,61 @@ def test_bad_task_requests(name, length):
         tasks.make_task(name, length, 10, 10)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("task", ["adding", "first"])
-def test_training_gradients_match_finite_differences(cell, task):
-    config = training.TrainConfig(cell=cell, task=task, length=5, hidden_size=3, dtype="float64")
-    data, _ = tasks.make_task(task, 5, 4, 1, seed=0)
-    model = training.init_model(config, tasks.SPECS[task])
-    _, _, grads = training.loss_and_grads(model, data)
-    params = model.params
-    for name in ("weight_hh", "readout.weight", "readout.bias"):
+def _gradients_match_finite_differences(net: model.Model, data: tasks.Dataset) -> None:
+    grads = model.score(net, data, grads=True).grads
+    params = net.params
+    for name in ("weight_hh", "weight_ih", "readout.weight", "readout.bias"):
         numeric = np.zeros_like(params[name])
         for idx in np.ndindex(params[name].shape):
             for sign in (1, -1):
                 shifted = {k: v.copy() for k, v in params.items()}
                 shifted[name][idx] += sign * 1e-6
-                numeric[idx] += sign * training.loss_and_grads(model.with_params(shifted), data)[0] / 2e-6
+                numeric[idx] += sign * model.score(net.with_params(shifted), data).loss / 2e-6
         err = np.linalg.norm(numeric - grads[name]) / np.linalg.norm(numeric)
         assert err < 1e-6, (name, err)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("task", ["adding", "first"])
+def test_training_gradients_match_finite_differences(cell, task):
+    config = training.TrainConfig(cell=cell, task=task, length=5, hidden_size=3, dtype="float64")
+    data, _ = tasks.make_task(task, 5, 4, 1, seed=0)
+    _gradients_match_finite_differences(training.init_model(config, tasks.SPECS[task]), data)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("task,length", [("adding", 20), ("first", 4), ("latch", 6)])
+def test_the_papers_readouts_gradients_match_finite_differences(cell, task, length):
+    """The same loss read at each sequence's own last step (padded batches), or at every step (next symbol)."""
+    data = tasks.paper_task(task, length, 3, np.random.default_rng(1))
+    config = training.TrainConfig(cell=cell, hidden_size=3, seed=2, forget_bias=1.0, dtype="float64")
+    spec = tasks.TaskSpec(task, data.regression, data.n_outputs, data.x.shape[2], "wrong", 0.0)
+    _gradients_match_finite_differences(training.init_model(config, spec), data)
+
+
+def test_reading_each_sequence_at_its_own_last_step_is_reading_the_last_step_when_all_are_full():
+    data, _ = tasks.make_task("order", 12, 6, 1, seed=4)
+    config = training.TrainConfig(cell="gru", task="order", length=12, hidden_size=4, dtype="float64")
+    net = training.init_model(config, tasks.SPECS["order"])
+    plain = model.score(net, data, grads=True)
+    own = model.score(net, replace(data, lengths=np.full(6, 12)), grads=True)
+    assert (own.loss, own.metric) == (plain.loss, plain.metric) and plain.right is None
+    for k in plain.grads:
+        np.testing.assert_array_equal(own.grads[k], plain.grads[k])
+
+
+def test_the_papers_criterion_is_every_output_within_the_tolerance():
+    data, _ = tasks.make_task("adding", 8, 50, 1, seed=5)
+    config = training.TrainConfig(cell="lstm", length=8, hidden_size=4, dtype="float64")
+    net = training.init_model(config, tasks.SPECS["adding"])
+    out = net.outputs(data.x)[0][:, 0]
+    tolerance = float(np.median(np.abs(out - data.y)))  # about half of them right
+    right = model.score(net, replace(data, tolerance=tolerance)).right
+    np.testing.assert_array_equal(right, np.abs(out - data.y) < tolerance)
+    assert 0 < right.sum() < 50
+    assert model.wrong(net, replace(data, tolerance=tolerance), chunk=7) == 50 - right.sum()
+    with pytest.raises(ValueError, match="criterion"):
+        model.wrong(net, data)
 
 
 def test_a_short_run_reduces_the_loss():
@@ -183,8 +222,8 @@ def test_a_non_finite_update_is_refused_for_cell_and_readout_alike():
 
 def test_training_with_a_huge_sgd_step_keeps_the_model_finite():
     config = training.TrainConfig(cell="rnn", optimizer="sgd", lr=1e30, clip=None, steps=20, length=5, eval_every=5)
-    for _, model in training.train_steps(config):
-        assert all(np.all(np.isfinite(v)) for v in model.params.values())
+    for _, net in training.train_steps(config):
+        assert all(np.all(np.isfinite(v)) for v in net.params.values())
 
 
 # ---- training several models together ----------------------------------------------------------------
@@ -245,8 +284,6 @@ def test_models_trained_together_must_share_their_data():
 
 
 def test_is_solved_reads_the_task_threshold():
-    from dataclasses import replace
-
     adding = replace(tasks.SPECS["adding"], solved_below=0.5)
     assert adding.threshold == 0.5 and training.is_solved(adding, 0.4) and not training.is_solved(adding, 0.5)
     order = replace(tasks.SPECS["order"], solved_above=0.6)
@@ -277,3 +314,37 @@ def test_the_small_data_preset_is_a_valid_config():
     config = training.TrainConfig(**training.SMALL_DATA)
     config.check()
     assert config.n_train < training.TrainConfig().n_train
+
+
+# --------------------------------------------------------------------------------------------------
+# TrainConfig named outside: the command line's flags and the Training lab's URL, from the fields
+
+
+def test_lab_settings_and_config_translate_both_ways():
+    small = replace(training.TrainConfig(cell="lstm"), **training.SMALL_DATA)
+    for config in (training.TrainConfig(), small, training.TrainConfig(clip=None, seed=7, lr=0.003)):
+        settings = training.settings_of(config)
+        assert set(settings) == {*training.URL_FIELDS, "small"}
+        assert training.config_from_settings(settings) == config
+    assert training.settings_of(training.TrainConfig(clip=None))["clip"] == 0.0
+    assert training.settings_of(small)["small"] and not training.settings_of(training.TrainConfig())["small"]
+
+
+def test_settings_are_checked():
+    assert training.config_from_settings({"seed": 3.0, "clip": 0}) == training.TrainConfig(seed=3, clip=None)
+    for bad in ({"seeds": 1}, {"seed": 2.5}, {"steps": "many"}, {"steps": 0}, {"lr": -1.0}):
+        with pytest.raises(ValueError):
+            training.config_from_settings(bad)
+
+
+def test_the_command_line_flags_come_from_the_fields():
+    from rnnviz.__main__ import _config, build_parser
+
+    parser = build_parser()
+    assert _config(parser.parse_args(["sweep"])) == training.TrainConfig()
+    args = parser.parse_args(["train", "--hidden", "8", "--clip", "0", "--n-train", "64", "--forget-bias", "1"])
+    config = _config(args, cell=args.cell, seed=args.seed)
+    assert config == training.TrainConfig(hidden_size=8, clip=None, n_train=64, forget_bias=1.0)
+    flags = [f.metadata["flag"] for f in training.flag_fields()]
+    same_as_ever = "--task --length --hidden --steps --batch --lr --optimizer --clip --forget-bias --n-train --dtype"
+    assert flags == same_as_ever.split()

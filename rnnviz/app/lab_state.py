@@ -38,22 +38,10 @@ KEY = "_lab.state"  # where a session's Lab is kept in its state (private, like 
 
 
 def config_for(settings: Mapping, cell: str) -> training.TrainConfig:
-    """The config of model ``cell`` in a press of Train with the page's ``settings`` (by field name: task,
-    length, hidden_size, steps, lr, optimizer, clip (0 is off), forget_bias, seed, small)."""
-    return training.TrainConfig(
-        cell=cell,
-        task=settings["task"],
-        length=int(settings["length"]),
-        hidden_size=int(settings["hidden_size"]),
-        steps=int(settings["steps"]),
-        lr=settings["lr"],
-        optimizer=settings["optimizer"],
-        clip=settings["clip"] or None,
-        forget_bias=settings["forget_bias"],
-        seed=int(settings["seed"]),
-        n_train=SMALL["n_train"] if settings["small"] else DEFAULTS.n_train,
-        eval_every=max(int(settings["steps"]) // 40, 5),
-    )
+    """The config of model ``cell`` in a press of Train with the page's ``settings`` (by field name: the URL's
+    fields, ``training.URL_FIELDS``, and ``small``), through the one mapping the CLI and the lessons use."""
+    named = {name: settings[name] for name in (*training.URL_FIELDS, "small")}
+    return training.config_from_settings(named, cell=cell, eval_every=max(int(settings["steps"]) // 40, 5))
 
 
 def press_configs(settings: Mapping, cells: Sequence[str]) -> dict[str, training.TrainConfig]:

@@ -4,24 +4,22 @@ Each lesson pins the settings of one full page, measures something with the engi
 (``measure``), draws one figure from the measurement (``figure``) and asks a predict-then-reveal question
 whose answer is read off the same measurement (``reveal``): nothing in a reveal is typed in by hand.
 Training lessons read replayed results (``rnnviz/content/data/lessons.json``, made by
-``python scripts/make_lessons_data.py``), or the same records trained live (``train_record``).
+``python scripts/make_lessons_data.py``), or the same records trained live (``lesson_runs.train_record``).
 Nothing here imports streamlit.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.content import DATA
+from rnnviz.content.lesson_runs import TRAIN, small_config, time_updates, train_record
 from rnnviz.engine import analysis, studies, tasks, training
 from rnnviz.figures import common, equations, gradient_flow, stepper, training_lab
 from rnnviz.figures.theme import COLORS, MODEL_COLORS, MODEL_NAMES
@@ -369,101 +367,16 @@ def reveal_gated(m: dict) -> Reveal:
 
 
 # --------------------------------------------------------------------------------------------------
-# Training records (lessons 6 to 8): made by make_data, or live by train_record
-
-TRAIN = training.TrainConfig()  # the Training lab's default: adding problem, lag 50, 1000 updates
-# A small-data preset in which the LSTM memorises its training set. The Training lab may define its own
-# (training.SMALL_DATA); the lessons then use that one, so the lesson and the lab's preset agree.
-# Measured (seed 0): training accuracy 1.0, held-out accuracy 0.58 after 1000 updates (see the shipped record).
-OWN_SMALL_DATA = dict(task="order", length=50, hidden_size=32, steps=1000, n_train=32)
-
-
-def small_config() -> training.TrainConfig:
-    preset = getattr(training, "SMALL_DATA", OWN_SMALL_DATA)
-    if isinstance(preset, training.TrainConfig):
-        return replace(preset, cell="lstm")
-    return replace(training.TrainConfig(cell="lstm"), **preset)
+# Training records (lessons 6 to 8): made by lesson_runs.make_data, or live by live_update
 
 
 def lab_settings(config: training.TrainConfig, models) -> dict:
     """The Training lab's URL fields for a config (few training sequences: its small-data toggle)."""
-    return dict(
-        task=config.task,
-        length=config.length,
-        steps=config.steps,
-        hidden_size=config.hidden_size,
-        lr=config.lr,
-        optimizer=config.optimizer,
-        clip=config.clip or 0.0,
-        forget_bias=config.forget_bias,
-        seed=config.seed,
-        small=config.n_train <= 32,
-        models=list(models),
-    )
-
-
-def train_record(config: training.TrainConfig) -> dict:
-    """One training run as JSON-ready data: its config, every evaluation point, and the summary."""
-    start = time.perf_counter()
-    result = training.train(config)
-    return {
-        "wall_seconds": round(time.perf_counter() - start, 2),  # evaluation included: what a live run waits
-        "config": asdict(config),
-        "history": [asdict(p) for p in result.history],
-        **result.summary(),
-    }
+    return {**training.settings_of(config), "models": list(models)}
 
 
 def history(record: dict) -> list[training.Progress]:
     return [training.Progress(**p) for p in record["history"]]
-
-
-def time_updates(config: training.TrainConfig, kinds=("rnn", "lstm", "gru"), repeats: int = 40) -> dict:
-    """Median milliseconds per training update (forward, backward and the optimiser step on one batch),
-    the models interleaved so that load on the machine hits them alike."""
-    spec = tasks.SPECS[config.task]
-    data, _ = tasks.make_task(config.task, config.length, config.batch_size, 1, seed=config.seed)
-    data = tasks.Dataset(data.x.astype(config.dtype), data.y.astype(config.dtype), data.regression, data.n_outputs)
-    models = {k: training.init_model(replace(config, cell=k), spec) for k in kinds}
-    optimizers = {k: training.Optimizer(config.optimizer, config.lr, config.clip) for k in kinds}
-    times = {k: [] for k in kinds}
-    for _ in range(repeats):
-        for k in kinds:
-            start = time.perf_counter()
-            _, _, grads = training.loss_and_grads(models[k], data)
-            optimizers[k].step(models[k].params, grads)
-            times[k].append(time.perf_counter() - start)
-    return {
-        "ms_per_update": {k: round(1000 * float(np.median(v)), 3) for k, v in times.items()},
-        "params": {k: models[k].num_params for k in kinds},
-        "repeats": repeats,
-        "load_average": round(os.getloadavg()[0], 1),  # of the machine while it measured (0: idle)
-    }
-
-
-PARTS = ("train", "small", "timing")
-
-
-def make_data(log=print, parts=PARTS, data: dict | None = None) -> dict:
-    """Everything lessons 6 to 8 replay (about a minute on an idle two-core machine). ``parts`` remakes
-    only those parts of ``data``."""
-    data = dict(data or {})
-    if "train" in parts:
-        data["train"] = {}
-        for kind in ("rnn", "lstm", "gru"):
-            data["train"][kind] = record = train_record(replace(TRAIN, cell=kind))
-            log(f"{kind}: solved={record['solved']} test {record['metric']} {record['test_metric']:.4f}")
-    if "small" in parts:
-        data["small"] = small = train_record(small_config())
-        log(f"small-data lstm: train {small['history'][-1]['train_metric']:.4f} test {small['test_metric']:.4f}")
-    if "timing" in parts:
-        data["timing"] = time_updates(TRAIN)
-        log(f"ms per update: {data['timing']['ms_per_update']}")
-    data["made_by"] = "python scripts/make_lessons_data.py"
-    data["machine"] = (
-        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, NumPy {np.__version__}"
-    )
-    return data
 
 
 LIVE_RUNS = {6: ("rnn", "lstm")}  # lesson 6 retrains these kinds; 7 re-times the updates; 8 retrains "small"

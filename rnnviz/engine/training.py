@@ -1,9 +1,19 @@
-"""Mini-batch training through the engine: a linear readout on the last hidden state, a loss, BPTT,
-and Adam or SGD (clipping happens in the optimiser step, never inside the gradient).
+"""Mini-batch training through the engine: the config, the optimiser and the one training loop.
 
-``train_many`` trains several models together on the same data, one update each in turn, reporting
-progress after every round and stopping when asked; the page, ``train`` (the CLI), ``train_steps`` and
-the lag sweep all run on it. A run that has not spent its budget gets no verdict.
+:class:`Trainer` is the loop: draw a batch, score it with gradients (:func:`rnnviz.engine.model.score`, the
+one readout and loss), take an Adam or SGD step (clipping happens in the optimiser step, never inside the
+gradient), skip a non-finite update, evaluate every ``eval_every`` updates and after the last. ``train_many``
+drives several trainers together on the same data, one update each in turn, reporting progress after every
+round and stopping when asked; the page, ``train`` (the CLI), ``train_steps`` and the lag sweep all run on
+it. The papers' runner (:mod:`rnnviz.engine.paper_runs`) and the lessons' timing drive the same Trainer. A run
+that has not spent its budget gets no verdict.
+
+``TrainConfig``'s fields say how each is named outside (a command-line flag, a Training lab URL key):
+``config_from_settings`` and ``settings_of`` translate, so the mapping is written once.
+
+(About 550 lines, over the house's 500: the config, the optimiser, the loop and the runs built on it read
+together; the model and its loss are already in :mod:`rnnviz.engine.model`, the papers' runner in
+:mod:`rnnviz.engine.paper_runs`.)
 """
 
 from __future__ import annotations
@@ -11,37 +21,54 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import Field, asdict, dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
 from rnnviz.engine import analysis, tasks
 from rnnviz.engine.cells import KINDS, Cell
-from rnnviz.engine.weights import init_cell
+from rnnviz.engine.model import Model, evaluate, init_model, score
+
+OPTIMIZERS = ("adam", "sgd")
+DTYPES = ("float32", "float64")
+
+
+def _outside(default, flag: str | None = None, url: bool = False, choices=None, off=None, help: str | None = None):
+    """A TrainConfig field and its names outside: ``flag`` on the command line (train and sweep), the field's
+    own name in the Training lab's URL when ``url``. ``off``: the outside value (and any below it) that stands
+    for None (clipping: 0 is off)."""
+    return field(default=default, metadata={"flag": flag, "url": url, "choices": choices, "off": off, "help": help})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    cell: str = "lstm"
-    task: str = "adding"
-    length: int = 50
-    hidden_size: int = 16
-    steps: int = 1000  # optimiser updates: the budget every model gets
-    batch_size: int = 32
-    lr: float = 0.01
-    optimizer: str = "adam"
-    clip: float | None = 1.0  # global gradient-norm clipping in the optimiser step; None: off
-    seed: int = 0
-    n_train: int = 2000
+    cell: str = "lstm"  # train's --cell and the lab's models choose it per run
+    task: str = _outside("adding", "--task", url=True, choices=tuple(sorted(tasks.SPECS)))
+    length: int = _outside(50, "--length", url=True)
+    hidden_size: int = _outside(16, "--hidden", url=True)
+    steps: int = _outside(1000, "--steps", url=True)  # optimiser updates: the budget every model gets
+    batch_size: int = _outside(32, "--batch")
+    lr: float = _outside(0.01, "--lr", url=True)
+    optimizer: str = _outside("adam", "--optimizer", url=True, choices=OPTIMIZERS)
+    # global gradient-norm clipping in the optimiser step; None: off
+    clip: float | None = _outside(1.0, "--clip", url=True, off=0.0, help="gradient-norm clipping; 0 turns it off")
+    seed: int = _outside(0, url=True)  # train's --seed; the sweep takes --seeds
+    # LSTM forget gate / GRU update gate bias at initialisation
+    forget_bias: float = _outside(3.0, "--forget-bias", url=True)
+    n_train: int = _outside(2000, "--n-train")
     n_test: int = 500
-    forget_bias: float = 3.0  # LSTM forget gate / GRU update gate bias at initialisation
     eval_every: int = 25
-    dtype: str = "float32"
+    dtype: str = _outside("float32", "--dtype", choices=DTYPES)
 
     def check(self) -> None:
         if self.cell not in KINDS:
             raise ValueError(f"unknown cell {self.cell!r}")
-        if self.optimizer not in ("adam", "sgd"):
+        if self.task not in tasks.SPECS:
+            raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(tasks.SPECS)}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if not 1 <= self.steps <= 100_000:
             raise ValueError(f"steps must be between 1 and 100000, got {self.steps}")
@@ -61,89 +88,61 @@ class TrainConfig:
 SMALL_DATA = dict(task="order", length=50, n_train=16, hidden_size=32, steps=1500)
 
 
-# --------------------------------------------------------------------------------------------------
-# Model: cell + linear readout on h_T
+def flag_fields() -> list[Field]:
+    """The fields the command line sets (``--task`` ... ``--dtype``), in order, with their metadata."""
+    return [f for f in fields(TrainConfig) if f.metadata.get("flag")]
 
 
-@dataclass(frozen=True)
-class Model:
-    cell: Cell
-    readout_weight: np.ndarray  # (O, H)
-    readout_bias: np.ndarray  # (O,)
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        return {**self.cell.params, "readout.weight": self.readout_weight, "readout.bias": self.readout_bias}
-
-    @property
-    def num_params(self) -> int:
-        return int(sum(v.size for v in self.params.values()))
-
-    def with_params(self, params: dict[str, np.ndarray]) -> Model:
-        """A model with other parameters; ValueError (from the cell's checks, or here for the readout) when
-        any of them is not finite."""
-        for name in ("readout.weight", "readout.bias"):
-            if not np.all(np.isfinite(params[name])):
-                raise ValueError(f"{name} contains NaN or infinite values")
-        cell_params = {k: v for k, v in params.items() if not k.startswith("readout.")}
-        return Model(self.cell.with_params(cell_params), params["readout.weight"], params["readout.bias"])
-
-    def outputs(self, x: np.ndarray):
-        """Readout of the last hidden state: ``(N, O)``, and the trace it came from."""
-        trace = self.cell.forward(x)
-        return trace.h[-1] @ self.readout_weight.T + self.readout_bias, trace
+URL_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.metadata.get("url"))  # + "small" in the lab's URL
 
 
-def init_model(config: TrainConfig, spec: tasks.TaskSpec) -> Model:
-    dtype = np.dtype(config.dtype)
-    cell = init_cell(
-        config.cell,
-        spec.input_size,
-        config.hidden_size,
-        seed=config.seed,
-        dtype=dtype,
-        forget_bias=None if config.cell == "rnn" else config.forget_bias,
-    )
-    rng = np.random.default_rng([config.seed, 2])
-    k = 1 / np.sqrt(config.hidden_size)  # PyTorch's nn.Linear initialisation
-    weight = rng.uniform(-k, k, (spec.n_outputs, config.hidden_size)).astype(dtype)
-    bias = rng.uniform(-k, k, spec.n_outputs).astype(dtype)
-    return Model(cell, weight, bias)
+def _inside(f: Field, value):
+    """An outside value of field ``f`` as the config holds it (clipping 0 is None; numbers as the field's type)."""
+    off = f.metadata.get("off")
+    if off is not None and not (value is not None and value > off):
+        return None
+    if isinstance(f.default, str):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{f.name} must be a number, got {value!r}") from None
+    if isinstance(f.default, int):
+        if not (np.isfinite(number) and number == int(number)):
+            raise ValueError(f"{f.name} must be a whole number, got {value!r}")
+        return int(number)
+    return number
 
 
-def _loss(out: np.ndarray, data: tasks.Dataset) -> tuple[float, float, np.ndarray]:
-    """Mean loss over the batch (MSE for regression, softmax cross-entropy for classes), the task metric
-    (MSE or accuracy), and dL/d(out)."""
-    N = out.shape[0]
-    if data.regression:
-        err = out[:, 0] - data.y
-        loss = float(np.mean(err**2))
-        return loss, loss, ((2.0 / N) * err[:, None]).astype(out.dtype)
-    z = out - out.max(axis=1, keepdims=True)
-    log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    loss = float(-np.mean(log_p[np.arange(N), data.y]))
-    metric = float(np.mean(np.argmax(out, axis=1) == data.y))
-    d_out = np.exp(log_p)
-    d_out[np.arange(N), data.y] -= 1.0
-    return loss, metric, (d_out / N).astype(out.dtype)
+def _outward(f: Field, value):
+    """A config's value as it is written outside (None as the field's ``off`` value)."""
+    return f.metadata["off"] if value is None and f.metadata.get("off") is not None else value
 
 
-def loss_and_grads(model: Model, data: tasks.Dataset) -> tuple[float, float, dict[str, np.ndarray]]:
-    """The loss and task metric on ``data``, and the gradients of the loss for every parameter."""
-    out, trace = model.outputs(data.x)  # (N, O)
-    loss, metric, d_out = _loss(out, data)
-    d_h = np.zeros_like(trace.h)
-    d_h[-1] = d_out @ model.readout_weight  # the loss reads only the last step
-    grads = model.cell.backward(trace, d_h).params
-    grads["readout.weight"] = d_out.T @ trace.h[-1]
-    grads["readout.bias"] = d_out.sum(axis=0)
-    return loss, metric, grads
+def config_from_settings(settings: Mapping[str, Any], **override) -> TrainConfig:
+    """A checked TrainConfig from outside values keyed by field name (command-line values, the Training lab's
+    URL settings): clipping 0 is off; ``small`` (the lab's toggle) means SMALL_DATA's few training sequences.
+    Fields not named keep their defaults; ``override`` sets fields as the config holds them. ValueError on
+    an unknown name or a bad value."""
+    by_name = {f.name: f for f in fields(TrainConfig)}
+    settings = dict(settings)
+    values = {"n_train": SMALL_DATA["n_train"]} if settings.pop("small", False) else {}
+    unknown = set(settings) - set(by_name)
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {', '.join(sorted(unknown))}")
+    values.update({name: _inside(by_name[name], v) for name, v in settings.items()})
+    config = TrainConfig(**{**values, **override})
+    config.check()
+    return config
 
 
-def evaluate(model: Model, data: tasks.Dataset) -> tuple[float, float]:
-    """(loss, metric) on a whole data set, without gradients."""
-    loss, metric, _ = _loss(model.outputs(data.x)[0], data)
-    return loss, metric
+def settings_of(config: TrainConfig) -> dict:
+    """The Training lab's URL settings of a config (clipping off is 0; ``small`` when it has no more training
+    sequences than SMALL_DATA): the inverse of ``config_from_settings`` for those fields."""
+    by_name = {f.name: f for f in fields(TrainConfig)}
+    out = {name: _outward(by_name[name], getattr(config, name)) for name in URL_FIELDS}
+    out["small"] = config.n_train <= SMALL_DATA["n_train"]
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -186,7 +185,7 @@ class Optimizer:
 
 
 # --------------------------------------------------------------------------------------------------
-# The loop: several models trained together on the same data, one update each in turn
+# The loop (Trainer), and the Training lab's runs on it: several models together on the same data
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,7 @@ class ModelRun:
     A run that has not spent its budget (``finished`` False) gets no verdict: ``solved`` is None."""
 
     config: TrainConfig
-    history: tuple  # of Progress
+    history: tuple  # of Progress in the lab; of whatever the Trainer's check makes (paper_runs.Check)
     updates: int
     seconds: float  # training time so far (evaluation excluded)
     model: Model = field(repr=False)
@@ -268,24 +267,18 @@ def _sets(config: TrainConfig, data) -> tuple[tasks.Dataset, tasks.Dataset, task
         raise ValueError(
             f"the data has {train_set.x.shape[-1]} input features; the {config.task} task has {spec.input_size}"
         )
-    dtype = np.dtype(config.dtype)
-    train_set = tasks.Dataset(
-        train_set.x.astype(dtype),
-        train_set.y.astype(dtype) if train_set.regression else train_set.y,
-        train_set.regression,
-        train_set.n_outputs,
-    )
-    test_set = tasks.Dataset(test_set.x.astype(dtype), test_set.y, test_set.regression, test_set.n_outputs)
+    train_set = train_set.as_dtype(config.dtype)
+    test_set = replace(test_set, x=test_set.x.astype(config.dtype))  # targets as they are: the metric in float64
     return train_set, test_set, train_set.take(np.arange(min(len(train_set), config.n_test)))
 
 
-def _evaluate(run: ModelRun, probe: tasks.Dataset, test_set: tasks.Dataset) -> ModelRun:
-    """The run with an evaluation point at its current update."""
+def _progress(run: ModelRun, probe: tasks.Dataset, test_set: tasks.Dataset) -> Progress:
+    """The lab's evaluation point at the run's current update."""
     loss_sum, norm_sum, n = run.pending
     with np.errstate(over="ignore", invalid="ignore"):
         _, train_metric = evaluate(run.model, probe)
         _, test_metric = evaluate(run.model, test_set)
-    point = Progress(
+    return Progress(
         run.updates,
         loss_sum / n if n else float("nan"),
         norm_sum / n if n else float("nan"),
@@ -294,27 +287,34 @@ def _evaluate(run: ModelRun, probe: tasks.Dataset, test_set: tasks.Dataset) -> M
         run.seconds,
         is_solved(tasks.SPECS[run.config.task], test_metric),
     )
+
+
+def _with_point(run: ModelRun, point) -> ModelRun:
     return replace(run, history=(*run.history, point), pending=(0.0, 0.0, 0))
 
 
-class _Trainer:
-    """One model's training state, advanced one update at a time."""
+class Trainer:
+    """One model's training, advanced one update at a time: the one loop every runner drives.
 
-    def __init__(self, config: TrainConfig, data):
-        config.check()
-        self.config = config
-        self.train_set, self.test_set, self.probe = _sets(config, data)
+    ``batches()`` gives each update its mini-batch (a ``tasks.Dataset``: sequences of one length read at the
+    end, of their own lengths, or with a target at every step; :func:`score` reads each as its data say).
+    An update scores the batch with gradients, takes the optimiser step (Adam or SGD, clipping in the step)
+    and skips a non-finite update. Every ``config.eval_every`` updates and after the last (``config.steps``)
+    ``check(run)`` makes an evaluation point that is appended to the run's history; it sees the run's sums of
+    loss and gradient norm since the last point (``pending``). Without ``check`` nothing is evaluated.
+    ``run.seconds`` counts the updates' time only, evaluation excluded.
+    """
+
+    def __init__(self, config: TrainConfig, model: Model, batches: Callable[[], tasks.Dataset], check=None):
+        self.config, self.batches, self.check = config, batches, check
         self.opt = Optimizer(config.optimizer, config.lr, config.clip)
-        self.rng = np.random.default_rng([config.seed, 3])
-        self.batch = min(config.batch_size, len(self.train_set))
-        self.run = ModelRun(config, (), 0, 0.0, init_model(config, tasks.SPECS[config.task]))
+        self.run = ModelRun(config, (), 0, 0.0, model)
 
     def update(self) -> None:
         run, start = self.run, time.perf_counter()
-        index = self.rng.choice(len(self.train_set), size=self.batch, replace=False)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, _, grads = loss_and_grads(run.model, self.train_set.take(index))
-            params, norm = self.opt.step(run.model.params, grads)
+            scored = score(run.model, self.batches(), grads=True)
+            params, norm = self.opt.step(run.model.params, scored.grads)
         model = run.model
         try:  # with_params refuses non-finite parameters: such an update is skipped
             model = model.with_params(params)
@@ -326,14 +326,30 @@ class _Trainer:
             updates=run.updates + 1,
             seconds=run.seconds + time.perf_counter() - start,
             model=model,
-            pending=(loss_sum + loss, norm_sum + norm, n + 1),
+            pending=(loss_sum + scored.loss, norm_sum + norm, n + 1),
         )
         if self.run.updates % self.config.eval_every == 0 or self.run.finished:
             self.evaluate()
 
     def evaluate(self) -> None:
-        if self.run.last is None or self.run.last.step < self.run.updates:
-            self.run = _evaluate(self.run, self.probe, self.test_set)
+        """An evaluation point at the current update, unless it has one."""
+        if self.check is not None and (self.run.last is None or self.run.last.step < self.run.updates):
+            self.run = _with_point(self.run, self.check(self.run))
+
+
+def lab_trainer(config: TrainConfig, data=None) -> Trainer:
+    """The Training lab's trainer: batches drawn without replacement from a fixed training set, evaluated on
+    the training probe and the held-out test set (its data made from the config unless ``data`` is given)."""
+    config.check()
+    train_set, test_set, probe = _sets(config, data)
+    rng = np.random.default_rng([config.seed, 3])
+    batch = min(config.batch_size, len(train_set))
+    return Trainer(
+        config,
+        init_model(config, tasks.SPECS[config.task]),
+        lambda: train_set.take(rng.choice(len(train_set), size=batch, replace=False)),
+        lambda run: _progress(run, probe, test_set),
+    )
 
 
 def _same_data(configs) -> None:
@@ -361,7 +377,7 @@ def train_many(
         raise ValueError("no models to train")
     if data is None:
         _same_data(configs.values())
-    trainers = {name: _Trainer(config, data) for name, config in configs.items()}
+    trainers = {name: lab_trainer(config, data) for name, config in configs.items()}
     while True:
         live = [t for t in trainers.values() if not t.run.finished]
         for trainer in live:
@@ -384,12 +400,12 @@ def evaluate_now(run: ModelRun, data: tuple[tasks.Dataset, tasks.Dataset] | None
     if run.last is not None and run.last.step >= run.updates:
         return run
     _, test_set, probe = _sets(run.config, data)
-    return _evaluate(run, probe, test_set)
+    return _with_point(run, _progress(run, probe, test_set))
 
 
 def train_steps(config: TrainConfig, data=None) -> Iterator[tuple[Progress, Model]]:
     """One model, yielding (progress, model) at every evaluation point (the same loop as train_many)."""
-    trainer = _Trainer(config, data)
+    trainer = lab_trainer(config, data)
     while not trainer.run.finished:
         seen = len(trainer.run.history)
         trainer.update()

@@ -1,4 +1,4 @@
-"""Pure figure builders for the Papers view: summary rows (from :func:`rnnviz.content.papers.summarise`) in,
+"""Pure figure builders for the Papers view: summary rows (from :func:`rnnviz.engine.paper_runs.summarise`) in,
 ``plotly.graph_objects.Figure`` out, our measurement and the paper's figures on the same axes."""
 
 from __future__ import annotations

@@ -1,0 +1,206 @@
+"""The papers' protocol, run: train one model on fresh sequences until a validation set is all right.
+
+The papers train on-line, one sequence at a time, until the last 2000 were all right. We draw fresh training
+sequences (``tasks.paper_task``) for every mini-batch, and every ``check_every`` sequences we score a fixed
+validation set of 2000 fresh sequences with the paper's own per-sequence criterion (``model.wrong``). The run
+has succeeded at the first check with none of the 2000 wrong; "sequences to success" counts the training
+sequences seen until then. A model that never gets there stops at the budget cap and is reported as not
+succeeded within the cap. Either way the last model is scored on a separate test set of 2560 sequences
+("wrong of 2560"). The loop is the engine's one :class:`~rnnviz.engine.training.Trainer`.
+
+``exp`` below is an :class:`rnnviz.content.papers.Experiment` (the registry, with the papers' figures and
+texts, lives in content); only its training fields are read.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnviz.engine import tasks, training
+from rnnviz.engine.cells import KINDS
+from rnnviz.engine.model import wrong
+
+N_VALIDATION = 2000  # the paper's "2000 most recent sequences"
+N_TEST = 2560  # the papers' test-set size
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation check: after ``step`` updates (``sequences`` training sequences), ``wrong`` of the
+    validation set wrong."""
+
+    step: int
+    sequences: int
+    wrong: int
+
+
+def _spec(task: str, sample: tasks.Dataset) -> tasks.TaskSpec:
+    """What the model's shape is read from: inputs, outputs, regression or classes."""
+    return tasks.TaskSpec(task, sample.regression, sample.n_outputs, sample.x.shape[2], "wrong", 0.0)
+
+
+def run_one(
+    exp,
+    model: str,
+    seed: int,
+    length: int | None = None,
+    forget_bias: float | None = None,
+    max_sequences: int | None = None,
+) -> dict:
+    """Train one model with one seed; returns a JSON-ready record (the wall time is the only field that
+    changes from one rerun to the next)."""
+    length = exp.lengths[0] if length is None else length
+    cap = exp.max_sequences if max_sequences is None else max_sequences
+    if model not in KINDS:
+        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(KINDS)}")
+    if cap < exp.batch_size:
+        raise ValueError(f"the budget must be at least one batch ({exp.batch_size} sequences), got {cap}")
+    if exp.check_every % exp.batch_size:
+        raise ValueError(f"check_every ({exp.check_every}) must be a whole number of batches of {exp.batch_size}")
+    start = time.perf_counter()
+    train_rng, val_rng, test_rng = (np.random.default_rng([seed, stream]) for stream in (0, 1, 2))
+    dtype = np.float32
+    validation = tasks.paper_task(exp.task, length, N_VALIDATION, val_rng).as_dtype(dtype)
+    if exp.task == "first":  # only two sequences exist: 2000 draws of them are both of them, checked faster
+        validation = validation.take(np.array([np.argmax(validation.y[-1] == k) for k in (length - 1, length)]))
+    test = tasks.paper_task(exp.task, length, N_TEST, test_rng).as_dtype(dtype)
+    if model == "rnn":
+        forget_bias = None
+    elif forget_bias is None:
+        forget_bias = exp.forget_bias
+    config = training.TrainConfig(
+        cell=model,
+        task=exp.task,
+        length=length,
+        hidden_size=exp.hidden_size,
+        steps=-(-cap // exp.batch_size),  # updates until at least ``cap`` sequences were seen
+        batch_size=exp.batch_size,
+        lr=exp.lr,
+        optimizer="adam",
+        clip=exp.clip,
+        seed=seed,
+        forget_bias=forget_bias or 0.0,  # the RNN ignores it
+        eval_every=exp.check_every // exp.batch_size,
+        dtype="float32",
+    )
+    trainer = training.Trainer(
+        config,
+        training.init_model(config, _spec(exp.task, validation)),
+        lambda: tasks.paper_task(exp.task, length, exp.batch_size, train_rng).as_dtype(dtype),
+        lambda run: Check(run.updates, run.updates * exp.batch_size, wrong(run.model, validation)),
+    )
+    trainer.evaluate()  # the check before any training (it never counts as success)
+    with np.errstate(over="ignore", invalid="ignore"):
+        while not trainer.run.finished:
+            trainer.update()
+            if trainer.run.last.step == trainer.run.updates and trainer.run.last.wrong == 0:
+                break
+    run = trainer.run
+    return {
+        "experiment": exp.name,
+        "model": model,
+        "length": length,
+        "forget_bias": forget_bias,
+        "seed": seed,
+        "succeeded": run.last.wrong == 0,
+        "sequences": run.updates * exp.batch_size,
+        "cap": cap,
+        "wrong_of_2560": wrong(run.model, test),
+        "validation_wrong": [[c.sequences, c.wrong] for c in run.history],
+        "weights": run.model.num_params,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Many runs: the experiment over models, lengths and seeds, and its summary table
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "load_average_at_start": load,
+    }
+
+
+def settings(exp) -> dict:
+    """The experiment's training settings (its paper figures and texts left out)."""
+    d = asdict(exp)
+    for key in ("paper_figures", "paper_note", "deviations", "title", "paper"):
+        d.pop(key)
+    return d
+
+
+def reproduce(exp, on_record=None) -> dict:
+    """Every (length, model or forget bias, seed) of one experiment; a JSON-ready dict with the runs, the
+    summary rows, the settings and the machine. ``on_record(record)`` is called after each run."""
+    start = time.perf_counter()
+    about = machine()
+    runs = []
+    for variant in exp.variants():
+        for seed in exp.seeds:
+            record = run_one(exp, variant["model"], seed, variant["length"], variant["forget_bias"])
+            runs.append(record)
+            if on_record is not None:
+                on_record(record)
+    return {
+        "experiment": exp.name,
+        "settings": settings(exp),
+        "machine": about,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.perf_counter() - start, 1),
+        "runs": runs,
+        "summary": summarise(runs),
+    }
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """One row per (length, model, forget bias): success rate, sequences to success (median and range over
+    the runs that succeeded), wrong of 2560 (median and range over all runs), weights, wall time."""
+    rows = {}
+    for r in runs:
+        rows.setdefault((r["length"], r["model"], r["forget_bias"]), []).append(r)
+    out = []
+    for (length, model, bias), group in rows.items():
+        won = [r["sequences"] for r in group if r["succeeded"]]
+        wrongs = [r["wrong_of_2560"] for r in group]
+        out.append(
+            {
+                "length": length,
+                "model": model,
+                "forget_bias": bias,
+                "runs": len(group),
+                "succeeded": len(won),
+                "success_rate": len(won) / len(group),
+                "sequences_median": float(np.median(won)) if won else None,
+                "sequences_min": min(won) if won else None,
+                "sequences_max": max(won) if won else None,
+                "cap": group[0]["cap"],
+                "wrong_median": float(np.median(wrongs)),
+                "wrong_min": min(wrongs),
+                "wrong_max": max(wrongs),
+                "weights": group[0]["weights"],
+                "seconds": round(sum(r["seconds"] for r in group), 1),
+            }
+        )
+    return out
