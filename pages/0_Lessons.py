@@ -6,6 +6,7 @@ import streamlit as st
 
 from rnnviz.app import ui
 from rnnviz.content import lessons
+from rnnviz.figures import training_lab
 
 ui.setup_page(
     "lessons",
@@ -113,7 +114,7 @@ if L.trains:
     st.caption(
         "Trained live in this session."
         if live
-        else f"Replayed from the runs recorded by `{shipped_data()['made_by']}` ({shipped_data()['machine']})."
+        else f"{training_lab.replay_caption(shipped_data().get('made_on'))} Recorded by `{shipped_data()['made_by']}`."
     )
     cost = lessons.live_seconds(number, shipped_data())
     if st.button(

@@ -160,13 +160,44 @@ def test_cli_reports_bad_arguments_without_a_traceback():
     assert out.returncode == 2 and "error:" in out.stderr and "Traceback" not in out.stderr
 
 
+def outcome_problems(rerun: dict, shipped: dict, peers: list[dict], eval_every: int) -> list[str]:
+    """How a rerun of a shipped run differs from it in what it means; empty when the result is the same.
+
+    A float32 run trained on another CPU (another BLAS kernel: OPENBLAS_CORETYPE=Haswell here, SkylakeX for
+    the shipped runs) follows the shipped trajectory to about 1e-7 for a few hundred updates, then parts from
+    it (measured: after 800 updates for the lessons' RNN, 475 for their LSTM), so results are compared, not
+    trajectories. ``peers`` are the same config's shipped runs at other seeds; their spread sets the bands:
+    the solved update within the seeds' range widened by two evaluations each side, the final metric within
+    the seeds' range widened by its own width each side (three seeds underestimate the spread)."""
+    problems = []
+    if rerun["solved"] != shipped["solved"]:
+        problems.append(f"solved {rerun['solved']}, shipped {shipped['solved']}")
+    elif shipped["solved"]:
+        steps = [p["solved_step"] for p in (shipped, *peers) if p["solved"]]
+        low, high = min(steps) - 2 * eval_every, max(steps) + 2 * eval_every
+        if not low <= rerun["solved_step"] <= high:
+            problems.append(f"solved at update {rerun['solved_step']}, outside {low} to {high}")
+    metrics = [p["test_metric"] for p in (shipped, *peers)]
+    width = max(metrics) - min(metrics)
+    low, high = min(metrics) - width, max(metrics) + width
+    if not low <= rerun["test_metric"] <= high:
+        problems.append(f"test {rerun['metric']} {rerun['test_metric']:.4g}, outside {low:.4g} to {high:.4g}")
+    return problems
+
+
 def test_shipped_sweep_reproduces_one_of_its_cells():
     shipped = json.loads((ROOT / "rnnviz" / "content" / "data" / "sweep_default.json").read_text())
-    record = next(r for r in shipped["runs"] if r["cell"] == "gru" and r["length"] == 10 and r["seed"] == 1)
+    runs = {(r["cell"], r["length"], r["seed"]): r for r in shipped["runs"]}
+    record = runs["gru", 10, 1]
+    peers = [runs["gru", 10, s] for s in shipped["seeds"] if s != 1]
     config = training.TrainConfig(**{**shipped["base"], "cell": "gru", "length": 10, "seed": 1})
     rerun = training.train(config).summary()
-    assert rerun["solved"] == record["solved"] and rerun["solved_step"] == record["solved_step"]
-    assert rerun["test_metric"] == pytest.approx(record["test_metric"], rel=1e-6)
+    assert outcome_problems(rerun, record, peers, config.eval_every) == []
+    assert rerun["params"] == record["params"]
+    # The check fails for a run of another config: the RNN at the same lag solves it 200 updates later and
+    # ends with 40 times the GRU's error.
+    problems = outcome_problems(runs["rnn", 10, 1], record, peers, config.eval_every)
+    assert problems[0] == "solved at update 375, outside 125 to 225" and problems[1].startswith("test MSE 0.0063")
     rates = training.success_rates(shipped)
     assert set(rates) == {"rnn", "lstm", "gru"} and all(len(v) == len(shipped["lengths"]) for v in rates.values())
 
