@@ -1,6 +1,7 @@
 """The Lessons: every lesson renders, every option of every question can be chosen, each reveal agrees with
 a measurement recomputed here from the engine, the links open the full pages at the lesson's settings,
-presenter mode works on every page, and the shipped training records are what the code makes."""
+presenter mode works on every page, and the shipped training records are of the configs the lessons name
+and mean what a rerun on this machine gives (solved or not, within the seeds' spread)."""
 
 import json
 from dataclasses import asdict, replace
