@@ -41,9 +41,10 @@ def test_there_are_snippets_and_one_runs_without_torch():
 
 
 def test_every_local_link_and_image_exists():
-    for target in re.findall(r"\]\(([^)#]+)\)", README):
-        if not target.startswith("http"):
-            assert (ROOT / target).exists(), target
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#]+)\)", page.read_text()):
+            if not target.startswith("http"):
+                assert (page.parent / target).exists(), (page.name, target)
     for doc in ("speed", "papers", "safe-loading", "shared-training", "engine", "reproducibility"):
         assert f"docs/{doc}.md" in README, doc
 
