@@ -5,6 +5,10 @@ Each lesson pins the settings of one full page, measures something with the engi
 whose answer is read off the same measurement (``reveal``): nothing in a reveal is typed in by hand.
 Training lessons read replayed results (``rnnviz/content/data/lessons.json``, made by
 ``python scripts/make_lessons_data.py``), or the same records trained live (``train_record``).
+A sentence that names what its figure draws (a grid line's factor, a line's style) is a function of that
+figure's JSON (``Lesson.words``); tests/test_sentences.py reads every such sentence against its figure. The
+landing page's question lives here too (``landing_*``). Longer than the house's 500 lines on purpose: each
+lesson's measure, figure, reveal and text sit together, so one can be read against the other.
 Nothing here imports streamlit.
 """
 
