@@ -4,13 +4,11 @@ from rnnviz.engine import blas  # imports no NumPy
 
 blas.default_to_one_thread()  # before NumPy loads (see rnnviz/engine/blas.py)
 
-import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from rnnviz.app import ui  # noqa: E402
 from rnnviz.content import lessons  # noqa: E402
-from rnnviz.engine import analysis, studies  # noqa: E402
-from rnnviz.figures import common  # noqa: E402
+from rnnviz.engine import analysis, blas  # noqa: E402
 
 blas.limit_blas_threads()  # the server may have loaded NumPy before this file ran
 
@@ -28,21 +26,18 @@ ui.setup_page(
 
 
 @st.cache_data(show_spinner=False)
-def preview(length: int) -> dict:
-    out = {}
-    for kind in ("rnn", "lstm", "gru"):
-        cell = studies.CellConfig(kind=kind, hidden_size=16, forget_bias=3.0, spectral_radius=1.0).make_cell()
-        out[kind] = studies.pulse_memory(cell, length)
-    return out
+def preview() -> dict:
+    return lessons.landing_memory()
 
 
+c = lessons.LANDING
 st.subheader("One pulse, three memories")
 st.markdown(
-    "Each untrained cell (16 units, recurrent weights scaled to spectral radius 1, LSTM and GRU with their "
-    "*keep* gate biased to +3) reads one pulse at step 0 and then silence. The curve is how far the hidden "
-    "state still is from where it would be without the pulse: "
+    f"Each untrained cell ({c.hidden_size} units, recurrent weights scaled to spectral radius {c.spectral_radius:g}, "
+    f"LSTM and GRU with their *keep* gate biased to {c.forget_bias:+g}) reads one pulse at step 0 and then silence. "
+    "The curve is how far the hidden state still is from where it would be without the pulse: "
     r"$\lVert h_t(\text{pulse}) - h_t(\text{silence}) \rVert$. "
-    "**Before you look:** which one keeps the most of the pulse after 100 steps?"
+    f"**Before you look:** which one keeps the most of the pulse after {lessons.LANDING_AT} steps?"
 )
 GUESSES = ("RNN", "LSTM", "GRU", "LSTM and GRU, about the same", "none of them")
 S = ui.Settings("home", [ui.Setting("guess", None, options=GUESSES, in_url=False)])
@@ -51,30 +46,15 @@ S.sync_url()
 if guess is None:
     st.info("Pick a guess to see the measurement.", icon="🤔")
 else:
-    memory = preview(150)
-    t = np.arange(150)
-    series = {common.model_name(k): (t, v, *common.model_marks(k)) for k, v in memory.items()}
-    ui.show_figure(
-        common.lines_figure(series, x_title="steps after the pulse", y_title="pulse left in h_t", log_y=True),
-        key="home.preview",
-    )
-    left = {k: float(v[100] / v[1]) for k, v in memory.items()}
-    winners = lessons.most_kept(left)
-    names = " and ".join(common.model_name(k) for k in winners)
-    if max(left.values()) < analysis.VANISHED:
-        verdict = "none of them"
-    elif len(winners) == 1:
-        verdict = names
-    else:
-        verdict = f"{names}, about the same"
-    st.success(
-        f"After 100 steps the RNN keeps {left['rnn']:.1e} of what it held at step 1, the LSTM {left['lstm']:.1e}, "
-        f"the GRU {left['gru']:.1e}. Most kept: **{verdict}** (you guessed {guess})."
-    )
+    memory = preview()
+    ui.show_figure(lessons.landing_figure(memory), key="home.preview")
+    verdict, reading = lessons.landing_verdict(memory)
+    st.success(f"{reading} Most kept: **{verdict}** (you guessed {guess}).")
     st.caption(
-        f"Two shares count as about the same when they are within a factor of {lessons.SAME_FACTOR:g}: "
-        "small next to the orders of magnitude between a plain RNN and a gated cell on this log axis. None of "
-        f"them counts as remembering when the best keeps less than {analysis.VANISHED:g} of the pulse."
+        f"Two values count as about the same when they are within a factor of {lessons.SAME_FACTOR:g}: small next "
+        "to the orders of magnitude between a plain RNN and a gated cell on this log axis. None of them counts as "
+        f"remembering when every curve at step {lessons.LANDING_AT} is below {analysis.VANISHED:g} of where it "
+        "started at step 0."
     )
 
 st.subheader("Where to go")

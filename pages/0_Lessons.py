@@ -6,6 +6,7 @@ import streamlit as st
 
 from rnnviz.app import ui
 from rnnviz.content import lessons
+from rnnviz.figures import training_lab
 
 ui.setup_page(
     "lessons",
@@ -69,11 +70,33 @@ title_col.subheader(f"Lesson {number} of {N}: {L.title}")
 next_col.button("Next →", on_click=go_to, args=(number + 1,), disabled=number == N, key="lessons.next")
 
 m = ui.guarded(measured, number, data)
-guess = None
+guess = S[f"answer{number}"]
+veiled = bool(L.veil and guess is None)
+figure = None
+if m is not None:
+
+    def lesson_figure():
+        fig = L.figure(m)
+        if veiled:  # the axes stay as they will be; the measured marks wait for a prediction
+            fig.update_traces(opacity=0, hoverinfo="skip", hovertemplate=None)
+        if fig.layout.sliders:  # the lesson shows one pinned step; playing it is the full page's job
+            fig.layout.sliders, fig.layout.updatemenus = (), ()
+        if present:
+            fig.update_layout(height=470)
+        return fig
+
+    own = L.trains and st.session_state.get(LIVE)  # this session retrained a run: its figure is its own
+    key = ("lesson", number, veiled, present)  # otherwise a lesson's figure is the same for the whole class
+    figure = lesson_figure() if own else ui.shared_figure(key, lesson_figure)
+if figure is not None:  # the sentences that name what the figure draws are made from the figure's own JSON
+    paragraphs, notice = L.words(figure.to_dict() if hasattr(figure, "to_dict") else figure.spec)
+else:
+    paragraphs, notice = tuple(p for p in L.paragraphs if isinstance(p, str)), ""
+
 text_col, figure_col = st.columns([2, 3], gap="medium")
 with text_col:
     question = st.container()  # in presenter mode the question comes first: the paragraphs are the teacher's
-    for paragraph in L.paragraphs:
+    for paragraph in paragraphs:
         st.markdown(paragraph)
     if m is not None:
         with question if present else st.container():
@@ -86,34 +109,19 @@ with text_col:
                 (st.success if right else st.info)(message, icon="✅" if right else "🔎")
 with figure_col:
     if m is not None:
-        veiled = bool(L.veil and guess is None)
-
-        def lesson_figure():
-            fig = L.figure(m)
-            if veiled:  # the axes stay as they will be; the measured marks wait for a prediction
-                fig.update_traces(opacity=0, hoverinfo="skip", hovertemplate=None)
-            if fig.layout.sliders:  # the lesson shows one pinned step; playing it is the full page's job
-                fig.layout.sliders, fig.layout.updatemenus = (), ()
-            if present:
-                fig.update_layout(height=470)
-            return fig
-
-        own = L.trains and st.session_state.get(LIVE)  # this session retrained a run: its figure is its own
-        key = ("lesson", number, veiled, present)  # otherwise a lesson's figure is the same for the whole class
-        ui.show_figure(lesson_figure() if own else ui.shared_figure(key, lesson_figure), key=f"lessons.figure{number}")
-        if L.veil and guess is None:
+        ui.show_figure(figure, key=f"lessons.figure{number}")
+        if veiled:
             st.caption("The measured curves appear once you predict.")
-        st.markdown(f"**Notice:** {L.notice}")
+        st.markdown(f"**Notice:** {notice}")
         for _, numbers in m.get("equations", ()):
             st.latex(numbers)
-
 
 if L.trains:
     live = number in st.session_state.get(LIVE_LESSONS, ())
     st.caption(
         "Trained live in this session."
         if live
-        else f"Replayed from the runs recorded by `{shipped_data()['made_by']}` ({shipped_data()['machine']})."
+        else f"{training_lab.replay_caption(shipped_data().get('made_on'))} Recorded by `{shipped_data()['made_by']}`."
     )
     cost = lessons.live_seconds(number, shipped_data())
     if st.button(

@@ -15,7 +15,7 @@ ui.setup_page(
     "Cell stepper",
     "🔬",
     "Feed one sequence into a cell and press **▶ Play**: each heatmap row is one quantity, one line per unit, "
-    "one column per step. On the right, the cell diagram and the equations show one unit's numbers at the "
+    "one column per step. Below them, the cell diagram and the equations show one unit's numbers at the "
     "step the slider is on. Click a hidden-state cell to pick its step and unit.",
 )
 

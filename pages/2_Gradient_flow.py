@@ -137,23 +137,19 @@ if result is not None:
 
     # ---- the readout ----------------------------------------------------------------------------------
     st.subheader("Regime and memory horizon")
-    st.caption(
-        "Each gradient's size k steps back, compared with its size at the loss: **vanishing** once it is "
-        "below 1/1000 of that within the sequence, **fading** when less than a tenth but more than 1/1000 is "
-        "left at the far end, **kept** when at least a tenth is left, **growing** or **exploding** when it "
-        "gets larger (by up to, or by more than, ×1000). The factor per step is a least-squares fit."
-    )
+    st.caption(gfig.CARD_RULES)
     cols = [c for row in (st.columns(2), st.columns(2)) for c in row]
     rows = [
-        ("RNN: dL/dh", rnn.regime),
-        ("LSTM: dL/dh", lstm.regime),
-        ("LSTM: dL/dc (cell path)", lstm.c_regime),
-        ("GRU: dL/dh", gru.regime),
+        ("RNN: dL/dh", rnn.h_norm),
+        ("LSTM: dL/dh", lstm.h_norm),
+        ("LSTM: dL/dc (cell path)", lstm.c_norm),
+        ("GRU: dL/dh", gru.h_norm),
     ]
-    for col, (name, regime) in zip(cols, rows, strict=True):
+    for col, (name, norms) in zip(cols, rows, strict=True):
+        card = gfig.regime_card(norms)  # from the curve the lag figure draws
         with col.container(border=True):
-            st.metric(name, regime.word)
-            st.caption(regime.detail)  # a metric's delta would cut it short
+            st.metric(name, card.word)
+            st.caption(card.detail)  # a metric's delta would cut it short
     for m in models.values():
         if m.state_overflow_step is not None:
             st.warning(
@@ -281,7 +277,7 @@ if result is not None:
         else:
             st.markdown(
                 f"σ_max = {result.sigma_max:.2f} ≥ 1: the theorem **guarantees nothing** here (it allows growth); "
-                f"the measured RNN gradient is **{rnn.regime.word}**."
+                f"the measured RNN gradient is **{gfig.regime_card(rnn.h_norm).word}**."
             )
 
     # ---- clipping ---------------------------------------------------------------------------------------

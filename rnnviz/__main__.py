@@ -1,8 +1,6 @@
-"""Command line: ``rnnviz train ...``, ``rnnviz sweep ...`` and ``rnnviz app`` (also as ``python -m rnnviz``).
-
-``train`` prints one JSON object (with --json) or a short line, and with --save writes the trained cell as an
-.npz with PyTorch's keys; ``sweep`` writes the lag-sweep results file the Training lab shows (the default one
-ships in rnnviz/content/data/); ``app`` starts the Streamlit app, from a checkout or an installed package alike.
+"""Command line: ``rnnviz train ...``, ``rnnviz sweep ...``, ``rnnviz reproduce ...`` and ``rnnviz app`` (also
+as ``python -m rnnviz``). ``--help`` on the command and on each subcommand is written for a reader of the
+terminal (plain text, every option with its default): see DESCRIPTION and the parsers in build_parser.
 """
 
 from __future__ import annotations
@@ -33,7 +31,32 @@ from rnnviz.engine.training import (  # noqa: E402
 )
 from rnnviz.engine.weights import from_state_dict, save_npz  # noqa: E402
 
-DEFAULT_SWEEP = DATA / "sweep_default.json"
+DEFAULT_SWEEP = Path("sweep.json")  # in the current directory: never into the installed package
+SHIPPED_SWEEP = DATA / "sweep_default.json"  # the one the Training lab shows (remade with --out pointing at it)
+
+DESCRIPTION = """\
+rnnviz: see why LSTMs and GRUs remember what plain RNNs forget.
+
+commands:
+  rnnviz train       train one model on a long-lag task and say whether it solved it
+  rnnviz sweep       train every cell at several lags and seeds; success rate against lag
+  rnnviz reproduce   rerun an experiment of a paper and set it beside the paper's numbers
+  rnnviz app         start the Streamlit app (the same as: streamlit run app.py)
+
+Run "rnnviz COMMAND --help" for a command's options and their defaults.
+python -m rnnviz does the same without installing.
+"""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default ("off" for a switch or an option not given); descriptions keep
+    their line breaks."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        return f"{text} (default: {'off' if action.default is None or action.default is False else '%(default)s'})"
 
 
 class CommandError(Exception):
@@ -212,13 +235,21 @@ def run_app(args, streamlit_args: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnviz", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="rnnviz", usage="rnnviz COMMAND [options]", description=DESCRIPTION, formatter_class=_HelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS, prog="rnnviz")
 
-    p_train = sub.add_parser("train", help="train one model and report whether it solved the task")
-    p_train.add_argument("--cell", default="lstm", choices=["rnn", "lstm", "gru"])
-    p_train.add_argument("--seed", type=int, default=0)
-    p_train.add_argument("--json", action="store_true", help="print one JSON object")
+    p_train = sub.add_parser(
+        "train",
+        help="train one model and report whether it solved the task",
+        description="Train one model on a long-lag task and say whether it solved it (held-out test set).\n"
+        "Prints one line, or one JSON object with --json.",
+        formatter_class=_HelpFormatter,
+    )
+    p_train.add_argument("--cell", default="lstm", choices=["rnn", "lstm", "gru"], help="the recurrent cell")
+    p_train.add_argument("--seed", type=int, default=0, help="seed of the weights and the data")
+    p_train.add_argument("--json", action="store_true", help="print one JSON object instead of a line")
     p_train.add_argument(
         "--save",
         type=Path,
@@ -227,28 +258,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arguments(p_train)
 
-    p_sweep = sub.add_parser("sweep", help="success rate against sequence length, for every cell")
-    p_sweep.add_argument("--lengths", default="5,10,20,50,100")
-    p_sweep.add_argument("--seeds", default="0,1,2")
-    p_sweep.add_argument("--cells", default="rnn,lstm,gru")
-    p_sweep.add_argument("--out", type=Path, default=DEFAULT_SWEEP)
+    p_sweep = sub.add_parser(
+        "sweep",
+        help="success rate against sequence length, for every cell",
+        description="Train every cell at every length and seed, and write the success rates as JSON.\n"
+        f"The Training lab shows {SHIPPED_SWEEP.relative_to(DATA.parents[2])}; to remake it, pass it as --out.",
+        formatter_class=_HelpFormatter,
+    )
+    p_sweep.add_argument("--lengths", default="5,10,20,50,100", help="comma-separated sequence lengths")
+    p_sweep.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    p_sweep.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells")
+    p_sweep.add_argument("--out", type=Path, default=DEFAULT_SWEEP, help="where to write the results (JSON)")
     _config_arguments(p_sweep)
     # reproduce: the papers' experiments beside their published numbers (see run_reproduce)
-    p_rep = sub.add_parser("reproduce", help="rerun a paper's experiment and set it beside the paper's numbers")
+    p_rep = sub.add_parser(
+        "reproduce",
+        help="rerun a paper's experiment and set it beside the paper's numbers",
+        description="Rerun an experiment of Hochreiter & Schmidhuber (1997), Bengio et al. (1994) or "
+        "Jozefowicz et al. (2015)\nand set the result beside the paper's numbers.",
+        formatter_class=_HelpFormatter,
+    )
     p_rep.add_argument("name", nargs="?", help="experiment (see --list)")
     p_rep.add_argument("--list", action="store_true", help="list the experiments")
     p_rep.add_argument("--seeds", help="comma-separated seeds (default: the experiment's)")
-    p_rep.add_argument("--length", help="comma-separated T (or p) to run instead of the experiment's")
-    p_rep.add_argument("--models", help="comma-separated subset of rnn,lstm,gru")
-    p_rep.add_argument("--max-sequences", type=int, help="budget cap per run, in training sequences")
+    p_rep.add_argument("--length", help="comma-separated T (or p) to run (default: the experiment's)")
+    p_rep.add_argument("--models", help="comma-separated subset of rnn,lstm,gru (default: the experiment's)")
+    p_rep.add_argument(
+        "--max-sequences", type=int, help="budget cap per run, in training sequences (default: the experiment's)"
+    )
     p_rep.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
     p_rep.add_argument("--write", action="store_true", help="store the result in rnnviz/content/data/papers.json")
 
     p_app = sub.add_parser(
         "app",
         help="start the Streamlit app",
-        description="Start the Streamlit app. Any other arguments go to `streamlit run` "
-        "(e.g. --server.port 8502 --server.address 0.0.0.0; see `streamlit run --help`).",
+        description="Start the Streamlit app. Any other arguments go to streamlit run\n"
+        "(e.g. --server.port 8502 --server.address 0.0.0.0; see: streamlit run --help).",
+        formatter_class=_HelpFormatter,
         allow_abbrev=False,
     )
     p_app.add_argument("--dry-run", action="store_true", help="print the streamlit command instead of running it")
@@ -259,8 +305,9 @@ def main(argv=None) -> int:
     blas.limit_blas_threads()  # `python -m rnnviz` imports the package, and NumPy, before this module
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "app":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")  # exits with status 2
+    if extra and args.command != "app":  # the command's own usage, not the top level's; exits with status 2
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "train":
             return run_train(args)

@@ -9,9 +9,12 @@ the repository root on the path, see ``pythonpath`` in pyproject.toml). Fixtures
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -249,3 +252,67 @@ def first_point(handle, timeout: float = 120, every_model: bool = False):
         assert time.monotonic() < deadline, f"no progress arrived in {timeout} s"
         snap = handle.wait(snap.version, timeout=1)
     return snap
+
+
+def outcome_problems(rerun: dict, shipped: dict, peers: list[dict], eval_every: int) -> list[str]:
+    """How a rerun of a shipped run differs from it in what it means; empty when the result is the same.
+
+    A float32 run trained on another CPU (another BLAS kernel: OPENBLAS_CORETYPE=Haswell here, SkylakeX for
+    the shipped runs) follows the shipped trajectory to about 1e-7 for a few hundred updates, then parts from
+    it (measured: after 800 updates for the lessons' RNN, 475 for their LSTM), so results are compared, not
+    trajectories. ``peers`` are the same config's shipped runs at other seeds; their spread sets the bands:
+    the solved update within the seeds' range widened by two evaluations each side, the final metric within
+    the seeds' range widened by its own width each side (three seeds underestimate the spread)."""
+    problems = []
+    if rerun["solved"] != shipped["solved"]:
+        problems.append(f"solved {rerun['solved']}, shipped {shipped['solved']}")
+    elif shipped["solved"]:
+        steps = [p["solved_step"] for p in (shipped, *peers) if p["solved"]]
+        low, high = min(steps) - 2 * eval_every, max(steps) + 2 * eval_every
+        if not low <= rerun["solved_step"] <= high:
+            problems.append(f"solved at update {rerun['solved_step']}, outside {low} to {high}")
+    metrics = [p["test_metric"] for p in (shipped, *peers)]
+    width = max(metrics) - min(metrics)
+    low, high = min(metrics) - width, max(metrics) + width
+    if not low <= rerun["test_metric"] <= high:
+        problems.append(f"test {rerun['metric']} {rerun['test_metric']:.4g}, outside {low:.4g} to {high:.4g}")
+    return problems
+
+
+# The Gradient flow page's figures, read back from an AppTest run
+
+SCENARIOS = 4  # sidebar buttons: start view, vanishing, LSTM keeps it, exploding
+LAG, REACH, EIGEN, CLIP = range(4)  # the page's charts, in order
+
+
+def decoded(node):
+    """Plotly's JSON with its typed arrays ({"dtype", "bdata"[, "shape"]}: base64 numpy) as arrays."""
+    if isinstance(node, dict):
+        if "bdata" in node and "dtype" in node:
+            a = np.frombuffer(base64.b64decode(node["bdata"]), dtype=node["dtype"])
+            shape = node.get("shape")
+            return a.reshape([int(n) for n in str(shape).split(",")]) if shape else a
+        return {k: decoded(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [decoded(v) for v in node]
+    return node
+
+
+def charts(at) -> list[dict]:
+    """The page's figures as dicts, in the order the page shows them."""
+    return [decoded(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+
+
+def traces(fig: dict) -> dict:
+    return {t["name"]: t for t in fig["data"] if t.get("name")}
+
+
+def ys(trace: dict) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in np.ravel(trace["y"])], dtype=float)
+
+
+def readout(at) -> dict:
+    """Each model's readout word and the caption under it."""
+    boxes = at.metric[:4]
+    details = [c.value for c in at.caption if re.match(r"^(below|never below|down to|up to|above|overflowed)", c.value)]
+    return {m.label: (m.value, d) for m, d in zip(boxes, details, strict=True)}

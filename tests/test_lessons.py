@@ -1,7 +1,9 @@
 """The Lessons: every lesson renders, every option of every question can be chosen, each reveal agrees with
 a measurement recomputed here from the engine, the links open the full pages at the lesson's settings,
-presenter mode works on every page, and the shipped training records are what the code makes."""
+presenter mode works on every page, and the shipped training records are of the configs the lessons name
+and mean what a rerun on this machine gives (solved or not, within the seeds' spread)."""
 
+import json
 from dataclasses import asdict, replace
 
 import numpy as np
@@ -11,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from rnnviz.content import lessons
 from rnnviz.engine import analysis, studies, tasks, training
 from tests.helpers import open_page as open_link
+from tests.helpers import outcome_problems
 
 LESSONS = "pages/0_Lessons.py"
 DATA = lessons.load_data()
@@ -130,7 +133,7 @@ def expected_answer(number: int) -> str:
         kept = {}
         for kind in ("rnn", "lstm"):
             mem = studies.pulse_memory(replace(lessons.GATED, kind=kind).make_cell(), lessons.GATED.length)
-            kept[kind] = mem[lessons.GATED_AT] / mem[0]
+            kept[kind] = mem[lessons.GATED_AT]  # the plotted curve at the dotted line
         return options[pick[lessons.compare(kept["rnn"], kept["lstm"])]]
     if number == 6:
         spec = tasks.SPECS[lessons.TRAIN.task]
@@ -254,15 +257,25 @@ def test_the_shipped_records_are_of_the_configs_the_lessons_name():
     assert set(DATA["timing"]["ms_per_update"]) == {"rnn", "lstm", "gru"}
 
 
-def test_rerunning_one_shipped_record_gives_the_same_curve():
-    """The fastest record (the RNN) trained again: seeded, so the metrics match; timings are not compared."""
+def test_rerunning_one_shipped_record_gives_the_same_result():
+    """The fastest record (the RNN) trained again gives the same result, compared by what it means (see
+    ``outcome_problems``): the shipped runs were made on another CPU, whose BLAS kernel rounds differently."""
     shipped = DATA["train"]["rnn"]
-    again = lessons.train_record(training.TrainConfig(**shipped["config"]))
-    for key in ("train_loss", "train_metric", "test_metric", "grad_norm"):
-        np.testing.assert_allclose(
-            [p[key] for p in again["history"]], [p[key] for p in shipped["history"]], rtol=1e-4, err_msg=key
-        )
-    assert again["solved"] == shipped["solved"] and again["params"] == shipped["params"]
+    config = training.TrainConfig(**shipped["config"])
+    sweep = json.loads((lessons.DATA_PATH.parent / "sweep_default.json").read_text())
+    assert sweep["base"] == asdict(replace(config, cell=sweep["base"]["cell"]))  # the sweep ran the same config
+    peers = [r for r in sweep["runs"] if (r["cell"], r["length"]) == ("rnn", config.length) and r["seed"] != 0]
+    again = lessons.train_record(config)
+    assert outcome_problems(again, shipped, peers, config.eval_every) == []
+    assert again["params"] == shipped["params"]
+    # Before chaos sets in the trajectories agree: at the first evaluation (25 updates) a rerun under another
+    # kernel was measured within 3e-8 of the record (Haswell against SkylakeX; they part after about 800).
+    first, first_shipped = again["history"][0], shipped["history"][0]
+    assert first["step"] == first_shipped["step"] == config.eval_every
+    for key in ("train_loss", "test_metric"):
+        assert first[key] == pytest.approx(first_shipped[key], rel=1e-5), key
+    # The check can fail: the LSTM's record, trained on the same data, solves the task the RNN does not.
+    assert outcome_problems(DATA["train"]["lstm"], shipped, peers, config.eval_every)[0] == "solved True, shipped False"
 
 
 def test_the_claims_in_the_lessons_texts_hold_for_the_runs_they_describe():
@@ -297,7 +310,8 @@ def test_the_claims_in_the_lessons_texts_hold_for_the_runs_they_describe():
 def test_training_live_replaces_the_replay_and_the_reveal_follows_it():
     """Lesson 7's live run (timing the updates again: the cheapest of the three) swaps in fresh numbers."""
     at = open_page(LESSONS, lesson=7)
-    assert any("Replayed from the runs recorded by" in c.value for c in at.caption)
+    replayed = [c.value for c in at.caption if c.value.startswith("Replayed from a run made on an Intel")]
+    assert len(replayed) == 1 and "may differ in its last digits" in replayed[0], [c.value for c in at.caption]
     at.button(key="lessons.train7").click().run()
     assert_clean(at)
     assert any(c.value == "Trained live in this session." for c in at.caption)

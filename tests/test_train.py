@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnnviz.engine import model, tasks, training
-from tests.helpers import tiny
+from tests.helpers import outcome_problems, tiny
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -202,11 +202,17 @@ def test_cli_reports_bad_arguments_without_a_traceback():
 
 def test_shipped_sweep_reproduces_one_of_its_cells():
     shipped = json.loads((ROOT / "rnnviz" / "content" / "data" / "sweep_default.json").read_text())
-    record = next(r for r in shipped["runs"] if r["cell"] == "gru" and r["length"] == 10 and r["seed"] == 1)
+    runs = {(r["cell"], r["length"], r["seed"]): r for r in shipped["runs"]}
+    record = runs["gru", 10, 1]
+    peers = [runs["gru", 10, s] for s in shipped["seeds"] if s != 1]
     config = training.TrainConfig(**{**shipped["base"], "cell": "gru", "length": 10, "seed": 1})
     rerun = training.train(config).summary()
-    assert rerun["solved"] == record["solved"] and rerun["solved_step"] == record["solved_step"]
-    assert rerun["test_metric"] == pytest.approx(record["test_metric"], rel=1e-6)
+    assert outcome_problems(rerun, record, peers, config.eval_every) == []
+    assert rerun["params"] == record["params"]
+    # The check fails for a run of another config: the RNN at the same lag solves it 200 updates later and
+    # ends with 40 times the GRU's error.
+    problems = outcome_problems(runs["rnn", 10, 1], record, peers, config.eval_every)
+    assert problems[0] == "solved at update 375, outside 125 to 225" and problems[1].startswith("test MSE 0.0063")
     rates = training.success_rates(shipped)
     assert set(rates) == {"rnn", "lstm", "gru"} and all(len(v) == len(shipped["lengths"]) for v in rates.values())
 

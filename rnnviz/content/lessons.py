@@ -5,6 +5,10 @@ Each lesson pins the settings of one full page, measures something with the engi
 whose answer is read off the same measurement (``reveal``): nothing in a reveal is typed in by hand.
 Training lessons read replayed results (``rnnviz/content/data/lessons.json``, made by
 ``python scripts/make_lessons_data.py``), or the same records trained live (``lesson_runs.train_record``).
+A sentence that names what its figure draws (a grid line's factor, a line's style) is a function of that
+figure's JSON (``Lesson.words``); tests/test_sentences.py reads every such sentence against its figure. The
+landing page's question lives here too (``landing_*``). Longer than the house's 500 lines on purpose: each
+lesson's measure, figure, reveal and text sit together, so one can be read against the other.
 Nothing here imports streamlit.
 """
 
@@ -69,12 +73,17 @@ class Reveal:
     text: str  # the measured outcome, in words and numbers
 
 
+# A lesson's sentence: a string, or a function of the lesson figure's JSON (``fig.to_dict()``) for a sentence
+# that names what the figure draws (a grid line's factor, a line's style), so it cannot contradict it.
+Text = str | Callable[[dict], str]
+
+
 @dataclass(frozen=True)
 class Lesson:
     number: int  # 1-based, as in ?lesson=N
     title: str
-    paragraphs: tuple[str, ...]
-    notice: str  # the "notice this" line under the figure
+    paragraphs: tuple[Text, ...]
+    notice: Text  # the "notice this" line under the figure
     question: str
     options: tuple[str, ...]
     target: str  # the page id of the full page: "stepper", "gradient" or "lab"
@@ -84,6 +93,14 @@ class Lesson:
     reveal: Callable[[dict], Reveal]
     veil: bool = True  # the figure gives the answer away: its curves wait for the student's prediction
     trains: bool = False  # replays training results (and can train live)
+
+    def words(self, spec: dict) -> tuple[tuple[str, ...], str]:
+        """The paragraphs and the notice as shown beside the figure whose JSON is ``spec``."""
+
+        def said(text: Text) -> str:
+            return text(spec) if callable(text) else text
+
+        return tuple(said(p) for p in self.paragraphs), said(self.notice)
 
     def link(self) -> tuple[str, dict]:
         """The full page at these settings: (page file, query parameters), for st.page_link."""
@@ -109,6 +126,17 @@ def page_settings(config: studies.CellConfig, fields: tuple[str, ...], **extra) 
 
 def _fmt(v: float) -> str:
     return f"{v:.2g}" if 1e-2 <= abs(v) < 1e3 else f"{v:.1e}"
+
+
+def per_step(total: float, steps: int) -> float:
+    """The average factor per step that, multiplied ``steps`` times, gives ``total`` (a geometric mean)."""
+    return float(total) ** (1 / steps)
+
+
+def _shape_at(spec: dict, **where) -> dict:
+    """The one shape of a figure's JSON whose fields have these values (e.g. x0=100)."""
+    (shape,) = [s for s in spec["layout"].get("shapes", ()) if all(s.get(k) == v for k, v in where.items())]
+    return shape
 
 
 # --------------------------------------------------------------------------------------------------
@@ -221,6 +249,13 @@ VANISH = studies.CellConfig(
 )
 EXPLODE = replace(VANISH, spectral_radius=1.5, nonlinearity="relu", length=300, dtype="float32")
 VANISH_LAG = 50
+VANISH_MEASURED, VANISH_BOUND = "RNN ‖∂L/∂h_(T−k)‖", "σ_max(W_hh)^k bound"
+
+
+def theory_words(spec: dict) -> str:
+    """Lesson 3's theory curve in words (its trace is named "theory: ..." by the figure)."""
+    (trace,) = [t for t in spec["data"] if str(t.get("name", "")).startswith(f"theory: {VANISH_BOUND}")]
+    return common.line_words(trace["line"])
 
 
 def gradient_share(h_norm: np.ndarray, lag: int) -> float:
@@ -250,8 +285,8 @@ def figure_vanish(m: dict) -> go.Figure:
     rnn = m["rnn"]
     overflow = {} if rnn.regime.overflow_lag is None else {"RNN": rnn.regime.overflow_lag}
     return gradient_flow.lag_figure(
-        {"RNN ‖∂L/∂h_(T−k)‖": (rnn.h_norm, *common.model_style("rnn"))},
-        {"σ_max(W_hh)^k bound": rnn.theory},
+        {VANISH_MEASURED: (rnn.h_norm, *common.model_style("rnn"))},
+        {VANISH_BOUND: rnn.theory},
         overflow,
     )
 
@@ -259,9 +294,10 @@ def figure_vanish(m: dict) -> go.Figure:
 def reveal_vanish(m: dict) -> Reveal:
     share, options = m["share"], LESSONS_OPTIONS[3]
     answer = options[0] if share < analysis.VANISHED else options[1] if share <= 1 else options[2]
+    rate = f" (×{per_step(share, VANISH_LAG):.4f} per step on average)" if 0 < share < np.inf else ""
     text = (
-        f"Measured: {VANISH_LAG} steps back the gradient is {_fmt(share)} of its size at the loss "
-        f"(fitted factor ×{m['rnn'].regime.factor:.3f} per step: {m['rnn'].regime.label}). Here σ_max(W_hh) is "
+        f"Measured: {VANISH_LAG} steps back the gradient is {_fmt(share)} of its size at the loss{rate}. "
+        f"Here σ_max(W_hh) is "
         f"{m['sigma_max']:.3f}, so the bound {'shrinks' if m['sigma_max'] < 1 else 'grows'} by that factor per step"
         f"{': the tanh slopes, below 1, did the rest' if m['sigma_max'] >= 1 and share < 1 else ''}. "
         f"With relu and spectral radius {EXPLODE.spectral_radius:g} (float32) the same measurement gives "
@@ -332,7 +368,8 @@ def measure_gated(data: dict) -> dict:
     study = studies.gradient_study(GATED, kinds=("rnn", "lstm")).models
     return {
         "memory": memory,
-        "kept": {k: float(v[GATED_AT] / v[0]) for k, v in memory.items()},
+        "at": {k: float(v[GATED_AT]) for k, v in memory.items()},  # what the figure shows at the dotted line
+        "kept": {k: float(v[GATED_AT] / v[0]) for k, v in memory.items()},  # as a share of each curve's start
         "forget_mean": float(np.mean(run.gates["forget"])),
         "grad": {
             "rnn": gradient_share(study["rnn"].h_norm, GATED_AT),
@@ -352,12 +389,14 @@ def figure_gated(m: dict) -> go.Figure:
 
 
 def reveal_gated(m: dict) -> Reveal:
-    kept, grad = m["kept"], m["grad"]
-    answer = {"a": 0, "b": 1, "same": 2}[compare(kept["rnn"], kept["lstm"])]
+    at, kept, grad = m["at"], m["kept"], m["grad"]
+    answer = {"a": 0, "b": 1, "same": 2}[compare(at["rnn"], at["lstm"])]
     text = (
-        f"Measured at step {GATED_AT}, as a share of step 0: the RNN keeps {_fmt(kept['rnn'])} of the pulse, the "
-        f"LSTM {_fmt(kept['lstm'])}. The LSTM's forget gate averaged {m['forget_mean']:.3f} over the run, "
-        f"so its cell state was multiplied by about that at each step instead of being rewritten. The gradient "
+        f"Measured at step {GATED_AT} (the dotted line): the RNN's curve is at {_fmt(at['rnn'])}, the LSTM's at "
+        f"{_fmt(at['lstm'])}; that is {_fmt(kept['rnn'])} and {_fmt(kept['lstm'])} of where each started at step 0. "
+        f"Over those {GATED_AT} steps the LSTM's curve shrank by ×{per_step(kept['lstm'], GATED_AT):.4f} per step "
+        f"on average. Its forget gate, which multiplies the cell state at every step, averaged "
+        f"{m['forget_mean']:.3f}: the cell state is mostly kept from step to step, not rewritten. The gradient "
         f"tells the same story: {GATED_AT} steps back from a loss at the end, ‖∂L/∂h‖ of the RNN is "
         f"{_fmt(grad['rnn'])} of its start, ‖∂L/∂c‖ of the LSTM {_fmt(grad['lstm'])}. "
     )
@@ -434,6 +473,11 @@ def figure_train(m: dict) -> go.Figure:
     )
 
 
+def baseline_words(spec: dict, task: str) -> str:
+    """The style of the input-blind baseline's line in a learning-curve figure ("dotted")."""
+    return common.line_words(_shape_at(spec, y0=tasks.SPECS[task].baseline)["line"]).split()[-1]
+
+
 def reveal_train(m: dict) -> Reveal:
     solved, runs = m["solved"], m["runs"]
     options = LESSONS_OPTIONS[6]
@@ -444,7 +488,7 @@ def reveal_train(m: dict) -> Reveal:
     for k in ("rnn", "lstm"):
         r = runs[k]
         how = f"solved at update {r['solved_step']}" if r["solved"] else "not solved"
-        parts.append(f"the {MODEL_NAMES[k]} ends at test MSE {r['test_metric']:.3f} ({how})")
+        parts.append(f"the {MODEL_NAMES[k]} ends at test MSE {r['test_metric']:.3g} ({how})")
     spec = tasks.SPECS[TRAIN.task]
     text = (
         f"Measured after {runs['rnn']['steps']} updates on the same data: {parts[0]}; {parts[1]}. Solved means a "
@@ -503,7 +547,7 @@ def reveal_gru(m: dict) -> Reveal:
     text = (
         f"Measured (median of {timing['repeats']} interleaved updates, batch {TRAIN.batch_size}, lag {TRAIN.length}): "
         f"LSTM {ms['lstm']:.2f} ms, GRU {ms['gru']:.2f} ms per update; within {TIME_FACTOR - 1:.0%} counts as the "
-        f"same on this shared machine. Parameters: LSTM {params['lstm']}, GRU {params['gru']} "
+        f"same on the shared machine that timed them. Parameters: LSTM {params['lstm']}, GRU {params['gru']} "
         f"({params['gru'] / params['lstm']:.0%}). On lesson 6's task the GRU {gru_how} (the LSTM {lstm_how})."
     )
     if timing.get("load_average"):
@@ -560,11 +604,55 @@ def reveal_costs(m: dict) -> Reveal:
 
 
 # --------------------------------------------------------------------------------------------------
+# The landing page's question: which untrained cell keeps the most of one pulse after LANDING_AT steps?
+
+LANDING = studies.CellConfig(hidden_size=16, forget_bias=3.0, spectral_radius=1.0)
+LANDING_LENGTH, LANDING_AT = 150, 100
+LANDING_KINDS = ("rnn", "lstm", "gru")
+
+
+def landing_memory() -> dict[str, np.ndarray]:
+    """‖h_t(pulse) − h_t(silence)‖ of each untrained cell, the quantity the landing page plots."""
+    return {k: studies.pulse_memory(replace(LANDING, kind=k).make_cell(), LANDING_LENGTH) for k in LANDING_KINDS}
+
+
+def landing_figure(memory: dict[str, np.ndarray]) -> go.Figure:
+    t = np.arange(LANDING_LENGTH)
+    series = {MODEL_NAMES[k]: (t, v, *common.model_marks(k)) for k, v in memory.items()}
+    fig = common.lines_figure(series, x_title="steps after the pulse", y_title="pulse left in h_t", log_y=True)
+    fig.add_vline(x=LANDING_AT, line=dict(color=COLORS["theory"], dash="dot", width=2))
+    return fig
+
+
+def landing_verdict(memory: dict[str, np.ndarray]) -> tuple[str, str]:
+    """(verdict, sentence), read off the plotted curves at step LANDING_AT: the largest wins, those within
+    SAME_FACTOR of it tie with it; "none of them" when every curve there is below VANISHED of its start."""
+    at = {k: float(v[LANDING_AT]) for k, v in memory.items()}
+    winners = most_kept(at)
+    names = " and ".join(MODEL_NAMES[k] for k in winners)
+    read = ", ".join(f"{MODEL_NAMES[k]} {v:.1e}" for k, v in at.items())
+    text = f"At step {LANDING_AT} (the dotted line) the curves read: {read}."
+    if all(at[k] < analysis.VANISHED * memory[k][0] for k in at):
+        return "none of them", text + f" Every one is below 1/{1 / analysis.VANISHED:g} of where it started."
+    if len(winners) > 1:
+        return f"{names}, about the same", text + f" {names} are within a factor of {SAME_FACTOR:g} of each other."
+    (best,) = winners
+    runner = max((k for k in at if k != best), key=at.get)
+    ratio = at[best] / at[runner] if at[runner] > 0 else float("inf")
+    return names, text + f" The {names}'s is {ratio:.2g} times the {MODEL_NAMES[runner]}'s."
+
+
+# --------------------------------------------------------------------------------------------------
 # The lessons, in order
 
 LESSONS_OPTIONS = {
     1: ("the input part", "the recurrent part", f"about the same (within ×{SAME_FACTOR:g})"),
-    2: ("before step 20", "between steps 20 and 100", "after step 100", "never within 200 steps"),
+    2: (
+        f"before step {FORGET_BINS[0][1]}",
+        f"between steps {FORGET_BINS[1][0]} and {FORGET_BINS[1][1]}",
+        f"after step {FORGET_BINS[2][0]}",
+        f"never within {FORGET.length} steps",
+    ),
     3: ("below 1/1000 of it (vanished)", "between 1/1000 and all of it", "more than at the loss (exploded)"),
     4: ("without clipping", "with clipping", f"about the same (within ×{SAME_FACTOR:g})"),
     5: ("the RNN", "the LSTM", f"about the same (within ×{SAME_FACTOR:g})"),
@@ -581,8 +669,8 @@ LESSONS = (
             "A recurrent network reads a sequence one step at a time. At every step it computes a new hidden "
             "state h_t from two things: the current input x_t, and its own previous state h_(t−1).",
             "That second term is the network's only memory: anything it saw earlier can reach step t only "
-            "through h_(t−1). The figure shows an untrained RNN with 8 units fed a single pulse at step 0 and "
-            "then zeros; each row of the heatmap is one unit's h_t.",
+            f"through h_(t−1). The figure shows an untrained RNN with {RECURRENCE.hidden_size} units fed a single "
+            "pulse at step 0 and then zeros; each row of the heatmap is one unit's h_t.",
             f"Under the figure is the equation of unit {RECURRENCE_UNIT} at step {RECURRENCE_STEP}, with the numbers "
             "the engine computed.",
         ),
@@ -603,10 +691,14 @@ LESSONS = (
         (
             "Feed the RNN one pulse and then silence, and run it a second time on silence alone. Everything "
             "the network still knows about the pulse is the difference between the two hidden states.",
-            "The curve is that difference, ‖h_t(pulse) − h_t(no pulse)‖, for an untrained RNN with 16 units whose "
-            "recurrent weights have spectral radius 1. The axis is logarithmic: each grid line is a factor of ten.",
+            "The curve is that difference, ‖h_t(pulse) − h_t(no pulse)‖, for an untrained RNN with "
+            f"{FORGET.hidden_size} units whose recurrent weights have spectral radius {FORGET.spectral_radius:g}. "
+            "The axis is logarithmic.",
         ),
-        "Each grid line down the log axis is ten times less of the pulse left in the hidden state.",
+        lambda spec: (
+            f"Each grid line down the log axis is {common.grid_factor(spec):,} times less of the pulse left in the "
+            "hidden state."
+        ),
         "When does the pulse's trace fall below 1/1000 of its size at step 0?",
         LESSONS_OPTIONS[2],
         "stepper",
@@ -621,10 +713,17 @@ LESSONS = (
         (
             "To learn from something seen k steps ago, the gradient of a loss at the end must travel k steps "
             "back. By the chain rule, ∂L/∂h_(T−k) is ∂L/∂h_T multiplied by k Jacobians ∂h_t/∂h_(t−1), one per step.",
-            "Each Jacobian is W_hh scaled by the slope of tanh, which is at most 1. So the product is bounded by "
-            "σ_max(W_hh)^k, the grey theory curve: when the factors are below 1 the product shrinks geometrically.",
-            "The solid curve is measured: the engine backpropagates a loss at the last of 200 steps through an "
-            "RNN with 16 units. If the factors are above 1 instead, the same product grows: the gradient explodes.",
+            lambda spec: (
+                "Each Jacobian is W_hh scaled by the slope of tanh, which is at most 1. So the product is bounded by "
+                f"σ_max(W_hh)^k, the {theory_words(spec)} grey theory curve: when the factors are below 1 the "
+                "product shrinks geometrically."
+            ),
+            lambda spec: (
+                f"The {common.line_words(common.trace_named(spec, VANISH_MEASURED)['line'])} curve is measured: the "
+                f"engine backpropagates a loss at the last of {VANISH.length} steps through an RNN with "
+                f"{VANISH.hidden_size} units. If the factors are above 1 instead, the same product grows: the "
+                "gradient explodes."
+            ),
         ),
         "The grey curve is an upper bound, not a prediction: the measured curve can lie far below it.",
         f"What is left of the gradient {VANISH_LAG} steps back from the loss?",
@@ -639,12 +738,13 @@ LESSONS = (
         4,
         "Exploding gradients and clipping",
         (
-            "With recurrent weights of spectral radius 2 the Jacobian product can grow instead, and a single "
+            f"With recurrent weights of spectral radius {CLIP.spectral_radius:g} the Jacobian product can grow "
+            "instead, and a single "
             "training step can get a gradient far larger than the others. Plain gradient descent then takes a "
             "step of that size, which can throw the loss up instead of down.",
             "Clipping rescales any gradient whose norm exceeds a threshold down to the threshold: the direction "
             "stays, the step length is capped. Here the same RNN is trained twice by SGD on the same target, once "
-            "without and once with clipping at norm 1.",
+            f"without and once with clipping at norm {CLIP_THRESHOLD:g}.",
         ),
         "Left: the gradient norm before clipping, on a log axis. Right: the loss of the two runs.",
         "After the same number of steps, which run has the lower loss?",
@@ -662,13 +762,17 @@ LESSONS = (
             "An LSTM keeps a second state, the cell state c_t, and changes it only by addition: "
             "c_t = f_t ⊙ c_(t−1) + i_t ⊙ g_t. The forget gate f_t, between 0 and 1, decides per unit how much "
             "of the old cell state to keep.",
-            "With the forget gate's bias set to +3, f_t starts close to 1. Going back one step through c_t then "
+            f"With the forget gate's bias set to {GATED.forget_bias:+g}, f_t starts close to 1. Going back one step "
+            "through c_t then "
             "multiplies the gradient by f_t instead of by W_hh and a tanh slope.",
-            "The figure repeats lesson 2's measurement for the RNN and an LSTM, both untrained, 16 units, the "
-            "same pulse.",
+            f"The figure repeats lesson 2's measurement for the RNN and an LSTM, both untrained, {GATED.hidden_size} "
+            "units, the same pulse.",
         ),
-        f"The dotted line marks step {GATED_AT}; the reveal also gives the gradient that reaches that far back.",
-        f"Forget bias +3: which keeps more of the pulse after {GATED_AT} steps?",
+        lambda spec: (
+            f"The {common.line_words(_shape_at(spec, x0=GATED_AT)['line']).split()[-1]} line marks step {GATED_AT}; "
+            "the reveal also gives the gradient that reaches that far back."
+        ),
+        f"Forget bias {GATED.forget_bias:+g}: which keeps more of the pulse after {GATED_AT} steps?",
         LESSONS_OPTIONS[5],
         "stepper",
         page_settings(GATED, STEPPER_FIELDS, kind="all"),
@@ -689,7 +793,10 @@ LESSONS = (
             "These runs were recorded with the app's own training code, so the lesson does not make a class wait; "
             "the button below trains them again live.",
         ),
-        "Watch the dotted baseline: a model that never learns to use the marks sits on it.",
+        lambda spec: (
+            f"Watch the {baseline_words(spec, TRAIN.task)} baseline: a model that never learns to use the marks "
+            "sits on it."
+        ),
         "Same data, same budget: which of the two solves the task?",
         LESSONS_OPTIONS[6],
         "lab",
@@ -727,8 +834,13 @@ LESSONS = (
             "four blocks of recurrent weights to fit where the RNN has one.",
             f"More weights can also fit what is not there. Here an LSTM with {SMALL.hidden_size} units trains on "
             f"only {SMALL.n_train} sequences of the task '{tasks.TASKS[SMALL.task]}' (lag {SMALL.length}) for "
-            f"{SMALL.steps} updates. The solid curve is its {SMALL_SPEC.metric} on held-out sequences, the dotted "
-            "one on its own training sequences.",
+            f"{SMALL.steps} updates.",
+            lambda spec: (
+                f"The {common.line_words(common.trace_named(spec, 'LSTM test')['line'])} curve is its "
+                f"{SMALL_SPEC.metric} on held-out sequences, the "
+                f"{common.line_words(common.trace_named(spec, 'LSTM training')['line'])} one (open markers) on its "
+                "own training sequences."
+            ),
         ),
         "Any gap between the two curves is fitted to the training sequences and does not carry over to new ones.",
         f"Where does the held-out test {SMALL_SPEC.metric} end?",

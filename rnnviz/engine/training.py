@@ -44,22 +44,33 @@ def _outside(default, flag: str | None = None, url: bool = False, choices=None, 
 @dataclass(frozen=True)
 class TrainConfig:
     cell: str = "lstm"  # train's --cell and the lab's models choose it per run
-    task: str = _outside("adding", "--task", url=True, choices=tuple(sorted(tasks.SPECS)))
-    length: int = _outside(50, "--length", url=True)
-    hidden_size: int = _outside(16, "--hidden", url=True)
-    steps: int = _outside(1000, "--steps", url=True)  # optimiser updates: the budget every model gets
-    batch_size: int = _outside(32, "--batch")
-    lr: float = _outside(0.01, "--lr", url=True)
-    optimizer: str = _outside("adam", "--optimizer", url=True, choices=OPTIMIZERS)
+    task: str = _outside(
+        "adding",
+        "--task",
+        url=True,
+        choices=tuple(sorted(tasks.SPECS)),
+        help="adding: the sum of two marked numbers; first: remember the first symbol; order: the order of two "
+        "marked symbols",
+    )
+    length: int = _outside(50, "--length", url=True, help="sequence length: the lag to bridge")
+    hidden_size: int = _outside(16, "--hidden", url=True, help="hidden units")
+    steps: int = _outside(1000, "--steps", url=True, help="optimiser updates (the budget every model gets)")
+    batch_size: int = _outside(32, "--batch", help="sequences per update")
+    lr: float = _outside(0.01, "--lr", url=True, help="learning rate")
+    optimizer: str = _outside("adam", "--optimizer", url=True, choices=OPTIMIZERS, help="optimiser")
     # global gradient-norm clipping in the optimiser step; None: off
-    clip: float | None = _outside(1.0, "--clip", url=True, off=0.0, help="gradient-norm clipping; 0 turns it off")
+    clip: float | None = _outside(
+        1.0, "--clip", url=True, off=0.0, help="gradient-norm clipping threshold; 0 turns it off"
+    )
     seed: int = _outside(0, url=True)  # train's --seed; the sweep takes --seeds
     # LSTM forget gate / GRU update gate bias at initialisation
-    forget_bias: float = _outside(3.0, "--forget-bias", url=True)
-    n_train: int = _outside(2000, "--n-train")
+    forget_bias: float = _outside(
+        3.0, "--forget-bias", url=True, help="initial LSTM forget-gate (GRU update-gate) bias"
+    )
+    n_train: int = _outside(2000, "--n-train", help="training sequences")
     n_test: int = 500
     eval_every: int = 25
-    dtype: str = _outside("float32", "--dtype", choices=DTYPES)
+    dtype: str = _outside("float32", "--dtype", choices=DTYPES, help="number format")
 
     def check(self) -> None:
         if self.cell not in KINDS:

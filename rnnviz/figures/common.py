@@ -61,8 +61,64 @@ def lines_figure(
         )
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
+    if log_y:
+        fig.update_yaxes(dtick=log_dtick([trace.y for trace in fig.data]), minorloglabels="none")
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return base_layout(fig, height=height, title=title)
+
+
+# A log axis gets at most this many grid lines; how many decades each spans is pinned by ``log_dtick``
+# (left to Plotly, it depends on the chart's height in pixels, and no sentence could name it).
+MAX_LOG_GRIDLINES = 7
+
+
+def log_dtick(curves) -> int:
+    """Decades per grid line for a log axis showing ``curves``: 1 (a factor of 10) when the finite, positive
+    values span at most MAX_LOG_GRIDLINES decades, else the smallest whole number that keeps the grid lines
+    to that many."""
+    values = np.concatenate([np.ravel(np.asarray(c, dtype=float)) for c in curves]) if len(curves) else []
+    values = np.asarray(values)[np.isfinite(values) & (np.asarray(values) > 0)]
+    if not values.size:
+        return 1
+    decades = np.ceil(np.log10(values.max())) - np.floor(np.log10(values.min()))
+    return max(1, int(np.ceil(decades / MAX_LOG_GRIDLINES)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading a figure's JSON back (``fig.to_dict()``), so a sentence about a figure is made from what it draws
+
+DASH_WORDS = {
+    "solid": "solid",
+    "dot": "dotted",
+    "dash": "dashed",
+    "longdash": "long-dashed",
+    "dashdot": "dash-dotted",
+    "longdashdot": "long-dash-dotted",
+}
+THICK = 3  # a line this wide or wider reads as "thick"; the thin ones are 1.5 to 2.5
+
+
+def grid_factor(spec: dict, axis: str = "yaxis") -> int:
+    """How many times smaller each grid line down a log axis is than the one above (10 ** dtick)."""
+    layout = spec["layout"][axis]
+    if layout.get("type") != "log" or not isinstance(layout.get("dtick"), int):
+        raise ValueError(f"{axis} is not a log axis with whole decades per grid line: {layout}")
+    return 10 ** layout["dtick"]
+
+
+def line_words(line: dict) -> str:
+    """A trace's or a shape's line in words, as a student would name it: "thick dashed", "thin dotted"."""
+    dash = DASH_WORDS[line.get("dash") or "solid"]
+    width = line.get("width")
+    if width is None:
+        return dash
+    return f"{'thick' if width >= THICK else 'thin'} {dash}"
+
+
+def trace_named(spec: dict, name: str) -> dict:
+    """The one trace of a figure's JSON with this name."""
+    (trace,) = [t for t in spec["data"] if t.get("name") == name]
+    return trace
 
 
 def model_style(kind: str) -> tuple[str, str]:

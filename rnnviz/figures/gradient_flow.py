@@ -7,9 +7,12 @@ a style of its own and named "theory: ...".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnviz.engine.analysis import KEPT, VANISHED
 from rnnviz.figures.common import _curve, _hline, _side_by_side, base_layout
 from rnnviz.figures.theme import COLORS, FONT_SIZE, LINE_COLORS, MODEL_COLORS, REACH_SCALE, TEXT_COLORS
 
@@ -172,6 +175,63 @@ def eigen_figure(eigenvalues: np.ndarray, sigma_max: float, gamma: float = 1.0, 
         )
     )
     return base_layout(fig, height=560, title=title)
+
+
+# --------------------------------------------------------------------------------------------------
+# The readout cards: one gradient curve in a word and a sentence, judged over the whole curve
+
+
+CARD_RULES = (
+    "Each gradient's size k steps back, divided by its size at the loss, over the whole curve: **exploding** "
+    f"once it is more than ×{1 / VANISHED:g} (or overflows), **vanishing** once it is below 1/{1 / VANISHED:g}, "
+    f"**growing** once it is more than ×{1 / KEPT:g}, **kept** when it never falls below {KEPT:g}, **fading** "
+    "otherwise. *Per step on average* is the factor that, multiplied once per step, gives the size at the far end."
+)
+
+
+@dataclass(frozen=True)
+class Card:
+    word: str  # exploding, vanishing, growing, kept, fading (CARD_RULES), or "no gradient"
+    detail: str  # the numbers behind the word, read off the curve
+
+
+def per_step(total: float, steps: int) -> float:
+    """The average factor per step that, multiplied ``steps`` times, gives ``total`` (a geometric mean)."""
+    return float(total) ** (1 / steps)
+
+
+def regime_card(norms: np.ndarray) -> Card:
+    """The word and sentence of one lag-first gradient curve (``norms[k]``: its size k steps back from the
+    loss), from its ratios to ``norms[0]`` at every lag, so a curve that dips and recovers is judged by its
+    dip, not by its last point."""
+    norms = np.asarray(norms, dtype=float)
+    bad = ~np.isfinite(norms)
+    overflow = int(np.argmax(bad)) if bad.any() else None
+    usable = norms[:overflow]
+    if not usable.size or not usable[0] > 0:
+        return Card("no gradient", "the gradient at the loss is zero")
+    ratio = usable / usable[0]
+    steps = ratio.size - 1
+    last = float(ratio[-1])
+    end = f"×{last:.2g} after {steps} steps" if last >= 1e-2 else f"×{last:.1e} after {steps} steps"
+    if 0 < last < np.inf and steps:
+        end += f" (×{per_step(last, steps):.4f} per step on average)"
+    if overflow is not None:
+        return Card("exploding", f"overflowed {overflow} steps back; ×{ratio[-1]:.1e} one step before")
+    above = np.nonzero(ratio > 1 / VANISHED)[0]
+    if above.size:
+        return Card("exploding", f"above ×{1 / VANISHED:g} its size at the loss from {above[0]} steps back; {end}")
+    below = np.nonzero(ratio < VANISHED)[0]
+    if below.size:
+        return Card("vanishing", f"below 1/{1 / VANISHED:g} of its size at the loss from {below[0]} steps back; {end}")
+    top, bottom = int(np.argmax(ratio)), int(np.argmin(ratio))
+    if ratio[top] > 1 / KEPT:
+        return Card("growing", f"up to ×{ratio[top]:.2g} its size at the loss ({top} steps back); {end}")
+    if ratio[bottom] >= KEPT:
+        return Card(
+            "kept", f"never below ×{ratio[bottom]:.2g} of its size at the loss (lowest {bottom} steps back); {end}"
+        )
+    return Card("fading", f"down to ×{ratio[bottom]:.1e} of its size at the loss ({bottom} steps back); {end}")
 
 
 # --------------------------------------------------------------------------------------------------

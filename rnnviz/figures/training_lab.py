@@ -115,3 +115,35 @@ def sweep_figure(
     fig.update_yaxes(title_text=f"share of {seeds} solved", range=[-0.05, 1.05], tickformat=".0%")
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
     return base_layout(fig, height=440, title=title)
+
+
+# --------------------------------------------------------------------------------------------------
+# Captions: what a figure's numbers were measured under
+
+
+def timing_caption(other_runs: int) -> str:
+    """The caption under milliseconds per update shown side by side: whether they were timed alone on the
+    server or while ``other_runs`` other training runs took turns on its cores (which slows every update,
+    and not every model alike), so a student does not compare times taken under load as if quiet."""
+    if other_runs < 0:
+        raise ValueError(f"other_runs counts runs, got {other_runs}")
+    if other_runs == 0:
+        return "Timed alone on the server."
+    runs = "run" if other_runs == 1 else "runs"
+    return (
+        f"Timed while sharing the server with {other_runs} other {runs}: every update waited its turn for a "
+        "core, so these times are longer than alone and can differ between models by more than their cost."
+    )
+
+
+def replay_caption(made_on: dict | None) -> str:
+    """The caption under a replayed (shipped) run: where it was made, and that a rerun here may differ in its
+    last digits (another CPU's BLAS rounds differently) while its result holds. ``made_on``: the shipped
+    file's record of its machine (cpu, blas_kernel, numpy); None when the file has none."""
+    if not made_on:
+        return "Replayed from a recorded run. Trained again here, it may differ in its last digits."
+    return (
+        f"Replayed from a run made on an {made_on['cpu']} "
+        f"(OpenBLAS {made_on['blas_kernel']} kernel, NumPy {made_on['numpy']}). "
+        "Trained again on another machine it may differ in its last digits; its result holds."
+    )
