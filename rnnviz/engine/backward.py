@@ -110,7 +110,8 @@ class BackwardRecord:
                 c_prev=self.c_prev()[t, unit],
                 tanh_c=np.tanh(tr.c[t, unit]),
                 d_c=self.d_c[t, unit],
-                d_c_next=d_c_next[unit],
+                d_c_next=d_c_next[unit],  # = d_c_after * forget_next
+                d_c_after=self.d_c[t + 1, unit] if t + 1 < T else 0.0,
                 forget_next=tr.gates["forget"][t + 1, unit] if t + 1 < T else 0.0,
                 d_c_prev=self.d_c_prev[t, unit],
                 c_left=self.c_left[t],
