@@ -41,8 +41,8 @@ from rnnviz.figures.theme import FONT_SIZE, LABELS, LINE_COLORS, MODEL_NAMES, TE
 GRADIENT_SCALE = "BrBG"  # diverging, colour-blind safe, and unlike the states' red-blue: a gradient is not a value
 DECADES = 8  # powers of ten the colour scale spans below the largest gradient
 ROWS = ("h", "c", "input", "forget", "cell", "output", "reset", "update", "new")  # the forward view's row names
-BOX_PX = 58  # the diagram's boxes hold a number like −1.2e-3
-CANVAS_X = (-0.2, 13.8)  # the forward diagram's canvas, with room on the right for what arrives from step t+1
+BOX_PX = 44  # the diagram's boxes hold a number like −3e-6 (the equations give three digits)
+CANVAS_X = (-0.2, 13.4)  # the forward diagram's canvas, with room on the right for what arrives from step t+1
 
 
 # --------------------------------------------------------------------------------------------------
@@ -55,21 +55,21 @@ def sup(n: int) -> str:
 
 
 def fmt(v: float) -> str:
-    """Four significant digits (a product of three shown numbers then lands within 0.2% of its shown result);
-    powers of ten outside 0.01 .. 1000; a true minus sign in front."""
+    """Three significant digits (so a line fits beside the diagram at 1280 px; a product of three shown numbers
+    lands within 2% of its shown result); powers of ten outside 0.01 .. 1000; a true minus sign in front."""
     if v == 0 or not math.isfinite(v):
         return "0" if v == 0 else str(v)
     a = abs(v)
-    text = f"{a:.4g}" if 0.01 <= a < 1000 else f"{a:.3e}".replace("e-0", "e-").replace("e+0", "e")
+    text = f"{a:.3g}" if 0.01 <= a < 1000 else f"{a:.2e}".replace("e-0", "e-").replace("e+0", "e")
     return ("−" if v < 0 else "") + text
 
 
 def short(v: float) -> str:
-    """Two significant digits, for the diagram's boxes."""
+    """One or two significant digits, for the diagram's boxes and wires: 0.24, −3e-6."""
     if v == 0 or not math.isfinite(v):
         return "0" if v == 0 else str(v)
     a = abs(v)
-    text = f"{a:.2g}" if 0.01 <= a < 100 else f"{a:.1e}".replace("e-0", "e-").replace("e+0", "e")
+    text = f"{a:.2g}" if 0.01 <= a < 100 else f"{a:.0e}".replace("e-0", "e-").replace("e+0", "e")
     return ("−" if v < 0 else "") + text
 
 
@@ -136,51 +136,68 @@ def _sum(terms: list[list[float]], colours: list[str] | None = None) -> str:
     return " + ".join(out)
 
 
-def equation_lines(record: BackwardRecord, t: int, unit: int) -> list[str]:
-    """The backward equations of step t for ``unit``: "name = products of shown numbers = result", so that
-    each right side multiplies back to its result (tests/test_backward.py redoes the arithmetic)."""
+@dataclass(frozen=True)
+class Equation:
+    """One backward equation at one step for one unit: ``name`` (HTML, coloured as ``quantity``) = the sum of the
+    products ``terms`` = ``result``; ``colours`` names a quantity per term (or None)."""
+
+    name: str
+    quantity: str | None
+    terms: list[list[float]]
+    result: float
+    colours: list[str] | None = None
+
+    def line(self) -> str:
+        name = _q(self.quantity, self.name) if self.quantity else self.name
+        return f"{name} = {_sum(self.terms, self.colours)} = {fmt(self.result)}"
+
+
+def backward_equations(record: BackwardRecord, t: int, unit: int) -> list[Equation]:
+    """The equations of step t that multiply numbers, in the engine's order (``LSTMCell.step_backward`` and its
+    siblings), each with the factors themselves: o(1 - o), 1 - tanh^2 c, ... The last one splits d_h_prev by
+    the weight block it passes (and the GRU's direct path)."""
     v = record.at(t, unit)
-    T = record.steps
-    last = t == T - 1
-    kind = record.kind
-    head = f"<b>{MODEL_NAMES[kind]} unit {unit} at step t = {t}</b>"
-    arrives = "from the loss" if last else "from step t+1"
-    lines = [head, f"{_q('h', 'dh<sub>t</sub>')} = {fmt(v['d_h'])}  ← {arrives}"]
-    if kind == "rnn":
-        relu = record.nonlinearity == "relu"
-        slope = (1.0 if v["h"] > 0 else 0.0) if relu else 1.0 - v["h"] ** 2
-        lines.append(f"da<sub>t</sub> = {_sum([[v['d_h'], slope]])} = {fmt(v['d_a'])}")
-        lines.append(
-            f"{_q('h', 'dh<sub>t−1</sub>')} = (W<sub>hh</sub><sup>T</sup>da<sub>t</sub>)[{unit}] = {fmt(v['d_h_prev'])}"
-        )
-    elif kind == "lstm":
+    last = t == record.steps - 1
+    if record.kind == "rnn":
+        slope = (1.0 if v["h"] > 0 else 0.0) if record.nonlinearity == "relu" else 1.0 - v["h"] ** 2
+        return [Equation("da<sub>t</sub>", None, [[v["d_h"], slope]], v["d_a"])]
+    if record.kind == "lstm":
         o, i, f, g = v["output"], v["input"], v["forget"], v["cell"]
-        dc_terms = [[v["d_h"], o, 1.0 - v["tanh_c"] ** 2]] + ([] if last else [[v["d_c_after"], v["forget_next"]]])
-        lines.append(f"{_q('c', 'dc<sub>t</sub>')} = {_sum(dc_terms)} = {fmt(v['d_c'])}")
-        lines.append(
-            f"{_q('output', 'da<sub>o</sub>')} = {_sum([[v['d_h'], v['tanh_c'], o * (1 - o)]])} = {fmt(v['d_output'])}"
-        )
-        lines.append(f"{_q('input', 'da<sub>i</sub>')} = {_sum([[v['d_c'], g, i * (1 - i)]])} = {fmt(v['d_input'])}")
-        lines.append(
-            f"{_q('forget', 'da<sub>f</sub>')} = {_sum([[v['d_c'], v['c_prev'], f * (1 - f)]])} = {fmt(v['d_forget'])}"
-        )
-        lines.append(f"{_q('cell', 'da<sub>g</sub>')} = {_sum([[v['d_c'], i, 1 - g * g]])} = {fmt(v['d_cell'])}")
-        parts = [[v["part_" + name]] for name in ("input", "forget", "cell", "output")]
-        shares = _sum(parts, ["input", "forget", "cell", "output"])
-        lines.append(f"{_q('h', 'dh<sub>t−1</sub>')} = {shares} = {fmt(v['d_h_prev'])}")
-        lines.append(f"{_q('c', 'dc<sub>t−1</sub>')} = {_sum([[v['d_c'], f]])} = {fmt(v['d_c_prev'])}")
-    else:  # gru
-        r, z, n = v["reset"], v["update"], v["new"]
-        lines.append(f"{_q('new', 'da<sub>n</sub>')} = {_sum([[v['d_h'], 1 - z, 1 - n * n]])} = {fmt(v['d_new'])}")
-        d_a_z = _sum([[v["d_h"], v["h_prev"] - n, z * (1 - z)]])
-        lines.append(f"{_q('update', 'da<sub>z</sub>')} = {d_a_z} = {fmt(v['d_update'])}")
-        lines.append(
-            f"{_q('reset', 'da<sub>r</sub>')} = {_sum([[v['d_new'], v['hn'], r * (1 - r)]])} = {fmt(v['d_reset'])}"
-        )
-        parts = [[v["part_" + name]] for name in ("direct", "reset", "update", "new")]
-        lines.append(
-            f"{_q('h', 'dh<sub>t−1</sub>')} = {_sum(parts, ['h', 'reset', 'update', 'new'])} = {fmt(v['d_h_prev'])}"
-        )
+        from_later = [] if last else [[v["d_c_after"], v["forget_next"]]]
+        gates = ["input", "forget", "cell", "output"]
+        return [
+            Equation("dc<sub>t</sub>", "c", [[v["d_h"], o, 1.0 - v["tanh_c"] ** 2], *from_later], v["d_c"]),
+            Equation("da<sub>o</sub>", "output", [[v["d_h"], v["tanh_c"], o * (1 - o)]], v["d_output"]),
+            Equation("da<sub>i</sub>", "input", [[v["d_c"], g, i * (1 - i)]], v["d_input"]),
+            Equation("da<sub>f</sub>", "forget", [[v["d_c"], v["c_prev"], f * (1 - f)]], v["d_forget"]),
+            Equation("da<sub>g</sub>", "cell", [[v["d_c"], i, 1 - g * g]], v["d_cell"]),
+            Equation("dh<sub>t−1</sub>", "h", [[v["part_" + q]] for q in gates], v["d_h_prev"], gates),
+            Equation("dc<sub>t−1</sub>", "c", [[v["d_c"], f]], v["d_c_prev"]),
+        ]
+    r, z, n = v["reset"], v["update"], v["new"]
+    paths = ["direct", "reset", "update", "new"]
+    return [
+        Equation("da<sub>n</sub>", "new", [[v["d_h"], 1 - z, 1 - n * n]], v["d_new"]),
+        Equation("da<sub>z</sub>", "update", [[v["d_h"], v["h_prev"] - n, z * (1 - z)]], v["d_update"]),
+        Equation("da<sub>r</sub>", "reset", [[v["d_new"], v["hn"], r * (1 - r)]], v["d_reset"]),
+        Equation("dh<sub>t−1</sub>", "h", [[v["part_" + q]] for q in paths], v["d_h_prev"], ["h", *paths[1:]]),
+    ]
+
+
+def equation_lines(record: BackwardRecord, t: int, unit: int) -> list[str]:
+    """The detail's lines for step t and ``unit``: a heading, what arrives at h_t, one line per equation
+    ("name = products of shown numbers = result"), and the running products."""
+    v = record.at(t, unit)
+    kind = record.kind
+    arrives = "from the loss" if t == record.steps - 1 else "from step t+1"
+    lines = [
+        f"<b>{MODEL_NAMES[kind]} unit {unit} at step t = {t}</b>",
+        f"{_q('h', 'dh<sub>t</sub>')} = {fmt(v['d_h'])}  ← {arrives}",
+    ]
+    lines += [e.line() for e in backward_equations(record, t, unit)]
+    if kind == "rnn":
+        weights = f"(W<sub>hh</sub><sup>T</sup>da<sub>t</sub>)[{unit}]"
+        lines.append(f"{_q('h', 'dh<sub>t−1</sub>')} = {weights} = {fmt(v['d_h_prev'])}")
     lines.append(f"h path: ‖dh<sub>t</sub>‖ / ‖dh<sub>T</sub>‖ = {fmt(v['h_left'])}")
     if kind == "lstm":
         lines.append(f"c path: {_q('forget', 'f<sub>t+1</sub>⋯f<sub>T</sub>')} = {fmt(v['keep_product'])}")
@@ -209,14 +226,14 @@ class Arrow:
 
 ARROWS = {
     "rnn": [
-        Arrow("d_h", "h", 13.5, 3.5, 11.95, 3.5),
+        Arrow("d_h", "h", 13.35, 3.5, 12.15, 3.5),
         Arrow("d_h", "h", 10.45, 3.5, 6.55, 3.5),
         Arrow("d_a", "h", 5.45, 3.5, 1.65, 3.5, (3.5, 4.0)),
     ],
     "lstm": [
-        Arrow("d_h", "h", 13.5, 1.5, 11.95, 1.5),
-        Arrow("d_c_next", "c", 13.5, 6.0, 11.95, 6.0, (12.7, 6.5)),
-        Arrow("d_dc_dh", "c", 9.8, 2.0, 9.8, 5.5, (10.75, 4.5)),
+        Arrow("d_h", "h", 13.35, 1.5, 12.15, 1.5),
+        Arrow("d_c_next", "c", 13.35, 6.0, 12.15, 6.0, (12.75, 6.75)),
+        Arrow("d_dc_dh", "c", 9.8, 2.0, 9.8, 5.5, (11.0, 4.5)),
         Arrow("d_c", "c", 10.45, 6.0, 3.5, 6.0),
         Arrow("d_c_prev", "c", 2.5, 6.0, 1.65, 6.0),
         Arrow("d_forget", "forget", 3.0, 5.5, 3.0, 3.65),
@@ -226,7 +243,7 @@ ARROWS = {
         Arrow("d_h_prev", "h", 8.2, 1.5, 1.65, 1.5, (5.0, 1.0)),
     ],
     "gru": [
-        Arrow("d_h", "h", 13.5, 6.0, 11.95, 6.0),
+        Arrow("d_h", "h", 13.35, 6.0, 12.15, 6.0),
         Arrow("d_h", "h", 10.45, 6.0, 4.5, 6.0),
         Arrow("part_direct", "h", 3.5, 6.0, 1.65, 6.0),
         Arrow("d_new", "new", 8.2, 5.5, 8.2, 3.65),
@@ -423,11 +440,11 @@ def backward_figure(
     dx, dy, ex, ey = f"x{n}", f"y{n}", f"x{n + 1}", f"y{n + 1}"
     top = bottom - 70 / (heat_px + DETAIL_PX + 40)
     n_lines = len(equation_lines(record, step, unit))
-    layout[f"xaxis{n}"] = dict(domain=[0.0, 0.46], anchor=dy, visible=False, range=list(CANVAS_X), fixedrange=True)
+    layout[f"xaxis{n}"] = dict(domain=[0.0, 0.48], anchor=dy, visible=False, range=list(CANVAS_X), fixedrange=True)
     layout[f"yaxis{n}"] = dict(
         domain=[0.0, top], anchor=dx, visible=False, range=list(diagram.CANVAS_Y), fixedrange=True
     )
-    layout[f"xaxis{n + 1}"] = dict(domain=[0.48, 1.0], anchor=ey, visible=False, range=[0, 1], fixedrange=True)
+    layout[f"xaxis{n + 1}"] = dict(domain=[0.5, 1.0], anchor=ey, visible=False, range=[0, 1], fixedrange=True)
     layout[f"yaxis{n + 1}"] = dict(
         domain=[0.0, top], anchor=ex, visible=False, range=[0.3, n_lines + 0.7], fixedrange=True
     )
@@ -446,6 +463,7 @@ def backward_figure(
     for a in arrows:
         data.append(_arrow_trace(a, _arrow_style(a, values[step][a.value], scale), dx, dy))
     data.append(diagram.box_trace(record.kind, _box_style(record, values[step], scale), dx, dy, size=BOX_PX))
+    data[-1]["textfont"]["size"] = FONT_SIZE - 4
     labelled = [a for a in arrows if a.label_at]
     data.append(
         dict(
@@ -463,6 +481,7 @@ def backward_figure(
         )
     )
     data.append(_line_trace(equation_lines(record, step, unit), ex, ey))
+    data[-1]["textfont"]["size"] = FONT_SIZE - 3  # longer lines than the forward view's
     animated += list(range(first, len(data)))
     boxes = data[first + len(arrows)]
     frames = []
