@@ -239,6 +239,8 @@ def test_signed_log_scale_keeps_the_sign_and_the_power_of_ten():
     axis = scale.coloraxis(y=1, length=1, x=1)["colorbar"]
     assert dict(zip(axis["tickvals"], axis["ticktext"], strict=True))[-4] == "−10⁻⁴"
     assert dict(zip(axis["tickvals"], axis["ticktext"], strict=True))[8] == "10⁰"
+    assert len(axis["tickvals"]) == 9
+    assert scale.coloraxis(y=1, length=1, x=1, px=110)["colorbar"]["tickvals"] == [-8, -4, 0, 4, 8]  # one row
 
 
 def terms_of(expression: str) -> float:

@@ -34,9 +34,9 @@ from rnnviz.engine.analysis import norm
 from rnnviz.engine.cells import GATE_NAMES, Cell, Grads, Trace
 
 LOSSES = {
-    "unit": "one unit's value, L = h_{T}[u]",
-    "target": "squared distance from a target, L = ½‖h_{T} − 0.5‖²",
-    "all": "all units equally, L = Σ h_{T} / √H (the Gradient flow page's loss)",
+    "unit": "one unit's value, L = h_T[u]",
+    "target": "squared distance from a target, L = ½‖h_T − 0.5‖²",
+    "all": "all units equally, L = Σ h_T / √H (the Gradient flow page's loss)",
 }
 TARGET = 0.5  # the "target" loss's goal for every unit
 KEEP_GATE = {"lstm": "forget", "gru": "update"}

@@ -105,9 +105,12 @@ class LogScale:
     def scale(self) -> colormaps.Scale:
         return colormaps.Scale("gradient", GRADIENT_SCALE, -float(self.decades), float(self.decades))
 
-    def coloraxis(self, y: float, length: float, x: float) -> dict:
+    def coloraxis(self, y: float, length: float, x: float, px: float = 400) -> dict:
+        """The colour bar, labelled in powers of ten: every second one, or fewer on a bar of ``px`` pixels too
+        short for them to stay apart (20 px a label)."""
         axis = self.scale.coloraxis(y=y, length=length, x=x)
-        ticks = list(range(-self.decades, self.decades + 1, 2))
+        step = next((k for k in (2, 4) if px / (2 * self.decades / k + 1) >= 20), self.decades)
+        ticks = list(range(-self.decades, self.decades + 1, step))
         text = ["0" if k == 0 else ("−" if k < 0 else "") + "10" + sup(self.floor_exponent + abs(k)) for k in ticks]
         axis["colorbar"].update(tickvals=ticks, ticktext=text, title=dict(text="gradient", side="right"))
         return axis
@@ -233,7 +236,7 @@ ARROWS = {
     "lstm": [
         Arrow("d_h", "h", 13.35, 1.5, 12.15, 1.5),
         Arrow("d_c_next", "c", 13.35, 6.0, 12.15, 6.0, (12.75, 6.75)),
-        Arrow("d_dc_dh", "c", 9.8, 2.0, 9.8, 5.5, (11.0, 4.5)),
+        Arrow("d_dc_dh", "c", 9.8, 2.0, 9.8, 5.5, (11.35, 4.5)),
         Arrow("d_c", "c", 10.45, 6.0, 3.5, 6.0),
         Arrow("d_c_prev", "c", 2.5, 6.0, 1.65, 6.0),
         Arrow("d_forget", "forget", 3.0, 5.5, 3.0, 3.65),
@@ -420,7 +423,8 @@ def backward_figure(
         layout["annotations"].append(_row_title(title, quantity, domains[r - 1][1], right))
         data.append(_hover_trace(title, values, suffix, kind if quantity == "h" else None))
         spans.append((-0.5, H - 0.5))
-    layout["coloraxis"] = scale.coloraxis(y=1.0, length=(1 - bottom) * 0.85, x=right + 0.01)
+    bar = (1 - bottom) * 0.85
+    layout["coloraxis"] = scale.coloraxis(y=1.0, length=bar, x=right + 0.01, px=bar * (height - 145))
     data.append(
         dict(
             type="scatter",
