@@ -289,7 +289,7 @@ def test_equations_multiply_back_and_show_the_engines_numbers(kind, loss):
         t = int(frame["name"])
         lines = frame["data"][-1]["text"]
         assert plain(lines[0]) == f"{bview.MODEL_NAMES[kind]} unit 1 at step t = {t}"
-        expected = {"lstm": 7, "gru": 4, "rnn": 1}[kind]
+        expected = {"lstm": 7, "gru": 4, "rnn": 1}[kind] + (2 if kind != "rnn" else 1)  # and the running products
         assert equation_checks(lines) == expected
         v = record.at(t, 1)
         for line in map(plain, lines[1:]):
@@ -297,8 +297,9 @@ def test_equations_multiply_back_and_show_the_engines_numbers(kind, loss):
             if name in symbols:
                 shown = float(line.split(" = ")[-1].split()[0])
                 assert shown == pytest.approx(v[symbols[name]], rel=5e-3, abs=1e-300), (t, line)  # 3 digits
-        if kind == "lstm":
-            assert plain(lines[-1]).endswith(bview.fmt(record.keep_product[t, 1]).replace("−", "-"))
+        assert plain(lines[-1 if kind == "rnn" else -2]).endswith(" = " + bview.fmt(record.h_left[t]))
+        if kind != "rnn":
+            assert plain(lines[-1]).endswith(" = " + bview.fmt(record.keep_product[t, 1]))
 
 
 @pytest.mark.parametrize("kind, nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")])
@@ -309,7 +310,7 @@ def test_the_backward_equations_hold_at_full_precision(kind, nonlinearity):
     record = bw.backward_pass(cell, x, "target", 0)
     for t in range(record.steps):
         for unit in range(cell.hidden_size):
-            for eq in bview.backward_equations(record, t, unit):
+            for eq in bview.backward_equations(record, t, unit) + bview.running_products(record, t, unit):
                 value = sum(float(np.prod(term)) for term in eq.terms)
                 magnitude = sum(abs(float(np.prod(term))) for term in eq.terms)
                 assert abs(value - eq.result) <= 1e-12 * magnitude + 1e-300, (t, unit, eq.name, value, eq.result)

@@ -42,11 +42,17 @@ def engine_record():
     return backward.backward_pass(config.make_cell(), config.make_input(), "unit", 0)
 
 
-def assert_engine_numbers(record, step: int, numbers: dict) -> None:
+def assert_engine_numbers(page, record, step: int, numbers: dict) -> None:
+    """The equations' results (three digits) and the diagram's boxes (one or two) are the engine's at ``step``."""
+    from rnnviz.figures.backward import short
+
     v = record.at(step, 0)
     assert set(numbers) == set(SHOWN), numbers
     for name, key in SHOWN.items():
         assert numbers[name] == pytest.approx(v[key], rel=5e-3, abs=1e-300), (step, name)
+    texts = page.evaluate(FIGURE_TEXT, 0)
+    for box, key in (("dct", "d_c"), ("dht", "d_h"), ("dct-1", "d_c_prev"), ("dht-1", "d_h_prev"), ("df", "d_forget")):
+        assert box + short(v[key]).replace("−", "-") in texts, (step, box, texts)
 
 
 def test_backward_view_plays_back_in_time_with_the_engines_gradients(page, app_url):
@@ -57,7 +63,7 @@ def test_backward_view_plays_back_in_time_with_the_engines_gradients(page, app_u
     record = engine_record()
     start, numbers = backward_numbers(page)
     assert start == 59  # the loss's step
-    assert_engine_numbers(record, start, numbers)
+    assert_engine_numbers(page, record, start, numbers)
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     play = page.locator(".updatemenu-button", has_text="Play backwards").first
@@ -72,19 +78,19 @@ def test_backward_view_plays_back_in_time_with_the_engines_gradients(page, app_u
     assert first < 56  # it went back in time
     page.wait_for_timeout(600)
     assert backward_numbers(page)[0] == first  # Pause holds
-    assert_engine_numbers(record, first, numbers)
+    assert_engine_numbers(page, record, first, numbers)
     play.click()  # on from where it paused, further back
     page.wait_for_timeout(800)
     pause.click()
     page.wait_for_timeout(300)
     second, numbers = backward_numbers(page)
     assert second < first
-    assert_engine_numbers(record, second, numbers)
+    assert_engine_numbers(page, record, second, numbers)
     click_slider(page, 0.2)  # scrub
     assert page.evaluate(RENDERED_IMAGES, 0) == rows
     third, numbers = backward_numbers(page)
     assert 5 <= third <= 20
-    assert_engine_numbers(record, third, numbers)
+    assert_engine_numbers(page, record, third, numbers)
     assert page.locator("[data-testid=stException]").count() == 0
     assert not [u for u in requests if "/_stcore/" in u and "stream" not in u], requests  # no rerun per frame
     screenshot(page, "stepper_backward")

@@ -201,12 +201,35 @@ def equation_lines(record: BackwardRecord, t: int, unit: int) -> list[str]:
     if kind == "rnn":
         weights = f"(W<sub>hh</sub><sup>T</sup>da<sub>t</sub>)[{unit}]"
         lines.append(f"{_q('h', 'dh<sub>t−1</sub>')} = {weights} = {fmt(v['d_h_prev'])}")
-    lines.append(f"h path: ‖dh<sub>t</sub>‖ / ‖dh<sub>T</sub>‖ = {fmt(v['h_left'])}")
-    if kind == "lstm":
-        lines.append(f"c path: {_q('forget', 'f<sub>t+1</sub>⋯f<sub>T</sub>')} = {fmt(v['keep_product'])}")
-    elif kind == "gru":
-        lines.append(f"direct path: {_q('update', 'z<sub>t+1</sub>⋯z<sub>T</sub>')} = {fmt(v['keep_product'])}")
-    return lines
+    return lines + [e.line() for e in running_products(record, t, unit)]
+
+
+def running_products(record: BackwardRecord, t: int, unit: int) -> list[Equation]:
+    """How much of the gradient at the loss is left at step t, as this step's factor times the product so far:
+    through h (measured, all units: ||dh_t|| / ||dh_T||) and along the LSTM's cell state (the GRU's direct path)
+    for ``unit``, the product of its forget (update) gates after t. At the last step there is no factor yet."""
+    later = t + 1 < record.steps
+    h_factor = record.h_left[t] / record.h_left[t + 1] if later else None
+    out = [
+        Equation(
+            "h path: ‖dh<sub>t</sub>‖ / ‖dh<sub>T</sub>‖", None, _step(h_factor, record.h_left, t), record.h_left[t]
+        )
+    ]
+    if record.keep_product is not None:
+        name = (
+            "c path: f<sub>t+1</sub>⋯f<sub>T</sub>"
+            if record.kind == "lstm"
+            else "z path: z<sub>t+1</sub>⋯z<sub>T</sub>"
+        )
+        keep = record.keep_product[:, unit]
+        gate = record.trace.gates["forget" if record.kind == "lstm" else "update"][:, unit]
+        out.append(Equation(name, None, _step(gate[t + 1] if later else None, keep, t), keep[t]))
+    return out
+
+
+def _step(factor: float | None, totals: np.ndarray, t: int) -> list[list[float]]:
+    """[[this step's factor, the total one step later]], or [[the total]] at the last step."""
+    return [[float(totals[t])]] if factor is None else [[float(factor), float(totals[t + 1])]]
 
 
 # --------------------------------------------------------------------------------------------------
