@@ -339,7 +339,7 @@ def test_caption_reads_the_numbers():
     }
     text = bview.caption(records, 0)
     assert "After 59 steps back" in text
-    assert f"the RNN keeps {bview._power(float(records['rnn'].h_left[0]))} of it through h" in text
+    assert f"the RNN's gradient through h is {bview._power(float(records['rnn'].h_left[0]))} of its size" in text
     assert bview._power(float(records["lstm"].keep_product[0, 0])) in text
     assert bview._power(2.1e-5) == "2.1·10⁻⁵" and bview._power(0.37) == "0.37"
 

@@ -536,33 +536,35 @@ def backward_figure(
 
 
 def caption(records: dict[str, BackwardRecord], unit: int) -> str:
-    """What the backward view shows at these settings, from its numbers: how much of the gradient at the last
-    step is left at the first, through h (each model) and through the LSTM's cell-state path."""
+    """What the backward view shows at these settings, from its numbers: the size of the gradient through h at
+    the first step against its size at the loss (each model), and what the keep gates' product multiplies by."""
     parts = []
     for kind, record in records.items():
-        k = record.steps - 1
-        left = float(record.h_left[0])
-        said = f"the {MODEL_NAMES[kind]} keeps {_power(left)} of it through h"
+        name = MODEL_NAMES[kind]
+        if record.trace.overflowed:
+            parts.append(f"the {name}'s state overflowed in the forward pass, so its loss has no finite gradient")
+            continue
+        said = f"the {name}'s gradient through h is {_power(float(record.h_left[0]))} of its size at the loss"
         if record.keep_product is not None:
-            gates = "forget gates" if kind == "lstm" else "update gates"
-            said += (
-                f", and unit {unit}'s {gates} pass {_power(float(record.keep_product[0, unit]))} of what reaches "
-                + ("its cell state" if kind == "lstm" else "its direct path z·h")
-                + " back to step 0"
-            )
+            gates, path = ("forget gates", "its cell state") if kind == "lstm" else ("update gates", "its path z·h")
+            product = _power(float(record.keep_product[0, unit]))
+            said += f", and unit {unit}'s {gates} multiply what enters {path} by {product} on the way back"
         parts.append(said)
     if not parts:
         return ""
-    loss = LOSSES[next(iter(records.values())).loss].split(",")[0]
-    return f"Loss: {loss}. After {k} steps back, " + "; ".join(parts) + "."
+    first = next(iter(records.values()))
+    loss = LOSSES[first.loss].split(",")[0]
+    if first.steps == 1:
+        return f"Loss: {loss}. A sequence of one step has no earlier step for the gradient to reach."
+    return f"Loss: {loss}. After {first.steps - 1} steps back, " + "; ".join(parts) + "."
 
 
 def _power(v: float) -> str:
     """0.37 as "0.37", 2.1e-5 as "2.1·10⁻⁵"."""
     if not math.isfinite(v):
-        return "an overflowing share"
+        return "not finite"
     if v == 0:
-        return "nothing"
+        return "0"
     if 0.01 <= v < 100:
         return f"{v:.2g}"
     mantissa, exponent = f"{v:.1e}".split("e")
