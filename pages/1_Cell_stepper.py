@@ -9,6 +9,7 @@ from rnnviz.app import ui
 from rnnviz.engine import analysis, inputs, studies
 from rnnviz.engine import backward as engine_backward
 from rnnviz.figures import backward as backward_view
+from rnnviz.figures import backward_equations as backward_text
 from rnnviz.figures import colormaps, equations, stepper
 from rnnviz.figures.theme import LABELS
 
@@ -261,7 +262,7 @@ def show_backward() -> None:
         "Colour is the gradient of the loss at the last step: teal positive, brown negative, and its darkness the "
         "power of ten (the colour bar); white is below the bar's last power. **◀ Play backwards** runs from the "
         "loss back to the first step; the arrows' width on the diagram follows the size of what they carry. "
-        + backward_view.caption(records, unit)
+        + backward_text.caption(records, unit)
     )
 
     def build():
@@ -275,7 +276,7 @@ def show_backward() -> None:
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
     with st.expander("The backward equations, in symbols (the figure shows them with the numbers)"):
-        for equation in backward_view.EQUATIONS[runs[S["detail_kind"]].kind]:
+        for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind]:
             st.latex(equation)
 
 

@@ -7,6 +7,7 @@ import re
 import zlib
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from rnnviz.engine import analysis, studies
@@ -14,6 +15,7 @@ from rnnviz.engine import backward as bw
 from rnnviz.engine.cells import sigmoid
 from rnnviz.engine.weights import init_cell
 from rnnviz.figures import backward as bview
+from rnnviz.figures import backward_equations as beq
 
 KINDS = ("rnn", "lstm", "gru")
 
@@ -226,6 +228,7 @@ def test_heatmaps_draw_the_engines_gradients(kind):
         w, h = pixels.shape[1] // T, pixels.shape[0] // H
         centres = pixels[h // 2 :: h, 0::w][::-1].transpose(1, 0, 2)  # (T, H, 3), unit 0 at the bottom
         np.testing.assert_array_equal(centres, scale.scale.rgb(scale.mapped(values)))
+    go.Figure(fig)  # Plotly validates the whole figure, every frame included (the builder does not)
     hovers = [t for t in fig["data"] if t.get("customdata") is not None]
     for trace, values in zip(hovers, expected, strict=True):
         np.testing.assert_array_equal(typed(trace["customdata"]), values.T.ravel().astype(np.float32))
@@ -288,7 +291,7 @@ def test_equations_multiply_back_and_show_the_engines_numbers(kind, loss):
     for frame in frames:
         t = int(frame["name"])
         lines = frame["data"][-1]["text"]
-        assert plain(lines[0]) == f"{bview.MODEL_NAMES[kind]} unit 1 at step t = {t}"
+        assert plain(lines[0]) == f"{beq.MODEL_NAMES[kind]} unit 1 at step t = {t}"
         expected = {"lstm": 7, "gru": 4, "rnn": 1}[kind] + (2 if kind != "rnn" else 1)  # and the running products
         assert equation_checks(lines) == expected
         v = record.at(t, 1)
@@ -297,9 +300,9 @@ def test_equations_multiply_back_and_show_the_engines_numbers(kind, loss):
             if name in symbols:
                 shown = float(line.split(" = ")[-1].split()[0])
                 assert shown == pytest.approx(v[symbols[name]], rel=5e-3, abs=1e-300), (t, line)  # 3 digits
-        assert plain(lines[-1 if kind == "rnn" else -2]).endswith(" = " + bview.fmt(record.h_left[t]))
+        assert plain(lines[-1 if kind == "rnn" else -2]).endswith(" = " + beq.fmt(record.h_left[t]))
         if kind != "rnn":
-            assert plain(lines[-1]).endswith(" = " + bview.fmt(record.keep_product[t, 1]))
+            assert plain(lines[-1]).endswith(" = " + beq.fmt(record.keep_product[t, 1]))
 
 
 @pytest.mark.parametrize("kind, nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")])
@@ -310,7 +313,7 @@ def test_the_backward_equations_hold_at_full_precision(kind, nonlinearity):
     record = bw.backward_pass(cell, x, "target", 0)
     for t in range(record.steps):
         for unit in range(cell.hidden_size):
-            for eq in bview.backward_equations(record, t, unit) + bview.running_products(record, t, unit):
+            for eq in beq.backward_equations(record, t, unit) + beq.running_products(record, t, unit):
                 value = sum(float(np.prod(term)) for term in eq.terms)
                 magnitude = sum(abs(float(np.prod(term))) for term in eq.terms)
                 assert abs(value - eq.result) <= 1e-12 * magnitude + 1e-300, (t, unit, eq.name, value, eq.result)
@@ -337,11 +340,11 @@ def test_caption_reads_the_numbers():
         k: bw.backward_pass(studies.CellConfig(kind=k).make_cell(), config.make_input(), "unit", 0)
         for k in ("rnn", "lstm")
     }
-    text = bview.caption(records, 0)
+    text = beq.caption(records, 0)
     assert "After 59 steps back" in text
-    assert f"the RNN's gradient through h is {bview._power(float(records['rnn'].h_left[0]))} of its size" in text
-    assert bview._power(float(records["lstm"].keep_product[0, 0])) in text
-    assert bview._power(2.1e-5) == "2.1·10⁻⁵" and bview._power(0.37) == "0.37"
+    assert f"the RNN's gradient through h is {beq._power(float(records['rnn'].h_left[0]))} of its size" in text
+    assert beq._power(float(records["lstm"].keep_product[0, 0])) in text
+    assert beq._power(2.1e-5) == "2.1·10⁻⁵" and beq._power(0.37) == "0.37"
 
 
 def test_the_stepper_switches_to_the_backward_view_and_keeps_it_in_the_url():
