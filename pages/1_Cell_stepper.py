@@ -72,10 +72,12 @@ def apply_pick() -> None:
 
 
 apply_pick()
-st.radio("Pass", list(PASSES), format_func=PASSES.get, key=S.key("pass"), horizontal=True)
 
 with st.sidebar:
     st.markdown("### Controls")
+    st.radio(
+        "Pass", list(PASSES), format_func=PASSES.get, key=S.key("pass"), help="The backward pass plays back in time."
+    )
     kind = st.selectbox("Cell", list(CELLS), format_func=CELLS.get, key=S.key("kind"))
     st.slider("Hidden units", 1, 32, key=S.key("hidden_size"))
     preset = st.selectbox("Input sequence", list(inputs.PRESETS), format_func=inputs.PRESETS.get, key=S.key("preset"))
@@ -265,11 +267,13 @@ def show_backward() -> None:
         + backward_text.caption(records, unit)
     )
 
+    start = int(S["step"]) if "stepper.picked" in st.session_state else None  # a clicked step; else the loss's
+
     def build():
-        return backward_view.backward_figure(records, list(S["rows"]), detail=S["detail_kind"], unit=unit)
+        return backward_view.backward_figure(records, list(S["rows"]), detail=S["detail_kind"], unit=unit, step=start)
 
     if upload is None:
-        view_key = (config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"])
+        view_key = (config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start)
         fig = ui.shared_figure(("stepper-backward", *view_key), build)
     else:
         fig = build()

@@ -95,8 +95,31 @@ def test_backward_view_plays_back_in_time_with_the_engines_gradients(page, app_u
     assert not [u for u in requests if "/_stcore/" in u and "stream" not in u], requests  # no rerun per frame
     screenshot(page, "stepper_backward")
     # back to the forward view by the switch, which the URL follows
-    page.locator("[data-testid=stRadio] label").get_by_text("Forward: the values").click()
+    page.locator("[data-testid=stSidebar] [data-testid=stRadio] label").get_by_text("Forward: the values").click()
     page.wait_for_url("**pass=forward**")
     wait_for_app(page, charts=1)
     assert page.evaluate(RENDERED_IMAGES, 0) == rows
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_clicking_a_gradient_cell_picks_its_step_and_unit(page, app_url):
+    """A click on the dL/dh row shows that unit (the loss's unit too, for one unit's loss) at that step."""
+    page.goto(f"{app_url}/Cell_stepper?page=stepper&kind=lstm&pass=backward&unit=0")
+    wait_for_app(page, charts=1)
+    image = page.locator("[data-testid=stPlotlyChart]").first.locator(".imagelayer image").nth(0)  # dL/dh
+    page.mouse.wheel(0, 300)  # the caption pushes the row below a 720 px window
+    page.wait_for_timeout(300)
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 30.5 / 60, box["y"] + box["height"] * (8 - 5.5) / 8)  # t=30, unit 5
+    page.wait_for_url("**unit=5**", timeout=30_000)
+    wait_for_app(page, charts=1)
+    page.wait_for_function(f"i => ({FIGURE_TEXT})(i).includes('LSTM unit 5 at step t = 30')", arg=0, timeout=15_000)
+    assert "pass=backward" in page.url and "step=30" in page.url
+    from rnnviz.engine import backward, studies
+
+    config = studies.CellConfig()
+    record = backward.backward_pass(config.make_cell(), config.make_input(), "unit", 5)
+    step, numbers = backward_numbers(page)
+    assert step == 30
+    assert numbers["dct"] == pytest.approx(record.at(30, 5)["d_c"], rel=5e-3)
     assert page.locator("[data-testid=stException]").count() == 0
