@@ -29,7 +29,8 @@ VIEWS = {
 }
 ROWS = ("h", "c", "input", "forget", "cell", "output", "reset", "update", "new")
 FOCUS = ("h", "c", "forget", "update")  # the memory: what a projector must show on one screen
-PASSES = {"forward": "Forward: the values", "backward": "Backward: the gradients"}
+PASSES = {"forward": "Forward", "backward": "Backward"}
+PASS_HELP = "Forward: the values, step by step. Backward: the gradient of a loss at the last step, played back in time."
 S = ui.Settings(
     "stepper",
     [
@@ -75,9 +76,6 @@ apply_pick()
 
 with st.sidebar:
     st.markdown("### Controls")
-    st.radio(
-        "Pass", list(PASSES), format_func=PASSES.get, key=S.key("pass"), help="The backward pass plays back in time."
-    )
     kind = st.selectbox("Cell", list(CELLS), format_func=CELLS.get, key=S.key("kind"))
     st.slider("Hidden units", 1, 32, key=S.key("hidden_size"))
     preset = st.selectbox("Input sequence", list(inputs.PRESETS), format_func=inputs.PRESETS.get, key=S.key("preset"))
@@ -308,8 +306,9 @@ if runs:
     if S["detail_kind"] not in runs:
         S["detail_kind"] = first.kind
 
-    c1, c2 = st.columns([1, 2])
+    c1, c2, c3 = st.columns([1, 2, 2])
     c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
+    c3.radio("Pass", list(PASSES), format_func=PASSES.get, key=S.key("pass"), horizontal=True, help=PASS_HELP)
     if len(runs) > 1:
         c2.radio(
             "Model on the diagram",

@@ -95,7 +95,7 @@ def test_backward_view_plays_back_in_time_with_the_engines_gradients(page, app_u
     assert not [u for u in requests if "/_stcore/" in u and "stream" not in u], requests  # no rerun per frame
     screenshot(page, "stepper_backward")
     # back to the forward view by the switch, which the URL follows
-    page.locator("[data-testid=stSidebar] [data-testid=stRadio] label").get_by_text("Forward: the values").click()
+    page.locator("[data-testid=stMain] [data-testid=stRadio] label").get_by_text("Forward", exact=True).click()
     page.wait_for_url("**pass=forward**")
     wait_for_app(page, charts=1)
     assert page.evaluate(RENDERED_IMAGES, 0) == rows
