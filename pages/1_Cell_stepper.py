@@ -352,5 +352,7 @@ with st.expander("How to read this page"):
         "- **The forget gate** multiplies the old cell state: f = 0.95 keeps 95% per step, so after 14 steps half "
         "is left; f = 0.5 halves it every step.\n"
         "- **The RNN** has no cell state: everything it remembers is re-squashed through tanh at every step.\n"
+        "- **Backward** shows the gradient of a loss at the last step, computed by the engine's backpropagation: "
+        "the RNN's shrinks by W_hhᵀ and tanh' at every step back; the LSTM's cell state passes it on times f.\n"
         "- The cells are untrained (PyTorch's initialisation, seeded); the Training lab shows trained ones."
     )
