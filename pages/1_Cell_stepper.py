@@ -7,6 +7,9 @@ import streamlit as st
 
 from rnnviz.app import ui
 from rnnviz.engine import analysis, inputs, studies
+from rnnviz.engine import backward as engine_backward
+from rnnviz.figures import backward as backward_view
+from rnnviz.figures import backward_equations as backward_text
 from rnnviz.figures import colormaps, equations, stepper
 from rnnviz.figures.theme import LABELS
 
@@ -26,6 +29,8 @@ VIEWS = {
 }
 ROWS = ("h", "c", "input", "forget", "cell", "output", "reset", "update", "new")
 FOCUS = ("h", "c", "forget", "update")  # the memory: what a projector must show on one screen
+PASSES = {"forward": "Forward", "backward": "Backward"}
+PASS_HELP = "Forward: the values, step by step. Backward: the gradient of a loss at the last step, played back in time."
 S = ui.Settings(
     "stepper",
     [
@@ -43,6 +48,8 @@ S = ui.Settings(
         ui.Setting("step", 0, low=0, high=499),
         ui.Setting("unit", 0, low=0, high=255),
         ui.Setting("detail_kind", "lstm", options=("rnn", "lstm", "gru")),
+        ui.Setting("pass", "forward", options=tuple(PASSES)),
+        ui.Setting("loss", "unit", options=tuple(engine_backward.LOSSES)),
     ],
 )
 
@@ -101,7 +108,16 @@ with st.sidebar:
     if kind in ("rnn", "all"):
         st.radio("RNN activation", ["tanh", "relu"], key=S.key("nonlinearity"), horizontal=True)
     st.markdown("### What the heatmaps show")
-    view = st.radio("Colour shows", list(VIEWS), format_func=VIEWS.get, key=S.key("view"))
+    backward = S["pass"] == "backward"
+    if backward:
+        st.selectbox(
+            "Loss at the last step",
+            list(engine_backward.LOSSES),
+            format_func=engine_backward.LOSSES.get,
+            key=S.key("loss"),
+            help="What the gradient is the gradient of. 'One unit' uses the unit on the diagram.",
+        )
+    view = S["view"] if backward else st.radio("Colour shows", list(VIEWS), format_func=VIEWS.get, key=S.key("view"))
     st.multiselect(
         "Rows",
         ROWS,
@@ -206,33 +222,8 @@ def effect_caption(shown: dict) -> str:
     return "; ".join(parts) + "." if parts else "The input has no effect at these settings."
 
 
-runs, quiet = load_runs()
-S.sync_url()
-if runs:
-    first = next(iter(runs.values()))
-    T, H = first.h.shape
-    if any(r.overflowed for r in runs.values()):
-        st.warning(
-            "The hidden state overflowed (a relu RNN with a large recurrent scale grows without bound). "
-            "The heatmap shows it clipped to the colour range; lower the scale to see it settle.",
-            icon="💥",
-        )
-    S["step"] = min(int(S["step"]), T - 1)
-    S["unit"] = min(int(S["unit"]), H - 1)
-    if S["detail_kind"] not in runs:
-        S["detail_kind"] = first.kind
-
-    c1, c2 = st.columns([1, 2])
-    c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
-    if len(runs) > 1:
-        c2.radio(
-            "Model on the diagram",
-            list(runs),
-            format_func=ui.KIND_LABELS.get,
-            horizontal=True,
-            key=S.key("detail_kind"),
-        )
-    run = runs[S["detail_kind"]]
+def show_forward() -> None:
+    """The forward view: values (or the input's effect) over time, and one unit's forward equations."""
     shown = {k: arrays(r, quiet[k]) for k, r in runs.items()}  # once per rerun, for the caption and the figure
     if view == "effect":
         st.caption(
@@ -261,15 +252,82 @@ if runs:
         fig = ui.shared_figure(("stepper", *view_key), build)
     else:
         fig = build()
-    traces = fig.spec["data"] if isinstance(fig, ui.SharedFigure) else [t.to_plotly_json() for t in fig.data]
-    st.session_state["stepper.pick_kinds"] = {
-        i: t["name"].split(":", 1)[1] for i, t in enumerate(traces) if str(t.get("name", "")).startswith("pick:")
-    }
+    remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
 
     with st.expander("The equations, in symbols (the figure shows them with the numbers)", expanded=False):
         for equation in equations.EQUATIONS[run.kind]:
             st.latex(equation.replace(r"\tanh", r"\mathrm{relu}") if run.nonlinearity == "relu" else equation)
+
+
+def show_backward() -> None:
+    """The backward view: a loss at the last step, its gradient at every step and unit, played backwards."""
+    unit, loss = int(S["unit"]), S["loss"]
+    records = {k: engine_backward.backward_pass(ui.cell_of(r), r.x, loss, unit) for k, r in runs.items()}
+    st.caption(
+        "Colour is the gradient of the loss at the last step: teal positive, brown negative, and its darkness the "
+        "power of ten (the colour bar); white is below the bar's last power. **◀ Play backwards** runs from the "
+        "loss back to the first step; the arrows' width on the diagram follows the size of what they carry. "
+        + backward_text.caption(records, unit)
+    )
+
+    start = int(S["step"]) if "stepper.picked" in st.session_state else None  # a clicked step; else the loss's
+
+    def build():
+        return backward_view.backward_figure(records, list(S["rows"]), detail=S["detail_kind"], unit=unit, step=start)
+
+    if upload is None:
+        view_key = (config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start)
+        fig = ui.shared_figure(("stepper-backward", *view_key), build)
+    else:
+        fig = build()
+    remember_pick_layers(fig)
+    ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
+    with st.expander("The backward equations, in symbols (the figure shows them with the numbers)"):
+        for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind]:
+            st.latex(equation)
+
+
+def remember_pick_layers(fig) -> None:
+    """Which model each click layer of the figure belongs to (apply_pick reads it on the next run)."""
+    traces = fig.spec["data"] if isinstance(fig, ui.SharedFigure) else [t.to_plotly_json() for t in fig.data]
+    st.session_state["stepper.pick_kinds"] = {
+        i: t["name"].split(":", 1)[1] for i, t in enumerate(traces) if str(t.get("name", "")).startswith("pick:")
+    }
+
+
+runs, quiet = load_runs()
+S.sync_url()
+if runs:
+    first = next(iter(runs.values()))
+    T, H = first.h.shape
+    if any(r.overflowed for r in runs.values()):
+        st.warning(
+            "The hidden state overflowed (a relu RNN with a large recurrent scale grows without bound). "
+            "The heatmap shows it clipped to the colour range; lower the scale to see it settle.",
+            icon="💥",
+        )
+    S["step"] = min(int(S["step"]), T - 1)
+    S["unit"] = min(int(S["unit"]), H - 1)
+    if S["detail_kind"] not in runs:
+        S["detail_kind"] = first.kind
+
+    c1, c2, c3 = st.columns([1, 2, 2])
+    c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
+    c3.radio("Pass", list(PASSES), format_func=PASSES.get, key=S.key("pass"), horizontal=True, help=PASS_HELP)
+    if len(runs) > 1:
+        c2.radio(
+            "Model on the diagram",
+            list(runs),
+            format_func=ui.KIND_LABELS.get,
+            horizontal=True,
+            key=S.key("detail_kind"),
+        )
+    run = runs[S["detail_kind"]]
+    if backward:
+        show_backward()
+    else:
+        show_forward()
     if run.kind != "rnn":
         st.markdown(
             "**Whole run: share of saturated gate values** (sigmoid gates below 0.1 or above 0.9; "
@@ -300,5 +358,7 @@ with st.expander("How to read this page"):
         "- **The forget gate** multiplies the old cell state: f = 0.95 keeps 95% per step, so after 14 steps half "
         "is left; f = 0.5 halves it every step.\n"
         "- **The RNN** has no cell state: everything it remembers is re-squashed through tanh at every step.\n"
+        "- **Backward** shows the gradient of a loss at the last step, computed by the engine's backpropagation: "
+        "the RNN's shrinks by W_hhᵀ and tanh' at every step back; the LSTM's cell state passes it on times f.\n"
         "- The cells are untrained (PyTorch's initialisation, seeded); the Training lab shows trained ones."
     )

@@ -165,6 +165,8 @@ class Grads:
     ``c`` is the total dL/dc_t (LSTM only), which includes the path through h_t = o_t * tanh(c_t).
     ``overflowed`` is True when any gradient is infinite or NaN (exploding regime); the values are then
     left as computed (inf/NaN), never clipped, so a page can show where it happened.
+    ``gates`` is dL/d(W_ih x_t + b_ih), ``(T, [B,] G*H)``, rows in PyTorch's gate order: each gate's
+    pre-activation gradient (the RNN's d_a_t; for the GRU's n, the gradient of its tanh's argument).
     """
 
     params: dict[str, np.ndarray]
@@ -174,6 +176,7 @@ class Grads:
     h0: np.ndarray
     c0: np.ndarray | None
     overflowed: bool
+    gates: np.ndarray | None = None
 
 
 # Caches: what a forward pass keeps for its backward, one array per quantity for the whole sequence,
@@ -382,6 +385,7 @@ class Cell:
             params = self._param_grads(grads, cache, x3)
             d_x = np.matmul(grads.xw.transpose(0, 2, 1), p["dx_weight"])  # (T, B, D)
             overflowed = not all(np.all(np.isfinite(a)) for a in (d_s, d_x, *params.values()))
+        d_a = np.concatenate([xw[:, H:], xw[:, :H]], axis=1) if self.kind == "lstm" else xw.copy()  # i, f, g, o
         unbatch = (lambda a: a) if trace.batched else (lambda a: None if a is None else a[:, 0])
         un0 = (lambda a: a.T) if trace.batched else (lambda a: None if a is None else a[:, 0])
         return Grads(
@@ -392,6 +396,7 @@ class Cell:
             h0=un0(d_s[0, :H]),
             c0=un0(d_s[0, H:]) if self.kind == "lstm" else None,
             overflowed=overflowed,
+            gates=unbatch(_batch_first(d_a)),
         )
 
     def _prepared(self, dtype) -> dict[str, np.ndarray]:
