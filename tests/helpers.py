@@ -316,3 +316,25 @@ def readout(at) -> dict:
     boxes = at.metric[:4]
     details = [c.value for c in at.caption if re.match(r"^(below|never below|down to|up to|above|overflowed)", c.value)]
     return {m.label: (m.value, d) for m, d in zip(boxes, details, strict=True)}
+
+
+# The Cell stepper's animated figure, read in the browser
+
+RENDERED_IMAGES = """i => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
+  .querySelectorAll('.imagelayer image')).filter(e => {
+    const href = e.getAttribute('href') || e.getAttributeNS('http://www.w3.org/1999/xlink', 'href') || '';
+    const box = e.getBBox();
+    return href.startsWith('data:image/png') && box.width > 50 && box.height > 10 && e.style.opacity !== '0';
+  }).length"""
+FIGURE_TEXT = """i => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
+  .querySelectorAll('.textpoint text')).map(e => e.textContent.replace(/\u200b/g, '').replace(/\u2212/g, '-'))"""
+SLIDER_STEP = """i => Number(Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
+  .querySelectorAll('.slider-container .slider-label')).find(e => e.textContent.startsWith('step t')).textContent
+  .split('=')[1])"""
+
+
+def click_slider(page, fraction: float, chart: int = 0) -> None:
+    rail = page.locator("[data-testid=stPlotlyChart]").nth(chart).locator(".slider-rail-touch-rect").first
+    box = rail.bounding_box()
+    rail.click(position={"x": box["width"] * fraction, "y": box["height"] / 2})
+    page.wait_for_timeout(400)

@@ -348,7 +348,7 @@ def test_caption_reads_the_numbers():
 
 
 def test_the_stepper_switches_to_the_backward_view_and_keeps_it_in_the_url():
-    from tests.test_pages import STEPPER, assert_clean, open_page
+    from tests.helpers import STEPPER, assert_clean, open_page
 
     for kind in ("lstm", "all"):
         at = open_page(STEPPER, kind=kind, **{"pass": "backward", "loss": "target"})

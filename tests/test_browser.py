@@ -3,7 +3,7 @@
 import pytest
 
 import rnnviz
-from tests.helpers import screenshot, wait_for_app
+from tests.helpers import FIGURE_TEXT, RENDERED_IMAGES, SLIDER_STEP, click_slider, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -26,19 +26,6 @@ def test_every_page_loads_without_exception(page, app_url, name):
     screenshot(page, name)
 
 
-RENDERED_IMAGES = """i => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
-  .querySelectorAll('.imagelayer image')).filter(e => {
-    const href = e.getAttribute('href') || e.getAttributeNS('http://www.w3.org/1999/xlink', 'href') || '';
-    const box = e.getBBox();
-    return href.startsWith('data:image/png') && box.width > 50 && box.height > 10 && e.style.opacity !== '0';
-  }).length"""
-FIGURE_TEXT = """i => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
-  .querySelectorAll('.textpoint text')).map(e => e.textContent.replace(/\u200b/g, '').replace(/\u2212/g, '-'))"""
-SLIDER_STEP = """i => Number(Array.from(document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')[i]
-  .querySelectorAll('.slider-container .slider-label')).find(e => e.textContent.startsWith('step t')).textContent
-  .split('=')[1])"""
-
-
 def shown_numbers(page, chart: int = 0) -> tuple[int, dict]:
     """The step the slider shows and the diagram's lines of numbers: {symbol: value after the last '='}."""
     lines = [t for t in page.evaluate(FIGURE_TEXT, chart) if " = " in t]
@@ -57,13 +44,6 @@ def stepper_series(unit: int = 0):
     run = studies.run(config.make_cell(), config.make_input())
     cell = rnnviz.from_state_dict("lstm", run.state_dict)
     return equations.unit_series(cell, run.x, run.h, run.c, run.gates, unit)
-
-
-def click_slider(page, fraction: float, chart: int = 0) -> None:
-    rail = page.locator("[data-testid=stPlotlyChart]").nth(chart).locator(".slider-rail-touch-rect").first
-    box = rail.bounding_box()
-    rail.click(position={"x": box["width"] * fraction, "y": box["height"] / 2})
-    page.wait_for_timeout(400)
 
 
 def test_play_scrub_and_replay_keep_every_heatmap_drawn_and_the_diagram_in_step(page, app_url):

@@ -3,8 +3,7 @@ heatmaps stay drawn, and the diagram's equations show the engine's gradients at 
 
 import pytest
 
-from tests.conftest import screenshot, wait_for_app
-from tests.test_browser import FIGURE_TEXT, RENDERED_IMAGES, SLIDER_STEP, click_slider
+from tests.helpers import FIGURE_TEXT, RENDERED_IMAGES, SLIDER_STEP, click_slider, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
