@@ -736,7 +736,7 @@ def describe(result: ForecastResult, unit: str = "") -> list[str]:
     if best == best_base:
         out.append(
             f"Over the test part, up to {steps}, the lowest mean absolute error is a baseline's, the {best}'s: "
-            f"{e[best]['mae']:.3g}{unit}. No network beats it."
+            f"{e[best]['mae']:.3g}{unit}.{' No network beats it.' if result.models else ''}"
         )
     else:
         out.append(
@@ -790,3 +790,68 @@ def range_note(values: np.ndarray, result: ForecastResult, unit: str = "") -> st
         f"({lo:.4g} to {hi:.4g}{unit}): the models have never seen inputs like them, and a tanh network cannot "
         "extrapolate a trend. Persistence and seasonal naive only copy recent values, so they follow it."
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The command line: `rnnviz forecast` (argument parsing lives in rnnviz/__main__.py)
+
+
+def read_file(path) -> bytes:
+    """At most MAX_BYTES + 1 bytes of a file: a larger one is refused without reading it all."""
+    with open(path, "rb") as f:
+        return f.read(MAX_BYTES + 1)
+
+
+def main(args) -> int:
+    """Train the asked-for cells on a shipped series or a CSV and print the test errors of every method."""
+    import json
+
+    if args.series is not None:
+        series = load_series(args.series)
+        info = SHIPPED[args.series]
+        window, horizon, season = info.window, info.horizon, info.season
+    else:
+        column = int(args.column) if args.column is not None and args.column.isdigit() else args.column
+        series = parse_csv(read_file(args.csv), column, args.missing, name=str(args.csv))
+        window, horizon, season = 12, 6, None
+    if args.season is not None:
+        season = args.season or None
+    kinds = () if args.cell == "none" else tuple(k.strip() for k in args.cell.split(","))
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"unknown cell {kind!r}; expected rnn, lstm, gru or none")
+    config = ForecastConfig(
+        window=args.window or window,
+        horizon=args.horizon or horizon,
+        season=season,
+        hidden_size=args.hidden,
+        updates=args.updates,
+        seed=args.seed,
+    )
+    result = run(series.values, config, kinds)
+    summary = {
+        "series": series.name,
+        "values": len(series),
+        "notes": list(series.notes),
+        "split": {
+            "train": result.split.train_end,
+            "val": result.split.val_end - result.split.train_end,
+            "test": result.split.n - result.split.val_end,
+        },
+        "test_origins": len(result.origins),
+        "config": {k: getattr(config, k) for k in ForecastConfig.__dataclass_fields__},
+        "errors": result.table(),
+    }
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(
+        f"{series.name}: {len(series)} values; window {config.window}, horizon {config.horizon}, "
+        f"{len(result.origins)} test origins"
+    )
+    for row in summary["errors"]:
+        print(
+            f"  {row['method']:>15}  MAE {row['mae']:.4g}  RMSE {row['rmse']:.4g}  "
+            f"relative {row['relative_mae']:.3f}  {row['params']} parameters"
+        )
+    return 0
