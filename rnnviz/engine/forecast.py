@@ -44,6 +44,7 @@ from rnnviz.engine.weights import from_state_dict, init_cell
 MAX_BYTES = 1_048_576  # an uploaded or read file, before decoding (the app's upload limit is the same 1 MB)
 MAX_POINTS = 5000  # values in a series: training cost grows with the number of windows
 MIN_POINTS = 20
+MAX_LINE = 1000  # characters in one line of a CSV: a date, a value and a few other columns fit easily
 MAX_ABS = 1e12  # larger magnitudes are almost always a unit or parsing mistake; float32 training needs sane values
 MISSING_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "?", "#n/a"}
 MISSING_POLICIES = ("refuse", "drop", "interpolate")
@@ -223,17 +224,31 @@ class Table:
 
 
 def read_table(data: bytes) -> Table:
-    """The cells of a CSV (comma, semicolon or tab separated; a header row is optional)."""
+    """The cells of a CSV (comma, semicolon or tab separated; a header row is optional; blank lines are
+    skipped). Memory stays within a few MB: the bytes, the lines and the rows are each capped before the
+    next step makes Python objects of them."""
     text = _decode(data)
     if not text.strip():
         raise ValueError("the file is empty")
+    long_line = re.search(f"[^\n]{{{MAX_LINE + 1}}}", text)
+    if long_line:  # before the CSV reader makes a Python string of every cell in it
+        raise ValueError(
+            f"line {text.count(chr(10), 0, long_line.start()) + 1} has more than {MAX_LINE:,} characters: "
+            "a series needs one value per row (and at most a few columns)"
+        )
     delimiter, decimal_comma = sniff(text)
-    rows, first_line = [], None
-    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+    rows = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as err:
+            raise ValueError(f"line {reader.line_num}: not readable as CSV ({err})") from None
+        if row is None:
+            break
+        number = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        if first_line is None:
-            first_line = number
         rows.append((number, row))
         if len(rows) > MAX_POINTS + 1:
             raise ValueError(f"the file has more than {MAX_POINTS:,} rows: at most {MAX_POINTS:,} values are allowed")
@@ -411,12 +426,11 @@ def split(n: int, config: ForecastConfig) -> Split:
             f"{config.window}{' and a season of ' + str(config.season) if config.season else ''}: it needs more "
             f"than {start + need} values. Shorten the window or use a longer series."
         )
-    for part, size in (("validation", n_val), ("test", n_test)):
-        if size < config.horizon:
-            raise ValueError(
-                f"the {part} part has {size} values, fewer than the horizon {config.horizon}: shorten the horizon "
-                "or give the part a larger share"
-            )
+    if n_test < config.horizon:  # the validation part is scored one step ahead: one value is enough
+        raise ValueError(
+            f"the test part has {n_test} values, fewer than the horizon {config.horizon}: shorten the horizon "
+            "or give the test part a larger share"
+        )
     return s
 
 
