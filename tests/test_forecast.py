@@ -361,6 +361,7 @@ def test_page_trains_on_an_uploaded_csv_and_a_bad_csv_shows_its_message():
     at.file_uploader(key="forecast.upload").set_value(("bad.csv", BAD["text cell"][0], "text/csv")).run()
     assert not at.exception
     assert any("row 32, column 'v': 'abc' is not a number" in e.value for e in at.error)
-    assert at.button(key="forecast.train") is not None
+    assert at.file_uploader(key="forecast.upload") and at.slider(key="forecast.window")  # the controls stay
+    assert not at.button  # nothing to train on: no Train button until the file is good
     at.file_uploader(key="forecast.upload").set_value(("ok.csv", csv_of(np.cos(t / 4.0)), "text/csv")).run()
     assert not at.exception and not at.error

@@ -1,0 +1,274 @@
+"""Forecast lab: RNN, LSTM and GRU forecast a real series (shipped, uploaded or pasted) beside the baselines a
+forecaster tries first, on a test part they never trained on.
+
+Training runs in this session, bounded (at most MAX_UPDATES updates of three small models, a few seconds) and
+cached with st.cache_data on the data and the settings, so a second press, or another student's press of the
+same settings, is instant. It does not go through the shared training service (rnnviz.app.trainer).
+"""
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from rnnviz.app import ui
+from rnnviz.engine import forecast as fc
+from rnnviz.figures import forecast as figures
+
+ui.setup_page(
+    "forecast",
+    "Forecast lab",
+    "📈",
+    "Does any of this matter on real data? Here an RNN, an LSTM and a GRU learn to forecast a real series, "
+    "yours if you like, and stand beside the **baselines a forecaster tries first**: the last value, the value "
+    "one season ago, and a straight-line (linear) autoregression. Every error is measured on the **test part**, "
+    "the end of the series, which no model saw while training. A network that does not beat the baselines is "
+    "shown not beating them.",
+)
+
+MAX_UPDATES, MAX_WINDOW, MAX_HIDDEN = 1500, 60, 32  # the cost cap of one press: a few seconds on one core
+SOURCES = {"shipped": "A shipped series", "upload": "Upload a CSV", "paste": "Paste numbers"}
+MISSING = {"refuse": "stop and tell me", "interpolate": "fill by linear interpolation", "drop": "drop those rows"}
+GUESSES = ("RNN", "LSTM", "GRU", "a baseline")
+S = ui.Settings(
+    "forecast",
+    [
+        ui.Setting("source", "shipped", options=tuple(SOURCES)),
+        ui.Setting("series", "co2", options=tuple(fc.SHIPPED)),
+        ui.Setting("missing", "refuse", options=tuple(MISSING)),
+        ui.Setting("window", 24, low=1, high=MAX_WINDOW),
+        ui.Setting("horizon", 12, low=1, high=48),
+        ui.Setting("season", 12, low=0, high=400),
+        ui.Setting("hidden_size", 16, low=2, high=MAX_HIDDEN),
+        ui.Setting("updates", 600, low=20, high=MAX_UPDATES),
+        ui.Setting("seed", 0, low=0, high=9999),
+        ui.Setting("models", tuple(fc.KINDS), options=tuple(fc.KINDS), many=True),
+        ui.Setting("guess", None, options=GUESSES, in_url=False),
+    ],
+)
+state = st.session_state
+PRESSED = "forecast.pressed"  # the key of the data and settings of the last Train press
+
+
+def use_series_defaults() -> None:
+    """A shipped series brings its own window, horizon and season."""
+    info = fc.SHIPPED[S["series"]]
+    S.update({"window": info.window, "horizon": info.horizon, "season": info.season or 0})
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def uploaded(data: bytes, column: int | None, missing: str) -> fc.Series:
+    return fc.parse_csv(data, column, missing, name="your CSV")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def numeric_columns(data: bytes) -> tuple[tuple, tuple, int]:
+    table = fc.read_table(data)
+    return table.names, table.numeric, table.default_column()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def pasted(text: str, missing: str) -> fc.Series:
+    return fc.parse_text(text, missing, name="your numbers")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def trained(values: np.ndarray, config: fc.ForecastConfig, kinds: tuple) -> fc.ForecastResult:
+    return fc.run(values, config, kinds)
+
+
+# ---- the data ----------------------------------------------------------------------------------------
+source = st.radio("Data", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=S.key("source"))
+series, data_key = None, None
+if source == "shipped":
+    name = st.selectbox(
+        "Series",
+        list(fc.SHIPPED),
+        format_func=lambda n: fc.SHIPPED[n].title,
+        key=S.key("series"),
+        on_change=use_series_defaults,
+    )
+    series, data_key = fc.load_series(name), ("shipped", name)
+    st.caption(
+        f"Unit: {series.unit}; sampled {fc.SHIPPED[name].sampling}; {len(series)} values. Public domain, copied "
+        "from the data sets shipped in statsmodels (sources and licences: rnnviz/content/data/series/README.md)."
+    )
+else:
+    st.radio("If values are missing", list(MISSING), format_func=MISSING.get, horizontal=True, key=S.key("missing"))
+    if source == "upload":
+        upload = st.file_uploader(
+            f"A CSV with one column of numbers (an optional time column; at most 1 MB and {fc.MAX_POINTS:,} rows)",
+            type=["csv", "txt"],
+            key="forecast.upload",
+        )
+        if upload is not None:
+            data = upload.getvalue()
+            columns = ui.guarded(numeric_columns, data)
+            column = None
+            if columns and len(columns[1]) > 1:
+                names, numeric, default = columns
+                column = st.selectbox(
+                    "Value column",
+                    numeric,
+                    index=numeric.index(default),
+                    format_func=lambda j: names[j],
+                    key="forecast.column",
+                )
+            if columns:
+                series = ui.guarded(uploaded, data, column, S["missing"])
+                data_key = ("upload", hashlib.sha256(data).hexdigest(), column, S["missing"])
+    else:
+        text = st.text_area(
+            "Numbers separated by commas, spaces or new lines (NA for a missing one)", key="forecast.paste"
+        )
+        if text.strip():
+            series = ui.guarded(pasted, text, S["missing"])
+            data_key = ("paste", hashlib.sha256(text.encode()).hexdigest(), S["missing"])
+
+# ---- the settings ------------------------------------------------------------------------------------
+with st.sidebar:
+    st.markdown("### Forecasting setup")
+    st.slider("Window: past values the model sees", 1, MAX_WINDOW, key=S.key("window"))
+    st.slider("Horizon: steps ahead it forecasts", 1, 48, key=S.key("horizon"))
+    st.number_input("Season in steps (12 for monthly data; 0 = none)", 0, 400, key=S.key("season"))
+    st.markdown("### Models")
+    kinds = st.multiselect("Train", list(fc.KINDS), format_func=ui.KIND_LABELS.get, key=S.key("models"))
+    st.slider("Hidden units", 2, MAX_HIDDEN, key=S.key("hidden_size"))
+    st.number_input(f"Updates per model (at most {MAX_UPDATES})", 20, MAX_UPDATES, step=50, key=S.key("updates"))
+    st.number_input("Seed", 0, 9999, key=S.key("seed"))
+S.sync_url()
+
+if series is None:
+    st.info("Choose a file or paste numbers to see the series.", icon="📄")
+    st.stop()
+for note in series.notes:
+    st.info(f"{note.capitalize()}.", icon="🩹")
+
+config = fc.ForecastConfig(
+    window=S["window"],
+    horizon=S["horizon"],
+    season=S["season"] or None,
+    hidden_size=S["hidden_size"],
+    updates=S["updates"],
+    seed=S["seed"],
+)
+split = ui.guarded(fc.split, len(series), config)
+if split is None:
+    st.stop()
+ui.show_figure(
+    figures.series_figure(series.values, split, series.labels, series.unit, "The series and its split in time"),
+    key="forecast.fig.series",
+)
+st.caption(
+    f"Training on the first {split.train_end} values, validation (which parameters to keep) on the next "
+    f"{split.val_end - split.train_end}, and the test on the last {split.n - split.val_end}. The values are "
+    "scaled by the mean and spread of the **training part only**: fitting the scaling on the whole series would "
+    "tell the models the level of the future they are asked to forecast."
+)
+
+# ---- predict, then train -----------------------------------------------------------------------------
+st.radio(
+    f"Before you train: which will forecast the test part best, up to {config.horizon} steps ahead?",
+    GUESSES,
+    horizontal=True,
+    key=S.key("guess"),
+)
+key = (data_key, config, tuple(kinds))
+if st.button("▶ Train", key="forecast.train", type="primary"):
+    state[PRESSED] = key
+if state.get(PRESSED) != key:
+    if state.get(PRESSED) is not None:
+        st.info("The data or the settings changed since the last training: press Train to train with these.")
+    st.stop()
+with st.spinner(f"Training {len(kinds)} model{'s' if len(kinds) != 1 else ''} for {config.updates} updates each…"):
+    result = ui.guarded(trained, series.values, config, tuple(kinds))
+if result is None:
+    st.stop()
+
+# ---- the results --------------------------------------------------------------------------------------
+st.subheader("Errors on the test part")
+rows = result.table()
+st.dataframe(
+    {
+        "method": [ui.KIND_LABELS.get(r["method"], r["method"]) for r in rows],
+        f"MAE ({series.unit or 'units'})": [r["mae"] for r in rows],
+        "RMSE": [r["rmse"] for r in rows],
+        "MAE relative to seasonal naive": [r["relative_mae"] for r in rows],
+        "MAE 1 step ahead": [r["mae_first_step"] for r in rows],
+        f"MAE {config.horizon} steps ahead": [r["mae_last_step"] for r in rows],
+        "parameters": [r["params"] for r in rows],
+        "ms per update": [r["ms_per_update"] for r in rows],
+    },
+    hide_index=True,
+    key="forecast.table",
+)
+sentences = fc.describe(result, series.unit)
+note = fc.range_note(series.values, result, series.unit)
+st.markdown("\n".join(f"- {s}" for s in sentences + ([note] if note else [])))
+guess = S["guess"]
+if guess is not None:
+    best = rows[0]["method"]
+    actual = ui.KIND_LABELS.get(best, "a baseline")
+    st.success(f"You guessed {guess}; the best was **{actual}**" + (f" ({best})." if actual == "a baseline" else "."))
+st.caption(
+    f"Mean absolute error (MAE) and root mean squared error (RMSE) over {len(result.origins)} forecast origins "
+    f"of the test part, each forecasting {config.horizon} steps; every method forecasts the same origins. The "
+    "networks forecast one step and feed it back for the next (recursive). Relative to seasonal naive: below 1 "
+    "beats it. Parameters: every weight, readout included (linear AR: one per window value and an intercept)."
+)
+
+all_methods = [*kinds, *fc.BASELINES]
+left, right = st.columns(2)
+with left:
+    best_baseline = min(fc.BASELINES, key=lambda m: result.errors[m]["mae"])
+    shown = st.multiselect(
+        "Forecasts shown",
+        all_methods,
+        default=[*kinds, best_baseline],
+        format_func=lambda m: ui.KIND_LABELS.get(m, m),
+        key="forecast.shown",
+    )
+ui.show_figure(
+    figures.forecast_figure(series.values, result, shown, series.labels, series.unit, "Forecasts over the test part"),
+    key="forecast.fig.paths",
+)
+st.caption(
+    f"Each path starts at a forecast origin (marker) and runs {config.horizon} steps with no new truth: the "
+    "errors grow along it. The truth is black."
+)
+left, right = st.columns(2)
+with left:
+    if result.models:
+        ui.show_figure(
+            figures.learning_curves(result.models, "Learning curves (one step ahead)"), key="forecast.fig.curves"
+        )
+        st.caption(
+            "Thick: validation; thin: training. The large marker is the update whose parameters are kept (the "
+            "lowest validation error). Training falling while validation rises is overfitting."
+        )
+with right:
+    ui.show_figure(
+        figures.horizon_figure(result, all_methods, series.unit, "Error at each step ahead"), key="forecast.fig.horizon"
+    )
+    st.caption("Which method is best one step ahead, and which further out.")
+
+columns = {
+    "origin": np.repeat(result.origins, config.horizon),
+    "step": np.tile(np.arange(1, config.horizon + 1), len(result.origins)),
+}
+columns["truth"] = result.truth.ravel()
+columns.update({m: result.forecasts[m].ravel() for m in all_methods})
+ui.csv_download("⬇ Forecasts (CSV)", columns, "forecasts.csv")
+
+with st.expander("How the forecasting is set up"):
+    st.markdown(
+        "- **Window** W: the model reads the last W values, one per step, and its last hidden state is read out "
+        "by a linear layer as the forecast of the next value.\n"
+        "- **Horizon** K: for K steps ahead the forecast is fed back as the newest input, K times (recursive).\n"
+        "- **Split in time**: training, validation, test, in this order; never shuffled across time.\n"
+        "- **Scaling**: mean and standard deviation of the training part only.\n"
+        "- **Training**: Adam (learning rate 0.01, gradient-norm clipping at 1), mini-batches of 32 windows, "
+        "mean squared error of the next value; the forget gate (LSTM) and update gate (GRU) start biased to +1.\n"
+        "- **Baselines**: persistence repeats the last value; seasonal naive repeats the value one season earlier "
+        "(persistence when no season is set); linear AR is a least-squares line through the same window."
+    )
