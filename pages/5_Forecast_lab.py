@@ -155,8 +155,9 @@ config = fc.ForecastConfig(
 split = ui.guarded(fc.split, len(series), config)
 if split is None:
     st.stop()
+st.markdown("**The series and its split in time**")
 ui.show_figure(
-    figures.series_figure(series.values, split, series.labels, series.unit, "The series and its split in time"),
+    figures.series_figure(series.values, split, series.labels, series.unit),
     key="forecast.fig.series",
 )
 st.caption(
@@ -188,18 +189,20 @@ if result is None:
 # ---- the results --------------------------------------------------------------------------------------
 st.subheader("Errors on the test part")
 rows = result.table()
+NUMBER_COLUMNS = ("MAE", "RMSE", "MAE / seasonal naive", "MAE 1 step", f"MAE {config.horizon} steps")
 st.dataframe(
     {
         "method": [ui.KIND_LABELS.get(r["method"], r["method"]) for r in rows],
-        f"MAE ({series.unit or 'units'})": [r["mae"] for r in rows],
+        "MAE": [r["mae"] for r in rows],
         "RMSE": [r["rmse"] for r in rows],
-        "MAE relative to seasonal naive": [r["relative_mae"] for r in rows],
-        "MAE 1 step ahead": [r["mae_first_step"] for r in rows],
-        f"MAE {config.horizon} steps ahead": [r["mae_last_step"] for r in rows],
+        "MAE / seasonal naive": [r["relative_mae"] for r in rows],
+        "MAE 1 step": [r["mae_first_step"] for r in rows],
+        f"MAE {config.horizon} steps": [r["mae_last_step"] for r in rows],
         "parameters": [r["params"] for r in rows],
-        "ms per update": [r["ms_per_update"] for r in rows],
+        "ms / update": [r["ms_per_update"] for r in rows],
     },
     hide_index=True,
+    column_config={name: st.column_config.NumberColumn(format="%.4g") for name in NUMBER_COLUMNS},
     key="forecast.table",
 )
 sentences = fc.describe(result, series.unit)
@@ -211,7 +214,8 @@ if guess is not None:
     actual = ui.KIND_LABELS.get(best, "a baseline")
     st.success(f"You guessed {guess}; the best was **{actual}**" + (f" ({best})." if actual == "a baseline" else "."))
 st.caption(
-    f"Mean absolute error (MAE) and root mean squared error (RMSE) over {len(result.origins)} forecast origins "
+    f"Mean absolute error (MAE) and root mean squared error (RMSE), in {series.unit or 'the units of the series'}, "
+    f"over {len(result.origins)} forecast origins "
     f"of the test part, each forecasting {config.horizon} steps; every method forecasts the same origins. The "
     "networks forecast one step and feed it back for the next (recursive). Relative to seasonal naive: below 1 "
     "beats it. Parameters: every weight, readout included (linear AR: one per window value and an intercept)."
@@ -228,8 +232,9 @@ with left:
         format_func=lambda m: ui.KIND_LABELS.get(m, m),
         key="forecast.shown",
     )
+st.markdown("**Forecasts over the test part**")
 ui.show_figure(
-    figures.forecast_figure(series.values, result, shown, series.labels, series.unit, "Forecasts over the test part"),
+    figures.forecast_figure(series.values, result, shown, series.labels, series.unit),
     key="forecast.fig.paths",
 )
 st.caption(
@@ -239,17 +244,16 @@ st.caption(
 left, right = st.columns(2)
 with left:
     if result.models:
-        ui.show_figure(
-            figures.learning_curves(result.models, "Learning curves (one step ahead)"), key="forecast.fig.curves"
-        )
+        st.markdown("**Learning curves (one step ahead)**")
+        ui.show_figure(figures.learning_curves(result.models), key="forecast.fig.curves")
         st.caption(
-            "Thick: validation; thin: training. The large marker is the update whose parameters are kept (the "
+            "Thick, filled markers: validation; thin, open markers: training. The large marker is the update "
+            "whose parameters are kept (the "
             "lowest validation error). Training falling while validation rises is overfitting."
         )
 with right:
-    ui.show_figure(
-        figures.horizon_figure(result, all_methods, series.unit, "Error at each step ahead"), key="forecast.fig.horizon"
-    )
+    st.markdown("**Error at each step ahead**")
+    ui.show_figure(figures.horizon_figure(result, all_methods, series.unit), key="forecast.fig.horizon")
     st.caption("Which method is best one step ahead, and which further out.")
 
 columns = {

@@ -766,13 +766,16 @@ def describe(result: ForecastResult, unit: str = "") -> list[str]:
             out.append(f"The {_name(first)} is best both one step ahead and {K} steps ahead.")
         else:
             out.append(f"One step ahead the {_name(first)} is best; {K} steps ahead, the {_name(last)}.")
-    for kind in result.models:
-        ratio = e[kind]["mae"] / e[best_base]["mae"]
-        verdict = "beats" if ratio < 1 else "does not beat"
-        out.append(
-            f"The {_name(kind)} ({e[kind]['params']} parameters) {verdict} {best_base}: its error is "
-            f"{ratio:.2f} times the baseline's."
-        )
+    if e[best_base]["mae"] <= 1e-9 * result.scaler.scale:  # an exact baseline: ratios to it mean nothing
+        out.append(f"The {best_base} forecasts this series exactly (to rounding): no model can beat it here.")
+    else:
+        for kind in result.models:
+            ratio = e[kind]["mae"] / e[best_base]["mae"]
+            verdict = "beats" if ratio < 1 else "does not beat"
+            out.append(
+                f"The {_name(kind)} ({e[kind]['params']} parameters) {verdict} {best_base}: its error is "
+                f"{ratio:.2f} times the baseline's."
+            )
     for kind, model in result.models.items():
         last, at_best = model.history[-1], next(p for p in model.history if p.update == model.best_update)
         if (

@@ -96,6 +96,7 @@ def learning_curves(models: dict, title: str | None = None) -> go.Figure:
                 y=[p.train_mse for p in model.history],
                 name=f"{name} training",
                 legendgroup=kind,
+                showlegend=False,
                 mode="lines+markers",
                 line=dict(color=color, dash=dash, width=1.5),
                 marker=dict(symbol=f"{symbol}-open", size=7, maxdisplayed=15),
@@ -105,7 +106,7 @@ def learning_curves(models: dict, title: str | None = None) -> go.Figure:
             go.Scatter(
                 x=updates,
                 y=val,
-                name=f"{name} validation",
+                name=name,
                 legendgroup=kind,
                 mode="lines+markers",
                 line=dict(color=color, dash=dash, width=4),
@@ -183,9 +184,9 @@ def forecast_figure(values: np.ndarray, result, methods, labels=None, unit: str 
     fig.add_vline(x=s.val_end - 0.5, line=dict(color="#444444", width=2, dash="dot"))
     fig.add_annotation(
         x=s.val_end - 0.5,
-        y=1,
+        y=0,
         yref="paper",
-        text="test part →",
+        text=" test part →",
         showarrow=False,
         xanchor="left",
         yanchor="bottom",
