@@ -160,7 +160,8 @@ def test_sentences_follow_the_numbers():
     result = fc.run(v, fc.ForecastConfig(window=6, horizon=3, season=12), kinds=())
     text = " ".join(fc.describe(result))
     assert "a baseline's, the seasonal naive's" in text and "No network" not in text
-    v = np.sin(2 * np.pi * np.arange(240) / 20.0)
+    assert "seasonal naive forecasts this series exactly" in text
+    v = np.sin(2 * np.pi * np.arange(240) / 20.0) + 0.2 * np.random.default_rng(0).normal(size=240)
     result = fc.run(v, fc.ForecastConfig(window=10, horizon=2, hidden_size=8, updates=200, eval_every=50), ("gru",))
     ratio = result.errors["gru"]["mae"] / min(result.errors[b]["mae"] for b in fc.BASELINES)
     sentence = next(s for s in fc.describe(result) if s.startswith("The GRU ("))
@@ -365,3 +366,32 @@ def test_page_trains_on_an_uploaded_csv_and_a_bad_csv_shows_its_message():
     assert not at.button  # nothing to train on: no Train button until the file is good
     at.file_uploader(key="forecast.upload").set_value(("ok.csv", csv_of(np.cos(t / 4.0)), "text/csv")).run()
     assert not at.exception and not at.error
+
+
+def test_page_offers_to_fill_missing_values_and_reads_pasted_numbers():
+    at = open_forecast_page()
+    at.radio(key="forecast.source").set_value("upload").run()
+    values = [f"{np.sin(i / 3):.4f}" for i in range(80)]
+    values[10] = "NA"
+    data = ("t,v\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))).encode()
+    at.file_uploader(key="forecast.upload").set_value(("gaps.csv", data, "text/csv")).run()
+    assert any("1 missing value in column 'v' (the first at row 12)" in e.value for e in at.error)
+    at.radio(key="forecast.missing").set_value("interpolate").run()
+    assert not at.error and not at.exception
+    assert any("1 missing value filled by linear interpolation" in i.value for i in at.info)
+    at.radio(key="forecast.source").set_value("paste").run()
+    at.text_area(key="forecast.paste").set_value("1 2 x 4").run()
+    assert any("entry 3: 'x' is not a number" in e.value for e in at.error) and not at.exception
+    at.text_area(key="forecast.paste").set_value(" ".join(str(i % 9) for i in range(200))).run()
+    assert not at.error and not at.exception and at.button(key="forecast.train")
+
+
+def test_page_shipped_series_bring_their_own_window_and_a_too_long_window_is_explained():
+    at = open_forecast_page()
+    assert not at.exception and at.slider(key="forecast.window").value == fc.SHIPPED["co2"].window
+    at.selectbox(key="forecast.series").set_value("nile").run()
+    assert at.slider(key="forecast.window").value == fc.SHIPPED["nile"].window
+    assert at.number_input(key="forecast.season").value == 0
+    at.slider(key="forecast.horizon").set_value(20).run()
+    assert any("test part has 15 values, fewer than the horizon 20" in e.value for e in at.error)
+    assert not at.exception
