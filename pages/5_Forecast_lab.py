@@ -39,6 +39,7 @@ S = ui.Settings(
         ui.Setting("window", 24, low=1, high=MAX_WINDOW),
         ui.Setting("horizon", 12, low=1, high=48),
         ui.Setting("season", 12, low=0, high=400),
+        ui.Setting("difference", fc.SHIPPED["co2"].difference),
         ui.Setting("hidden_size", 16, low=2, high=MAX_HIDDEN),
         ui.Setting("updates", 600, low=20, high=MAX_UPDATES),
         ui.Setting("seed", 0, low=0, high=9999),
@@ -53,7 +54,9 @@ PRESSED = "forecast.pressed"  # the key of the data and settings of the last Tra
 def use_series_defaults() -> None:
     """A shipped series brings its own window, horizon and season."""
     info = fc.SHIPPED[S["series"]]
-    S.update({"window": info.window, "horizon": info.horizon, "season": info.season or 0})
+    S.update(
+        {"window": info.window, "horizon": info.horizon, "season": info.season or 0, "difference": info.difference}
+    )
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -131,6 +134,12 @@ with st.sidebar:
     st.slider("Window: past values the model sees", 1, MAX_WINDOW, key=S.key("window"))
     st.slider("Horizon: steps ahead it forecasts", 1, 48, key=S.key("horizon"))
     st.number_input("Season in steps (12 for monthly data; 0 = none)", 0, 400, key=S.key("season"))
+    st.toggle(
+        "Forecast the changes (difference first)",
+        key=S.key("difference"),
+        help="The networks and the linear AR read and forecast v[t] - v[t-1]; the forecasts are added back onto "
+        "the last known value. A series with a trend needs it: its future leaves the range of its past.",
+    )
     st.markdown("### Models")
     kinds = st.multiselect("Train", list(fc.KINDS), format_func=ui.KIND_LABELS.get, key=S.key("models"))
     st.slider("Hidden units", 2, MAX_HIDDEN, key=S.key("hidden_size"))
@@ -151,6 +160,7 @@ config = fc.ForecastConfig(
     hidden_size=S["hidden_size"],
     updates=S["updates"],
     seed=S["seed"],
+    difference=S["difference"],
 )
 split = ui.guarded(fc.split, len(series), config)
 if split is None:
@@ -162,9 +172,10 @@ ui.show_figure(
 )
 st.caption(
     f"Training on the first {split.train_end} values, validation (which parameters to keep) on the next "
-    f"{split.val_end - split.train_end}, and the test on the last {split.n - split.val_end}. The values are "
-    "scaled by the mean and spread of the **training part only**: fitting the scaling on the whole series would "
-    "tell the models the level of the future they are asked to forecast."
+    f"{split.val_end - split.train_end}, and the test on the last {split.n - split.val_end}. The values "
+    f"{'(here their changes) ' if config.difference else ''}are scaled by the mean and spread of the **training "
+    "part only**: fitting the scaling on the whole series would tell the models the level of the future they are "
+    "asked to forecast."
 )
 
 # ---- predict, then train -----------------------------------------------------------------------------
@@ -271,6 +282,8 @@ with st.expander("How the forecasting is set up"):
         "- **Horizon** K: for K steps ahead the forecast is fed back as the newest input, K times (recursive).\n"
         "- **Split in time**: training, validation, test, in this order; never shuffled across time.\n"
         "- **Scaling**: mean and standard deviation of the training part only.\n"
+        "- **Changes** (the toggle): the networks and the linear AR model v[t] - v[t-1], scaled on the training "
+        "part's changes, and their forecasts are summed back onto the last known value.\n"
         "- **Training**: Adam (learning rate 0.01, gradient-norm clipping at 1), mini-batches of 32 windows, "
         "mean squared error of the next value; the forget gate (LSTM) and update gate (GRU) start biased to +1.\n"
         "- **Baselines**: persistence repeats the last value; seasonal naive repeats the value one season earlier "

@@ -226,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_fc.add_argument("--window", type=int, help="past values the model sees (default: the series')")
     p_fc.add_argument("--horizon", type=int, help="steps ahead (default: the series')")
     p_fc.add_argument("--season", type=int, help="steps in one season for seasonal naive (0: none)")
+    p_fc.add_argument("--difference", action=argparse.BooleanOptionalAction, help="model the changes (for a trend)")
     p_fc.add_argument("--hidden", type=int, default=16)
     p_fc.add_argument("--updates", type=int, default=600)
     p_fc.add_argument("--seed", type=int, default=0)

@@ -69,12 +69,13 @@ def test_scaler_is_fitted_on_the_training_part_only():
     np.testing.assert_allclose(result.scaler.inverse(result.scaler.transform(v)), v)
 
 
-def test_changing_the_future_changes_no_forecast_made_before_it():
+@pytest.mark.parametrize("difference", [False, True])
+def test_changing_the_future_changes_no_forecast_made_before_it(difference):
     """No leakage: the first test forecast is made from values before the test part. Replacing the whole test
     part by other numbers must leave it, and every model's training, exactly as they were."""
     t = np.arange(160)
     v = np.sin(2 * np.pi * t / 16) + 0.1 * np.random.default_rng(1).normal(size=160)
-    config = fc.ForecastConfig(window=8, horizon=3, season=16, hidden_size=4, updates=30, eval_every=10)
+    config = fc.ForecastConfig(8, 3, 16, hidden_size=4, updates=30, eval_every=10, difference=difference)
     a = fc.run(v, config, kinds=("gru",))
     w = v.copy()
     w[a.split.val_end :] = 50.0 + np.random.default_rng(2).normal(size=len(v) - a.split.val_end)
@@ -111,6 +112,23 @@ def test_linear_ar_forecasts_a_sine_exactly_many_steps_ahead():
     result = fc.run(v, fc.ForecastConfig(window=4, horizon=10), kinds=())
     assert result.errors["linear AR"]["mae"] < 1e-6
     assert result.errors["persistence"]["mae"] > 0.1
+
+
+def test_differencing_forecasts_the_changes_and_sums_them_back_onto_the_last_value():
+    """A trend plus a sine: its changes are a constant plus a sine, which a linear AR of the window holds
+    exactly with a window of 2, so with differencing the AR forecasts the levels exactly; on the levels
+    themselves a window of 2 cannot (it would need 3: (1 - B)(1 - 2 cos(w) B + B^2) annihilates both up to a
+    constant)."""
+    t = np.arange(300)
+    v = 0.05 * t + np.sin(2 * np.pi * t / 23.0)
+    changes = fc.run(v, fc.ForecastConfig(window=2, horizon=10, difference=True), kinds=())
+    assert changes.errors["linear AR"]["mae"] < 1e-6
+    assert changes.scaler.mean == pytest.approx(np.mean(np.diff(v[: changes.split.train_end])))
+    levels = fc.run(v, fc.ForecastConfig(window=2, horizon=10), kinds=())
+    assert levels.errors["linear AR"]["mae"] > 1e-3
+    with pytest.raises(ValueError, match="needs more than 14 values"):  # a window of 9 changes needs 10 values
+        fc.split(19, fc.ForecastConfig(window=9, horizon=2, difference=True))
+    fc.split(19, fc.ForecastConfig(window=9, horizon=2))  # without differencing the same window fits
 
 
 def test_recursive_feeds_each_forecast_back_as_the_newest_input():
@@ -389,9 +407,11 @@ def test_page_offers_to_fill_missing_values_and_reads_pasted_numbers():
 def test_page_shipped_series_bring_their_own_window_and_a_too_long_window_is_explained():
     at = open_forecast_page()
     assert not at.exception and at.slider(key="forecast.window").value == fc.SHIPPED["co2"].window
+    assert at.toggle(key="forecast.difference").value is True
     at.selectbox(key="forecast.series").set_value("nile").run()
     assert at.slider(key="forecast.window").value == fc.SHIPPED["nile"].window
     assert at.number_input(key="forecast.season").value == 0
+    assert at.toggle(key="forecast.difference").value is False  # CO2 (the default) forecasts changes; the Nile not
     at.slider(key="forecast.horizon").set_value(20).run()
     assert any("test part has 15 values, fewer than the horizon 20" in e.value for e in at.error)
     assert not at.exception

@@ -17,6 +17,9 @@ The pieces, in the order data flows through them:
 - ``train_model``: a cell of the engine with a linear readout of its last hidden state, trained for one-step
   forecasts with the shared Adam optimiser (``rnnviz.engine.training.Optimizer``); the parameters kept are
   those at the lowest validation error (the curves show every evaluation).
+- With ``difference``, the networks and the linear AR model the changes ``v[t] - v[t-1]`` (scaled on the
+  training part's changes) and their forecasts are summed back onto the last known value: a trend then stays
+  inside what the training part showed.
 - ``recursive``: K-step forecasts by feeding each one-step forecast back as the newest input; every model
   and every baseline forecasts the same test origins, and the errors are in the series' own units.
 - ``run``: all of it for one series and one :class:`ForecastConfig`; ``describe`` turns the numbers into
@@ -82,10 +85,13 @@ class ShippedSeries:
     sampling: str
     window: int  # the page's and the CLI's defaults
     horizon: int
+    difference: bool = False
 
 
 SHIPPED = {
-    "co2": ShippedSeries("co2_mauna_loa.csv", "CO2 at Mauna Loa (monthly, 1958-2001)", "ppm", 12, "monthly", 24, 12),
+    "co2": ShippedSeries(
+        "co2_mauna_loa.csv", "CO2 at Mauna Loa (monthly, 1958-2001)", "ppm", 12, "monthly", 24, 12, True
+    ),
     "elnino": ShippedSeries("elnino_sst.csv", "Sea temperature, Niño 1+2 (monthly)", "°C", 12, "monthly", 24, 12),
     "sunspots": ShippedSeries("sunspots.csv", "Sunspots (yearly, 1700-2008)", "sunspot number", 11, "yearly", 22, 5),
     "nile": ShippedSeries("nile.csv", "Nile flow at Aswan (yearly, 1871-1970)", "10^8 m^3", None, "yearly", 10, 5),
@@ -375,6 +381,7 @@ class ForecastConfig:
     forget_bias: float = 1.0  # LSTM forget / GRU update gate bias at initialisation (Jozefowicz et al. 2015)
     eval_every: int = 20
     seed: int = 0
+    difference: bool = False  # model the changes v[t] - v[t-1] instead of the values (for a trend)
 
     def check(self) -> None:
         for name, low, high in (("window", 1, 200), ("horizon", 1, 100), ("hidden_size", 1, 64)):
@@ -417,7 +424,7 @@ def split(n: int, config: ForecastConfig) -> Split:
     n_test = max(int(round(n * config.test_fraction)), 1)
     n_val = max(int(round(n * config.val_fraction)), 1)
     train_end, val_end = n - n_test - n_val, n - n_test
-    start = max(config.window, config.season or 0)
+    start = max(config.window + int(config.difference), config.season or 0)
     s = Split(n, train_end, val_end, start)
     need = 4  # training windows at the very least
     if train_end - start < need:
@@ -697,19 +704,27 @@ def run(
     origin K steps ahead with every method (in the series' units)."""
     values = np.asarray(values, dtype=float)
     s = split(len(values), config)
-    scaler = Scaler.fit(values[: s.train_end])
-    z = scaler.transform(values)
-    W, K = config.window, config.horizon
-    train_x, train_y = windows(z, s.origins("train", 1), W, 1)
-    val_x, val_y = windows(z, s.origins("val", 1), W, 1)
+    W, K, lag = config.window, config.horizon, int(config.difference)
+    # What the networks and the linear AR model: the values, or with ``difference`` their changes
+    # m[u] = v[u+1] - v[u]; the changes known at level origin t end at m[t-2], so their origin is u = t - 1.
+    modelled = np.diff(values) if lag else values
+    scaler = Scaler.fit(modelled[: s.train_end - lag])
+    z = scaler.transform(modelled)
+    train_x, train_y = windows(z, s.origins("train", 1) - lag, W, 1)
+    val_x, val_y = windows(z, s.origins("val", 1) - lag, W, 1)
     origins = s.origins("test", K)
-    test_x, truth = windows(values, origins, W, K)
-    test_z = scaler.transform(test_x)
+    truth = values[origins[:, None] + np.arange(K)]
+    test_z = windows(z, origins - lag, W, 0)[0]
+
+    def levels(forecast_z: np.ndarray) -> np.ndarray:
+        forecast = scaler.inverse(forecast_z)
+        return values[origins - 1][:, None] + np.cumsum(forecast, axis=1) if lag else forecast
+
     ar = LinearAR.fit(train_x, train_y[:, 0])
     forecasts = {
         "persistence": persistence(values, origins, K),
         "seasonal naive": seasonal_naive(values, origins, K, config.season),
-        "linear AR": scaler.inverse(recursive(ar.predict_one, test_z, K)),
+        "linear AR": levels(recursive(ar.predict_one, test_z, K)),
     }
     params = {"persistence": 0, "seasonal naive": 0, "linear AR": ar.num_params}
     models = {}
@@ -718,7 +733,7 @@ def run(
         model = train_model(kind, (train_x, train_y[:, 0]), (val_x, val_y[:, 0]), config, callback)
         models[kind] = model
         with np.errstate(over="ignore", invalid="ignore"):
-            forecasts[kind] = scaler.inverse(recursive(model.forecaster.predict_one, test_z, K))
+            forecasts[kind] = levels(recursive(model.forecaster.predict_one, test_z, K))
         params[kind] = model.forecaster.num_params
     table = {name: errors(truth, f) for name, f in forecasts.items()}
     reference = table["seasonal naive"]["mae"]
@@ -795,6 +810,8 @@ def describe(result: ForecastResult, unit: str = "") -> list[str]:
 def range_note(values: np.ndarray, result: ForecastResult, unit: str = "") -> str | None:
     """A sentence when the test part leaves the range of the training part (a trend): the models never
     saw such inputs."""
+    if result.config.difference:  # the models read changes, whose range a trend does not leave
+        return None
     train = values[: result.split.train_end]
     test = values[result.split.val_end :]
     lo, hi = float(train.min()), float(train.max())
@@ -805,7 +822,8 @@ def range_note(values: np.ndarray, result: ForecastResult, unit: str = "") -> st
     return (
         f"{100 * (above + below):.0f}% of the test values lie outside the range of the training part "
         f"({lo:.4g} to {hi:.4g}{unit}): the models have never seen inputs like them, and a tanh network cannot "
-        "extrapolate a trend. Persistence and seasonal naive only copy recent values, so they follow it."
+        "extrapolate a trend. Persistence and seasonal naive only copy recent values, so they follow it. "
+        "Forecasting the changes instead (differencing) keeps the inputs inside what training showed."
     )
 
 
@@ -826,11 +844,11 @@ def main(args) -> int:
     if args.series is not None:
         series = load_series(args.series)
         info = SHIPPED[args.series]
-        window, horizon, season = info.window, info.horizon, info.season
+        window, horizon, season, difference = info.window, info.horizon, info.season, info.difference
     else:
         column = int(args.column) if args.column is not None and args.column.isdigit() else args.column
         series = parse_csv(read_file(args.csv), column, args.missing, name=str(args.csv))
-        window, horizon, season = 12, 6, None
+        window, horizon, season, difference = 12, 6, None, False
     if args.season is not None:
         season = args.season or None
     kinds = () if args.cell == "none" else tuple(k.strip() for k in args.cell.split(","))
@@ -844,6 +862,7 @@ def main(args) -> int:
         hidden_size=args.hidden,
         updates=args.updates,
         seed=args.seed,
+        difference=difference if args.difference is None else args.difference,
     )
     result = run(series.values, config, kinds)
     summary = {
