@@ -41,9 +41,14 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     timing, errors = [], []
+    runs = []
     for name in args.series.split(","):
+        info = fc.SHIPPED[name]
+        runs += [(name, info.difference)] + ([(name, False)] if info.difference else [])  # changes, then levels
+    for name, difference in runs:
         info, series = fc.SHIPPED[name], fc.load_series(name)
-        config = fc.ForecastConfig(window=info.window, horizon=info.horizon, season=info.season)
+        config = fc.ForecastConfig(info.window, info.horizon, info.season, difference=difference)
+        label = f"{name} (changes)" if difference else name
         base = fc.run(series.values, config, kinds=())
         mae = {m: [base.errors[m]["mae"]] for m in fc.BASELINES}
         seconds = {}
@@ -57,10 +62,10 @@ def main() -> None:
                 model = result.models[kind]
                 mae[kind].append(result.errors[kind]["mae"])
                 seconds[kind].append((model.seconds, wall, model.seconds_per_update * 1000))
-                print(f"{name} {kind} seed {seed}: MAE {mae[kind][-1]:.4g}, {wall:.2f} s", file=sys.stderr, flush=True)
+                print(f"{label} {kind} seed {seed}: MAE {mae[kind][-1]:.4g}, {wall:.2f} s", file=sys.stderr, flush=True)
             s = np.array(seconds[kind])
             timing.append(
-                f"| {name} | {len(series)} | {kind.upper()} | "
+                f"| {label} | {len(series)} | {kind.upper()} | "
                 f"{result.errors[kind]['params']} | {s[:, 0].mean():.2f} | {s[:, 1].mean():.2f} | "
                 f"{s[:, 2].mean():.2f} |"
             )
@@ -69,13 +74,13 @@ def main() -> None:
             v = np.array(values)
             spread = f" ({v.min():.4g}-{v.max():.4g})" if len(v) > 1 else ""
             errors.append(
-                f"| {name} | {fc.NAMES.get(method, method)} | {np.median(v):.4g}{spread} | "
+                f"| {label} | {fc.NAMES.get(method, method)} | {np.median(v):.4g}{spread} | "
                 f"{np.median(v) / reference:.3f} |"
             )
     print(
         f"\nDefaults: updates {config.updates}, hidden {config.hidden_size}, batch {config.batch_size}, "
         f"lr {config.lr}, "
-        f"clip {config.clip}; window/horizon/season per series (fc.SHIPPED); seeds {seeds}"
+        f"clip {config.clip}; window/horizon/season/difference per series (fc.SHIPPED); seeds {seeds}"
     )
     print(
         "\n| series | values | model | parameters | training s | wall s (with evaluation and forecasts) | ms / update |"
