@@ -7,12 +7,14 @@ same settings, is instant. It does not go through the shared training service (r
 """
 
 import hashlib
+import io
 
 import numpy as np
 import streamlit as st
 
 from rnnviz.app import ui
 from rnnviz.engine import forecast as fc
+from rnnviz.engine import weights
 from rnnviz.figures import forecast as figures
 
 ui.setup_page(
@@ -273,7 +275,26 @@ columns = {
 }
 columns["truth"] = result.truth.ravel()
 columns.update({m: result.forecasts[m].ravel() for m in all_methods})
-ui.csv_download("⬇ Forecasts (CSV)", columns, "forecasts.csv")
+download_cols = st.columns(1 + len(result.models))
+with download_cols[0]:
+    ui.csv_download("⬇ Forecasts (CSV)", columns, "forecasts.csv")
+for col, (kind, model) in zip(download_cols[1:], result.models.items(), strict=True):
+
+    def weights_npz(forecaster=model.forecaster) -> bytes:  # written only when someone clicks
+        buffer = io.BytesIO()
+        weights.save_npz(forecaster.cell(), buffer)
+        return buffer.getvalue()
+
+    col.download_button(
+        f"⬇ {ui.KIND_LABELS[kind]} weights (.npz)",
+        weights_npz,
+        file_name=f"{kind}_forecaster_window{config.window}_update{model.best_update}.npz",
+        mime="application/octet-stream",
+        key=f"forecast.download_{kind}",
+        on_click="ignore",
+        help=f"The recurrent layer with torch.nn.{kind.upper()}'s keys (weight_ih_l0, ...), one input. The linear "
+        "readout and the scaling are not included.",
+    )
 
 with st.expander("How the forecasting is set up"):
     st.markdown(

@@ -34,6 +34,11 @@ def test_a_shipped_series_trains_and_shows_the_table_and_the_figures(page, app_u
     page.locator("[data-testid=stDataFrame]").wait_for()
     assert page.locator("[data-testid=stDataFrame] canvas, [data-testid=stDataFrame] table").count() > 0
     assert page.get_by_text("seasonal naive is persistence").count() == 1  # a sentence made from the run
+    with page.expect_download() as download:
+        page.get_by_role("button", name="⬇ LSTM weights (.npz)").click()
+    with np.load(download.value.path(), allow_pickle=False) as weights:
+        shapes = {name: weights[name].shape for name in weights.files}
+    assert shapes == {"weight_ih_l0": (16, 1), "weight_hh_l0": (16, 4), "bias_ih_l0": (16,), "bias_hh_l0": (16,)}
     assert_no_exception(page)
     screenshot(page, "forecast_nile")
 

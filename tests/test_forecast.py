@@ -376,6 +376,7 @@ def test_page_trains_on_an_uploaded_csv_and_a_bad_csv_shows_its_message():
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
     assert {"RNN", "LSTM", "GRU", "persistence", "seasonal naive", "linear AR"} <= set(table["method"])
+    assert {b.label for b in at.get("download_button")} >= {"⬇ Forecasts (CSV)", "⬇ LSTM weights (.npz)"}
     # A bad file: its message, and the page still draws its controls.
     at.file_uploader(key="forecast.upload").set_value(("bad.csv", BAD["text cell"][0], "text/csv")).run()
     assert not at.exception
