@@ -1,5 +1,6 @@
 """Forecast lab at its defaults, on every shipped series: the time to train each model and its test errors
-beside the baselines'. Run by hand: ``nice python benchmarks/bench_forecast.py [--seeds 0,1,2]``.
+beside the baselines'. Run by hand: ``nice python benchmarks/bench_forecast.py [--seeds 0,1,2]``; with
+``--series elnino --windows 3,6,12,24,36`` instead the test error as the window grows past the season.
 
 Prints two Markdown tables (the ones in docs/forecast.md) and the machine. Each model trains alone (its own
 ``forecast.run`` call), so its seconds are its own; training time excludes evaluation, as on the page.
@@ -33,12 +34,35 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def window_study(name: str, windows: list[int], seeds: list[int]) -> None:
+    """Memory: the test MAE of every method as the window grows past the season (the horizon fixed)."""
+    info, series = fc.SHIPPED[name], fc.load_series(name)
+    print(f"\n{name}, horizon {info.horizon}, season {info.season}: test MAE (median over seeds {seeds}) by window")
+    methods = [*fc.KINDS, "linear AR"]
+    print("\n| window | " + " | ".join(fc.NAMES.get(m, m) for m in methods) + " |")
+    print("|---|" + "---|" * len(methods))
+    for window in windows:
+        cells = []
+        for method in methods:
+            maes = []
+            for seed in seeds if method in fc.KINDS else seeds[:1]:
+                config = fc.ForecastConfig(window, info.horizon, info.season, seed=seed, difference=info.difference)
+                result = fc.run(series.values, config, kinds=(method,) if method in fc.KINDS else ())
+                maes.append(result.errors[method]["mae"])
+            cells.append(f"{np.median(maes):.4g}")
+        print(f"| {window} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--series", default=",".join(fc.SHIPPED))
+    parser.add_argument("--windows", help="instead: the window study on --series (one name), e.g. 3,6,12,24,36")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.windows:
+        window_study(args.series, [int(w) for w in args.windows.split(",")], seeds)
+        return
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     timing, errors = [], []
     runs = []
