@@ -416,3 +416,19 @@ def test_page_shipped_series_bring_their_own_window_and_a_too_long_window_is_exp
     at.slider(key="forecast.horizon").set_value(20).run()
     assert any("test part has 15 values, fewer than the horizon 20" in e.value for e in at.error)
     assert not at.exception
+
+
+def test_a_long_test_part_is_scored_on_evenly_spread_origins_and_its_paths_do_not_overlap():
+    from rnnviz.figures import forecast as figures
+
+    v = np.sin(np.arange(3000) / 5.0)
+    config = fc.ForecastConfig(window=5, horizon=7, hidden_size=2, updates=3, eval_every=3)
+    result = fc.run(v, config, kinds=("rnn",))
+    all_origins = result.split.origins("test", 7)
+    assert len(all_origins) > fc.MAX_TEST_ORIGINS == len(result.origins)
+    assert result.origins[0] == all_origins[0] and result.origins[-1] == all_origins[-1]
+    np.testing.assert_array_equal(result.truth, v[result.origins[:, None] + np.arange(7)])
+    fig = figures.forecast_figure(v, result, ["rnn", "persistence"])
+    starts = next(t for t in fig.data if t.name == "RNN origins").x
+    assert len(starts) > 10 and np.all(np.diff(starts) >= 7)
+    assert fig.layout.shapes[0].x0 == result.split.val_end - 0.5  # the line where the test part begins

@@ -49,6 +49,9 @@ MAX_POINTS = 5000  # values in a series: training cost grows with the number of 
 MIN_POINTS = 20
 MAX_LINE = 1000  # characters in one line of a CSV: a date, a value and a few other columns fit easily
 MAX_ABS = 1e12  # larger magnitudes are almost always a unit or parsing mistake; float32 training needs sane values
+MAX_PROBE = 128  # windows of each part a model is evaluated on while it trains
+MAX_EVALUATIONS = 30  # evaluation points of one training run
+MAX_TEST_ORIGINS = 100  # test forecasts: K recursive steps, each a forward pass over the window, per origin
 MISSING_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "?", "#n/a"}
 MISSING_POLICIES = ("refuse", "drop", "interpolate")
 KINDS = ("rnn", "lstm", "gru")
@@ -568,6 +571,11 @@ class TrainedModel:
         return self.seconds / max(self.history[-1].update, 1)
 
 
+def _probe(n: int, most: int = MAX_PROBE) -> np.ndarray:
+    """Up to ``most`` indices evenly spread over ``range(n)``, first and last included."""
+    return np.unique(np.linspace(0, n - 1, min(n, most)).round().astype(int))
+
+
 def _loss_and_grads(cell, readout_w, readout_b, x, y):
     """MSE of one-step forecasts of a batch, and its gradients (BPTT through the cell)."""
     trace = cell.forward(x)
@@ -591,7 +599,9 @@ def train_model(
     on_point: Callable[[Point], None] | None = None,
 ) -> TrainedModel:
     """Train one forecaster on scaled one-step windows (``x`` ``(N, W)``, ``y`` ``(N,)``) with Adam and
-    global-norm clipping; evaluate on all training and validation windows every ``eval_every`` updates."""
+    global-norm clipping. Every ``eval_every`` updates (more sparsely for long runs: at most
+    ``MAX_EVALUATIONS`` points) evaluate the one-step MSE on up to ``MAX_PROBE`` training windows and up to
+    ``MAX_PROBE`` validation windows, evenly spread over each part (the same ones every time)."""
     if kind not in KINDS:
         raise ValueError(f"unknown cell {kind!r}; expected one of {', '.join(KINDS)}")
     dtype = np.dtype("float32")
@@ -607,7 +617,10 @@ def train_model(
         "readout.bias": rng.uniform(-k, k, 1).astype(dtype),
     }
     x_train, y_train = _time_first(train_xy[0], dtype), np.asarray(train_xy[1], dtype=dtype)
-    y_val = np.asarray(val_xy[1], dtype=float)
+    probe_train, probe_val = _probe(len(train_xy[1])), _probe(len(val_xy[1]))
+    probe_x, probe_y = train_xy[0][probe_train], np.asarray(train_xy[1], dtype=float)[probe_train]
+    val_x, y_val = val_xy[0][probe_val], np.asarray(val_xy[1], dtype=float)[probe_val]
+    every = max(config.eval_every, math.ceil(config.updates / MAX_EVALUATIONS))
     opt = Optimizer("adam", config.lr, config.clip)
     batch_rng = np.random.default_rng([config.seed, 3])
     B = min(config.batch_size, len(y_train))
@@ -617,8 +630,8 @@ def train_model(
         nonlocal best
         f = Forecaster(kind, params)
         with np.errstate(over="ignore", invalid="ignore"):
-            train_mse = float(np.mean((f.predict_one(train_xy[0]) - y_train) ** 2))
-            val_mse = float(np.mean((f.predict_one(val_xy[0]) - y_val) ** 2))
+            train_mse = float(np.mean((f.predict_one(probe_x) - probe_y) ** 2))
+            val_mse = float(np.mean((f.predict_one(val_x) - y_val) ** 2))
         point = Point(update, train_mse, val_mse, seconds)
         history.append(point)
         if best is None or val_mse < best[0]:
@@ -639,7 +652,7 @@ def train_model(
         if all(np.all(np.isfinite(v)) for v in new.values()):  # a non-finite update is skipped
             params = new
         seconds += time.perf_counter() - start
-        if update % config.eval_every == 0 or update == config.updates:
+        if update % every == 0 or update == config.updates:
             evaluate(update)
     return TrainedModel(best[2], tuple(history), best[1], seconds)
 
@@ -713,6 +726,8 @@ def run(
     train_x, train_y = windows(z, s.origins("train", 1) - lag, W, 1)
     val_x, val_y = windows(z, s.origins("val", 1) - lag, W, 1)
     origins = s.origins("test", K)
+    if len(origins) > MAX_TEST_ORIGINS:  # a long series: evenly spread origins, the same for every method
+        origins = origins[_probe(len(origins), MAX_TEST_ORIGINS)]
     truth = values[origins[:, None] + np.arange(K)]
     test_z = windows(z, origins - lag, W, 0)[0]
 

@@ -127,7 +127,7 @@ def learning_curves(models: dict, title: str | None = None) -> go.Figure:
             )
         )
     fig.update_xaxes(title_text="update")
-    fig.update_yaxes(title_text="one-step MSE (scaled)", type="log", exponentformat="power")
+    fig.update_yaxes(title_text="one-step MSE (scaled)", type="log", exponentformat="power", dtick=1)
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return base_layout(fig, height=400, title=title)
 
@@ -150,7 +150,11 @@ def forecast_figure(values: np.ndarray, result, methods, labels=None, unit: str 
             hovertemplate=("%{customdata}" if labels is not None else "step %{x}") + ": %{y:.4g}<extra>truth</extra>",
         )
     )
-    every = np.arange(0, len(result.origins), K)
+    every, next_start = [], -1  # origins at least K apart (all of them are K apart unless a long test part
+    for i, t in enumerate(result.origins):  # was thinned to evenly spread origins)
+        if t >= next_start:
+            every.append(i)
+            next_start = t + K
     for method in methods:
         name, color, dash, symbol = method_style(method)
         xs, ys = [], []
