@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from rnnviz.__main__ import main
@@ -432,3 +434,26 @@ def test_a_long_test_part_is_scored_on_evenly_spread_origins_and_its_paths_do_no
     starts = next(t for t in fig.data if t.name == "RNN origins").x
     assert len(starts) > 10 and np.all(np.diff(starts) >= 7)
     assert fig.layout.shapes[0].x0 == result.split.val_end - 0.5  # the line where the test part begins
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.binary(max_size=3000), st.text(alphabet='0123456789.,;\t\n -eEnaNA"x', max_size=3000).map(str.encode))
+)
+def test_any_bytes_give_a_series_of_finite_numbers_or_a_value_error(data):
+    try:
+        series = fc.parse_csv(data)
+    except ValueError as err:
+        assert str(err)
+        return
+    assert len(series) >= fc.MIN_POINTS and np.all(np.isfinite(series.values)) and np.ptp(series.values) > 0
+
+
+def test_baseline_lines_are_visible_on_white():
+    from rnnviz.figures import forecast as figures
+    from rnnviz.figures.theme import LINE_CONTRAST, contrast
+
+    for color, _, _ in figures.BASELINE_STYLE.values():
+        assert contrast(color) >= LINE_CONTRAST
+    dashes = {dash for _, dash, _ in figures.BASELINE_STYLE.values()} | set(figures.MODEL_DASH.values())
+    assert len(dashes) == 6  # every method has a dash of its own, beside its colour and marker

@@ -261,6 +261,8 @@ def read_table(data: bytes) -> Table:
         rows.append((number, row))
         if len(rows) > MAX_POINTS + 1:
             raise ValueError(f"the file has more than {MAX_POINTS:,} rows: at most {MAX_POINTS:,} values are allowed")
+    if not rows:
+        raise ValueError("the file holds no values (only blank lines or empty cells)")
     header = rows[0][1]
     has_header = not all(_is_number(c) or not c.strip() for c in header) and len(rows) > 1
     if has_header:
