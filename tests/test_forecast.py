@@ -128,7 +128,7 @@ def test_differencing_forecasts_the_changes_and_sums_them_back_onto_the_last_val
     assert changes.scaler.mean == pytest.approx(np.mean(np.diff(v[: changes.split.train_end])))
     levels = fc.run(v, fc.ForecastConfig(window=2, horizon=10), kinds=())
     assert levels.errors["linear AR"]["mae"] > 1e-3
-    with pytest.raises(ValueError, match="needs more than 14 values"):  # a window of 9 changes needs 10 values
+    with pytest.raises(ValueError, match="needs at least 14 values"):  # a window of 9 changes needs 10 values
         fc.split(19, fc.ForecastConfig(window=9, horizon=2, difference=True))
     fc.split(19, fc.ForecastConfig(window=9, horizon=2))  # without differencing the same window fits
 

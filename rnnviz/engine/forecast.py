@@ -435,8 +435,8 @@ def split(n: int, config: ForecastConfig) -> Split:
     if train_end - start < need:
         raise ValueError(
             f"the series has {n} values; its training part ({train_end} values) is too short for a window of "
-            f"{config.window}{' and a season of ' + str(config.season) if config.season else ''}: it needs more "
-            f"than {start + need} values. Shorten the window or use a longer series."
+            f"{config.window}{' and a season of ' + str(config.season) if config.season else ''}: it needs at "
+            f"least {start + need} values. Shorten the window or use a longer series."
         )
     if n_test < config.horizon:  # the validation part is scored one step ahead: one value is enough
         raise ValueError(
@@ -457,7 +457,7 @@ class Scaler:
     def fit(cls, train_values: np.ndarray) -> Scaler:
         scale = float(np.std(train_values))
         if not scale > 0:
-            raise ValueError("the training part is constant: there is nothing to learn from it")
+            raise ValueError("the training part (or its changes) is constant: there is nothing to learn from it")
         return cls(float(np.mean(train_values)), scale)
 
     def transform(self, v: np.ndarray) -> np.ndarray:
