@@ -289,6 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
     p_rep.add_argument("--write", action="store_true", help="store the result in rnnviz/content/data/papers.json")
 
+    p_fc = sub.add_parser("forecast", help="forecast a real series with a model and score it beside the baselines")
+    source = p_fc.add_mutually_exclusive_group(required=True)
+    source.add_argument("--series", help="a shipped series: co2, elnino, sunspots, nile")
+    source.add_argument("--csv", type=Path, metavar="PATH", help="a CSV file of your own (at most 1 MB)")
+    p_fc.add_argument("--column", help="the CSV's value column (name or 0-based index; default: the last numeric one)")
+    p_fc.add_argument("--missing", default="refuse", choices=["refuse", "drop", "interpolate"])
+    p_fc.add_argument("--cell", default="lstm", help="rnn, lstm, gru, a comma-separated list, or none")
+    p_fc.add_argument("--window", type=int, help="past values the model sees (default: the series')")
+    p_fc.add_argument("--horizon", type=int, help="steps ahead (default: the series')")
+    p_fc.add_argument("--season", type=int, help="steps in one season for seasonal naive (0: none)")
+    p_fc.add_argument("--difference", action=argparse.BooleanOptionalAction, help="model the changes (for a trend)")
+    p_fc.add_argument("--hidden", type=int, default=16)
+    p_fc.add_argument("--updates", type=int, default=600)
+    p_fc.add_argument("--seed", type=int, default=0)
+    p_fc.add_argument("--json", action="store_true", help="print one JSON object")
+
     p_app = sub.add_parser(
         "app",
         help="start the Streamlit app",
@@ -313,6 +329,10 @@ def main(argv=None) -> int:
             return run_train(args)
         if args.command == "sweep":
             return run_sweep(args)
+        if args.command == "forecast":
+            from rnnviz.engine import forecast
+
+            return forecast.main(args)
         if args.command == "reproduce":
             return run_reproduce(args)
         return run_app(args, extra)

@@ -1,0 +1,314 @@
+"""Forecast lab: RNN, LSTM and GRU forecast a real series (shipped, uploaded or pasted) beside the baselines a
+forecaster tries first, on a test part they never trained on.
+
+Training runs in this session, bounded (see MAX_UPDATES and the engine's MAX_PROBE, MAX_TEST_ORIGINS) and
+cached with st.cache_data on the data and the settings, so a second press, or another student's press of the
+same settings, is instant. It does not go through the shared training service (rnnviz.app.trainer).
+"""
+
+import hashlib
+import io
+
+import numpy as np
+import streamlit as st
+
+from rnnviz.app import ui
+from rnnviz.engine import forecast as fc
+from rnnviz.engine import weights
+from rnnviz.figures import forecast as figures
+
+ui.setup_page(
+    "forecast",
+    "Forecast lab",
+    "📈",
+    "Does any of this matter on real data? Here an RNN, an LSTM and a GRU learn to forecast a real series, "
+    "yours if you like, and stand beside the **baselines a forecaster tries first**: the last value, the value "
+    "one season ago, and a straight-line (linear) autoregression. Every error is measured on the **test part**, "
+    "the end of the series, which no model saw while training. A network that does not beat the baselines is "
+    "shown not beating them.",
+)
+
+# The cost cap of one press. Its worst case (5,000 values, all three models at every maximum) took 39 s on two
+# cores shared at load 12; the shipped series at their defaults take 1-3 s a model (docs/forecast.md).
+MAX_UPDATES, MAX_WINDOW, MAX_HORIZON, MAX_HIDDEN = 1000, 48, 24, 32
+SOURCES = {"shipped": "A shipped series", "upload": "Upload a CSV", "paste": "Paste numbers"}
+MISSING = {"refuse": "stop and tell me", "interpolate": "fill by linear interpolation", "drop": "drop those rows"}
+GUESSES = ("RNN", "LSTM", "GRU", "a baseline")
+S = ui.Settings(
+    "forecast",
+    [
+        ui.Setting("source", "shipped", options=tuple(SOURCES)),
+        ui.Setting("series", "co2", options=tuple(fc.SHIPPED)),
+        ui.Setting("missing", "refuse", options=tuple(MISSING)),
+        ui.Setting("window", 24, low=1, high=MAX_WINDOW),
+        ui.Setting("horizon", 12, low=1, high=MAX_HORIZON),
+        ui.Setting("season", 12, low=0, high=400),
+        ui.Setting("difference", fc.SHIPPED["co2"].difference),
+        ui.Setting("hidden_size", 16, low=2, high=MAX_HIDDEN),
+        ui.Setting("updates", 600, low=20, high=MAX_UPDATES),
+        ui.Setting("seed", 0, low=0, high=9999),
+        ui.Setting("models", tuple(fc.KINDS), options=tuple(fc.KINDS), many=True),
+        ui.Setting("guess", None, options=GUESSES, in_url=False),
+    ],
+)
+state = st.session_state
+PRESSED = "forecast.pressed"  # the key of the data and settings of the last Train press
+
+
+def use_series_defaults() -> None:
+    """A shipped series brings its own window, horizon and season."""
+    info = fc.SHIPPED[S["series"]]
+    S.update(
+        {"window": info.window, "horizon": info.horizon, "season": info.season or 0, "difference": info.difference}
+    )
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def uploaded(data: bytes, column: int | None, missing: str) -> fc.Series:
+    return fc.parse_csv(data, column, missing, name="your CSV")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def numeric_columns(data: bytes) -> tuple[tuple, tuple, int]:
+    table = fc.read_table(data)
+    return table.names, table.numeric, table.default_column()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def pasted(text: str, missing: str) -> fc.Series:
+    return fc.parse_text(text, missing, name="your numbers")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def trained(values: np.ndarray, config: fc.ForecastConfig, kinds: tuple) -> fc.ForecastResult:
+    return fc.run(values, config, kinds)
+
+
+# ---- the data ----------------------------------------------------------------------------------------
+source = st.radio("Data", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=S.key("source"))
+series, data_key = None, None
+if source == "shipped":
+    name = st.selectbox(
+        "Series",
+        list(fc.SHIPPED),
+        format_func=lambda n: fc.SHIPPED[n].title,
+        key=S.key("series"),
+        on_change=use_series_defaults,
+    )
+    series, data_key = fc.load_series(name), ("shipped", name)
+    st.caption(
+        f"Unit: {series.unit}; sampled {fc.SHIPPED[name].sampling}; {len(series)} values. Public domain, copied "
+        "from the data sets shipped in statsmodels (sources and licences: rnnviz/content/data/series/README.md)."
+    )
+else:
+    st.radio("If values are missing", list(MISSING), format_func=MISSING.get, horizontal=True, key=S.key("missing"))
+    if source == "upload":
+        upload = st.file_uploader(
+            f"A CSV with one column of numbers (an optional time column; at most 1 MB and {fc.MAX_POINTS:,} rows)",
+            type=["csv", "txt"],
+            key="forecast.upload",
+        )
+        if upload is not None:
+            data = upload.getvalue()
+            columns = ui.guarded(numeric_columns, data)
+            column = None
+            if columns and len(columns[1]) > 1:
+                names, numeric, default = columns
+                column = st.selectbox(
+                    "Value column",
+                    numeric,
+                    index=numeric.index(default),
+                    format_func=lambda j: names[j],
+                    key="forecast.column",
+                )
+            if columns:
+                series = ui.guarded(uploaded, data, column, S["missing"])
+                data_key = ("upload", hashlib.sha256(data).hexdigest(), column, S["missing"])
+    else:
+        text = st.text_area(
+            "Numbers separated by commas, spaces or new lines (NA for a missing one)", key="forecast.paste"
+        )
+        if text.strip():
+            series = ui.guarded(pasted, text, S["missing"])
+            data_key = ("paste", hashlib.sha256(text.encode()).hexdigest(), S["missing"])
+
+# ---- the settings ------------------------------------------------------------------------------------
+with st.sidebar:
+    st.markdown("### Forecasting setup")
+    st.slider("Window: past values the model sees", 1, MAX_WINDOW, key=S.key("window"))
+    st.slider("Horizon: steps ahead it forecasts", 1, MAX_HORIZON, key=S.key("horizon"))
+    st.number_input("Season in steps (12 for monthly data; 0 = none)", 0, 400, key=S.key("season"))
+    st.toggle(
+        "Forecast the changes (difference first)",
+        key=S.key("difference"),
+        help="The networks and the linear AR read and forecast v[t] - v[t-1]; the forecasts are added back onto "
+        "the last known value. A series with a trend needs it: its future leaves the range of its past.",
+    )
+    st.markdown("### Models")
+    kinds = st.multiselect("Train", list(fc.KINDS), format_func=ui.KIND_LABELS.get, key=S.key("models"))
+    st.slider("Hidden units", 2, MAX_HIDDEN, key=S.key("hidden_size"))
+    st.number_input(f"Updates per model (at most {MAX_UPDATES})", 20, MAX_UPDATES, step=50, key=S.key("updates"))
+    st.number_input("Seed", 0, 9999, key=S.key("seed"))
+S.sync_url()
+
+if series is None:
+    st.info("Choose a file or paste numbers to see the series.", icon="📄")
+    st.stop()
+for note in series.notes:
+    st.info(f"{note.capitalize()}.", icon="🩹")
+
+config = fc.ForecastConfig(
+    window=S["window"],
+    horizon=S["horizon"],
+    season=S["season"] or None,
+    hidden_size=S["hidden_size"],
+    updates=S["updates"],
+    seed=S["seed"],
+    difference=S["difference"],
+)
+split = ui.guarded(fc.split, len(series), config)
+if split is None:
+    st.stop()
+st.markdown("**The series and its split in time**")
+ui.show_figure(
+    figures.series_figure(series.values, split, series.labels, series.unit),
+    key="forecast.fig.series",
+)
+st.caption(
+    f"Training on the first {split.train_end} values, validation (which parameters to keep) on the next "
+    f"{split.val_end - split.train_end}, and the test on the last {split.n - split.val_end}. The values "
+    f"{'(here their changes) ' if config.difference else ''}are scaled by the mean and spread of the **training "
+    "part only**: fitting the scaling on the whole series would tell the models the level of the future they are "
+    "asked to forecast."
+)
+
+# ---- predict, then train -----------------------------------------------------------------------------
+st.radio(
+    f"Before you train: which will forecast the test part best, up to {config.horizon} steps ahead?",
+    GUESSES,
+    horizontal=True,
+    key=S.key("guess"),
+)
+key = (data_key, config, tuple(kinds))
+if st.button("▶ Train", key="forecast.train", type="primary"):
+    state[PRESSED] = key
+if state.get(PRESSED) != key:
+    if state.get(PRESSED) is not None:
+        st.info("The data or the settings changed since the last training: press Train to train with these.")
+    st.stop()
+with st.spinner(f"Training {len(kinds)} model{'s' if len(kinds) != 1 else ''} for {config.updates} updates each…"):
+    result = ui.guarded(trained, series.values, config, tuple(kinds))
+if result is None:
+    st.stop()
+
+# ---- the results --------------------------------------------------------------------------------------
+st.subheader("Errors on the test part")
+rows = result.table()
+NUMBER_COLUMNS = ("MAE", "RMSE", "MAE / seasonal naive", "MAE 1 step", f"MAE {config.horizon} steps")
+st.dataframe(
+    {
+        "method": [ui.KIND_LABELS.get(r["method"], r["method"]) for r in rows],
+        "MAE": [r["mae"] for r in rows],
+        "RMSE": [r["rmse"] for r in rows],
+        "MAE / seasonal naive": [r["relative_mae"] for r in rows],
+        "MAE 1 step": [r["mae_first_step"] for r in rows],
+        f"MAE {config.horizon} steps": [r["mae_last_step"] for r in rows],
+        "parameters": [r["params"] for r in rows],
+        "ms / update": [r["ms_per_update"] for r in rows],
+    },
+    hide_index=True,
+    column_config={name: st.column_config.NumberColumn(format="%.4g") for name in NUMBER_COLUMNS},
+    key="forecast.table",
+)
+sentences = fc.describe(result, series.unit)
+note = fc.range_note(series.values, result, series.unit)
+st.markdown("\n".join(f"- {s}" for s in sentences + ([note] if note else [])))
+guess = S["guess"]
+if guess is not None:
+    best = rows[0]["method"]
+    actual = ui.KIND_LABELS.get(best, "a baseline")
+    st.success(f"You guessed {guess}; the best was **{actual}**" + (f" ({best})." if actual == "a baseline" else "."))
+st.caption(
+    f"Mean absolute error (MAE) and root mean squared error (RMSE), in {series.unit or 'the units of the series'}, "
+    f"over {len(result.origins)} forecast origins "
+    f"of the test part, each forecasting {config.horizon} steps; every method forecasts the same origins. The "
+    "networks forecast one step and feed it back for the next (recursive). Relative to seasonal naive: below 1 "
+    "beats it. Parameters: every weight, readout included (linear AR: one per window value and an intercept)."
+)
+
+all_methods = [*kinds, *fc.BASELINES]
+left, right = st.columns(2)
+with left:
+    best_baseline = min(fc.BASELINES, key=lambda m: result.errors[m]["mae"])
+    shown = st.multiselect(
+        "Forecasts shown",
+        all_methods,
+        default=[*kinds, best_baseline],
+        format_func=lambda m: ui.KIND_LABELS.get(m, m),
+        key="forecast.shown",
+    )
+st.markdown("**Forecasts over the test part**")
+ui.show_figure(
+    figures.forecast_figure(series.values, result, shown, series.labels, series.unit),
+    key="forecast.fig.paths",
+)
+st.caption(
+    f"Each path starts at a forecast origin (marker) and runs {config.horizon} steps with no new truth: the "
+    "errors grow along it. The truth is black."
+)
+left, right = st.columns(2)
+with left:
+    if result.models:
+        st.markdown("**Learning curves (one step ahead)**")
+        ui.show_figure(figures.learning_curves(result.models), key="forecast.fig.curves")
+        st.caption(
+            "Thick, filled markers: validation; thin, open markers: training. The large marker is the update "
+            "whose parameters are kept (the "
+            "lowest validation error). Training falling while validation rises is overfitting."
+        )
+with right:
+    st.markdown("**Error at each step ahead**")
+    ui.show_figure(figures.horizon_figure(result, all_methods, series.unit), key="forecast.fig.horizon")
+    st.caption("Which method is best one step ahead, and which further out.")
+
+columns = {
+    "origin": np.repeat(result.origins, config.horizon),
+    "step": np.tile(np.arange(1, config.horizon + 1), len(result.origins)),
+}
+columns["truth"] = result.truth.ravel()
+columns.update({m: result.forecasts[m].ravel() for m in all_methods})
+download_cols = st.columns(1 + len(result.models))
+with download_cols[0]:
+    ui.csv_download("⬇ Forecasts (CSV)", columns, "forecasts.csv")
+for col, (kind, model) in zip(download_cols[1:], result.models.items(), strict=True):
+
+    def weights_npz(forecaster=model.forecaster) -> bytes:  # written only when someone clicks
+        buffer = io.BytesIO()
+        weights.save_npz(forecaster.cell(), buffer)
+        return buffer.getvalue()
+
+    col.download_button(
+        f"⬇ {ui.KIND_LABELS[kind]} weights (.npz)",
+        weights_npz,
+        file_name=f"{kind}_forecaster_window{config.window}_update{model.best_update}.npz",
+        mime="application/octet-stream",
+        key=f"forecast.download_{kind}",
+        on_click="ignore",
+        help=f"The recurrent layer with torch.nn.{kind.upper()}'s keys (weight_ih_l0, ...), one input. The linear "
+        "readout and the scaling are not included.",
+    )
+
+with st.expander("How the forecasting is set up"):
+    st.markdown(
+        "- **Window** W: the model reads the last W values, one per step, and its last hidden state is read out "
+        "by a linear layer as the forecast of the next value.\n"
+        "- **Horizon** K: for K steps ahead the forecast is fed back as the newest input, K times (recursive).\n"
+        "- **Split in time**: training, validation, test, in this order; never shuffled across time.\n"
+        "- **Scaling**: mean and standard deviation of the training part only.\n"
+        "- **Changes** (the toggle): the networks and the linear AR model v[t] - v[t-1], scaled on the training "
+        "part's changes, and their forecasts are summed back onto the last known value.\n"
+        "- **Training**: Adam (learning rate 0.01, gradient-norm clipping at 1), mini-batches of 32 windows, "
+        "mean squared error of the next value; the forget gate (LSTM) and update gate (GRU) start biased to +1.\n"
+        "- **Baselines**: persistence repeats the last value; seasonal naive repeats the value one season earlier "
+        "(persistence when no season is set); linear AR is a least-squares line through the same window."
+    )
