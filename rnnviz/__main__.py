@@ -216,6 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
     p_rep.add_argument("--write", action="store_true", help="store the result in rnnviz/content/data/papers.json")
 
+    # text: a character model on a built-in text, and the units it learned (all of it in rnnviz.engine.text)
+    p_text = sub.add_parser("text", help="train a character model on a text; bits per character and found units")
+    p_text.add_argument("--corpus", default="language", choices=["language", "stdlib"])
+    p_text.add_argument("--cell", default="lstm", choices=["rnn", "lstm", "gru"])
+    p_text.add_argument("--hidden", type=int, default=32)
+    p_text.add_argument("--steps", type=int, default=1000)
+    p_text.add_argument("--seed", type=int, default=0)
+    p_text.add_argument("--json", action="store_true", help="print one JSON object")
+
     p_app = sub.add_parser(
         "app",
         help="start the Streamlit app",
@@ -242,6 +251,10 @@ def main(argv=None) -> int:
             from rnnviz.content import papers
 
             return papers.main(args)
+        if args.command == "text":
+            from rnnviz.engine import text
+
+            return text.cli(args)
         return run_app(args, extra)
     except (ValueError, OSError, CommandError) as err:
         print(f"rnnviz {args.command}: error: {err}", file=sys.stderr)
