@@ -1,6 +1,6 @@
 """Train the small character models the Text lab ships: rnnviz/content/data/text/<corpus>_<cell>.npz + .json.
 
-    nice -n 10 python scripts/make_text_models.py              # all six: about two minutes on one core
+    nice -n 10 python scripts/make_text_models.py              # all six: about four minutes on one core
     nice -n 10 python scripts/make_text_models.py language     # only that corpus
 
 Each .npz holds the cell's parameters under PyTorch's keys, the readout and the vocabulary (no pickles);
@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from rnnviz.engine import text  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "rnnviz" / "content" / "data" / "text"
-CONFIG = text.TextConfig(hidden_size=32, steps=3000, window=50, batch=16, lr=0.01, seed=0, eval_every=500)
+CONFIG = text.TextConfig(hidden_size=32, steps=8000, window=50, batch=16, lr=0.01, seed=0, eval_every=1000)
 
 
 def engine_version() -> str:

@@ -26,6 +26,7 @@ PAGES = [
     ("pages/2_Gradient_flow.py", "Gradient flow", "📉"),
     ("pages/3_Training_lab.py", "Training lab", "🏋️"),
     ("pages/4_Papers.py", "Papers", "📜"),
+    ("pages/6_Text_lab.py", "Text lab", "🔤"),
 ]
 
 KIND_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}

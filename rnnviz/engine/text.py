@@ -581,14 +581,20 @@ class Stretch:
         return self.end - self.start
 
 
-def units_on(values: np.ndarray, start: int, end: int, threshold: float) -> np.ndarray:
+def units_on(values: np.ndarray, start: int, end: int, threshold: float, off_around: bool = True) -> np.ndarray:
     """LSTMVis's selection: units whose value stays at or above ``threshold`` on every character of
-    [start, end), ordered by how much higher they are there than elsewhere."""
+    [start, end) and, with ``off_around``, is below it on the characters just before and after (so a unit
+    that is on everywhere is not picked); ordered by how much higher they are there than elsewhere."""
     T = values.shape[0]
     if not 0 <= start < end <= T:
         raise ValueError(f"the stretch must lie inside the text: 0 <= start < end <= {T}, got {start}..{end}")
     inside = values[start:end]
-    on = np.flatnonzero(inside.min(axis=0) >= threshold)
+    on = inside.min(axis=0) >= threshold
+    if off_around:
+        for edge in (start - 1, end):
+            if 0 <= edge < T:
+                on &= values[edge] < threshold
+    on = np.flatnonzero(on)
     rest = np.delete(values, np.s_[start:end], axis=0)
     margin = inside.mean(axis=0)[on] - (rest.mean(axis=0)[on] if len(rest) else 0.0)
     return on[np.argsort(-margin, kind="stable")]
@@ -597,19 +603,19 @@ def units_on(values: np.ndarray, start: int, end: int, threshold: float) -> np.n
 def matching_stretches(
     values: np.ndarray, units, threshold: float, exclude: Stretch | None = None, min_length: int = 2, limit: int = 8
 ) -> list[Stretch]:
-    """Other stretches where all of ``units`` are on together (at or above ``threshold``), longest first."""
+    """Other stretches where all of ``units`` are on together (at or above ``threshold``); those closest in
+    length to ``exclude`` (the selection) first, else the longest first."""
     units = np.asarray(units, dtype=int)
     if units.size == 0:
         return []
     on = np.all(values[:, units] >= threshold, axis=1).astype(np.int8)
     edges = np.diff(np.concatenate([[0], on, [0]]))
-    runs = [
-        Stretch(int(s), int(e)) for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
-    ]
-    if exclude is not None:
-        runs = [r for r in runs if r.end <= exclude.start or r.start >= exclude.end]
-    runs = [r for r in runs if r.length >= min_length]
-    return sorted(runs, key=lambda r: (-r.length, r.start))[:limit]
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    runs = [Stretch(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s >= min_length]
+    if exclude is None:
+        return sorted(runs, key=lambda r: (-r.length, r.start))[:limit]
+    runs = [r for r in runs if r.end <= exclude.start or r.start >= exclude.end]
+    return sorted(runs, key=lambda r: (abs(r.length - exclude.length), r.start))[:limit]
 
 
 def saturation(acts: dict[str, np.ndarray], kind: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:

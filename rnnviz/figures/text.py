@@ -110,13 +110,14 @@ def text_figure(
         shapes += _outline(grid, *selection, color="#000000", width=4)
     first = [int(grid[grid[:, 1] == r, 0].min()) for r in range(n_rows)] if len(grid) else [start]
     fig.update_layout(shapes=shapes)
-    fig.update_xaxes(visible=False, range=[-0.5, width - 0.5])
+    fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], zeroline=False)
     fig.update_yaxes(
         autorange="reversed",
         tickvals=list(range(n_rows)),
         ticktext=[str(i) for i in first],
         title="first character of the row",
         showgrid=False,
+        zeroline=False,
         tickfont=dict(size=12),
     )
     base_layout(fig, height=90 + 26 * n_rows, title=title)
