@@ -153,7 +153,8 @@ def test_largest_stepper_figure_stays_under_one_megabyte():
     runs = {
         k: studies.run(c.make_cell(), c.make_input())
         for k, c in (
-            (k, studies.CellConfig(kind=k, hidden_size=32, length=200, preset="random")) for k in ("rnn", "lstm", "gru")
+            (k, studies.CellConfig(kind=k, hidden_size=32, length=200, preset="random"))
+            for k in ("rnn", "lstm", "gru")
         )
     }
     panels = [
