@@ -267,7 +267,7 @@ if on is not None:
                 else "They are on together nowhere else: the stretch is unique to them."
             )
         )
-        shown = q_values[:, units].mean(axis=1)
+        shown = q_values[:, units].min(axis=1)  # all of them on <=> the lowest is on
         around = [(start, end)] + [(m.start, m.end) for m in matches]
         look = st.selectbox(
             "Look at",
@@ -285,7 +285,7 @@ if on is not None:
                 rows=10,
                 selection=(start, end),
                 matches=[(m.start, m.end) for m in matches],
-                title="Mean of the selected units; your stretch outlined, other matches dashed",
+                title="The lowest of the selected units; your stretch outlined, other matches dashed",
             ),
             key="text.stretch_fig",
         )
