@@ -263,6 +263,28 @@ def test_units_on_a_stretch_and_the_other_stretches_where_they_are_on():
         tx.units_on(values, 30, 50, 0.5)
 
 
+def test_closings_know_how_long_ago_each_bracket_and_quote_opened():
+    found = tx.closings("a(b \"x)\" [c]) 'q' ]")
+    positions, distances = found["bracket"]
+    assert positions.tolist() == [11, 12] and distances.tolist() == [2, 11]  # "]" then ")"; the stray "]" is left out
+    assert found["quote"][0].tolist() == [7, 16] and found["quote"][1].tolist() == [3, 2]
+
+
+def test_next_character_probabilities_agree_with_the_loss_and_share_out_among_closers():
+    vocab = "ab()[]{}\n" + tx.OTHER
+    net = random_net("lstm", len(vocab), 4, seed=8)
+    model = tx.TextModel(net, vocab)
+    idx = tx.encode("a(b[a]b){ab}(a", vocab)
+    p = tx.next_char_probability(model, idx)
+    loss = tx.window_loss(net, idx[:-1, None], idx[1:, None], grads=False).loss
+    assert np.isnan(p[0]) and -np.log(p[1:]).mean() == pytest.approx(loss, rel=1e-12)
+    shares = [tx.next_char_probability(model, np.append(idx, vocab.index(ch)), among=")]}")[-1] for ch in ")]}"]
+    assert sum(shares) == pytest.approx(1.0, rel=1e-12) and all(0 < s < 1 for s in shares)
+    labels, means, counts = tx.by_distance(np.arange(10.0), np.array([1, 2, 9]), np.array([1, 4, 200]))
+    assert labels[:3] == ["1-2", "3-5", "6-10"] and labels[-1] == "101+"
+    assert counts.tolist() == [1, 1, 0, 0, 0, 0, 1] and means[0] == 1.0 and means[-1] == 9.0 and np.isnan(means[2])
+
+
 # Measured on the shipped LSTM (H = 32, 8000 updates; see its .json): its best unit for bracket depth, c[3], has
 # r = -0.62 on the first 20,000 characters of the generated language; after 3000 updates it was 0.56. The same
 # LSTM untrained (seed 0) reaches |r| = 0.32 by chance (depth goes with which characters are frequent). The

@@ -641,6 +641,63 @@ def describe(run: TextRun, corpus: Corpus, chars: int = 20_000) -> dict:
     }
 
 
+# --------------------------------------------------------------------------------------------------
+# Long range: how well the model closes what was opened long ago
+
+DISTANCE_BINS = (1, 3, 6, 11, 21, 51, 101)  # left edges: 1-2, 3-5, 6-10, 11-20, 21-50, 51-100, 101+
+
+
+def closings(text: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every closing bracket (outside quotes) and closing quote of ``text``: its index and how many characters
+    before it its opener stands. ``{"bracket": (positions, distances), "quote": (...)}``; brackets that close
+    nothing (a stray closer) are left out."""
+    found = {"bracket": ([], []), "quote": ([], [])}
+    stack, quote, opened = [], "", 0
+    for t, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                found["quote"][0].append(t)
+                found["quote"][1].append(t - opened)
+                quote = ""
+        elif ch in "'\"":
+            quote, opened = ch, t
+        elif ch in OPENERS:
+            stack.append(t)
+        elif ch in CLOSERS and stack:
+            start = stack.pop()
+            found["bracket"][0].append(t)
+            found["bracket"][1].append(t - start)
+    return {k: (np.array(p, dtype=int), np.array(d, dtype=int)) for k, (p, d) in found.items()}
+
+
+def next_char_probability(model: TextModel, idx: np.ndarray, among: str | None = None) -> np.ndarray:
+    """``p[t]``: the probability the model gave to character ``idx[t]`` having read ``idx[:t]`` from a zero
+    state; with ``among`` (say ``")]}"``), its share of the probability of those characters: which one, given
+    that one of them comes. ``p[0]`` is NaN: nothing came before it."""
+    net = model.net
+    trace = net.cell.forward(one_hot(idx[:-1, None], len(model.vocab), net.cell.dtype))
+    probs = np.exp(_log_probs(net, trace.h)[:, 0].astype(np.float64))  # (T-1, V)
+    p = np.full(len(idx), np.nan)
+    p[1:] = probs[np.arange(len(idx) - 1), idx[1:]]
+    if among is not None:
+        columns = [model.vocab.index(ch) for ch in among if ch in model.vocab]
+        p[1:] /= probs[:, columns].sum(axis=1)
+    return p
+
+
+def by_distance(probs: np.ndarray, positions: np.ndarray, distances: np.ndarray, bins=DISTANCE_BINS):
+    """Mean probability of the right closing character per distance bin: (labels, means, counts); a bin with
+    no closing in it has mean NaN."""
+    labels, means, counts = [], [], []
+    edges = (*bins, np.inf)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        labels.append(f"{lo}+" if hi == np.inf else (f"{lo}" if hi == lo + 1 else f"{lo}-{int(hi) - 1}"))
+        keep = (distances >= lo) & (distances < hi)
+        counts.append(int(keep.sum()))
+        means.append(float(probs[positions[keep]].mean()) if keep.any() else float("nan"))
+    return labels, np.array(means), np.array(counts)
+
+
 def cli(args) -> int:
     """``rnnviz text``: train, then print bits per character and the best unit per feature."""
     import json

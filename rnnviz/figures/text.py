@@ -1,5 +1,6 @@
-"""Figures of the Text lab: text coloured by one unit's activation, gate saturation per unit, and bits per
-character side by side. Pure builders: data in, Plotly figure out.
+"""Figures of the Text lab: text coloured by one unit's activation, gate saturation per unit, bits per
+character side by side, and how well each model closes what was opened long ago. Pure builders: data in,
+Plotly figure out.
 
 The text is drawn as a heatmap whose cells are characters (``texttemplate``): one row per line of the text
 (long lines wrap), so the colour under each character is the unit's value right after reading it. Plotly reads
@@ -15,7 +16,7 @@ import plotly.graph_objects as go
 
 from rnnviz.figures.colormaps import GATE, STATE, Scale, fitted
 from rnnviz.figures.common import base_layout
-from rnnviz.figures.theme import COLORS, LABELS, MODEL_COLORS, MODEL_NAMES
+from rnnviz.figures.theme import COLORS, LABELS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
 NEWLINE = "↵"
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -182,3 +183,34 @@ def bits_figure(rows: Sequence[dict], unigram: float) -> go.Figure:
     fig.update_yaxes(title="bits per character (lower is better)", rangemode="tozero")
     fig.update_layout(barmode="group")
     return base_layout(fig, height=380, title="Bits per character: same text, same budget")
+
+
+def long_range_figure(series: dict, *, title: str, y_title: str, chance: float | None = None) -> go.Figure:
+    """One line per model: ``series[kind] = (labels, means, counts)`` over distance bins (characters since
+    the opener); ``chance`` as a dotted line, labelled."""
+    fig = go.Figure()
+    for kind, (labels, means, counts) in series.items():
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=means,
+                name=MODEL_NAMES[kind],
+                mode="lines+markers",
+                line=dict(color=MODEL_COLORS[kind], dash=MODEL_DASH[kind], width=3),
+                marker=dict(symbol=MODEL_SYMBOLS[kind], size=11),
+                customdata=counts,
+                hovertemplate="%{x} characters: %{y:.2f} (%{customdata} closings)<extra>"
+                + MODEL_NAMES[kind]
+                + "</extra>",
+            )
+        )
+    if chance is not None:
+        fig.add_hline(
+            y=chance,
+            line=dict(color="#666666", dash="dot", width=2),
+            annotation_text=f"chance: {chance:.2f}",
+            annotation_position="bottom right",
+        )
+    fig.update_xaxes(title="characters since it was opened", type="category")
+    fig.update_yaxes(title=y_title, range=[0, 1.05])
+    return base_layout(fig, height=380, title=title)
