@@ -376,3 +376,17 @@ def test_page_trains_on_pasted_text_and_refuses_too_little():
     at.button[0].click().run()
     assert_clean(at)
     assert any("Trained just now in this session" in m.value for m in at.markdown)
+
+
+def test_text_figure_draws_every_character_as_typed_with_outlines():
+    from rnnviz.figures import text as tfig
+
+    text = "if a <b> & c:\n    x = 'y'\n" + "z" * 100
+    values = np.linspace(-1, 1, len(text))
+    fig = tfig.text_figure(text, values, "h", title="t", width=20, rows=5, selection=(5, 8), matches=[(15, 40)])
+    heat = fig.data[0]
+    assert heat.text[0][5:8].tolist() == ["&lt;", "b", "&gt;"] and heat.text[0][9] == "&amp;"  # Plotly's HTML
+    assert heat.text[0][13] == tfig.NEWLINE and heat.customdata[1][0] == 14  # a newline ends the row
+    assert heat.z[0][0] == -1 and np.isnan(heat.z[0][19])  # the first line is 14 characters: the rest is empty
+    assert len(fig.layout.shapes) == 1 + 2  # the selection on one row; the match 15-39 over rows 1 (14-25) and 2
+    assert (heat.zmin, heat.zmax) == (-1.0, 1.0)

@@ -189,16 +189,17 @@ def long_range_figure(series: dict, *, title: str, y_title: str, chance: float |
     """One line per model: ``series[kind] = (labels, means, counts)`` over distance bins (characters since
     the opener); ``chance`` as a dotted line, labelled."""
     fig = go.Figure()
+    seen = np.any([counts > 0 for _, _, counts in series.values()], axis=0)  # distances that occur at all
     for kind, (labels, means, counts) in series.items():
         fig.add_trace(
             go.Scatter(
-                x=labels,
-                y=means,
+                x=np.asarray(labels)[seen],
+                y=np.asarray(means)[seen],
                 name=MODEL_NAMES[kind],
                 mode="lines+markers",
                 line=dict(color=MODEL_COLORS[kind], dash=MODEL_DASH[kind], width=3),
                 marker=dict(symbol=MODEL_SYMBOLS[kind], size=11),
-                customdata=counts,
+                customdata=np.asarray(counts)[seen],
                 hovertemplate="%{x} characters: %{y:.2f} (%{customdata} closings)<extra>"
                 + MODEL_NAMES[kind]
                 + "</extra>",
@@ -213,4 +214,6 @@ def long_range_figure(series: dict, *, title: str, y_title: str, chance: float |
         )
     fig.update_xaxes(title="characters since it was opened", type="category")
     fig.update_yaxes(title=y_title, range=[0, 1.05])
-    return base_layout(fig, height=380, title=title)
+    base_layout(fig, height=440, title=title)
+    fig.update_layout(legend=dict(orientation="h", x=0, y=-0.42, yanchor="top"), margin=dict(b=120))
+    return fig
