@@ -61,7 +61,7 @@ def corpus_of(name: str, own: str | None) -> tx.Corpus:
     return tx.user_corpus(own)[0] if name == "own" else tx.builtin_corpus(name)
 
 
-@st.cache_data(max_entries=8, show_spinner="Training in this session (at most about 15 s)...")
+@st.cache_data(max_entries=24, show_spinner="Training in this session (at most about 15 s a model)...")
 def trained(name: str, own: str | None, cell: str, hidden: int, steps: int) -> tx.TextRun:
     config = tx.TextConfig(cell=cell, hidden_size=hidden, steps=steps, eval_every=max(steps // 5, 1))
     return tx.train_text(config, corpus_of(name, own))
@@ -74,10 +74,10 @@ def read_units(name: str, own: str | None, cell: str, source: str, hidden: int, 
         model, meta = shipped(name, cell)
         rows = [shipped(name, k)[1] for k in tx.KINDS]
         config = meta["config"]
-    else:
-        run = trained(name, own, cell, hidden, steps)
-        model, config = run.model, run.config.__dict__
-        rows = [tx.describe(run, corpus, chars=2)]
+    else:  # all three, same text, same budget: the comparison is the point
+        runs = {k: trained(name, own, k, hidden, steps) for k in tx.KINDS}
+        model, config = runs[cell].model, runs[cell].config.__dict__
+        rows = [tx.summary(run, corpus) for run in runs.values()]
     idx = corpus.encode()[:ANALYSIS_CHARS]
     feats = {k: v[: len(idx)] for k, v in tx.text_features(corpus.text, comments=name == "stdlib").items()}
     acts = {k: v.astype(np.float32) for k, v in tx.activations(model, idx).items()}
@@ -108,7 +108,7 @@ def long_range(name: str, own: str | None, cell: str, source: str, hidden: int, 
     if source == "shipped":
         models = {k: shipped(name, k)[0] for k in tx.KINDS}
     else:
-        models = {cell: trained(name, own, cell, hidden, steps).model}
+        models = {k: trained(name, own, k, hidden, steps).model for k in tx.KINDS}
     out = {"bracket": {}, "quote": {}}
     for kind, model in models.items():
         share = tx.next_char_probability(model, idx, among=tx.CLOSERS)
@@ -141,7 +141,9 @@ with st.sidebar:
     )
     if S["source"] == "live":
         st.select_slider("Hidden units H", (8, 16, 32), key=S.key("hidden"))
-        st.select_slider("Updates", TRAIN_STEPS, key=S.key("steps"), help="Windows of 50 characters x 16 streams")
+        st.select_slider(
+            "Updates", TRAIN_STEPS, key=S.key("steps"), help="Each of the three models; windows of 50 characters x 16"
+        )
 
 if own_corpus:
     st.markdown("#### Your text")
@@ -191,7 +193,8 @@ st.markdown(
         " Same text, same budget of updates for all three models; the project's command "
         "`scripts/make_text_models.py` trained them (its .json beside each model says how long it took)."
         if S["source"] == "shipped"
-        else f" Trained just now in this session: {mine['updates']} updates in {mine['seconds']:.1f} s."
+        else f" Trained just now in this session, all three on the same text with the same budget: "
+        f"{mine['updates']} updates in {mine['seconds']:.1f} s for the {name}."
     )
 )
 cfg = data["config"]

@@ -624,11 +624,8 @@ def saturation(acts: dict[str, np.ndarray], kind: str) -> dict[str, tuple[np.nda
     return {g: ((acts[g] < 0.1).mean(axis=0), (acts[g] > 0.9).mean(axis=0)) for g in gates}
 
 
-def describe(run: TextRun, corpus: Corpus, chars: int = 20_000) -> dict:
-    """A JSON-ready summary: bits per character (train, held-out, unigram) and the best unit per feature."""
-    idx = corpus.encode()[:chars]
-    feats = {k: v[:chars] for k, v in corpus_features(corpus).items()}
-    ranked = rank_units(activations(run.model, idx), feats, top=1)
+def summary(run: TextRun, corpus: Corpus) -> dict:
+    """A JSON-ready summary of a run: bits per character (train, held-out, unigram), size, time."""
     return {
         "corpus": corpus.name,
         "cell": run.config.cell,
@@ -637,8 +634,16 @@ def describe(run: TextRun, corpus: Corpus, chars: int = 20_000) -> dict:
         "seconds": round(run.seconds, 2),
         "params": run.model.net.num_params,
         "bits_per_char": {"train": run.train_bits, "held_out": run.held_out_bits, "unigram": run.unigram_bits},
-        "best_unit": {f: {"unit": m[0].label(), "r": round(m[0].r, 4)} for f, m in ranked.items()},
     }
+
+
+def describe(run: TextRun, corpus: Corpus, chars: int = 20_000) -> dict:
+    """``summary`` and the best unit per feature on the first ``chars`` characters (what the CLI prints)."""
+    idx = corpus.encode()[:chars]
+    feats = {k: v[:chars] for k, v in corpus_features(corpus).items()}
+    ranked = rank_units(activations(run.model, idx), feats, top=1)
+    best = {f: {"unit": m[0].label(), "r": round(m[0].r, 4)} for f, m in ranked.items()}
+    return {**summary(run, corpus), "best_unit": best}
 
 
 # --------------------------------------------------------------------------------------------------
