@@ -166,6 +166,8 @@ if own_corpus:
             state[OWN], state["text.upload_id"] = checked[0].text, upload.file_id
             for note in checked[1]:
                 st.info(note)
+        elif state.get(OWN):
+            st.caption("The models below still read your previous text.")
     if not state.get(OWN):
         st.info("Paste a text or upload a .txt file to train a model on it.")
         st.stop()
@@ -248,10 +250,20 @@ chosen = st.selectbox(
     key="text.unit_choice",
 )
 unit = choices[chosen]
-st.slider("Show the text from character", 0, max(len(text) - 1, 0), step=50, key=S.key("view"))
+view_col, find_col = st.columns([2, 1])
+view_col.slider("Show the text from character", 0, max(len(text) - 1, 0), step=50, key=S.key("view"))
+wanted = find_col.text_input("or find", key="text.find", placeholder="a word, a bracket...")
+view_start = S["view"]
+if wanted:
+    hits = text.count(wanted)
+    if hits:
+        view_start = text.rfind("\n", 0, text.find(wanted)) + 1
+        find_col.caption(f"{hits} times; showing the first, at character {text.find(wanted)}.")
+    else:
+        find_col.caption(f"Not in the first {len(text):,} characters.")
 values = acts[unit.quantity][:, unit.unit]
 fig = tfig.text_figure(
-    text, values, unit.quantity, start=S["view"], title=f"{LABELS.get(unit.quantity, unit.quantity)}, unit {unit.unit}"
+    text, values, unit.quantity, start=view_start, title=f"{LABELS.get(unit.quantity, unit.quantity)}, unit {unit.unit}"
 )
 ui.show_figure(fig, key="text.unit_fig")
 st.caption(

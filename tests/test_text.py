@@ -352,6 +352,10 @@ def test_page_loads_and_a_selected_stretch_finds_units_and_other_stretches():
     said = " ".join(m.value for m in at.markdown)
     assert "(10 characters)" in said and "other stretches" in said
     assert at.query_params["start"] == "21" and at.query_params["quantity"] == "output"
+    at.text_input(key="text.find").set_value("map = ").run()
+    found = [c.value for c in at.caption if "times; showing the first" in c.value]
+    first = tx.builtin_corpus("language").text.find("map = ")
+    assert found and f"at character {first}." in found[0] and first > 100
     at.checkbox(key="text.off_around").set_value(True)
     at.selectbox(key="text.quantity").set_value("h").run()
     assert_clean(at)
