@@ -304,6 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_fc.add_argument("--updates", type=int, default=600)
     p_fc.add_argument("--seed", type=int, default=0)
     p_fc.add_argument("--json", action="store_true", help="print one JSON object")
+    # text: a character model on a built-in text, and the units it learned (all of it in rnnviz.engine.text)
+    p_text = sub.add_parser("text", help="train a character model on a text; bits per character and found units")
+    p_text.add_argument("--corpus", default="language", choices=["language", "stdlib"])
+    p_text.add_argument("--cell", default="lstm", choices=["rnn", "lstm", "gru"])
+    p_text.add_argument("--hidden", type=int, default=32)
+    p_text.add_argument("--steps", type=int, default=1000)
+    p_text.add_argument("--seed", type=int, default=0)
+    p_text.add_argument("--json", action="store_true", help="print one JSON object")
 
     p_app = sub.add_parser(
         "app",
@@ -335,6 +343,10 @@ def main(argv=None) -> int:
             return forecast.main(args)
         if args.command == "reproduce":
             return run_reproduce(args)
+        if args.command == "text":
+            from rnnviz.engine import text
+
+            return text.cli(args)
         return run_app(args, extra)
     except (ValueError, OSError, CommandError) as err:
         print(f"rnnviz {args.command}: error: {err}", file=sys.stderr)

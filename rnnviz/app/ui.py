@@ -27,6 +27,7 @@ PAGES = [
     ("pages/3_Training_lab.py", "Training lab", "🏋️"),
     ("pages/4_Papers.py", "Papers", "📜"),
     ("pages/5_Forecast_lab.py", "Forecast lab", "📈"),
+    ("pages/6_Text_lab.py", "Text lab", "🔤"),
 ]
 
 KIND_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
