@@ -5,7 +5,7 @@ Screenshots land in tests/screenshots/."""
 import numpy as np
 import pytest
 
-from tests.conftest import screenshot, wait_for_app
+from tests.helpers import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 

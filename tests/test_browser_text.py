@@ -2,7 +2,8 @@
 other stretches, an uploaded .txt trained on, and a binary file refused with its message."""
 
 import pytest
-from conftest import screenshot, wait_for_app
+
+from tests.helpers import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rnnviz.engine import text as tx
-from rnnviz.engine.training import Model
+from rnnviz.engine.model import Model
 from rnnviz.engine.weights import from_state_dict, init_cell
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -338,7 +338,7 @@ TEXT_PAGE = "pages/6_Text_lab.py"
 
 
 def test_page_loads_and_a_selected_stretch_finds_units_and_other_stretches():
-    from test_pages import assert_clean, open_page
+    from tests.helpers import assert_clean, open_page
 
     at = open_page(TEXT_PAGE)
     assert_clean(at)
@@ -367,7 +367,7 @@ def test_page_loads_and_a_selected_stretch_finds_units_and_other_stretches():
 
 
 def test_page_trains_on_pasted_text_and_refuses_too_little():
-    from test_pages import assert_clean, open_page
+    from tests.helpers import assert_clean, open_page
 
     at = open_page(TEXT_PAGE, corpus="own")
     assert_clean(at)
