@@ -17,13 +17,16 @@ worker), so it tracks the machine the app runs on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rnnviz.engine import tasks
 from rnnviz.engine.cells import GATE_COUNT
 from rnnviz.engine.training import TrainConfig
 
+CAP_VARIABLE = "RNNVIZ_MAX_PRESS_WORK"  # the per-press cap in work units ("6e11"; "inf": no cap, a private server)
 BACKWARD_FACTOR = 3.0  # a training update: the forward products and about twice as much again backward
 
 
@@ -82,6 +85,21 @@ class Policy:
 
     max_press_work: float = 6.0e11
     max_wait: float = 15 * 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping = os.environ) -> Policy:
+        """The default rules, with the per-press cap from ``RNNVIZ_MAX_PRESS_WORK`` when it is set. ValueError
+        on a value that is not a positive number (a typo must not quietly lift the cap)."""
+        raw = environ.get(CAP_VARIABLE, "").strip()
+        if not raw:
+            return cls()
+        try:
+            cap = float(raw)
+        except ValueError:
+            cap = math.nan
+        if not cap > 0:
+            raise ValueError(f"{CAP_VARIABLE} must be a positive number of work units (say 6e11), got {raw!r}")
+        return cls(max_press_work=cap)
 
     def admit(
         self, work: float, waiting_work: float, workers: int, throughput: Throughput, own_jobs: Sequence = ()
