@@ -654,6 +654,8 @@ class TrainingService:
         if now - self._asked_at < 1.0:
             return
         self._asked_at = now
+        for key in [k for k in self._owned if not self._own(*k)]:  # sessions with nothing live: forgotten
+            del self._owned[key]
         for job in [j for j in self._index.values() if j.status not in FINISHED]:
             for token, watch in list(job.watchers.items()):
                 if watch.alive is None:
