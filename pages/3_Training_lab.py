@@ -112,7 +112,8 @@ if lab.lost or (lab.run is not None and lab.run.status == "lost"):
     start = st.button("▶ Train it again", key="lab.retrain", disabled=not selected) or start
 elif selected and (lab.run is None or not lab.run.live):
     try:  # what a press would cost and when it would start, before it is pressed
-        st.caption(lab_state.quote_text(*service.quote(lab_state.press_configs(settings, selected).values())))
+        quote = service.quote(lab_state.press_configs(settings, selected).values(), ui.session_owner())
+        st.caption(lab_state.quote_text(*quote))
     except ValueError:
         pass  # settings the data refuses: the press says so
 
