@@ -107,13 +107,15 @@ prediction = st.radio(
 left, right = st.columns([1, 1])
 start = left.button("▶ Train", type="primary", disabled=not selected, width="stretch", key="lab.train")
 right.button("■ Stop", width="stretch", key="lab.stop", on_click=lambda: Lab.of(st.session_state).stop())
+notice = st.empty()  # what a press would meet, or a lost run: cleared once a press is live
 if lab.lost or (lab.run is not None and lab.run.status == "lost"):
-    st.warning(lab_state.LOST, icon="🔌")
-    start = st.button("▶ Train it again", key="lab.retrain", disabled=not selected) or start
+    with notice.container():
+        st.warning(lab_state.LOST, icon="🔌")
+        start = st.button("▶ Train it again", key="lab.retrain", disabled=not selected) or start
 elif selected and (lab.run is None or not lab.run.live):
     try:  # what a press would cost and when it would start, before it is pressed
         quote = service.quote(lab_state.press_configs(settings, selected).values(), ui.session_owner())
-        st.caption(lab_state.quote_text(*quote))
+        notice.caption(lab_state.quote_text(*quote))
     except ValueError:
         pass  # settings the data refuses: the press says so
 
@@ -133,6 +135,7 @@ if start and ui.guarded(tasks.make_task, task, S["length"], 1, 1) is not None:
     lab.press(lab_state.press_configs(settings, selected), prediction, submit)
 if lab.run is not None and lab.run.live:  # the URL names the run it follows: after a restart, the page can say
     st.query_params[lab_state.RUN_PARAM] = lab.run.handle.ref
+    notice.empty()
 watchers = []  # what the end of this script run polls
 
 
