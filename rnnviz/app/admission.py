@@ -109,9 +109,11 @@ class Policy:
         if work > self.max_press_work:
             return Decision(
                 False,
-                f"This run is {work / self.max_press_work:.1f}× the largest this shared server trains "
-                f"({wait_words(throughput.seconds(work))} of a core). Use fewer updates, a shorter sequence, "
-                "fewer units or fewer models, or run it on your own machine with `rnnviz train`.",
+                # no time in words here: the estimate starts from small presses and larger matrices run up to 5x
+                # faster per unit, so "about 40 min" would be the largest press's 9 min overstated
+                f"This run is {work / self.max_press_work:.1f}× the largest this shared server trains. Use fewer "
+                "updates, a shorter sequence, fewer units or fewer models, or run it on your own machine with "
+                "`rnnviz train`.",
             )
         wait = estimated_start([waiting_work], workers, throughput)
         if wait > self.max_wait:
