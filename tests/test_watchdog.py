@@ -99,3 +99,17 @@ def test_how_a_worker_ended_in_words():
     assert trainer.death(-signal.SIGKILL) == "killed by SIGKILL: the system may have run out of memory"
     assert trainer.death(-signal.SIGTERM) == "killed by SIGTERM"
     assert trainer.death(3) == "exit code 3"
+
+
+def test_stop_on_a_hung_worker_frees_its_slot_too():
+    """Issue 24: a SIGSTOPped worker kept its slot after Stop (it never answers the stop)."""
+    with trainer.TrainingService(workers=1, stall_after=1.5) as service:
+        hung = service.submit(long_press(0), owner="A")
+        first_point(hung)
+        pid = worker_of(service, hung)
+        os.kill(pid, signal.SIGSTOP)
+        hung.stop()
+        assert hung.snapshot().status == "stopped"  # at once, for the student who pressed Stop
+        after = service.submit((tiny(seed=5),), owner="B")
+        assert finish(after, timeout=30).status == "done"  # the slot came back: the hung worker was replaced
+        assert pid not in service.stats()["workers"] and not Path(f"/proc/{pid}").exists()
