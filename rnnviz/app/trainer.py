@@ -45,8 +45,9 @@ submits the frozen configs of one press of Train (one :class:`training.TrainConf
   in its URL knows the server restarted and the run was lost.
 
 Threads: every piece of state is guarded by one lock; one background thread per service reads the workers'
-messages, notices dead workers and hands queued jobs to idle ones. (Over 500 lines on purpose: everything that
-reads or writes the state under that lock stays in one file, so the lock's rules can be checked in one place.)
+messages, notices dead and hung workers (the watchdog) and hands queued jobs to idle ones. (Over 500 lines on
+purpose: everything that reads or writes the state under that lock stays in one file, so the lock's rules can be
+checked in one place.)
 """
 
 from __future__ import annotations
