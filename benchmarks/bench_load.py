@@ -4,6 +4,7 @@
     python benchmarks/bench_load.py --train-sessions 30   # the class-sized Train measurement
     python benchmarks/bench_load.py --skip-reruns --train-sessions 30 --train-query steps=200
     python benchmarks/bench_load.py --replicas 2            # two servers behind nginx (scripts/deploy/nginx.conf)
+    python benchmarks/bench_load.py --skip-reruns --train-sessions 0 --largest-sessions 30 --sweep-sessions 30
 
 It starts the server itself on a free port of 127.0.0.1, sends traffic only there, and stops the server
 at the end (or after ``--timeout`` seconds, whatever happens). Prints Markdown tables for the docs. With
@@ -34,6 +35,15 @@ What is measured:
   works for the page that trains in the session's script (its run ends with the results) and for a page
   that polls a shared training service with ``st.rerun`` or a fragment's ``run_every`` (the client
   follows the server's ``auto_rerun`` requests as the browser would).
+
+- **Largest presses**: N sessions press Train at once with the largest settings of the page (temporal order,
+  length 200, 64 units, 3000 updates, three models; a seed each): what each student sees, and when: the
+  results, a refusal ("Not started", over the per-press cap of a shared server), or still queued after
+  ``--largest-wait`` seconds; and the memory of the server and its workers after.
+- **Sweeps queued**: N sessions press "Run the sweep with my settings" at once (distinct settings, so no run is
+  shared); after ``--settle`` seconds, the server process's CPU over ``--window`` seconds while the sweeps wait
+  (its polling and bookkeeping; the workers are other processes), and how many sweeps were admitted. Run it
+  against an older copy (``--app-dir``) for a before/after.
 
 The machine is shared: take the numbers as "under load" unless it was idle.
 """
@@ -337,6 +347,61 @@ async def train_load(port: int, n: int, query: str, seeds, done_text: str) -> li
         await asyncio.gather(*(s.close() for s in sessions))
 
 
+LARGEST = "task=order&length=200&hidden_size=64&steps=3000"
+
+
+async def largest_load(port: int, n: int, done_text: str, wait: float) -> list[tuple[float, str]]:
+    """N sessions press Train at once with the largest settings, seed 500 + i: per session (seconds, what it
+    saw): "results", "refused" (a "Not started" warning) or "still waiting" after ``wait`` seconds."""
+    sessions = [Session(port, "Training_lab", f"{LARGEST}&seed={500 + i}") for i in range(n)]
+    await asyncio.gather(*(s.open() for s in sessions))
+    wid = sessions[0].widget_id(label="▶ Train")
+
+    async def press(session: Session) -> tuple[float, str]:
+        start = time.perf_counter()
+        await session.send_rerun(trigger(wid))
+        try:
+            async with asyncio.timeout(wait):
+                while True:
+                    texts = await session.next_finished()
+                    if any("Not started" in t for t in texts):
+                        return time.perf_counter() - start, "refused"
+                    if any(done_text in t for t in texts):
+                        return time.perf_counter() - start, "results"
+        except TimeoutError:
+            return time.perf_counter() - start, "still waiting"
+
+    try:
+        return list(await asyncio.gather(*(press(s) for s in sessions)))
+    finally:
+        await asyncio.gather(*(s.close() for s in sessions))
+
+
+async def sweep_load(port: int, servers: Servers, n: int, query: str, settle: float, window: float) -> tuple:
+    """N sessions press the sweep at once, each with its own settings; (admitted, refused, server CPU share
+    over ``window`` seconds after ``settle``)."""
+
+    def query_for(i: int) -> str:  # distinct settings: no run shared between two sessions' sweeps
+        own = f"forget_bias={-3 + 0.5 * (i % 19)}&optimizer={'adam' if i < 19 else 'sgd'}"
+        return "&".join(p for p in (query, own) if p)
+
+    sessions = [Session(port, "Training_lab", query_for(i)) for i in range(n)]
+    await asyncio.gather(*(s.open() for s in sessions))
+    wid = sessions[0].widget_id(label="Run the sweep with my settings")
+    await asyncio.gather(*(s.send_rerun(trigger(wid)) for s in sessions))
+    await asyncio.sleep(settle)
+    refused = 0
+    for session in sessions:  # a refused sweep's script run has finished, with its warning
+        while not session.finished.empty():
+            _, texts = session.finished.get_nowait()
+            refused += any("was not started" in t for t in texts)
+    cpu0, wall0 = servers.cpu(), time.perf_counter()
+    await asyncio.sleep(window)
+    share = (servers.cpu() - cpu0) / (time.perf_counter() - wall0)
+    await asyncio.gather(*(s.close() for s in sessions))
+    return n - refused, refused, share
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -415,7 +480,30 @@ async def main(args, servers: Servers, port: int) -> None:
             print(f"| {label} | {len(times)} | {min(times):.1f} | {max(times):.1f} |", flush=True)
         rss, count, child = servers.memory()
         print(f"\nServer RSS after the presses: {rss:.0f} MB (+ {count} child processes, {child:.0f} MB)")
-    print(f"\nTrain settings: page defaults{' + ' + args.train_query if args.train_query else ''}")
+        print(f"\nTrain settings: page defaults{' + ' + args.train_query if args.train_query else ''}")
+    if args.largest_sessions:
+        seen = await largest_load(port, args.largest_sessions, args.done_text, args.largest_wait)
+        rss, count, child = servers.memory()
+        print(
+            "\n| largest presses | refused | results | still waiting | answer p50 (s) | answer max (s) | memory |"
+            "\n|---|---|---|---|---|---|---|"
+        )
+        counts = {kind: sum(k == kind for _, k in seen) for kind in ("refused", "results", "still waiting")}
+        times = [t for t, _ in seen]
+        print(
+            f"| {len(seen)} | {counts['refused']} | {counts['results']} | {counts['still waiting']} | "
+            f"{pct(times, 0.5):.2f} | {max(times):.2f} | server {rss:.0f} MB + {count} workers {child:.0f} MB |"
+        )
+        print(f"\nLargest settings: {LARGEST} (seed 500 + session); still waiting = after {args.largest_wait:.0f} s")
+    if args.sweep_sessions:
+        admitted, refused, share = await sweep_load(
+            port, servers, args.sweep_sessions, args.sweep_query, args.settle, args.window
+        )
+        print(
+            "\n| sweeps pressed | admitted | refused | server CPU while they wait (cores) |\n|---|---|---|---|"
+            f"\n| {args.sweep_sessions} | {admitted} | {refused} | {share:.2f} |"
+        )
+        print(f"\nSweep settings: page defaults + {args.sweep_query}, own forget bias and optimiser per session")
 
 
 if __name__ == "__main__":
@@ -437,8 +525,15 @@ if __name__ == "__main__":
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="serve this copy of the app (A/B of a change)")
     parser.add_argument("--timeout", type=float, default=900, help="stop everything after this many seconds")
     parser.add_argument("--replicas", type=int, default=1, help="servers behind nginx (1: one server, no proxy)")
+    parser.add_argument("--largest-sessions", type=int, default=0, help="sessions pressing the largest Train")
+    parser.add_argument("--largest-wait", type=float, default=60, help="seconds to wait for their answer")
+    parser.add_argument("--sweep-sessions", type=int, default=0, help="sessions pressing the sweep at once")
+    parser.add_argument("--sweep-query", default="steps=200", help="Training lab settings of every sweep")
+    parser.add_argument("--settle", type=float, default=15, help="seconds between the sweep presses and the window")
+    parser.add_argument("--window", type=float, default=30, help="seconds the server's CPU is measured over")
     args = parser.parse_args()
-    if not 1 <= max(args.sessions) <= 100 or not 0 <= args.train_sessions <= 100 or not 1 <= args.reruns <= 100:
+    counts = (args.train_sessions, args.largest_sessions, args.sweep_sessions)
+    if not 1 <= max(args.sessions) <= 100 or not all(0 <= c <= 100 for c in counts) or not 1 <= args.reruns <= 100:
         raise SystemExit("keep it to at most 100 sessions and 100 reruns")
     if not 1 <= args.replicas <= 8:
         raise SystemExit("--replicas: 1 to 8")

@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 import rnnviz
-from rnnviz.app import lab_state, lab_sweep, ui
+from rnnviz.app import lab_state, lab_sweep, trainer, ui
 from rnnviz.app.lab_state import DEFAULTS, MODELS, OUTCOMES, SMALL, Lab, TrainRun
 from rnnviz.engine import tasks, training
 from rnnviz.figures.training_lab import learning_curves
@@ -41,7 +41,10 @@ S = ui.Settings(
 # The session's runs and sweeps (rnnviz.app.lab_state): the jobs live in the server's training service, so a rerun
 # (a setting, a button, another page) only ends this run's polling, and the next run polls them again.
 lab = Lab.of(st.session_state)
-lab.settle()
+service = ui.training_service()
+lab.settle(service)
+if lab_state.lost_in_url(st.query_params.get(lab_state.RUN_PARAM), lab, service.instance):  # before sync_url
+    lab.lost = True  # the server restarted while this page followed a run
 REPLAYED = {
     None: "",
     "yours": " Replayed: your earlier run of these settings, kept on the server.",
@@ -104,15 +107,35 @@ prediction = st.radio(
 left, right = st.columns([1, 1])
 start = left.button("▶ Train", type="primary", disabled=not selected, width="stretch", key="lab.train")
 right.button("■ Stop", width="stretch", key="lab.stop", on_click=lambda: Lab.of(st.session_state).stop())
+notice = st.empty()  # what a press would meet, or a lost run: cleared once a press is live
+if lab.lost or (lab.run is not None and lab.run.status == "lost"):
+    with notice.container():
+        st.warning(lab_state.LOST, icon="🔌")
+        start = st.button("▶ Train it again", key="lab.retrain", disabled=not selected) or start
+elif selected and (lab.run is None or not lab.run.live):
+    try:  # what a press would cost and when it would start, before it is pressed
+        quote = service.quote(lab_state.press_configs(settings, selected).values(), ui.session_owner())
+        notice.caption(lab_state.quote_text(*quote))
+    except ValueError:
+        pass  # settings the data refuses: the press says so
 
 
 def submit(configs: tuple):
-    service = ui.training_service()
-    return ui.guarded(service.submit, configs, owner=ui.session_owner(), alive=ui.session_alive())
+    """The press to the service; None when it is refused (said here, with the reason) or its input is bad."""
+    try:
+        return service.submit(configs, owner=ui.session_owner(), alive=ui.session_alive())
+    except trainer.RefusedError as refusal:
+        st.warning(f"**Not started.** {refusal}", icon="⏳")
+    except ValueError as err:
+        st.error(f"**That input cannot be used:** {ui.literal(err)}", icon="⚠️")
+    return None
 
 
 if start and ui.guarded(tasks.make_task, task, S["length"], 1, 1) is not None:
     lab.press(lab_state.press_configs(settings, selected), prediction, submit)
+if lab.run is not None and lab.run.live:  # the URL names the run it follows: after a restart, the page can say
+    st.query_params[lab_state.RUN_PARAM] = lab.run.handle.ref
+    notice.empty()
 watchers = []  # what the end of this script run polls
 
 
@@ -129,14 +152,18 @@ def watch_run(run: TrainRun):
         f"Training with: {lab_state.describe(run.first)}. Changing the settings now does not stop it: they apply "
         "at your next press of Train." + REPLAYED[run.replayed]
     )
-    seen = {"version": -1, "points": 0, "drawn": 0.0}
+    seen = {"version": -1, "points": 0, "drawn": 0.0, "bar": None}
 
     def poll() -> bool:
         snap = run.handle.wait(seen["version"], timeout=0.25)
+        _ = lab_state.KEY in st.session_state  # Streamlit's yield point: a click ends this run here, sending nothing
         seen["version"] = snap.version
         if snap.finished:
             return True
-        bar.progress(*ui.training_progress(snap, run.replayed))
+        fraction, text = ui.training_progress(snap, run.replayed)
+        if (fraction, text := text + lab_state.starts_text(snap)) != seen["bar"]:  # only a change is sent
+            seen["bar"] = (fraction, text)
+            bar.progress(fraction, text=text)
         points = sum(map(len, snap.histories))
         if points > seen["points"] and time.monotonic() - seen["drawn"] >= 0.5:  # at most twice a second
             seen["points"], seen["drawn"] = points, time.monotonic()
@@ -209,6 +236,8 @@ def shared(run: TrainRun, key: tuple, build):
 def show_results(run: TrainRun) -> None:
     first, runs = run.first, run.runs
     budget = first.steps
+    if run.status == "lost":
+        return  # said above the results, with the button that trains it again
     if run.status == "failed":
         st.error(f"**Training failed:** {ui.literal(run.message)}", icon="⚠️")
         return

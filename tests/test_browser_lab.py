@@ -140,6 +140,9 @@ def test_a_press_while_every_worker_is_busy_shows_its_place_in_the_queue(browser
         waiting.get_by_text("Queued: yours is next (every training process on this server is busy)").wait_for(
             timeout=60_000
         )
+        estimate = re.compile(r"Queued: yours is next .* · starts (any moment now|in about \d+ (s|min))")
+        waiting.get_by_text(estimate).wait_for(timeout=30_000)  # from the throughput the server measured
+        assert "run=" in waiting.url  # the URL names the run it follows, so a restart can say it was lost
         screenshot(waiting, "lab_queued")
         waiting.get_by_role("button", name="■ Stop", exact=True).click()  # it never started: untrained, update 0
         waiting.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update 0 of 3000").wait_for(

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnviz.app import trainer, workers
+from rnnviz.app import admission, trainer, workers
 from rnnviz.engine import tasks, training
 from tests.helpers import TINY, finish, first_point, tiny
 
@@ -440,3 +440,129 @@ def test_a_single_config_job_equals_the_same_model_trained_in_a_group_by_train_m
         assert without_time(run.history) == without_time(want.history) and run.updates == want.updates
         for name, value in want.model.params.items():
             np.testing.assert_array_equal(run.model.params[name], value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Admission (rnnviz.app.admission) wired into the service
+
+
+def test_a_press_over_the_cap_is_refused_with_its_reason_and_nothing_is_queued():
+    cap = admission.press_work(press()) / 2  # this press is twice the cap
+    with trainer.TrainingService(workers=1, policy=admission.Policy(max_press_work=cap)) as service:
+        with pytest.raises(trainer.RefusedError, match=r"2\.0× the largest .*rnnviz train"):
+            service.submit(press(), owner="me")
+        assert service.stats()["queued"] == service.stats()["computations"] == 0
+        assert service.stats()["refusals"] == 1
+        with pytest.raises(trainer.RefusedError, match="the largest"):  # a sweep is priced as one press
+            service.sweep(list(press()), owner="me")
+        assert finish(service.submit(press()[:1], owner="me")).status == "done"  # a third of it: admitted
+
+
+def test_the_cap_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(admission.CAP_VARIABLE, "1e6")
+    assert admission.Policy.from_env().max_press_work == 1e6
+    for bad in ("0", "-5", "lots", "nan"):
+        monkeypatch.setenv(admission.CAP_VARIABLE, bad)
+        with pytest.raises(ValueError, match=admission.CAP_VARIABLE):
+            admission.Policy.from_env()
+    monkeypatch.setenv(admission.CAP_VARIABLE, "2e6")
+    with trainer.TrainingService(workers=1) as service:
+        assert service.policy.max_press_work == 2e6
+
+
+def test_one_live_press_per_session_a_new_press_stops_the_old_one_first(service):
+    old = service.submit(press(seed=1, steps=5000), owner="me")
+    first_point(old)
+    other = service.submit(press(seed=2, steps=5000), owner="someone else")
+    new = service.submit(press(seed=3, steps=200), owner="me")
+    assert old.snapshot().status == "stopped" and not old.snapshot().detached  # its job stopped, worker freed
+    assert other.snapshot().status in ("queued", "running")  # another session's press is untouched
+    assert finish(new).status == "done"
+    again = service.submit(press(seed=3, steps=200), owner="me")  # the same press again: replayed, fine
+    assert again.joined and again.snapshot().status == "done"
+    sweep = service.sweep([tiny(seed=s, steps=5000) for s in (4, 5)], owner="me")  # another kind: both live
+    assert other.snapshot().status != "stopped" and all(h.snapshot().status != "stopped" for h in sweep)
+    other.stop()
+    service.sweep([tiny(seed=6)], owner="me")  # a new sweep of the same session stops the old sweep's runs
+    assert [h.snapshot().status for h in sweep] == ["stopped", "stopped"]
+
+
+def test_a_new_press_of_a_session_sharing_a_run_leaves_it_to_the_other_watcher(service):
+    shared = press(seed=8, steps=400)
+    mine = service.submit(shared, owner="me")
+    theirs = service.submit(shared, owner="them")
+    service.submit(press(seed=9), owner="me")
+    assert mine.snapshot().status == "stopped" and mine.snapshot().detached
+    assert finish(theirs).status == "done" and finish(theirs).updates == (400, 400, 400)
+
+
+def test_the_queue_is_bounded_by_its_wait_and_refuses_politely():
+    work = admission.press_work(press(steps=5000))
+    speed = admission.Throughput(per_second=work / 100)  # as measured: 100 s per such press
+    policy = admission.Policy(max_wait=250)
+    with trainer.TrainingService(workers=1, policy=policy) as service:
+        service.throughput = speed
+        handles = [service.submit(press(seed=s, steps=5000), owner=f"student {s}") for s in range(3)]
+        with pytest.raises(trainer.RefusedError, match="The server is busy: .* about 5 min"):
+            service.submit(press(seed=9, steps=5000), owner="student 9")  # 300 s of work ahead
+        replaced = service.submit(press(seed=10, steps=5000), owner="student 2")  # replaces its own: admitted
+        assert handles[2].snapshot().status == "stopped" and replaced.snapshot().status == "queued"
+        joined = service.submit(press(seed=0, steps=5000), owner="student 9")
+        assert joined.joined  # a join costs nothing: admitted however long the queue
+        for handle in (*handles, replaced, joined):
+            handle.stop()
+
+
+def test_a_queued_press_says_when_it_should_start_from_the_measured_throughput():
+    with trainer.TrainingService(workers=1) as service:
+        long = press(seed=0, steps=5000)
+        running = service.submit(long, owner="A")
+        service.throughput.per_second = admission.press_work(long) / 120  # 2 min per such press
+        queued = [service.submit(press(seed=s, steps=5000), owner=f"student {s}") for s in (1, 2)]
+        first, second = (h.snapshot() for h in queued)
+        assert first.status == second.status == "queued"
+        assert 60 < first.starts_in <= 120  # the running press's remaining work
+        assert second.starts_in == pytest.approx(first.starts_in + 120, abs=2)
+        assert running.snapshot().starts_in is None
+        decision, seconds, starts = service.quote(press(seed=7, steps=5000), owner="C")
+        assert decision.admitted and seconds == pytest.approx(120) and starts > 240
+        for handle in (*queued, running):
+            handle.stop()
+
+
+def test_finished_jobs_teach_the_service_its_throughput(service):
+    guess = service.throughput.per_second
+    snap = finish(service.submit(press(steps=400)))
+    measured = admission.press_work(press(steps=400)) / (snap.finished_at - snap.started_at)
+    assert service.throughput.per_second == pytest.approx(guess + 0.3 * (measured - guess))
+
+
+def test_stopping_a_sweep_stops_its_running_runs_and_frees_the_workers(service):
+    handles = service.sweep([tiny(seed=s, steps=50_000) for s in range(3)], owner="me")
+    for handle in handles[:2]:
+        first_point(handle)
+    for handle in handles:
+        handle.stop()
+    wait_until(lambda: service.stats()["running"] == 0, timeout=10)  # the workers stopped mid-run
+    assert [h.snapshot().status for h in handles] == ["stopped"] * 3
+    assert max(handles[0].snapshot().updates) < 50_000
+    assert finish(service.submit(press(seed=1))).status == "done"
+
+
+def test_the_service_trains_a_lesson_run_as_the_lessons_record_it(service):
+    """The Lessons' "Train it again, live": configs, an owner and alive, kind "lesson"; the record is
+    rnnviz.content.lessons.train_record's."""
+    from rnnviz.content import lessons
+
+    configs = (tiny(cell="rnn"), tiny(cell="lstm"))
+    handle = service.submit(configs, owner="lesson tab", alive=lambda: True, kind="lesson")
+    snap = finish(handle)
+    for index, config in enumerate(configs):
+        got, want = snap.record(index), lessons.train_record(config)
+        for timing in ("wall_seconds", "seconds", "seconds_per_step"):
+            got.pop(timing), want.pop(timing)
+        for point in (*got["history"], *want["history"]):
+            point.pop("seconds")
+        assert got == want
+    with pytest.raises(ValueError, match="kind"):
+        service.submit(configs, owner="x", kind="other")

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from rnnviz.app import trainer, ui
+from rnnviz.app import lab_state, trainer, ui
 from rnnviz.app.lab_state import KEY, Lab, Sweep, SweepPlan, TrainRun
 from rnnviz.engine import tasks, training
 from tests.helpers import LAB, assert_clean, finish, first_point, open_page
@@ -294,8 +294,7 @@ def test_the_sweep_runs_through_the_service_and_stays_in_the_session():
     again.button(key="lab.sweep_run").click().run()
     assert ui.training_service().stats()["computations"] == after["computations"]  # every run replayed
     runs = [
-        sorted(r.summaries, key=lambda x: (x["length"], x["seed"]))
-        for r in (record, again.session_state[KEY].sweep)
+        sorted(r.summaries, key=lambda x: (x["length"], x["seed"])) for r in (record, again.session_state[KEY].sweep)
     ]
     assert runs[0] == runs[1]
 
@@ -314,3 +313,72 @@ def test_a_stopped_sweep_shows_its_finished_runs_stops_the_rest_and_says_so():
     assert any("Stopped after 3 of 6 runs" in w.value for w in at.warning)
     assert any("Your sweep (3 of 6 runs)" in c.proto.spec for c in at.get("plotly_chart"))
     assert [h.snapshot().status for h in slow] == ["stopped"] * 3
+
+
+# --------------------------------------------------------------------------------------------------
+# Admission, estimates and a lost run, as the page says them
+
+
+def test_a_press_over_the_cap_is_refused_on_the_page_with_its_reason():
+    largest = dict(task="order", length=200, hidden_size=64, steps=3000)
+    at = open_page(LAB, **largest)
+    over = trainer.admission.press_work(lab_configs(**largest).values()) / trainer.admission.Policy().max_press_work
+    assert any(f"would be refused now: This run is {over:.1f}× the largest" in c.value for c in at.caption)
+    at.button(key="lab.train").click().run()
+    assert_clean(at)
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith(f"**Not started.** This run is {over:.1f}× the largest this shared server trains")
+    assert "fewer updates" in warning and "`rnnviz train`" in warning
+    assert at.session_state[KEY].run is None and not at.get("progress")  # nothing queued, nothing polled
+    at.slider(key="lab.steps").set_value(50).run()  # within the cap: the caption says what it costs
+    assert any(c.value.startswith("A press with these settings takes about") for c in at.caption)
+
+
+def test_a_busy_server_refuses_politely_and_the_estimate_is_shown_before_a_press():
+    policy = trainer.admission.Policy(max_wait=300)
+    with trainer.TrainingService(workers=1, policy=policy) as service, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui, "training_service", lambda: service)
+        busy = tuple(lab_configs(steps=3000, seed=40).values())
+        running = service.submit(busy, owner="another session")
+        service.throughput.per_second = trainer.admission.press_work(busy) / 200  # 200 s per such run
+        at = open_page(LAB, steps=3000, length=10, hidden_size=4, seed=41)
+        (quote,) = [c.value for c in at.caption if c.value.startswith("A press with these settings")]
+        assert "takes about 3 min of a training process; it would start in about 3 min" in quote
+        queued = service.submit(tuple(lab_configs(steps=3000, seed=42).values()), owner="a third session")
+        at.button(key="lab.train").click().run()  # 400 s of work ahead: over the 300 s bound
+        assert_clean(at)
+        (warning,) = [w.value for w in at.warning]
+        assert warning.startswith("**Not started.** The server is busy: the runs already waiting would keep yours")
+        assert "Try again in a few minutes" in warning and at.session_state[KEY].run is None
+        snap = queued.snapshot()
+        assert snap.status == "queued" and snap.starts_in > 100  # the queued press knows when it should start
+        assert lab_state.starts_text(snap).startswith(" · starts in about ")
+        queued.stop(), running.stop()
+
+
+def test_a_run_of_a_service_that_is_gone_is_said_lost_and_trains_again_with_one_press():
+    at = open_page(LAB, steps=50, length=10, hidden_size=4, seed=43)
+    with trainer.TrainingService(workers=1) as old:  # the service that trained it, shut down mid-run
+        running_record(at, lab_configs(steps=3000, seed=43), old)
+    at.run()
+    assert_clean(at)
+    assert at.session_state[KEY].run.status == "lost"
+    assert [w.value for w in at.warning] == [lab_state.LOST]
+    assert not at.metric  # no results claimed for a run that is gone
+    at.button(key="lab.retrain").click().run()  # the URL's settings, trained again
+    assert_clean(at)
+    record = at.session_state[KEY].run
+    assert record.status == "done" and {c.steps for c in record.configs.values()} == {50} and not at.warning
+
+
+def test_after_a_restart_the_urls_run_is_said_lost_and_offered_again():
+    at = open_page(LAB, steps=50, length=10, hidden_size=4, seed=44, run="0ldserv1-17")  # another instance's run
+    assert_clean(at)
+    assert [w.value for w in at.warning] == [lab_state.LOST]
+    assert at.session_state[KEY].run is None
+    at.button(key="lab.retrain").click().run()
+    assert_clean(at)
+    assert at.session_state[KEY].run.status == "done" and not at.warning
+    assert "run" not in at.query_params  # the run ended: the URL names none
+    same = open_page(LAB, steps=50, run=f"{ui.training_service().instance}-17")  # this server's: not lost
+    assert not same.warning

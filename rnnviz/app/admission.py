@@ -17,13 +17,16 @@ worker), so it tracks the machine the app runs on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rnnviz.engine import tasks
 from rnnviz.engine.cells import GATE_COUNT
 from rnnviz.engine.training import TrainConfig
 
+CAP_VARIABLE = "RNNVIZ_MAX_PRESS_WORK"  # the per-press cap in work units ("6e11"; "inf": no cap, a private server)
 BACKWARD_FACTOR = 3.0  # a training update: the forward products and about twice as much again backward
 
 
@@ -83,6 +86,21 @@ class Policy:
     max_press_work: float = 6.0e11
     max_wait: float = 15 * 60.0
 
+    @classmethod
+    def from_env(cls, environ: Mapping = os.environ) -> Policy:
+        """The default rules, with the per-press cap from ``RNNVIZ_MAX_PRESS_WORK`` when it is set. ValueError
+        on a value that is not a positive number (a typo must not quietly lift the cap)."""
+        raw = environ.get(CAP_VARIABLE, "").strip()
+        if not raw:
+            return cls()
+        try:
+            cap = float(raw)
+        except ValueError:
+            cap = math.nan
+        if not cap > 0:
+            raise ValueError(f"{CAP_VARIABLE} must be a positive number of work units (say 6e11), got {raw!r}")
+        return cls(max_press_work=cap)
+
     def admit(
         self, work: float, waiting_work: float, workers: int, throughput: Throughput, own_jobs: Sequence = ()
     ) -> Decision:
@@ -91,9 +109,11 @@ class Policy:
         if work > self.max_press_work:
             return Decision(
                 False,
-                f"This run is {work / self.max_press_work:.1f}× the largest this shared server trains "
-                f"({wait_words(throughput.seconds(work))} of a core). Use fewer updates, a shorter sequence, "
-                "fewer units or fewer models, or run it on your own machine with `rnnviz train`.",
+                # no time in words here: the estimate starts from small presses and larger matrices run up to 5x
+                # faster per unit, so "about 40 min" would be the largest press's 9 min overstated
+                f"This run is {work / self.max_press_work:.1f}× the largest this shared server trains. Use fewer "
+                "updates, a shorter sequence, fewer units or fewer models, or run it on your own machine with "
+                "`rnnviz train`.",
             )
         wait = estimated_start([waiting_work], workers, throughput)
         if wait > self.max_wait:

@@ -7,13 +7,19 @@ A session's lab is ``idle`` until the first press of Train, and each press is a 
 
     idle --press--> queued --(a worker is free)--> running --> done      (the budget spent: verdicts)
                       |                               |-----> stopped   (Stop, or another press of new settings)
-                      |--------------Stop------------>|-----> failed    (the worker reported an error or died)
+                      |--------------Stop------------>|-----> failed    (the worker reported an error, died or hung)
+                      |------------------------------>|-----> lost      (the server's training service restarted)
 
 ``queued`` and ``running`` are read from the training service's job (:mod:`rnnviz.app.trainer`), which lives on
 across the page's reruns; the three end states are written once, by :meth:`Lab.settle` (at the top of every
 script run) or by Stop, never by a poll: a click starts the next script run while the last one may still be
 polling (Streamlit's fast reruns), so polls only read. A :class:`Sweep` goes running -> done or stopped the
 same way, with one job per run.
+
+A press the server refuses (over the per-press cap, or a queue too long: :mod:`rnnviz.app.admission`) leaves
+the lab as it was; the page says why. A run is **lost** when the service that trained it is gone: in this
+process (the record's handle belongs to a closed service) or across a server restart (the page's URL names a
+run, ``run=<service instance>-<job id>``, of a service instance this server is not): :func:`lost_in_url`.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ import itertools
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from rnnviz.app.trainer import Handle, Snapshot
+from rnnviz.app import admission
+from rnnviz.app.trainer import CLOSED, Handle, Snapshot
 from rnnviz.engine import tasks, training
 from rnnviz.figures import common, equations, stepper
 
@@ -31,6 +38,12 @@ OUTCOMES = tuple(c for r in range(len(MODELS) + 1) for c in itertools.combinatio
 DEFAULTS = training.TrainConfig()
 SMALL = training.SMALL_DATA
 KEY = "_lab.state"  # where a session's Lab is kept in its state (private, like _ui.*: not one of the page's settings)
+RUN_PARAM = "run"  # the URL's name of the run a page follows (service instance and job id), while it is live
+LOST = (
+    "**Your run was lost.** The server restarted while it trained (or its training service was shut down), so the "
+    "run and its curves are gone. Its settings are still in this page's address and in the sidebar: press the "
+    "button to train them again."
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -88,6 +101,33 @@ def outcomes_of(cells: Sequence[str]) -> list[tuple]:
     return [o for o in OUTCOMES if set(o) <= set(cells)]
 
 
+def quote_text(decision: admission.Decision, seconds: float, starts_in: float) -> str:
+    """What a press with the sidebar's settings would meet, before it is pressed (``TrainingService.quote``)."""
+    if not decision.admitted:
+        return f"A press with these settings would be refused now: {decision.reason}"
+    if seconds <= 0:
+        return "These settings have a run on this server already: a press replays it, or joins it while it trains."
+    start = "at once" if starts_in < 5 else f"in {admission.wait_words(starts_in)}"
+    cost = admission.wait_words(seconds)
+    return f"A press with these settings takes {cost} of a training process; it would start {start}."
+
+
+def starts_text(snap: Snapshot) -> str:
+    """' · starts in about 2 min' for a queued snapshot with an estimate, else ''."""
+    if snap.status != "queued" or snap.starts_in is None:
+        return ""
+    return " · starts " + ("any moment now" if snap.starts_in < 5 else f"in {admission.wait_words(snap.starts_in)}")
+
+
+def lost_in_url(ref: str | None, lab: Lab, instance: str) -> bool:
+    """Whether the URL's ``run=`` names a run of another service instance that this session does not hold: the
+    page was following a run when the server restarted (a new process, a new instance, a fresh session)."""
+    if not ref or ref.partition("-")[0] == instance:
+        return False
+    held = lab.run is not None and lab.run.handle is not None and lab.run.handle.ref == ref
+    return not held
+
+
 # --------------------------------------------------------------------------------------------------
 # A press of Train
 
@@ -114,7 +154,8 @@ class TrainRun:
     """One press of Train. ``configs`` by cell (what was pressed, not what the sidebar says now); ``handle``
     the service's (None for a record made without one, as a test's stand-in); ``replayed`` None, "yours" or
     "other" (this press attached to a job this session or another session started). Once it has ended,
-    ``ended`` is "done", "stopped" or "failed" and ``runs`` holds each model's ``training.ModelRun``."""
+    ``ended`` is "done", "stopped", "failed" or "lost" and ``runs`` holds each model's ``training.ModelRun``
+    (none for a failed or lost run)."""
 
     configs: dict
     prediction: tuple | None = None
@@ -145,8 +186,11 @@ class TrainRun:
     def first(self) -> training.TrainConfig:
         return next(iter(self.configs.values()))
 
-    def settle(self) -> bool:
-        """If the job has finished, record how it ended (and each model's run); True if it has ended."""
+    def settle(self, service=None) -> bool:
+        """If the job has finished, record how it ended (and each model's run); True if it has ended. A live
+        run whose handle belongs to a service other than ``service`` (the server's current one) is lost."""
+        if self.ended is None and service is not None and self.handle.service is not service:
+            self.ended = "lost"
         if self.ended is None and (snap := self.handle.snapshot()).finished:
             self._end(snap)
         return self.ended is not None
@@ -159,7 +203,9 @@ class TrainRun:
 
     def _end(self, snap: Snapshot) -> None:
         self.detached = snap.detached
-        if snap.status == "failed":
+        if snap.status == "failed" and snap.message == CLOSED:
+            self.ended = "lost"
+        elif snap.status == "failed":
             self.ended, self.message = "failed", snap.message
         else:
             self.ended, self.runs = ("done" if snap.status == "done" else "stopped"), runs_of(snap)
@@ -267,6 +313,7 @@ class Lab:
     run: TrainRun | None = None
     sweep: Sweep | None = None
     mine: set = field(default_factory=set)
+    lost: bool = False  # the page found a lost run in its URL (lost_in_url); until the next press
 
     @classmethod
     def of(cls, state: MutableMapping) -> Lab:
@@ -280,10 +327,11 @@ class Lab:
         """idle before the first press, else the last press's status."""
         return "idle" if self.run is None else self.run.status
 
-    def settle(self) -> None:
-        """Record what finished since the last script run (the only place, with Stop, that changes a record)."""
+    def settle(self, service=None) -> None:
+        """Record what finished since the last script run (the only place, with Stop, that changes a record);
+        ``service``: the server's current training service (a run of another one is lost)."""
         if self.run is not None:
-            self.run.settle()
+            self.run.settle(service)
         if self.sweep is not None:
             self.sweep.settle()
 
@@ -296,6 +344,7 @@ class Lab:
         handle = submit(tuple(configs.values()))
         if handle is None:
             return None
+        self.lost = False
         if old is not None and old.live:
             old.handle.stop()
         if handle.joined:

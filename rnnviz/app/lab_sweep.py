@@ -5,11 +5,12 @@ sidebar's settings through the training service, its progress, and its result (k
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import streamlit as st
 
-from rnnviz.app import ui
+from rnnviz.app import lab_state, trainer, ui
 from rnnviz.app.lab_state import Lab, Sweep, SweepPlan
 from rnnviz.content import DATA
 from rnnviz.engine import tasks, training
@@ -72,8 +73,7 @@ def show(lab: Lab, plan: SweepPlan) -> Callable[[], bool] | None:
     pressed = left.button("Run the sweep with my settings", disabled=not cells, width="stretch", key="lab.sweep_run")
     right.button("■ Stop the sweep", width="stretch", key="lab.sweep_stop", on_click=stop_sweep)
     if pressed:
-        service, owner, alive = ui.training_service(), ui.session_owner(), ui.session_alive()
-        lab.start_sweep(plan, lambda configs: ui.guarded(service.sweep, configs, owner, alive))
+        lab.start_sweep(plan, submit)
     if lab.sweep is None:
         return None
     if lab.sweep.status == "running":
@@ -82,22 +82,46 @@ def show(lab: Lab, plan: SweepPlan) -> Callable[[], bool] | None:
     return None
 
 
+def submit(configs: list):
+    """The sweep to the service as one press; None when it is refused (said here, with the reason)."""
+    try:
+        return ui.training_service().sweep(configs, ui.session_owner(), ui.session_alive())
+    except trainer.RefusedError as refusal:
+        st.warning(f"**The sweep was not started.** {refusal}", icon="⏳")
+    except ValueError as err:
+        st.error(f"**That input cannot be used:** {ui.literal(err)}", icon="⚠️")
+    return None
+
+
 def stop_sweep() -> None:
     Lab.of(st.session_state).stop_sweep()  # the lab as it is when the click lands
 
 
 def watch(sweep: Sweep) -> Callable[[], bool]:
-    """A progress bar here, and the poll that fills it (True once every run has finished)."""
+    """A progress bar here, and the poll that fills it (True once every run has finished). Cheap, as thirty
+    sessions may poll at once: the statuses are read without snapshots, the wait wakes only for this sweep's
+    next run, and the bar is sent to the browser only when its words change."""
     bar = st.progress(0.0, text="Sweeping...")
+    seen = {"statuses": None, "bar": None, "at": 0.0}
 
     def poll() -> bool:
-        waiting = next((h for h in sweep.handles if not h.snapshot().finished), None)
-        if waiting is not None:
-            waiting.wait(waiting.snapshot().version, timeout=0.25)
-        snaps = sweep.snapshots()
-        if all(s.finished for s in snaps):
+        waiting = next((h for h in sweep.handles if h.status not in trainer.FINISHED), None)
+        if waiting is None:
             return True
-        bar.progress(*ui.sweep_progress(snaps))
+        waiting.wait(waiting.snapshot().version, timeout=0.25)
+        _ = lab_state.KEY in st.session_state  # Streamlit's yield point: a click ends this run here, sending nothing
+        statuses = [h.status for h in sweep.handles]
+        if all(s in trainer.FINISHED for s in statuses):
+            return True
+        if statuses != seen["statuses"] or time.monotonic() - seen["at"] > 1.0:  # estimates move by the second
+            seen["statuses"], seen["at"] = statuses, time.monotonic()
+            snaps = sweep.snapshots()
+            fraction, text = ui.sweep_progress(snaps)
+            if "running" not in statuses:  # the sweep waits for a worker: when should its first run start?
+                text += lab_state.starts_text(next(s for s in snaps if s.status == "queued"))
+            if (fraction, text) != seen["bar"]:
+                seen["bar"] = (fraction, text)
+                bar.progress(fraction, text=text)
         return False
 
     return poll

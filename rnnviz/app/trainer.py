@@ -30,12 +30,24 @@ submits the frozen configs of one press of Train (one :class:`training.TrainConf
   Training lab draws from a snapshot is ``rnnviz.app.lab_state.runs_of``.)
 - **The lag sweep** submits one job per (cell, length, seed) run (:meth:`TrainingService.sweep`), so its
   runs use the whole pool and a run another session's sweep already made is not trained twice.
+- **Admission** (:mod:`rnnviz.app.admission`): every submission is priced in work units before it is queued
+  (a sweep as one press: the runs it still needs); the service refuses, with :class:`RefusedError` and the reason in
+  a student's words, a press over the per-press cap or one the queue could not start within its bound. A
+  session (``owner``) has one live submission of each ``kind`` ("train", "sweep", "lesson"): a new one stops
+  the session's earlier one first (a run the two share goes on). A queued snapshot says when it should start
+  (``Snapshot.starts_in``), from the work ahead of it and the throughput measured on finished jobs.
 - Finished jobs stay in a least-recently-used index of ``keep`` jobs; a later identical press replays
-  instantly. A worker that dies marks its job failed with a message; the service starts a new worker.
+  instantly.
+- **Faults said aloud.** A worker that dies fails its job with a message that says how (its exit code, or the
+  signal that killed it); a watchdog fails the job of a worker that made no progress for ``stall_after`` seconds
+  (no message and no CPU time: stopped or stuck), kills that worker. Either way a new worker takes the place at
+  once, so the pool keeps its size. ``instance`` names this service: a page that finds a run of another instance
+  in its URL knows the server restarted and the run was lost.
 
 Threads: every piece of state is guarded by one lock; one background thread per service reads the workers'
-messages, notices dead workers and hands queued jobs to idle ones. (Over 500 lines on purpose: everything that
-reads or writes the state under that lock stays in one file, so the lock's rules can be checked in one place.)
+messages, notices dead and hung workers (the watchdog) and hands queued jobs to idle ones. (Over 500 lines on
+purpose: everything that reads or writes the state under that lock stays in one file, so the lock's rules can be
+checked in one place.)
 """
 
 from __future__ import annotations
@@ -43,9 +55,12 @@ from __future__ import annotations
 import atexit
 import collections
 import dataclasses
+import heapq
 import itertools
+import signal
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -53,11 +68,38 @@ from multiprocessing import connection
 
 import numpy as np
 
+from rnnviz.app import admission
 from rnnviz.app.workers import MAX_WORKERS, Worker, default_workers
 from rnnviz.engine import tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
+KINDS = ("train", "sweep", "lesson")  # what a session may have one live submission of, each
+STALLED = (
+    "The training worker stopped responding (no progress for {seconds:.0f} s), so the server stopped it and "
+    "started a new one; the run was stopped. Press Train to start again."
+)
+DIED = (
+    "The training worker ended unexpectedly ({how}); the run was lost. The server started a new worker in its "
+    "place: press Train to start again."
+)
+CLOSED = "The server's training service was shut down (the server restarted or is stopping); the run was lost."
+
+
+class RefusedError(ValueError):
+    """A submission this server does not take now; ``str()`` is the reason, in words a student can act on."""
+
+
+def death(returncode: int | None) -> str:
+    """How a worker process ended, in words: 'killed by SIGKILL, ...' or 'exit code 3'."""
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        oom = ": the system may have run out of memory" if -returncode == signal.SIGKILL else ""
+        return f"killed by {name}{oom}"
+    return f"exit code {returncode}"
 
 
 @dataclass(frozen=True, eq=False)  # arrays: equal means the same object, never an elementwise comparison
@@ -95,6 +137,7 @@ class Snapshot:
     started_at: float | None  # worker wall clock (time.time()) when training began
     finished_at: float | None
     version: int  # grows with every change of the job; see Handle.wait
+    starts_in: float | None = None  # while queued: the estimated seconds until it starts
 
     @property
     def finished(self) -> bool:
@@ -137,11 +180,26 @@ class Snapshot:
             run,
         )
 
+    def record(self, index: int = 0) -> dict:
+        """Model ``index`` as ``rnnviz.content.lessons.train_record`` writes a run (JSON-ready): the config,
+        every evaluation point and the summary; ``wall_seconds`` is the worker's time for the whole job."""
+        config = self.configs[index]
+        wall = (self.finished_at or 0.0) - (self.started_at or 0.0)
+        return {
+            "wall_seconds": round(max(0.0, wall), 2),
+            "config": dataclasses.asdict(config),
+            "history": [dataclasses.asdict(p) for p in self.histories[index]],
+            **self.result(index).summary(),
+        }
+
 
 class _Job:
-    def __init__(self, job_id: int, configs: tuple):
+    def __init__(self, job_id: int, configs: tuple, lock: threading.RLock):
         self.id = job_id
         self.configs = configs
+        self.works = [admission.model_work(c) for c in configs]  # priced once
+        self.work = sum(self.works)
+        self.changed = threading.Condition(lock)  # the service's lock; a wait wakes only for this job
         self.status = "queued"
         self.message: str | None = None
         self.histories: list[list] = [[] for _ in configs]
@@ -151,6 +209,13 @@ class _Job:
         self.finished_at: float | None = None
         self.version = 0
         self.worker: Worker | None = None
+
+    def remaining(self) -> float:
+        """Work units still to do: each model's price times the share of its updates not yet done."""
+        left = 0.0
+        for config, work, history in zip(self.configs, self.works, self.histories, strict=True):
+            left += work * (1.0 - (history[-1].step if history else 0) / config.steps)
+        return left
 
 
 @dataclass
@@ -183,6 +248,21 @@ class Handle:
     def job_id(self) -> int:
         return self._job.id
 
+    @property
+    def service(self) -> TrainingService:
+        return self._service
+
+    @property
+    def ref(self) -> str:
+        """This job's name across restarts: the service's instance and the job id ('3f2a9c1b-7')."""
+        return f"{self._service.instance}-{self._job.id}"
+
+    @property
+    def status(self) -> str:
+        """The job's status as this handle sees it, without building a snapshot (cheap, for polls)."""
+        with self._service._lock:
+            return "stopped" if self._frozen is not None else self._job.status
+
     def snapshot(self) -> Snapshot:
         with self._service._lock:
             return self._snapshot()
@@ -204,13 +284,14 @@ class Handle:
             started_at=job.started_at,
             finished_at=job.finished_at,
             version=job.version,
+            starts_in=self._service._starts_in(job) if job.status == "queued" else None,
         )
 
     def wait(self, after: int = -1, timeout: float | None = None) -> Snapshot:
         """The snapshot as soon as the job's version is past ``after`` or it has finished, or after
         ``timeout`` seconds, whichever comes first."""
-        with self._service._changed:
-            self._service._changed.wait_for(
+        with self._job.changed:
+            self._job.changed.wait_for(
                 lambda: self._frozen is not None or self._job.version > after or self._job.status in FINISHED,
                 timeout,
             )
@@ -229,8 +310,8 @@ class Handle:
             if not others:
                 service._stop(job)
             snap = self._snapshot()
-            self._frozen = dataclasses.replace(snap, status="stopped", position=None, detached=others)
-            service._changed.notify_all()
+            self._frozen = dataclasses.replace(snap, status="stopped", position=None, detached=others, starts_in=None)
+            self._job.changed.notify_all()
 
 
 class TrainingService:
@@ -240,7 +321,10 @@ class TrainingService:
     (``nice``, added to the server's) so the server's reruns get a core first: training takes every core the
     class leaves idle, never the pages' responsiveness. ``prestart`` starts the workers now instead of at the
     first press (a fresh interpreter importing NumPy takes seconds on a busy machine). ``orphan_after``: how
-    many seconds a handle's session may be gone (its ``alive`` says no) before the handle detaches."""
+    many seconds a handle's session may be gone (its ``alive`` says no) before the handle detaches. ``policy``:
+    the admission rules (default ``admission.Policy.from_env()``: the per-press cap from
+    ``RNNVIZ_MAX_PRESS_WORK``). ``stall_after``: how many seconds a running worker may show no sign of work
+    (no message, no CPU time) before the watchdog stops it."""
 
     def __init__(
         self,
@@ -249,6 +333,8 @@ class TrainingService:
         nice: int = 10,
         prestart: bool = False,
         orphan_after: float = 120.0,
+        policy: admission.Policy | None = None,
+        stall_after: float = 60.0,
     ):
         workers = default_workers() if workers is None else workers
         if not 1 <= workers <= MAX_WORKERS:
@@ -259,13 +345,22 @@ class TrainingService:
             raise ValueError(f"nice must be between 0 and 19, got {nice}")
         if not orphan_after >= 0:
             raise ValueError(f"orphan_after must be a number of seconds, at least 0, got {orphan_after}")
+        if not stall_after > 0:
+            raise ValueError(f"stall_after must be a number of seconds above 0, got {stall_after}")
         self.orphan_after = orphan_after
+        self.stall_after = stall_after
+        self.policy = admission.Policy.from_env() if policy is None else policy
+        self.throughput = admission.Throughput()  # measured on this server's finished jobs
+        self.instance = uuid.uuid4().hex[:8]
+        self._owned: dict[tuple, list[weakref.ref]] = {}  # (owner, kind) -> its live submission's handles
+        self._estimates: dict[int, float] = {}  # job id -> seconds until it starts (queued jobs)
+        self._estimated_at = -1e9
+        self._watched_at = 0.0  # when the watchdog last looked
         self._asked_at = 0.0  # when the pump last asked the handles' alive()
         self.size = workers
         self.nice = nice
         self.keep = keep
         self._lock = threading.RLock()
-        self._changed = threading.Condition(self._lock)
         self._index: collections.OrderedDict[tuple, _Job] = collections.OrderedDict()  # queued, running, done
         self._queue: collections.deque[_Job] = collections.deque()  # Train presses, first in first out
         self._later: collections.deque[_Job] = collections.deque()  # sweep runs: after every press
@@ -278,6 +373,8 @@ class TrainingService:
         self.computations = 0  # jobs handed to a worker: what was actually computed
         self.submissions = 0
         self.peak_running = 0
+        self.refusals = 0
+        self.stalls = 0  # workers the watchdog stopped
         if prestart:
             with self._lock:
                 self._start_pump()
@@ -292,41 +389,15 @@ class TrainingService:
         *,
         later: bool = False,
         alive: Callable[[], bool] | None = None,
+        kind: str = "train",
     ) -> Handle:
         """Train ``configs`` (one per model) or attach to the identical job already queued, running or done.
-        ``owner`` names the session, for the caller's records; ``later`` queues the job behind every press
-        (the sweep's runs); ``alive`` says whether the submitting session is still connected (see the module
-        docstring). The job goes on while any handle to it is attached. ValueError on a config that fails
-        its own check."""
-        configs = tuple(configs)
-        if not configs:
-            raise ValueError("submit at least one training config")
-        for config in configs:
-            if not isinstance(config, training.TrainConfig):
-                raise ValueError(f"expected training.TrainConfig, got {type(config).__name__}")
-            config.check()
-        owner = object() if owner is None else owner
-        with self._lock:
-            if self._closed:
-                raise ValueError("the training service is closed")
-            self.submissions += 1
-            job = self._index.get(configs)
-            joined = job is not None
-            if job is None:
-                job = _Job(next(self._ids), configs)
-                self._index[configs] = job
-                (self._later if later else self._queue).append(job)
-                self._start_pump()
-                self._dispatch()
-            else:
-                self._index.move_to_end(configs)
-                if not later and job in self._later:  # a press wants what a sweep queued: it goes first
-                    self._later.remove(job)
-                    self._queue.append(job)
-                    self._moved()
-            token = next(self._tokens)
-            job.watchers[token] = _Watch(alive)
-            return Handle(self, job, owner, joined, token)
+        ``owner`` names the session: its earlier live submission of the same ``kind`` stops first (see the
+        module docstring); ``later`` queues the job behind every press (the sweep's runs); ``alive`` says
+        whether the submitting session is still connected. The job goes on while any handle to it is attached.
+        :class:`RefusedError` when the admission policy says no (the message says why); ValueError on a config
+        that fails its own check."""
+        return self._submit([configs], owner, later, alive, kind)[0]
 
     def sweep(
         self,
@@ -336,8 +407,68 @@ class TrainingService:
     ) -> list[Handle]:
         """One job per run (each a single config), so a sweep's runs share the pool and any run already
         made, by this or another session, is not trained again. They queue behind every Train press, so a
-        sweep never makes a class wait."""
-        return [self.submit((config,), owner, later=True, alive=alive) for config in configs]
+        sweep never makes a class wait. Admitted or refused as one press (the runs not made yet)."""
+        return self._submit([(config,) for config in configs], owner, True, alive, "sweep")
+
+    def quote(self, configs: Sequence[training.TrainConfig], owner: Hashable | None = None, kind: str = "train"):
+        """What a submission of ``configs`` would meet now, without submitting it: ``(decision, seconds,
+        starts_in)``, the admission decision, the estimated seconds of a worker it costs (0: it would replay
+        or join a run) and the estimated seconds until it would start."""
+        groups = [self._checked(configs)]
+        with self._lock:
+            decision, work, waiting = self._decide(groups, owner, kind, later=kind == "sweep")
+            starts = admission.estimated_start([waiting], self.size, self.throughput) if work else 0.0
+            return decision, self.throughput.seconds(work), starts
+
+    def _checked(self, configs: Sequence[training.TrainConfig]) -> tuple:
+        configs = tuple(configs)
+        if not configs:
+            raise ValueError("submit at least one training config")
+        for config in configs:
+            if not isinstance(config, training.TrainConfig):
+                raise ValueError(f"expected training.TrainConfig, got {type(config).__name__}")
+            config.check()
+        return configs
+
+    def _submit(self, groups, owner, later, alive, kind) -> list[Handle]:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        groups = [self._checked(g) for g in groups]
+        if not groups:
+            raise ValueError("submit at least one training config")
+        named = owner is not None
+        owner = object() if owner is None else owner
+        with self._lock:
+            if self._closed:
+                raise ValueError("the training service is closed")
+            decision = self._decide(groups, owner if named else None, kind, later)[0]
+            if not decision.admitted:
+                self.refusals += 1
+                raise RefusedError(decision.reason)
+            handles = [self._attach(configs, owner, later, alive) for configs in groups]
+            if named:
+                self._replace(owner, kind, handles)
+            return handles
+
+    def _attach(self, configs: tuple, owner: Hashable, later: bool, alive) -> Handle:
+        self.submissions += 1
+        job = self._index.get(configs)
+        joined = job is not None
+        if job is None:
+            job = _Job(next(self._ids), configs, self._lock)
+            self._index[configs] = job
+            (self._later if later else self._queue).append(job)
+            self._start_pump()
+            self._dispatch()
+        else:
+            self._index.move_to_end(configs)
+            if not later and job in self._later:  # a press wants what a sweep queued: it goes first
+                self._later.remove(job)
+                self._queue.append(job)
+                self._moved()
+        token = next(self._tokens)
+        job.watchers[token] = _Watch(alive)
+        return Handle(self, job, owner, joined, token)
 
     def stats(self) -> dict:
         with self._lock:
@@ -347,6 +478,9 @@ class TrainingService:
                 "running": sum(w.job is not None for w in self._workers),
                 "queued": len(self._queue) + len(self._later),
                 "peak_running": self.peak_running,
+                "refusals": self.refusals,
+                "stalls": self.stalls,
+                "per_second": self.throughput.per_second,
                 "workers": [w.process.pid for w in self._workers],
                 "cached": sum(j.status == "done" for j in self._index.values()),
             }
@@ -361,7 +495,7 @@ class TrainingService:
             self._closed = True
             workers, self._workers = self._workers, []
             for job in [*self._queue, *self._later] + [w.job for w in workers if w.job is not None]:
-                self._finish(job, "failed", "the training service was closed")
+                self._finish(job, "failed", CLOSED)
             self._queue.clear()
             self._later.clear()
         for w in workers:
@@ -377,6 +511,51 @@ class TrainingService:
 
     # ---- inside the lock -----------------------------------------------------------------------------
 
+    def _own(self, owner: Hashable, kind: str) -> list[Handle]:
+        """The live handles of ``owner``'s last submission of ``kind``."""
+        handles = (ref() for ref in self._owned.get((owner, kind), ()))
+        return [h for h in handles if h is not None and h._frozen is None and h._job.status not in FINISHED]
+
+    def _decide(self, groups: list[tuple], owner: Hashable | None, kind: str, later: bool):
+        """The admission decision for ``groups`` (one tuple of configs per job), its new work and the work
+        waiting ahead of it. Runs that exist already cost nothing (they are joined or replayed); the owner's
+        live submission of this kind does not count as waiting if nobody else watches it (it stops first)."""
+        work = sum(admission.press_work(g) for g in dict.fromkeys(groups) if g not in self._index)
+        own = self._own(owner, kind) if owner is not None else []
+        tokens = {h._token for h in own}
+        replaced = {id(h._job) for h in own if set(h._job.watchers) <= tokens}
+        ahead = [w.job for w in self._workers if w.job is not None] + list(self._queue)
+        ahead += list(self._later) if later else []
+        waiting = sum(j.remaining() for j in ahead if id(j) not in replaced)
+        if not work:
+            return admission.Decision(True, replaces=tuple(own)), 0.0, waiting
+        return self.policy.admit(work, waiting, self.size, self.throughput, own), work, waiting
+
+    def _replace(self, owner: Hashable, kind: str, handles: list[Handle]) -> None:
+        """Stop ``owner``'s earlier submission of ``kind`` (runs the new one shares go on), keep the new one."""
+        keep = {id(h._job) for h in handles}
+        for old in self._own(owner, kind):
+            if id(old._job) not in keep:
+                old.stop()
+        self._owned[(owner, kind)] = [weakref.ref(h) for h in handles]
+
+    def _starts_in(self, job: _Job) -> float | None:
+        """Seconds until queued ``job`` should start: the workers' remaining work and every job ahead of it,
+        each given to the first worker free, at the measured throughput (worked out at most once a second)."""
+        now = time.monotonic()
+        if now - self._estimated_at > 1.0 or job.id not in self._estimates:
+            self._estimated_at = now
+            speed = self.throughput
+            free = [speed.seconds(w.job.remaining()) if w.job is not None else 0.0 for w in self._workers]
+            free += [0.0] * max(0, self.size - len(free))
+            heapq.heapify(free)
+            self._estimates = {}
+            for queued in itertools.chain(self._queue, self._later):
+                at = heapq.heappop(free)
+                self._estimates[queued.id] = at
+                heapq.heappush(free, at + speed.seconds(queued.work))
+        return self._estimates.get(job.id)
+
     def _position(self, job: _Job) -> int | None:
         if job.status != "queued":
             return None
@@ -384,7 +563,7 @@ class TrainingService:
 
     def _changed_job(self, job: _Job) -> None:
         job.version += 1
-        self._changed.notify_all()
+        job.changed.notify_all()
 
     def _finish(self, job: _Job, status: str, message: str | None = None, at: float | None = None) -> None:
         job.status, job.message = status, message
@@ -418,6 +597,7 @@ class TrainingService:
                 return
             job = (self._queue or self._later).popleft()
             idle.job, job.worker, job.status = job, idle, "running"
+            idle.heard()  # the watchdog counts from here
             idle.send.send((job.id, job.configs))
             self.computations += 1
             self.peak_running = max(self.peak_running, sum(w.job is not None for w in self._workers))
@@ -458,6 +638,7 @@ class TrainingService:
                     self._read(worker)
                 self._forget_dropped()
                 self._forget_gone()
+                self._watchdog()
                 self._reap()
                 self._dispatch()
 
@@ -474,6 +655,8 @@ class TrainingService:
         if now - self._asked_at < 1.0:
             return
         self._asked_at = now
+        for key in [k for k in self._owned if not self._own(*k)]:  # sessions with nothing live: forgotten
+            del self._owned[key]
         for job in [j for j in self._index.values() if j.status not in FINISHED]:
             for token, watch in list(job.watchers.items()):
                 if watch.alive is None:
@@ -498,6 +681,7 @@ class TrainingService:
         """Apply every message the worker has sent so far."""
         try:
             while worker.results.poll():
+                worker.heard()
                 self._apply(worker.results.recv())
         except (EOFError, OSError):  # it died; _reap sees to its job
             pass
@@ -524,24 +708,44 @@ class TrainingService:
         else:  # "done", "stopped" or "failed": the worker is free
             if job.status == "running":
                 self._finish(job, kind, message[3] if kind == "failed" else None, at=message[2])
+                if kind == "done" and job.started_at is not None:
+                    self.throughput.record(job.work, message[2] - job.started_at)
             self._release(worker)
 
+    def _watchdog(self) -> None:
+        """About once a second: a running worker that showed no sign of work for ``stall_after`` seconds (see
+        ``Worker.stalled``) is killed, its job fails with a message that says so, and a new worker takes its
+        place."""
+        now = time.monotonic()
+        if now - self._watched_at < 1.0:
+            return
+        self._watched_at = now
+        for worker in [w for w in self._workers if w.job is not None and w.alive()]:
+            if worker.stalled(now, self.stall_after):
+                self.stalls += 1
+                worker.process.kill()  # SIGKILL ends a stopped process too
+                worker.process.wait()
+                self._replace_worker(worker, STALLED.format(seconds=self.stall_after))
+
     def _reap(self) -> None:
-        """Replace dead workers; a job whose worker died has failed."""
+        """Replace dead workers; a job whose worker died has failed, with how it died."""
         for worker in [w for w in self._workers if not w.alive()]:
-            self._read(worker)  # messages it sent before it died still count
-            self._workers.remove(worker)
-            job = worker.job
-            if job is not None and job.status == "running":
-                self._finish(
-                    job,
-                    "failed",
-                    f"the training process ended unexpectedly (exit code {worker.process.returncode}); "
-                    "the server started a new one: press Train to try again",
-                )
-            self._release(worker)
-            worker.send.close()
-            worker.results.close()
+            self._replace_worker(worker, DIED.format(how=death(worker.process.returncode)))
+
+    def _replace_worker(self, worker: Worker, message: str) -> None:
+        """A worker that is gone: read what it sent before, fail its running job with ``message``, close its
+        pipes and, if it was working, start a new worker now so the pool keeps its size (a worker that died
+        idle is replaced when a job needs it: no loop of restarts if workers cannot start at all)."""
+        self._read(worker)  # messages it sent before it died still count
+        self._workers.remove(worker)
+        job = worker.job
+        if job is not None and job.status == "running":
+            self._finish(job, "failed", message)
+        self._release(worker)
+        worker.send.close()
+        worker.results.close()
+        if job is not None and not self._closed:
+            self._workers.append(Worker(self.nice))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -56,6 +56,15 @@ def cgroup_cpus(root: Path = _CGROUP) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used, from Linux's ``/proc/<pid>/stat``; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def usable_cpus(cgroup_root: Path = _CGROUP) -> int:
     """The CPUs this process may use: its CPU affinity (``taskset``, a container's cpuset), bounded by a
     cgroup CPU quota; ``os.cpu_count()`` where affinity is unknown (macOS, Windows)."""
@@ -111,9 +120,24 @@ class Worker:
         self.send = connection.Connection(parent_writes, readable=False)
         self.results = connection.Connection(parent_reads, writable=False)
         self.job = None
+        self._cpu: float | None = None  # its CPU time when the watchdog last looked
+        self.heard()
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def heard(self) -> None:
+        """A message came (or a job was handed over): the worker is at work."""
+        self.heard_at = self.busy_at = time.monotonic()
+
+    def stalled(self, now: float, after: float) -> bool:
+        """Whether the worker has shown no sign of work for ``after`` seconds: no message and no CPU time used
+        (a stopped process, or one blocked forever), or no message for ten times as long whatever its CPU
+        says (a loop). A worker that is merely slow, on a busy machine, still uses CPU time."""
+        cpu = cpu_seconds(self.process.pid)
+        if cpu is not None and cpu != self._cpu:
+            self._cpu, self.busy_at = cpu, now
+        return now - self.busy_at > after or now - self.heard_at > 10 * after
 
     def quit(self) -> None:
         """Ask it to end, wait up to 2 s, then kill it; close the pipes."""
