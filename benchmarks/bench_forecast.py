@@ -15,9 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rnnviz.engine import blas  # noqa: E402  (imports no NumPy)
+
+blas.default_to_one_thread()  # before NumPy loads
 
 import numpy as np  # noqa: E402
 

@@ -13,9 +13,11 @@ import platform
 import sys
 from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rnnviz.engine import blas  # noqa: E402  (imports no NumPy)
+
+blas.default_to_one_thread()  # before NumPy loads
 
 import numpy as np  # noqa: E402
 
