@@ -9,6 +9,7 @@ import rnnviz
 from rnnviz.app import lab_state, lab_sweep, trainer, ui
 from rnnviz.app.lab_state import DEFAULTS, MODELS, OUTCOMES, SMALL, Lab, TrainRun
 from rnnviz.engine import tasks, training
+from rnnviz.figures import training_lab
 from rnnviz.figures.training_lab import learning_curves
 
 ui.setup_page(
@@ -256,6 +257,8 @@ def show_results(run: TrainRun) -> None:
     for col, cell in zip(st.columns(len(run.configs)), run.configs, strict=True):
         with col:
             model_result(cell, runs[cell], budget)
+    if run.handle is not None:  # a record made without the service has no timings of its own to qualify
+        st.caption(training_lab.timing_caption(run.shared_with))
     if (revealed := run.reveal()) is not None:
         text, right = revealed
         st.info(text, icon="✅" if right else "🤔")

@@ -165,6 +165,7 @@ class TrainRun:
     runs: dict = field(default_factory=dict)
     message: str | None = None  # why it failed
     detached: bool = False  # stopped here while the job goes on for other sessions
+    shared_with: int = 0  # other training jobs that ran beside it on the server (its timings were taken so)
 
     @classmethod
     def finished(cls, configs: dict, runs: dict, prediction: tuple | None = None, ended: str = "done") -> TrainRun:
@@ -202,7 +203,7 @@ class TrainRun:
             self._end(self.handle.snapshot())
 
     def _end(self, snap: Snapshot) -> None:
-        self.detached = snap.detached
+        self.detached, self.shared_with = snap.detached, snap.shared_with
         if snap.status == "failed" and snap.message == CLOSED:
             self.ended = "lost"
         elif snap.status == "failed":

@@ -14,6 +14,7 @@ from rnnviz.app import lab_state, trainer, ui
 from rnnviz.app.lab_state import Lab, Sweep, SweepPlan
 from rnnviz.content import DATA
 from rnnviz.engine import tasks, training
+from rnnviz.figures import training_lab
 from rnnviz.figures.training_lab import sweep_figure
 
 SHIPPED = DATA / "sweep_default.json"
@@ -55,6 +56,7 @@ def show_shipped() -> None:
         ),
     )
     ui.show_figure(figure, key="lab.sweep_shipped")
+    st.caption(training_lab.replay_caption(shipped.get("made_on")))
 
 
 def show(lab: Lab, plan: SweepPlan) -> Callable[[], bool] | None:

@@ -138,6 +138,7 @@ class Snapshot:
     finished_at: float | None
     version: int  # grows with every change of the job; see Handle.wait
     starts_in: float | None = None  # while queued: the estimated seconds until it starts
+    shared_with: int = 0  # the most other jobs that trained at the same time as this one (its timings' load)
 
     @property
     def finished(self) -> bool:
@@ -209,6 +210,7 @@ class _Job:
         self.finished_at: float | None = None
         self.version = 0
         self.worker: Worker | None = None
+        self.shared_with = 0  # the most other jobs running at once while this one ran
 
     def remaining(self) -> float:
         """Work units still to do: each model's price times the share of its updates not yet done."""
@@ -285,6 +287,7 @@ class Handle:
             finished_at=job.finished_at,
             version=job.version,
             starts_in=self._service._starts_in(job) if job.status == "queued" else None,
+            shared_with=job.shared_with,
         )
 
     def wait(self, after: int = -1, timeout: float | None = None) -> Snapshot:
@@ -600,7 +603,10 @@ class TrainingService:
             idle.heard()  # the watchdog counts from here
             idle.send.send((job.id, job.configs))
             self.computations += 1
-            self.peak_running = max(self.peak_running, sum(w.job is not None for w in self._workers))
+            running = [w.job for w in self._workers if w.job is not None]
+            self.peak_running = max(self.peak_running, len(running))
+            for other in running:  # every running job now shares the cores with all the others
+                other.shared_with = max(other.shared_with, len(running) - 1)
             self._changed_job(job)
             self._moved()
 
