@@ -75,6 +75,16 @@ def test_different_presses_queue_first_in_first_out():
         assert service.stats()["peak_running"] == 1
 
 
+def test_a_job_knows_whether_it_trained_alone_or_beside_others(service):
+    """The page says whether its timings were taken alone: a job records the most others that ran with it."""
+    alone = finish(service.submit(press(100)))
+    assert alone.shared_with == 0
+    long = dataclasses.replace(TINY, steps=400)
+    pair = [service.submit(tuple(dataclasses.replace(long, cell=c, seed=s) for c in ("rnn",))) for s in (101, 102)]
+    snaps = [finish(h) for h in pair]  # two workers: the second started while the first was running
+    assert [s.shared_with for s in snaps] == [1, 1]
+
+
 def test_the_pool_never_runs_more_jobs_than_its_size(service):
     handles = [service.submit(press(seed)) for seed in range(5)]
     snaps = [finish(h) for h in handles]
