@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from rnnviz.app import ui
+from rnnviz.app import trainer, ui
 from rnnviz.content import lessons
 from rnnviz.figures import training_lab
 
@@ -18,6 +18,31 @@ ui.setup_page(
 )
 
 N = len(lessons.LESSONS)
+
+
+def follow_live_job(lesson: int, handle) -> None:
+    """A live rerun on the training service: its progress (the page polls), then its runs in place of the
+    shipped ones; Stop ends it. Shown on every lesson while it runs, so moving on does not lose it."""
+    snap = handle.snapshot()
+    if not snap.finished:
+        fraction, text = ui.training_progress(snap)
+        st.progress(fraction, text=f"Lesson {lesson}'s live run. {text}")
+        if st.button("■ Stop the live run", key="lessons.stop_live"):
+            handle.stop()
+            del st.session_state[LIVE_JOB]
+            st.rerun()
+        ui.poll_until_one_finishes([lambda: handle.wait(snap.version, timeout=0.5).finished])
+        return
+    del st.session_state[LIVE_JOB]
+    if snap.status != "done":
+        st.warning(f"Lesson {lesson}'s live run ended without a result ({snap.status}). " + (snap.message or ""))
+        return
+    records = [snap.record(i) for i in range(len(snap.configs))]
+    fresh = ui.guarded(lessons.with_records, lesson, st.session_state.get(LIVE) or shipped_data(), records)
+    if fresh is not None:
+        st.session_state[LIVE] = fresh
+        st.session_state[LIVE_LESSONS] = {*st.session_state.get(LIVE_LESSONS, ()), lesson}
+        st.rerun()
 S = ui.Settings(  # answer keys are "lessons.answer<N>", as S.key(f"answer{N}") gives
     "lessons",
     [ui.Setting("lesson", 1, low=1, high=N)]
@@ -26,6 +51,7 @@ S = ui.Settings(  # answer keys are "lessons.answer<N>", as S.key(f"answer{N}") 
 present = ui.presenting()
 LIVE = "lessons.live_data"  # training results trained in this session (replace the shipped ones)
 LIVE_LESSONS = "lessons.live_lessons"  # which lessons' runs those are
+LIVE_JOB = "_lessons.live_job"  # (lesson, handle) of a live rerun on the server's training service
 
 
 @st.cache_data(show_spinner=False)
@@ -124,16 +150,30 @@ if L.trains:
         else f"{training_lab.replay_caption(shipped_data().get('made_on'))} Recorded by `{shipped_data()['made_by']}`."
     )
     cost = lessons.live_seconds(number, shipped_data())
-    if st.button(
-        f"Train it again, live (took {cost:.0f} s when it was recorded; the page waits until it is done)",
+    job = st.session_state.get(LIVE_JOB)
+    if job is None and st.button(
+        f"Train it again, live (took {cost:.0f} s when it was recorded)",
         key=f"lessons.train{number}",
     ):
-        with st.spinner("Training... the page waits until every run has finished."):
+        configs = lessons.live_configs(number)
+        if configs is None:  # lesson 7 times a few updates, in the page: under a second
             fresh = ui.guarded(lessons.live_update, number, st.session_state.get(LIVE) or shipped_data())
-        if fresh is not None:
-            st.session_state[LIVE] = fresh
-            st.session_state[LIVE_LESSONS] = {*st.session_state.get(LIVE_LESSONS, ()), number}
-            st.rerun()
+            if fresh is not None:
+                st.session_state[LIVE] = fresh
+                st.session_state[LIVE_LESSONS] = {*st.session_state.get(LIVE_LESSONS, ()), number}
+                st.rerun()
+        else:  # the server's training service: shared with identical presses, stopped when the tab closes
+            try:
+                handle = ui.training_service().submit(
+                    configs, owner=ui.session_owner(), alive=ui.session_alive(), kind="lesson"
+                )
+            except trainer.RefusedError as err:
+                st.warning(str(err), icon="⏳")
+            else:
+                st.session_state[LIVE_JOB] = (number, handle)
+                st.rerun()
+    elif job is not None:
+        follow_live_job(*job)
 
 path, query = L.link()
 st.page_link(path, label=f"Open the {lessons.PAGE_NAMES[L.target]} at these settings", icon="🔗", query_params=query)

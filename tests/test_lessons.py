@@ -323,3 +323,24 @@ def test_training_live_replaces_the_replay_and_the_reveal_follows_it():
         {"a": 1, "b": 0, "same": 2}[lessons.compare(ms["lstm"], ms["gru"], lessons.TIME_FACTOR)]
     ]
     assert f"**Measured: {expected}.**" in [*at.success, *at.info][0].value
+
+
+def test_lesson_8_trains_live_on_the_servers_training_service_not_in_the_page(monkeypatch):
+    """Issue 24: "Train it again, live" goes through the shared training service (shared, stopped with the tab),
+    and its record replaces the replay. The run is made tiny here; its path is the real one."""
+    from rnnviz.app import ui
+
+    tiny_small = replace(lessons.small_config(), steps=30, eval_every=10, n_test=40, length=10, hidden_size=4)
+    monkeypatch.setattr(lessons, "live_configs", lambda number: (tiny_small,) if number == 8 else None)
+    service = ui.training_service()
+    before = service.stats()["computations"]
+    at = open_page(LESSONS, lesson=8)
+    at.button(key="lessons.train8").click().run()
+    at.run()  # the page polls until the job is done, then shows the live record
+    assert_clean(at)
+    assert service.stats()["computations"] == before + 1
+    assert any(c.value == "Trained live in this session." for c in at.caption)
+    live = at.session_state["lessons.live_data"]
+    assert live["small"]["config"] == asdict(tiny_small) and live["train"] == DATA["train"]
+    assert live["small"]["history"][-1]["step"] == 30
+    assert "_lessons.live_job" not in at.session_state

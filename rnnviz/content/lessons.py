@@ -433,6 +433,33 @@ def live_seconds(number: int, data: dict) -> float:
     raise ValueError(f"lesson {number} trains nothing")
 
 
+def live_configs(number: int) -> tuple | None:
+    """The training runs lesson ``number``'s live rerun needs, for the server's training service (one job, its
+    models trained in turn); None for lesson 7, which times a few updates instead of training (under a second,
+    in the page)."""
+    if number == 6:
+        return tuple(replace(TRAIN, cell=kind) for kind in LIVE_RUNS[6])
+    if number == 8:
+        return (small_config(),)
+    if number == 7:
+        return None
+    raise ValueError(f"lesson {number} trains nothing")
+
+
+def with_records(number: int, data: dict, records: list[dict]) -> dict:
+    """``data`` with lesson ``number``'s runs replaced by ``records`` (one per ``live_configs(number)``, as
+    ``lesson_runs.train_record`` writes a run; the training service's ``Snapshot.record`` gives the same)."""
+    configs = live_configs(number)
+    if configs is None or len(records) != len(configs):
+        raise ValueError(f"lesson {number} takes {0 if configs is None else len(configs)} records")
+    out = {**data, "train": dict(data["train"]), "made_by": "live training on this server"}
+    if number == 6:
+        out["train"].update({c.cell: r for c, r in zip(configs, records, strict=True)})
+    else:
+        out["small"] = records[0]
+    return out
+
+
 def live_update(number: int, data: dict) -> dict:
     """``data`` with lesson ``number``'s part trained (or timed) again, now."""
     out = {**data, "train": dict(data["train"]), "made_by": "live training in this session"}
