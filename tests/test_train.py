@@ -354,3 +354,23 @@ def test_the_command_line_flags_come_from_the_fields():
     flags = [f.metadata["flag"] for f in training.flag_fields()]
     same_as_ever = "--task --length --hidden --steps --batch --lr --optimizer --clip --forget-bias --n-train --dtype"
     assert flags == same_as_ever.split()
+
+
+def test_evaluation_in_chunks_gives_the_same_numbers_with_a_fraction_of_the_memory():
+    """Issue 24: a worker's evaluation of 500 long test sequences held them all at once."""
+    import tracemalloc
+
+    config = training.TrainConfig(cell="lstm", task="order", length=120, hidden_size=32, dtype="float64")
+    spec = tasks.SPECS[config.task]
+    m = training.init_model(config, spec)
+    _, test = tasks.make_task(config.task, config.length, 10, 500, seed=3)
+    whole = model.score(m, test)
+    tracemalloc.start()
+    chunked = model.evaluate(m, test, chunk=100)
+    _, peak_chunked = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    model.evaluate(m, test, chunk=500)
+    _, peak_whole = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert chunked == pytest.approx((whole.loss, whole.metric), rel=1e-12)
+    assert peak_chunked < 0.3 * peak_whole
