@@ -1,6 +1,6 @@
 """Per page: first render time, rerun time after a widget change (AppTest timing), and the size of the
 page's figure JSON at its defaults and at its largest settings. Run by hand:
-``python benchmarks/bench_app.py``. Prints Markdown tables for the README.
+``python benchmarks/bench_app.py``. Prints Markdown tables for docs/speed.md.
 
 Streamlit's caches are in-process, so the first render includes the engine work and a rerun after a
 widget change pays only for what that change invalidates. Sizes are the JSON Plotly sends to the

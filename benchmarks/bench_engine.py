@@ -1,6 +1,6 @@
 """Forward + backward time of the NumPy cells against torch.nn.RNN / LSTM / GRU (float32, one thread),
 when torch is installed. Run by hand: ``python benchmarks/bench_engine.py [repeats]``. Prints a Markdown
-table for the README.
+table for docs/speed.md.
 
 The loss is what training uses: it reads only the last hidden state, L = sum(h_{T-1}), so the gradient
 decays backwards through time, and over the 200 steps of the last config it passes through float32's

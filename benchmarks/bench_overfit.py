@@ -3,7 +3,7 @@
 For each candidate small-data setting and seed, train the model and print the training metric (on every
 training sequence) and the held-out test metric at the end of the budget, and whether each one counts as
 solved by the task's threshold. "Overfits" means: the training metric is solved, the test metric is not.
-The numbers in the README and in training.SMALL_DATA come from this script.
+The numbers in docs/speed.md and in training.SMALL_DATA come from this script.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The engine's matrix products are tiny (a batch of 32 by a few hundred columns, o
 threads have little to share out, and the app's server and its training workers already take every core: with
 every process on OpenBLAS's default threads, the Training lab's presses took 30-75% longer on a 2-core machine
 (benchmarks/bench_load.py; a lone CLI run on an idle machine is about 10% faster with them, and an earlier
-OpenBLAS spun its threads so hard that a CLI run took 14-16 s against 5.5 s; see the README and
+OpenBLAS spun its threads so hard that a CLI run took 14-16 s against 5.5 s; see docs/speed.md and
 benchmarks/bench_threads.py). The app, the CLI, the training workers and the benchmarks therefore ask for one
 thread in two ways:
 

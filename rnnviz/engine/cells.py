@@ -18,7 +18,7 @@ Parameters (PyTorch names and layout, so ``torch.nn.LSTM(...).state_dict()`` loa
 
     weight_ih (G*H, D)   weight_hh (G*H, H)   bias_ih (G*H,)   bias_hh (G*H,)
 
-How a sequence runs (timed against ``torch.nn`` by benchmarks/bench_engine.py; the README has the table):
+How a sequence runs (timed against ``torch.nn`` by benchmarks/bench_engine.py; docs/speed.md has the table):
 
 - The RNN and GRU compute the input projection ``xw_t = W_ih x_t + b_ih + b_hh``, which does not depend
   on the recurrence, for all steps in one matrix product before the loop (the GRU keeps ``b_hn`` apart:
