@@ -158,11 +158,8 @@ class Regime:
     """``label`` is "vanishing", "stable" or "exploding"; ``factor`` the fitted change per step of the
     gradient norm; ``horizon`` the first lag where it falls below ``VANISHED`` of its start (None: never
     within the sequence); ``overflow_lag`` as in LagProfile. ``left`` is the measured ratio of the last
-    finite gradient to the first, ``steps`` how many steps back that last one lies.
-
-    ``word`` and ``detail`` are the readout for a page, chosen from the measured numbers alone so the
-    word never contradicts them: "vanishing" only when the gradient actually fell below 1/1000 within
-    the sequence, "kept" when at least ``KEPT`` of it is left at the far end."""
+    finite gradient to the first, ``steps`` how many steps back that last one lies. (The Gradient flow page's
+    words are judged over the whole curve: rnnviz.figures.gradient_flow.regime_card.)"""
 
     label: str
     factor: float
@@ -170,30 +167,6 @@ class Regime:
     overflow_lag: int | None
     left: float = 1.0
     steps: int = 0
-
-    @property
-    def word(self) -> str:
-        if self.overflow_lag is not None or self.left > 1 / VANISHED:
-            return "exploding"
-        if self.horizon is not None:
-            return "vanishing"
-        if self.left > 1 / KEPT:
-            return "growing"
-        if self.left >= KEPT:
-            return "kept"
-        return "fading"
-
-    @property
-    def detail(self) -> str:
-        per_step = f"×{self.factor:.3f} per step"
-        word = self.word
-        if self.overflow_lag is not None:
-            return f"{per_step}; overflowed {self.overflow_lag} steps back"
-        if word == "vanishing":
-            return f"{per_step}; below 1/1000 of its size at the loss after {self.horizon} steps"
-        if word == "kept":
-            return f"over the whole sequence: ×{self.left:.2g} after {self.steps} steps ({per_step})"
-        return f"{per_step}; ×{self.left:.1e} after {self.steps} steps"
 
 
 def classify(norms: np.ndarray, tolerance: float = 0.01) -> Regime:
