@@ -338,3 +338,17 @@ def click_slider(page, fraction: float, chart: int = 0) -> None:
     box = rail.bounding_box()
     rail.click(position={"x": box["width"] * fraction, "y": box["height"] / 2})
     page.wait_for_timeout(400)
+
+
+def numeric_grad(f, array, eps=1e-6):
+    """Central differences of f() with respect to every element of ``array`` (perturbed in place)."""
+    grad = np.zeros_like(array)
+    for idx in np.ndindex(array.shape):
+        old = array[idx]
+        array[idx] = old + eps
+        plus = f()
+        array[idx] = old - eps
+        minus = f()
+        array[idx] = old
+        grad[idx] = (plus - minus) / (2 * eps)
+    return grad

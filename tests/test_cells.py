@@ -7,7 +7,7 @@ import pytest
 
 import rnnviz
 from rnnviz.engine.cells import GATE_COUNT
-from tests.helpers import rel_err
+from tests.helpers import numeric_grad, rel_err
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
@@ -44,20 +44,6 @@ def loss(cell, x, h0, c0, w_h, w_c):
     if w_c is not None:
         value += np.sum(w_c * tr.c)
     return value
-
-
-def numeric_grad(f, array, eps=1e-6):
-    """Central differences of f() with respect to every element of ``array`` (perturbed in place)."""
-    grad = np.zeros_like(array)
-    for idx in np.ndindex(array.shape):
-        old = array[idx]
-        array[idx] = old + eps
-        plus = f()
-        array[idx] = old - eps
-        minus = f()
-        array[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["unbatched", "batched"])

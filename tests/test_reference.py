@@ -8,15 +8,11 @@ import pytest
 import rnnviz
 from rnnviz.engine import reference
 from rnnviz.engine.cells import GATE_COUNT, GATE_NAMES
+from tests.helpers import numeric_grad, rel_err
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 SYMBOLS = {"lstm": ("i_t", "f_t", "g_t", "o_t"), "gru": ("r_t", "z_t", "n_t"), "rnn": ()}  # as GATE_NAMES
 RTOL = 1e-10
-
-
-def rel_err(a, b):
-    a, b = np.ravel(a), np.ravel(b)
-    return np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-300)
 
 
 def random_params(kind, D, H, seed, scale=0.6):
@@ -88,19 +84,6 @@ def test_float32_engine_agrees_with_the_textbook_step_to_float32_precision(kind)
     assert rel_err(trace.h, forward["h_t"]) < 1e-5
     for name, value in expected["params"].items():
         assert rel_err(grads.params[name], value) < 1e-5, name
-
-
-def numeric_grad(f, array, eps=1e-6):
-    grad = np.zeros_like(array)
-    for idx in np.ndindex(array.shape):
-        old = array[idx]
-        array[idx] = old + eps
-        plus = f()
-        array[idx] = old - eps
-        minus = f()
-        array[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("kind,nonlinearity", CASES)
