@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnviz.engine import tasks
+from rnnviz.engine.model import Model, score
 from rnnviz.engine.training import Optimizer
 from rnnviz.engine.weights import from_state_dict, init_cell
 
@@ -579,18 +581,10 @@ def _probe(n: int, most: int = MAX_PROBE) -> np.ndarray:
 
 
 def _loss_and_grads(cell, readout_w, readout_b, x, y):
-    """MSE of one-step forecasts of a batch, and its gradients (BPTT through the cell)."""
-    trace = cell.forward(x)
-    h_last = trace.h[-1]  # (B, H)
-    out = h_last @ readout_w.T + readout_b  # (B, 1)
-    err = out[:, 0] - y
-    d_out = ((2.0 / len(y)) * err[:, None]).astype(out.dtype)
-    d_h = np.zeros_like(trace.h)
-    d_h[-1] = d_out @ readout_w
-    grads = cell.backward(trace, d_h).params
-    grads["readout.weight"] = d_out.T @ h_last
-    grads["readout.bias"] = d_out.sum(axis=0)
-    return float(np.mean(err**2)), grads
+    """MSE of one-step forecasts of a batch, and its gradients: the engine's one readout and loss
+    (``model.score``) on the windows as a regression data set."""
+    s = score(Model(cell, readout_w, readout_b), tasks.Dataset(x, y, True, 1), grads=True)
+    return s.loss, s.grads
 
 
 def train_model(
