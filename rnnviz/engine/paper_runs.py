@@ -14,8 +14,10 @@ texts, lives in content); only its training fields are read.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
+import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -139,8 +141,40 @@ def machine() -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "blas_kernel": blas_kernel(),
         "load_average_at_start": load,
     }
+
+
+def blas_kernel() -> str:
+    """The BLAS library and the kernel it chose for this CPU (OpenBLAS's ``architecture``, which
+    ``OPENBLAS_CORETYPE`` overrides), from threadpoolctl; "unknown" when it finds none."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown"
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            return f"{lib.get('internal_api', '?')} {lib.get('version') or ''} {lib.get('architecture') or ''}".strip()
+    return "unknown"
+
+
+ENGINE = Path(__file__).resolve().parent
+
+
+def engine_version() -> dict:
+    """Which engine made a record: ``git describe`` of the checkout (None outside one) and a hash of the
+    engine's own source (``rnnviz/engine/*.py``), which names the engine even where git is absent."""
+    digest = hashlib.sha256()
+    for path in sorted(ENGINE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    try:
+        describe = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ENGINE, capture_output=True, text=True, timeout=10
+        ).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        describe = None
+    return {"git": describe, "engine_sha256": digest.hexdigest()[:16]}
 
 
 def settings(exp) -> dict:
