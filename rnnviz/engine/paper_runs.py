@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnviz.engine import tasks, training
-from rnnviz.engine.cells import KINDS
+from rnnviz.engine.cells import ALL_KINDS
 from rnnviz.engine.model import wrong
 
 N_VALIDATION = 2000  # the paper's "2000 most recent sequences"
@@ -40,6 +40,25 @@ class Check:
     step: int
     sequences: int
     wrong: int
+
+
+# The 1997 paper's initial input-gate biases for the adding problem (Experiment 4: "the first input gate bias
+# is initialized with -3.0, the second with -6.0"; its two cell blocks). Negative input-gate biases keep a
+# fresh cell from taking in every input, the paper's remedy for "internal state drift" (its Section 4). Our
+# cells are not in blocks: the first half of the units gets the first value, the second half the second.
+INPUT_GATE_BIASES_1997 = (-3.0, -6.0)
+
+
+def with_input_gate_biases(model, biases: tuple[float, ...]):
+    """``model`` (a 1997 LSTM) with its input gates' total bias (bias_ih + bias_hh) set: the units split
+    into ``len(biases)`` consecutive groups, group k gets ``biases[k]``."""
+    params = {k: v.copy() for k, v in model.params.items()}
+    H = model.cell.hidden_size
+    groups = np.array_split(np.arange(H), len(biases))
+    for units, bias in zip(groups, biases, strict=True):
+        params["bias_ih"][units] = bias  # rows 0:H are the input gate
+        params["bias_hh"][units] = 0.0
+    return model.with_params(params)
 
 
 def _spec(task: str, sample: tasks.Dataset) -> tasks.TaskSpec:
@@ -59,8 +78,8 @@ def run_one(
     changes from one rerun to the next)."""
     length = exp.lengths[0] if length is None else length
     cap = exp.max_sequences if max_sequences is None else max_sequences
-    if model not in KINDS:
-        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(KINDS)}")
+    if model not in ALL_KINDS:
+        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(ALL_KINDS)}")
     if cap < exp.batch_size:
         raise ValueError(f"the budget must be at least one batch ({exp.batch_size} sequences), got {cap}")
     if exp.check_every % exp.batch_size:
@@ -72,7 +91,7 @@ def run_one(
     if exp.task == "first":  # only two sequences exist: 2000 draws of them are both of them, checked faster
         validation = validation.take(np.array([np.argmax(validation.y[-1] == k) for k in (length - 1, length)]))
     test = tasks.paper_task(exp.task, length, N_TEST, test_rng).as_dtype(dtype)
-    if model == "rnn":
+    if model in ("rnn", "lstm1997"):  # neither has a forget gate
         forget_bias = None
     elif forget_bias is None:
         forget_bias = exp.forget_bias
@@ -91,9 +110,12 @@ def run_one(
         eval_every=exp.check_every // exp.batch_size,
         dtype="float32",
     )
+    start_model = training.init_model(config, _spec(exp.task, validation))
+    if model == "lstm1997":
+        start_model = with_input_gate_biases(start_model, INPUT_GATE_BIASES_1997)
     trainer = training.Trainer(
         config,
-        training.init_model(config, _spec(exp.task, validation)),
+        start_model,
         lambda: tasks.paper_task(exp.task, length, exp.batch_size, train_rng).as_dtype(dtype),
         lambda run: Check(run.updates, run.updates * exp.batch_size, wrong(run.model, validation)),
     )
@@ -169,9 +191,12 @@ def engine_version() -> dict:
     for path in sorted(ENGINE.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     try:
-        describe = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=ENGINE, capture_output=True, text=True, timeout=10
-        ).stdout.strip() or None
+        describe = (
+            subprocess.run(
+                ["git", "describe", "--always", "--dirty"], cwd=ENGINE, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         describe = None
     return {"git": describe, "engine_sha256": digest.hexdigest()[:16]}
