@@ -14,6 +14,7 @@ texts, lives in content); only its training fields are read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -74,8 +75,9 @@ def run_one(
     forget_bias: float | None = None,
     max_sequences: int | None = None,
 ) -> dict:
-    """Train one model with one seed; returns a JSON-ready record (the wall time is the only field that
-    changes from one rerun to the next)."""
+    """Train one model with one seed; returns a JSON-ready record. The wall time, the engine's version and
+    the machine say where and when it ran; every other field is the result, the same on every rerun with
+    the same engine and BLAS kernel."""
     length = exp.lengths[0] if length is None else length
     cap = exp.max_sequences if max_sequences is None else max_sequences
     if model not in ALL_KINDS:
@@ -139,6 +141,8 @@ def run_one(
         "validation_wrong": [[c.sequences, c.wrong] for c in run.history],
         "weights": run.model.num_params,
         "seconds": round(time.perf_counter() - start, 2),
+        "engine": dict(engine_version()),
+        "machine": {k: v for k, v in machine().items() if k in ("cpu", "cores", "blas_kernel", "blas_threads")},
     }
 
 
@@ -184,6 +188,7 @@ def blas_kernel() -> str:
 ENGINE = Path(__file__).resolve().parent
 
 
+@functools.cache
 def engine_version() -> dict:
     """Which engine made a record: ``git describe`` of the checkout (None outside one) and a hash of the
     engine's own source (``rnnviz/engine/*.py``), which names the engine even where git is absent."""
