@@ -871,12 +871,9 @@ class LSTM1997Cell(LSTMCell):
     kind = "lstm1997"
     _OPEN = 100.0
 
-    def __init__(self, params):
-        super().__init__(params)
-        self._lstm = LSTMCell(with_open_forget_gate(self.params, self._OPEN))
-
     def _prepared(self, dtype):
-        return self._lstm._prepared(dtype)
+        # built from ``self.params`` on every call, as the other cells do, so that a change to them shows
+        return LSTMCell(with_open_forget_gate(self.params, self._OPEN))._prepared(dtype)
 
     def _gates(self, cache: LSTMCache):
         gates = super()._gates(cache)
