@@ -129,6 +129,9 @@ def run_reproduce(args) -> int:
     from rnnviz.content import papers
     from rnnviz.engine import paper_runs
 
+    if args.list and args.name:
+        print(papers.describe(papers.get(args.name)))
+        return 0
     if args.list or not args.name:
         for exp in papers.EXPERIMENTS.values():
             print(f"{exp.name:12s} {exp.title}")
@@ -236,10 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     # reproduce: the papers' experiments beside their published numbers (see run_reproduce)
     p_rep = sub.add_parser("reproduce", help="rerun a paper's experiment and set it beside the paper's numbers")
     p_rep.add_argument("name", nargs="?", help="experiment (see --list)")
-    p_rep.add_argument("--list", action="store_true", help="list the experiments")
+    p_rep.add_argument(
+        "--list", action="store_true", help="list the experiments; with NAME, that experiment's models and settings"
+    )
     p_rep.add_argument("--seeds", help="comma-separated seeds (default: the experiment's)")
     p_rep.add_argument("--length", help="comma-separated T (or p) to run instead of the experiment's")
-    p_rep.add_argument("--models", help="comma-separated subset of rnn,lstm,gru")
+    p_rep.add_argument("--models", help="comma-separated subset of the experiment's models (see NAME --list)")
     p_rep.add_argument("--max-sequences", type=int, help="budget cap per run, in training sequences")
     p_rep.add_argument("--json", action="store_true", help="print the whole result as one JSON object")
     p_rep.add_argument("--write", action="store_true", help="store the result in rnnviz/content/data/papers.json")

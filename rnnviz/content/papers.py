@@ -312,7 +312,8 @@ def ship(result: dict, path: Path = SHIPPED) -> None:
         else:
             result = {**result, "parts": [_part(result)]}
         experiments[result["experiment"]] = result
-        data["ci_cell"] = CI_CELL
+        data.pop("ci_cell", None)
+        data["ci_cells"] = list(CI_CELLS)
         path.write_text(json.dumps(data, indent=1) + "\n")
 
 
@@ -330,8 +331,30 @@ def _part(result: dict) -> dict:
     }
 
 
-# The cell a test reruns from the shipped file: a real cell of the latch table, a fraction of a second.
-CI_CELL = {"experiment": "latch", "model": "lstm", "length": 10, "seed": 0}
+# The cells CI reruns from the shipped file, at least one of every experiment, each a few seconds at most, and
+# compares by result (tests/test_papers.py): succeeded or not; sequences to success within SEQUENCES_BAND;
+# wrong of 2560 within WRONG_BAND. Never a float trajectory: another BLAS kernel may round a float32 sum
+# differently, which moves a run by a check or so but does not change what it means.
+CI_CELLS = (
+    {"experiment": "latch", "model": "lstm", "length": 10, "seed": 0, "forget_bias": 3.0},
+    {"experiment": "latch", "model": "rnn", "length": 100, "seed": 0, "forget_bias": None},
+    {"experiment": "forget_bias", "model": "lstm", "length": 20, "seed": 0, "forget_bias": 0.0},
+    {"experiment": "forget_bias", "model": "lstm", "length": 20, "seed": 0, "forget_bias": 3.0},
+    {"experiment": "first", "model": "lstm1997", "length": 100, "seed": 0, "forget_bias": None},
+    {"experiment": "adding", "model": "lstm1997", "length": 50, "seed": 0, "forget_bias": None},
+    {"experiment": "order", "model": "lstm1997", "length": 100, "seed": 0, "forget_bias": None},
+)
+
+
+def sequences_band(exp: Experiment, sequences: int) -> int:
+    """How far a rerun's sequences to success may lie from the shipped run's: two checks or a quarter of
+    the count, whichever is more."""
+    return max(2 * exp.check_every, sequences // 4)
+
+
+def wrong_band(wrong: int) -> int:
+    """How far a rerun's wrong of 2560 may lie from the shipped run's: 5 or a tenth, whichever is more."""
+    return max(5, wrong // 10)
 
 
 def find_run(data: dict, experiment: str, model: str, length: int, seed: int, forget_bias=None) -> dict:
@@ -347,12 +370,34 @@ def find_run(data: dict, experiment: str, model: str, length: int, seed: int, fo
 # The report: tables and plain sentences beside the paper's figures
 
 
+def describe(exp: Experiment) -> str:
+    """What ``reproduce NAME --list`` prints: the experiment's models, lengths, seeds and budget."""
+    lines = [f"{exp.name}: {exp.title}", f"  paper: {exp.paper}"]
+    if exp.forget_biases:
+        lines.append(f"  models: LSTM with forget bias {', '.join(f'{b:g}' for b in exp.forget_biases)}")
+    else:
+        lines.append("  models: " + ", ".join(f"{m} ({MODEL_LABELS[m]})" for m in exp.models))
+    lines += [
+        f"  lengths: {', '.join(str(L) for L in exp.lengths)}",
+        f"  seeds: {', '.join(str(s) for s in exp.seeds)}"
+        + (f" (the paper: {exp.paper_trials} trials)" if exp.paper_trials else ""),
+        f"  budget: {exp.max_sequences:,} sequences per run, mini-batches of {exp.batch_size}, checked every "
+        f"{exp.check_every:,}",
+    ]
+    return "\n".join(lines)
+
+
+def _label(row: dict) -> str:
+    return MODEL_LABELS.get(row["model"], row["model"])
+
+
 def _paper_cell(exp: Experiment, row: dict) -> str:
-    """What the paper reports for this row's model: the LSTM's figures; for 2a also the BPTT/RTRL nets'
-    success, set beside our RNN (the nearest thing we train)."""
+    """What the paper reports beside this row: the 1997 LSTM's figures beside both our LSTMs (the paper's
+    is the 1997 cell); for 2a also the BPTT/RTRL nets' success, set beside our RNN (the nearest we train)."""
     paper = exp.paper_figures.get(row["length"], {})
-    if row["model"] == "lstm" and "sequences" in paper:
-        text = f"LSTM: {paper['sequences']:,} sequences"
+    if row["model"] in ("lstm", "lstm1997") and "sequences" in paper:
+        trials = f" (mean of {exp.paper_trials} trials)" if exp.paper_trials else " (mean)"
+        text = f"LSTM 1997: {paper['sequences']:,} sequences{trials}"
         if "wrong" in paper:
             text += f", {paper['wrong']} wrong"
         if "success" in paper:
@@ -370,77 +415,94 @@ def format_table(result: dict) -> str:
         f"## {exp.title}",
         f"Paper: {exp.paper}. {exp.paper_note}",
         "",
-        "| length | model | forget bias | succeeded | sequences to success: median (range) | wrong of 2560 | "
-        "weights | wall time (s) | paper |",
+        "| length | model | forget bias | succeeded | sequences to success: mean; median (range) | "
+        "wrong of 2560: mean; median (range) | weights | wall time (s) | paper |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["summary"]:
-        paper_text = _paper_cell(exp, row)
         seq = (
-            f"{row['sequences_median']:,.0f} ({row['sequences_min']:,}-{row['sequences_max']:,})"
+            f"{row['sequences_mean']:,.0f}; {row['sequences_median']:,.0f} "
+            f"({row['sequences_min']:,}-{row['sequences_max']:,})"
             if row["succeeded"]
             else f"not within {row['cap']:,}"
         )
         bias = "-" if row["forget_bias"] is None else f"{row['forget_bias']:g}"
-        wrong_text = f"{row['wrong_median']:g} ({row['wrong_min']}-{row['wrong_max']})"
+        wrong_text = f"{row['wrong_mean']:.3g}; {row['wrong_median']:g} ({row['wrong_min']}-{row['wrong_max']})"
         lines.append(
-            f"| {row['length']} | {row['model'].upper()} | {bias} | {row['succeeded']}/{row['runs']} | {seq} | "
-            f"{wrong_text} | {row['weights']} | {row['seconds']:g} | {paper_text} |"
+            f"| {row['length']} | {_label(row)} | {bias} | {row['succeeded']}/{row['runs']} | {seq} | "
+            f"{wrong_text} | {row['weights']} | {row['seconds']:g} | {_paper_cell(exp, row)} |"
         )
     lines += ["", "Our deviations from the paper's setup:", *[f"- {d}" for d in exp.deviations]]
     return "\n".join(lines)
 
 
 TRIAL_NOTE_2A = (
-    "What we saw in two trial runs of the LSTM (batch 32, lr 0.03, forget bias 3 and 5): it learned the 99 local "
-    "next-symbol predictions within about 3,000 sequences, then stayed undecided (probability near 1/2 each) on "
-    "the last symbol, the one that needs the first. We suspect the forget gate: today's LSTM can learn to "
-    "forget, and 99 local predictions reward forgetting the previous symbol; the 1997 cell could not forget at "
-    "all. That is a hypothesis, not a measurement."
+    "What we saw in two trial runs of today's LSTM (batch 32, lr 0.03, forget bias 3 and 5): it learned the 99 "
+    "local next-symbol predictions within about 3,000 sequences, then stayed undecided (probability near 1/2 "
+    "each) on the last symbol, the one that needs the first. We suspect the forget gate: today's LSTM can "
+    "learn to forget, and 99 local predictions reward forgetting the previous symbol; the 1997 cell cannot "
+    "forget at all. That is a hypothesis, not a measurement."
 )
 
 
+def _updates(paper_sequences: int, ours: float, batch: int) -> str:
+    """Our count in weight updates beside the paper's (one update per sequence), and how they compare."""
+    mine = ours / batch
+    ratio = mine / paper_sequences
+    if 0.95 <= ratio <= 1.05:
+        how = "about as many"
+    elif ratio < 1:
+        how = f"{1 / ratio:.2g}x fewer"
+    else:
+        how = f"{ratio:.2g}x more"
+    return (
+        f"in weight updates that is {mine:,.0f} (mini-batches of {batch}) against the paper's {paper_sequences:,} "
+        f"(one per sequence): {how}"
+    )
+
+
 def differences(result: dict) -> list[str]:
-    """Plain sentences on where our numbers differ from the paper's, and why (for the page and README)."""
+    """Plain sentences on where our numbers differ from the paper's, and why (for the page and docs)."""
     exp = get(result["experiment"])
     rows = result["summary"]
+    trials = f"mean of its {exp.paper_trials} trials" if exp.paper_trials else "its mean"
     out = []
     for row in rows:
         paper = exp.paper_figures.get(row["length"])
-        if row["model"] != "lstm" or not paper or "sequences" not in paper:
+        if row["model"] not in ("lstm", "lstm1997") or not paper or "sequences" not in paper:
             continue
-        T = row["length"]
+        T, label = row["length"], _label(row)
         if not row["succeeded"]:
             out.append(
-                f"At length {T} our LSTM did not succeed within {row['cap']:,} sequences in any of {row['runs']} "
-                f"seeds; the paper's succeeded after {paper['sequences']:,}. Counted in weight updates the budgets "
-                f"differ more: our cap is {row['cap'] // exp.batch_size:,} updates (mini-batches of "
-                f"{exp.batch_size}), the paper's LSTM made {paper['sequences']:,} (one per sequence)."
+                f"At length {T} our {label} did not succeed within {row['cap']:,} sequences in any of "
+                f"{row['runs']} seeds; the paper's LSTM succeeded after {paper['sequences']:,} ({trials}). Our "
+                f"cap, {_updates(paper['sequences'], row['cap'], exp.batch_size)}."
             )
             continue
-        ratio = row["sequences_median"] / paper["sequences"]
+        ratio = row["sequences_mean"] / paper["sequences"]
         out.append(
-            f"At length {T} our LSTM needed a median {row['sequences_median']:,.0f} training sequences "
-            f"({row['succeeded']} of {row['runs']} seeds succeeded), {ratio:.2g}x the paper's {paper['sequences']:,}. "
-            f"The two counts are not measured alike: the paper updated its weights after every sequence, we "
-            f"update once per mini-batch of {exp.batch_size} (so {row['sequences_median']:,.0f} sequences are "
-            f"{row['sequences_median'] / exp.batch_size:,.0f} updates), with Adam, a larger net and a forget "
-            "gate biased open."
+            f"At length {T} our {label} succeeded in {row['succeeded']} of {row['runs']} seeds, after a mean of "
+            f"{row['sequences_mean']:,.0f} training sequences (median {row['sequences_median']:,.0f}, over the "
+            f"seeds that succeeded): {ratio:.2g}x the paper's {paper['sequences']:,} ({trials}). Counted "
+            f"{_updates(paper['sequences'], row['sequences_mean'], exp.batch_size)}; with Adam"
+            + (" and a forget gate biased open." if row["model"] == "lstm" else ".")
         )
         if "wrong" in paper:
             out.append(
-                f"Wrong of 2560 at length {T}: ours {row['wrong_median']:g} (median; range {row['wrong_min']}-"
-                f"{row['wrong_max']}), the paper's {paper['wrong']}. Our count is taken right at the first check "
-                "that passed; the paper trained on until the training error was also below its threshold."
+                f"Wrong of 2560 at length {T}, {label}: ours a mean of {row['wrong_mean']:.3g} (median "
+                f"{row['wrong_median']:g}, range {row['wrong_min']}-{row['wrong_max']}, failed seeds included), "
+                f"the paper's {paper['wrong']}. Our count is taken at the first check that passed (or at the cap); "
+                "the paper trained on until the training error was also below its threshold."
             )
         if "success" in paper and row["success_rate"] < paper["success"]:
             out.append(
-                f"The paper's LSTM succeeded in {paper['success']:.0%} of its trials; ours in "
+                f"The paper's LSTM succeeded in {paper['success']:.0%} of its trials; our {label} in "
                 f"{row['succeeded']} of {row['runs']}."
             )
     missing = [T for T in exp.paper_figures if T not in {r["length"] for r in rows}]
     if missing:
-        per_step = seconds_per_sequence_step(result, "lstm")
+        model = "lstm1997" if any(r["model"] == "lstm1997" for r in result["runs"]) else "lstm"
+        per_step = seconds_per_sequence_step(result, model)
         estimate = ""
         if per_step:
             hours = [
@@ -449,8 +511,9 @@ def differences(result: dict) -> list[str]:
                 if "sequences" in exp.paper_figures[T]
             ]
             estimate = (
-                f" Our LSTM ran at {per_step * 1e6:.0f} µs per sequence and step here (checks included, the "
-                f"machine shared), so one LSTM run to the paper's sequence count would take {'; '.join(hours)}."
+                f" Our {MODEL_LABELS[model]} ran at {per_step * 1e6:.2g} µs per sequence and step here (validation "
+                f"checks included, the machine shared with other jobs), so one run to the paper's sequence count "
+                f"would take {'; '.join(hours)}."
             )
         out.append(
             f"The paper also reports length(s) {', '.join(str(T) for T in sorted(missing))}; we did not run "
@@ -467,8 +530,8 @@ def differences(result: dict) -> list[str]:
 
 
 def headline(data: dict) -> list[dict]:
-    """One row per experiment and length that the paper gives figures for: the paper's LSTM beside ours,
-    with the success of our three models (for the page's overview and the README)."""
+    """One row per experiment and length that the paper gives figures for: the paper's mean beside the means
+    of our two LSTMs, with the success of every model we ran (for the page's overview and the docs)."""
     rows = []
     for name, exp in EXPERIMENTS.items():
         result = data.get("experiments", {}).get(name)
@@ -478,16 +541,22 @@ def headline(data: dict) -> list[dict]:
             mine = {r["model"]: r for r in result["summary"] if r["length"] == T and r["forget_bias"] != 0.0}
             if not mine:
                 continue
-            lstm = mine.get("lstm")
             rows.append(
                 {
                     "experiment": exp.title,
                     "length": T,
                     "paper_sequences": paper.get("sequences"),
+                    "paper_trials": exp.paper_trials,
                     "paper_wrong": paper.get("wrong"),
-                    "lstm_sequences": lstm["sequences_median"] if lstm else None,
-                    "lstm_wrong": lstm["wrong_median"] if lstm else None,
-                    "success": {k: f"{r['succeeded']}/{r['runs']}" for k, r in mine.items()},
+                    "ours": {
+                        k: {
+                            "mean": r["sequences_mean"],
+                            "wrong": r["wrong_mean"],
+                            "won": r["succeeded"],
+                            "runs": r["runs"],
+                        }
+                        for k, r in mine.items()
+                    },
                     "cap": next(iter(mine.values()))["cap"],
                 }
             )
@@ -495,22 +564,47 @@ def headline(data: dict) -> list[dict]:
 
 
 def format_headline(data: dict) -> str:
-    """The overview as a Markdown table."""
+    """The overview as a Markdown table: means, as the paper gives them."""
     lines = [
-        "| experiment | T | paper: LSTM sequences to success | ours: LSTM (median) | paper: wrong of 2560 | "
-        "ours: LSTM wrong (median) | ours: seeds succeeded RNN / LSTM / GRU |",
+        "| experiment | T | paper: LSTM 1997, sequences to success (mean of trials) | ours: LSTM (1997), mean | "
+        "ours: today's LSTM, mean | paper: wrong of 2560 | ours: seeds succeeded RNN / LSTM / GRU / LSTM (1997) |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in headline(data):
-        ours = f"{r['lstm_sequences']:,.0f}" if r["lstm_sequences"] is not None else f"not within {r['cap']:,}"
+
+        def mean(kind, r=r):
+            o = r["ours"].get(kind)
+            if o is None:
+                return "-"
+            if o["mean"] is None:
+                return f"not within {r['cap']:,}"
+            return f"{o['mean']:,.0f} ({o['won']}/{o['runs']} seeds)"
+
+        trials = f" ({r['paper_trials']})" if r["paper_trials"] else ""
         wrong_paper = "-" if r["paper_wrong"] is None else str(r["paper_wrong"])
-        wrong_ours = "-" if r["lstm_wrong"] is None else f"{r['lstm_wrong']:g}"
-        success = " / ".join(r["success"].get(k, "-") for k in KINDS)
+        success = " / ".join(
+            f"{r['ours'][k]['won']}/{r['ours'][k]['runs']}" if k in r["ours"] else "-" for k in PAPER_MODELS
+        )
         lines.append(
-            f"| {r['experiment']} | {r['length']} | {r['paper_sequences']:,} | {ours} | {wrong_paper} | "
-            f"{wrong_ours} | {success} |"
+            f"| {r['experiment']} | {r['length']} | {r['paper_sequences']:,}{trials} | {mean('lstm1997')} | "
+            f"{mean('lstm')} | {wrong_paper} | {success} |"
         )
     return "\n".join(lines)
+
+
+def provenance(result: dict) -> str:
+    """Where and with which engine an experiment's runs were made, and what they cost (from the records)."""
+    machines = sorted({(r.get("machine") or {}).get("cpu", "?") for r in result["runs"]})
+    kernels = sorted({(r.get("machine") or {}).get("blas_kernel", "?") for r in result["runs"]})
+    engines = sorted({(r.get("engine") or {}).get("git") or "?" for r in result["runs"]})
+    hashes = sorted({(r.get("engine") or {}).get("engine_sha256", "?") for r in result["runs"]})
+    seconds = sum(r["seconds"] for r in result["runs"])
+    return (
+        f"{len(result['runs'])} runs, {seconds:,.0f} s of wall time in all, on {', '.join(machines)} (BLAS: "
+        f"{', '.join(kernels)}; one BLAS thread; the machine shared with other jobs). Engine: git "
+        f"{', '.join(engines)} (source hash {', '.join(hashes)}). Every record in "
+        "rnnviz/content/data/papers.json says its own."
+    )
 
 
 def seconds_per_sequence_step(result: dict, model: str) -> float | None:
