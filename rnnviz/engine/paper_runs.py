@@ -222,7 +222,7 @@ def reproduce(exp, on_record=None) -> dict:
     about = machine()
     runs = []
     for variant in exp.variants():
-        for seed in exp.seeds:
+        for seed in exp.seeds_for(variant["model"]):
             record = run_one(exp, variant["model"], seed, variant["length"], variant["forget_bias"])
             runs.append(record)
             if on_record is not None:
