@@ -106,5 +106,5 @@ if bias:
     )
 
 with st.expander("Settings, machine and time"):
-    st.markdown(papers.provenance(result))
+    st.markdown(papers.provenance(result) + " " + papers.timings(result))
     st.json(result["settings"], expanded=False)

@@ -340,8 +340,8 @@ def test_differences_state_means_and_todays_timing():
     data = papers.load_shipped()["experiments"]
     text = " ".join(papers.differences(data["adding"]))
     assert "mean of its 10 trials" in text and "49 µs" not in text
-    per_step = papers.seconds_per_sequence_step(data["adding"], "lstm1997")
-    assert f"{per_step * 1e6:.2g} µs per sequence and step" in text
+    per_step = papers.seconds_per_sequence_step(data["adding"], "lstm", "lstm1997")
+    assert f"{per_step * 1e6:.2g} µs per training sequence and step" in text
     assert "differ more" not in " ".join(papers.differences(data["first"]))
 
 
@@ -355,6 +355,11 @@ def test_list_and_bad_names_from_the_command(capsys):
     assert "--seeds wants comma-separated whole numbers" in capsys.readouterr().err
     assert cli.main(["reproduce", "latch", "--models", "lstm,tcn"]) == 2
     assert "unknown model(s) tcn" in capsys.readouterr().err
+
+
+def test_docs_reproductions_section_is_made_from_the_shipped_file():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "papers.md").read_text()
+    assert papers.reproductions_markdown(papers.load_shipped()) in docs  # regenerate: see docs/papers.md
 
 
 # --------------------------------------------------------------------------------------------------

@@ -462,7 +462,7 @@ def format_table(result: dict) -> str:
         f"Paper: {exp.paper}. {exp.paper_note}",
         "",
         "| length | model | forget bias | succeeded | sequences to success: mean; median (range) | "
-        "wrong of 2560: mean; median (range) | weights | wall time (s) | paper |",
+        "wrong of 2560: mean; median (range) | weights | seconds per run (mean) | paper |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["summary"]:
@@ -476,7 +476,7 @@ def format_table(result: dict) -> str:
         wrong_text = f"{row['wrong_mean']:.3g}; {row['wrong_median']:g} ({row['wrong_min']}-{row['wrong_max']})"
         lines.append(
             f"| {row['length']} | {_label(row)} | {bias} | {row['succeeded']}/{row['runs']} | {seq} | "
-            f"{wrong_text} | {row['weights']} | {row['seconds']:g} | {_paper_cell(exp, row)} |"
+            f"{wrong_text} | {row['weights']} | {row['seconds'] / row['runs']:.3g} | {_paper_cell(exp, row)} |"
         )
     lines += ["", "Our deviations from the paper's setup:", *[f"- {d}" for d in exp.deviations]]
     return "\n".join(lines)
@@ -491,6 +491,11 @@ TRIAL_NOTE_2A = (
 )
 
 
+def _times(ratio: float) -> str:
+    """A ratio as people say it: 0.38x, 4.1x, 85x, 110x (never 1e+02x)."""
+    return f"{ratio:.2g}x" if ratio < 10 else f"{ratio:,.0f}x"
+
+
 def _updates(paper_sequences: int, ours: float, batch: int) -> str:
     """Our count in weight updates beside the paper's (one update per sequence), and how they compare."""
     mine = ours / batch
@@ -498,9 +503,9 @@ def _updates(paper_sequences: int, ours: float, batch: int) -> str:
     if 0.95 <= ratio <= 1.05:
         how = "about as many"
     elif ratio < 1:
-        how = f"{1 / ratio:.2g}x fewer"
+        how = f"{_times(1 / ratio)} fewer"
     else:
-        how = f"{ratio:.2g}x more"
+        how = f"{_times(ratio)} more"
     return (
         f"in weight updates that is {mine:,.0f} (mini-batches of {batch}) against the paper's {paper_sequences:,} "
         f"(one per sequence): {how}"
@@ -529,7 +534,7 @@ def differences(result: dict) -> list[str]:
         out.append(
             f"At length {T} our {label} succeeded in {row['succeeded']} of {row['runs']} seeds, after a mean of "
             f"{row['sequences_mean']:,.0f} training sequences (median {row['sequences_median']:,.0f}, over the "
-            f"seeds that succeeded): {ratio:.2g}x the paper's {paper['sequences']:,} ({trials}). Counted "
+            f"seeds that succeeded): {_times(ratio)} the paper's {paper['sequences']:,} ({trials}). Counted "
             f"{_updates(paper['sequences'], row['sequences_mean'], exp.batch_size)}; with Adam"
             + (" and a forget gate biased open." if row["model"] == "lstm" else ".")
         )
@@ -547,8 +552,7 @@ def differences(result: dict) -> list[str]:
             )
     missing = [T for T in exp.paper_figures if T not in {r["length"] for r in rows}]
     if missing:
-        model = "lstm1997" if any(r["model"] == "lstm1997" for r in result["runs"]) else "lstm"
-        per_step = seconds_per_sequence_step(result, model)
+        per_step = seconds_per_sequence_step(result, "lstm", "lstm1997")
         estimate = ""
         if per_step:
             hours = [
@@ -557,13 +561,20 @@ def differences(result: dict) -> list[str]:
                 if "sequences" in exp.paper_figures[T]
             ]
             estimate = (
-                f" Our {MODEL_LABELS[model]} ran at {per_step * 1e6:.2g} µs per sequence and step here (validation "
-                f"checks included, the machine shared with other jobs), so one run to the paper's sequence count "
-                f"would take {'; '.join(hours)}."
+                f" Our two LSTMs together ran at {per_step * 1e6:.2g} µs per training sequence and step here "
+                f"(validation checks included, the machine shared with other jobs), so one run to the paper's "
+                f"sequence count would take {'; '.join(hours)}."
             )
+        elsewhere = [
+            f"T = {T} with the 1997 cell is the experiment '{other.title}'"
+            for other in EXPERIMENTS.values()
+            if other is not exp and other.task == exp.task
+            for T in other.lengths
+            if T in missing
+        ]
         out.append(
-            f"The paper also reports length(s) {', '.join(str(T) for T in sorted(missing))}; we did not run "
-            f"them.{estimate}"
+            f"The paper also reports length(s) {', '.join(str(T) for T in sorted(missing))}; this experiment "
+            f"did not run them{' (' + '; '.join(elsewhere) + ')' if elsewhere else ''}.{estimate}"
         )
     if exp.name == "first":
         lstm = [r for r in rows if r["model"] == "lstm"]
@@ -653,9 +664,42 @@ def provenance(result: dict) -> str:
     )
 
 
-def seconds_per_sequence_step(result: dict, model: str) -> float | None:
-    """Measured wall time per training sequence and time step of ``model``'s runs (validation checks
-    included), from the shipped records; None when there are none."""
-    runs = [r for r in result["runs"] if r["model"] == model]
+def timings(result: dict) -> str:
+    """Measured cost of each model's runs: µs per training sequence and step (checks included)."""
+    parts = []
+    for model in ALL_KINDS:
+        per_step = seconds_per_sequence_step(result, model)
+        if per_step:
+            parts.append(f"{MODEL_LABELS[model]} {per_step * 1e6:.2g} µs")
+    return "Per training sequence and time step, validation checks included: " + ", ".join(parts) + "."
+
+
+def reproductions_markdown(data: dict) -> str:
+    """docs/papers.md's section "Reproductions", made from the shipped file (a test keeps the two equal)."""
+    lines = [
+        "## Reproductions",
+        "",
+        "Made by `python -m rnnviz reproduce NAME` (the runner `rnnviz.engine.paper_runs.run_one`) and stored in "
+        "`rnnviz/content/data/papers.json`; every record there names its engine (git describe and a hash of "
+        "`rnnviz/engine/*.py`), its machine and BLAS kernel, and its wall time. The paper's figures are means "
+        "over its trials; ours give the mean, the median and the range over the seeds that succeeded. CI "
+        "reruns a few cheap cells of every experiment (`papers.CI_CELLS`) and compares them by result.",
+        "",
+        format_headline(data),
+    ]
+    for name in EXPERIMENTS:
+        result = data.get("experiments", {}).get(name)
+        if result is None:
+            continue
+        table = format_table(result).split("\n\nOur deviations")[0].replace("## ", "### ", 1)
+        lines += ["", table, "", provenance(result) + " " + timings(result)]
+        lines += [""] + [f"- {d}" for d in differences(result)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def seconds_per_sequence_step(result: dict, *models: str) -> float | None:
+    """Measured wall time per training sequence and time step of the runs of ``models`` together (validation
+    checks included), from the shipped records; None when there are none."""
+    runs = [r for r in result["runs"] if r["model"] in models]
     work = sum(r["sequences"] * (r["length"] + r["length"] // 20) for r in runs)  # mean length T + T/20
     return sum(r["seconds"] for r in runs) / work if work else None
