@@ -374,6 +374,7 @@ def test_papers_page_opens_without_exception():
     assert len(at.get("plotly_chart")) >= 2
     text = " ".join(str(m.value) for m in at.markdown)
     assert "74,000" in text  # the paper's figure is on the page
+    assert "LSTM (1997)" in text and "Table 9" not in text  # the 1997 cell beside today's; adding comes first
     at.selectbox(key="papers.experiment").set_value("order").run()
     assert not at.exception, [e.value for e in at.exception]
 
@@ -438,4 +439,5 @@ def test_papers_page_in_the_browser(page, app_url):
     wait_for_app(page, charts=3)  # latch, adding, forget bias
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.get_by_text("31,390").count() >= 1  # the paper's figure for 6a, beside ours
+    assert page.get_by_text("Table 9").count() >= 1 and page.get_by_text("LSTM (1997)").count() >= 1
     screenshot(page, "papers")

@@ -83,7 +83,7 @@ def _common(hidden: int, lr: float, batch: int, paper_weights: int, paper_lr: st
         "memory left after 100 steps at that setting); the GRU's update gate gets the same bias of 3.",
         f"Size: {hidden} hidden units for every model (the paper's net had {paper_weights} weights; see the "
         "weight counts in the table); every other weight as PyTorch initialises it (uniform in ±1/sqrt(H); "
-        "the paper: ±0.1 or ±0.2).",
+        "Experiment 4 of the paper: ±0.1).",
         "Stopping rule: every check, a fixed validation set of 2000 fresh sequences must be all right (the paper "
         "stopped once the 2000 most recent training sequences were all right and the training error was low).",
         "Budget cap: a model that has not succeeded by the cap is reported as not succeeded within the cap.",
