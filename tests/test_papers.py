@@ -275,7 +275,7 @@ def test_the_1997_cell_starts_with_the_papers_input_gate_biases():
 
 
 # H&S 1997: Table 7 is Experiment 4, Table 9 Experiment 6, Table 2 Experiment 2a
-TABLES = {"adding": 7, "adding_500": 7, "order": 9, "first": 2}
+TABLES = {"adding": 7, "adding_long": 7, "order": 9, "first": 2}
 
 
 def _texts(exp):
