@@ -610,7 +610,8 @@ def differences(result: dict) -> list[str]:
                 "guessed from two trial runs of today's LSTM. What remains different: our softmax outputs with "
                 "cross-entropy (the paper: logistic units, squared error), Adam on mini-batches of 4, Experiment "
                 "4's initial input-gate biases, full backpropagation through time where the paper truncated, and "
-                "a budget of 20,000 sequences (the paper's mean was 5,040; we did not try a larger budget)."
+                f"the budget ({old[0]['cap']:,} sequences; the paper's mean was "
+                f"{exp.paper_figures[old[0]['length']]['sequences']:,}; we did not try a larger budget)."
             )
         elif lstm and lstm[0]["success_rate"] < 1:
             out.append(TRIAL_NOTE_2A)
