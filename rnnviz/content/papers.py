@@ -61,7 +61,7 @@ class Experiment:
         if self.forget_biases:
             return [{"length": L, "model": "lstm", "forget_bias": b} for L in self.lengths for b in self.forget_biases]
         return [
-            {"length": L, "model": m, "forget_bias": None if m == "rnn" else self.forget_bias}
+            {"length": L, "model": m, "forget_bias": None if m in ("rnn", "lstm1997") else self.forget_bias}
             for L in self.lengths
             for m in self.models
         ]
@@ -458,6 +458,11 @@ def _paper_cell(exp: Experiment, row: dict) -> str:
     return "-"
 
 
+def _count(mean: float) -> str:
+    """A mean count as people write it: 0.7, 4, 651, 2,191 (never 2.19e+03)."""
+    return f"{mean:,.0f}" if mean >= 100 else f"{mean:.2g}"
+
+
 def format_table(result: dict) -> str:
     """The summary as a Markdown table, the paper's figures beside it, then the deviations."""
     exp = get(result["experiment"])
@@ -477,7 +482,7 @@ def format_table(result: dict) -> str:
             else f"not within {row['cap']:,}"
         )
         bias = "-" if row["forget_bias"] is None else f"{row['forget_bias']:g}"
-        wrong_text = f"{row['wrong_mean']:.3g}; {row['wrong_median']:g} ({row['wrong_min']}-{row['wrong_max']})"
+        wrong_text = f"{_count(row['wrong_mean'])}; {row['wrong_median']:g} ({row['wrong_min']}-{row['wrong_max']})"
         lines.append(
             f"| {row['length']} | {_label(row)} | {bias} | {row['succeeded']}/{row['runs']} | {seq} | "
             f"{wrong_text} | {row['weights']} | {row['seconds'] / row['runs']:.3g} | {_paper_cell(exp, row)} |"
@@ -544,7 +549,7 @@ def differences(result: dict) -> list[str]:
         )
         if "wrong" in paper:
             out.append(
-                f"Wrong of 2560 at length {T}, {label}: ours a mean of {row['wrong_mean']:.3g} (median "
+                f"Wrong of 2560 at length {T}, {label}: ours a mean of {_count(row['wrong_mean'])} (median "
                 f"{row['wrong_median']:g}, range {row['wrong_min']}-{row['wrong_max']}, failed seeds included), "
                 f"the paper's {paper['wrong']}. Our count is taken at the first check that passed (or at the cap); "
                 "the paper trained on until the training error was also below its threshold."
@@ -590,11 +595,10 @@ def differences(result: dict) -> list[str]:
                 f"sequence count would take {'; '.join(hours)}."
             )
         elsewhere = [
-            f"T = {T} with the 1997 cell is the experiment '{other.title}'"
+            f"T = {', '.join(str(T) for T in other.lengths if T in missing)} with the 1997 cell: the experiment "
+            f"'{other.title}'"
             for other in EXPERIMENTS.values()
-            if other is not exp and other.task == exp.task
-            for T in other.lengths
-            if T in missing
+            if other is not exp and other.task == exp.task and set(other.lengths) & set(missing)
         ]
         out.append(
             f"The paper also reports length(s) {', '.join(str(T) for T in sorted(missing))}; this experiment "
