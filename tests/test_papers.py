@@ -223,6 +223,7 @@ def test_a_shipped_cell_reproduces_by_result(cell):
         checks = [w for n, w in shipped["validation_wrong"] if n <= up_to]
         assert len(checks) == len(rerun["validation_wrong"]) >= 2 and not shipped["sequences"] < up_to
         for (_, w), expected in zip(rerun["validation_wrong"], checks, strict=True):
+            assert (w == 0) == (expected == 0), (w, expected)  # all right at this check, or not
             assert abs(w - expected) <= papers.wrong_band(expected), (w, expected)
         return
     assert rerun["succeeded"] == shipped["succeeded"]
