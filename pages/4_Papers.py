@@ -70,7 +70,7 @@ left, right = st.columns(2)
 with left:
     latch = data.get("latch")
     if latch:
-        st.markdown("**Latch (Bengio et al. 1994): share of seeds that succeeded**")
+        st.markdown("**Latch (after Bengio et al. 1994): share of seeds that succeeded**")
         ui.show_figure(paper_figures.success_against_length(latch["summary"]), key="papers.latch")
         st.caption(
             "The paper gives the shape, not a table we could plot: the share of gradient-descent runs that "

@@ -436,7 +436,7 @@ def test_figures_draw_ours_and_the_papers():
 def test_papers_page_in_the_browser(page, app_url):
     from tests.helpers import screenshot, wait_for_app
 
-    page.goto(f"{app_url}/Papers?papers.experiment=order")
+    page.goto(f"{app_url}/Papers?experiment=order")
     wait_for_app(page, charts=3)  # latch, adding, forget bias
     assert page.locator("[data-testid=stException]").count() == 0
     assert page.get_by_text("31,390").count() >= 1  # the paper's figure for 6a, beside ours
