@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rnnviz.content import DATA
 from rnnviz.engine.cells import ALL_KINDS, KINDS
-from rnnviz.engine.paper_runs import summarise
+from rnnviz.engine.paper_runs import INPUT_GATE_BIASES_1997, summarise
 
 SHIPPED = DATA / "papers.json"
 
@@ -48,6 +48,8 @@ class Experiment:
     # fewer seeds for the RNN and GRU where the paper ran the LSTM alone (they are our comparison, and a model
     # that fails runs to the cap, the costliest run there is); empty: every model gets ``seeds``
     comparison_seeds: tuple[int, ...] = ()
+    # the 1997 cell's initial input-gate biases (paper_runs.INPUT_GATE_BIASES_1997); () leaves PyTorch's
+    input_gate_biases_1997: tuple[float, ...] = INPUT_GATE_BIASES_1997
     paper_figures: dict = field(default_factory=dict)  # what the paper reports, by length or variant
     paper_note: str = ""
     deviations: tuple[str, ...] = ()
@@ -155,6 +157,31 @@ EXPERIMENTS = {
                 *_common(16, 0.01, 32, 93, "0.5")[2:5],
                 "Only the 1997 cell; validation checks every 8,000 sequences, since one check of 2000 sequences "
                 "of 500 steps costs as much as training on about 700.",
+            ),
+        ),
+        Experiment(
+            name="adding_ablation",
+            title="Adding problem, T = 100: the 1997 cell without its initial input-gate biases (ours)",
+            paper="Ours, after Hochreiter & Schmidhuber (1997), Experiment 4",
+            task="adding",
+            lengths=(100,),
+            hidden_size=16,
+            lr=0.01,
+            batch_size=32,
+            check_every=4000,
+            max_sequences=400_000,
+            seeds=tuple(range(10)),
+            models=("lstm1997",),
+            input_gate_biases_1997=(),
+            paper_note="Our experiment: today's LSTM and the 1997 cell differ in two ways, the forget gate and the "
+            "1997 cell's negative initial input-gate biases. Here the 1997 cell starts with every bias as PyTorch "
+            "initialises it, so the forget gate is the one difference left between it and today's LSTM.",
+            deviations=(
+                _common(16, 0.01, 32, 93, "0.5")[0],
+                "Model: the paper's cell (input and output gates, no forget gate) without the paper's initial "
+                "input-gate biases: every bias uniform in ±1/sqrt(H), as PyTorch initialises it; tanh squashing "
+                "and full backpropagation through time, as in the adding problem above.",
+                *_common(16, 0.01, 32, 93, "0.5")[2:5],
             ),
         ),
         Experiment(

@@ -113,8 +113,11 @@ def run_one(
         dtype="float32",
     )
     start_model = training.init_model(config, _spec(exp.task, validation))
-    if model == "lstm1997":
-        start_model = with_input_gate_biases(start_model, INPUT_GATE_BIASES_1997)
+    input_biases = None
+    if model == "lstm1997":  # the paper's initial input-gate biases, unless the experiment says otherwise
+        input_biases = tuple(getattr(exp, "input_gate_biases_1997", INPUT_GATE_BIASES_1997))
+        if input_biases:
+            start_model = with_input_gate_biases(start_model, input_biases)
     trainer = training.Trainer(
         config,
         start_model,
@@ -133,6 +136,7 @@ def run_one(
         "model": model,
         "length": length,
         "forget_bias": forget_bias,
+        "input_gate_biases": None if input_biases is None else list(input_biases),
         "seed": seed,
         "succeeded": run.last.wrong == 0,
         "sequences": run.updates * exp.batch_size,
