@@ -57,7 +57,7 @@ st.caption(
     "the run (at success, or at the cap). Weights: every parameter of our model, readout included."
 )
 
-diffs = papers.differences(result)
+diffs = papers.differences(result, shipped())
 if diffs:
     st.markdown("#### Where our numbers differ from the paper's")
     st.markdown("\n".join(f"- {d}" for d in diffs))

@@ -308,10 +308,11 @@ def test_deviation_sentences_match_the_settings(name):
         exact = (1 / (1 + np.exp(-int(b)))) ** int(n)
         assert abs(exact - float(value)) <= 0.5 * 10 ** -(len(value.split(".")[1])), (b, n, value)
     assert "0.95^100" not in text  # that is 0.006, not what a bias of 3 gives (sigmoid(3)^100 = 0.0078)
-    if "lstm1997" in exp.models:
-        biases = paper_runs.INPUT_GATE_BIASES_1997
+    if "lstm1997" in exp.models and exp.input_gate_biases_1997:
+        assert exp.input_gate_biases_1997 == paper_runs.INPUT_GATE_BIASES_1997 == (-3.0, -6.0)
         assert "(-3, -6)" in text or "(-3 for half the units, -6 for the other half)" in text
-        assert biases == (-3.0, -6.0)
+    elif "lstm1997" in exp.models:  # the ablation: PyTorch's biases, and it says so
+        assert "without the paper's initial input-gate biases" in text and "-3" not in text
     if name in ("adding", "order"):  # the paper ran no other method after Experiment 2
         assert "RTRL" not in text and "BPTT" not in text and "ran no other method" in text
     if name == "first":
