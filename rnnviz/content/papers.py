@@ -416,6 +416,14 @@ CI_CELLS = (
     # a run at T = 500 costs a minute: rerun its first check only ("up_to" sequences) and compare the
     # validation set's wrong count there
     {"experiment": "adding_long", "model": "lstm1997", "length": 500, "seed": 0, "forget_bias": None, "up_to": 8000},
+    {
+        "experiment": "adding_ablation",
+        "model": "lstm1997",
+        "length": 100,
+        "seed": 0,
+        "forget_bias": None,
+        "up_to": 8000,
+    },
 )
 
 
