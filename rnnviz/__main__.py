@@ -21,6 +21,7 @@ from rnnviz.engine import blas  # imports no NumPy
 blas.default_to_one_thread()  # before NumPy loads (see rnnviz/engine/blas.py); worker processes inherit it
 
 from rnnviz.content import DATA  # noqa: E402
+from rnnviz.engine import provenance  # noqa: E402
 from rnnviz.engine.training import (  # noqa: E402
     TrainConfig,
     config_from_settings,
@@ -134,6 +135,7 @@ def run_sweep(args) -> int:
         seeds=_int_list(args.seeds, "--seeds"),
         on_result=lambda r: print(json.dumps(r), file=sys.stderr, flush=True),
     )
+    result["made_on"] = provenance.made_on()  # the lab's replay caption names it
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     for cell, rates in success_rates(result).items():
@@ -152,6 +154,9 @@ def run_reproduce(args) -> int:
     from rnnviz.content import papers
     from rnnviz.engine import paper_runs
 
+    if args.list and args.name:
+        print(papers.describe(papers.get(args.name)))
+        return 0
     if args.list or not args.name:
         for exp in papers.EXPERIMENTS.values():
             print(f"{exp.name:12s} {exp.title}")
@@ -279,10 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     p_rep.add_argument("name", nargs="?", help="experiment (see --list)")
-    p_rep.add_argument("--list", action="store_true", help="list the experiments")
+    p_rep.add_argument(
+        "--list", action="store_true", help="list the experiments; with NAME, that experiment's models and settings"
+    )
     p_rep.add_argument("--seeds", help="comma-separated seeds (default: the experiment's)")
     p_rep.add_argument("--length", help="comma-separated T (or p) to run (default: the experiment's)")
-    p_rep.add_argument("--models", help="comma-separated subset of rnn,lstm,gru (default: the experiment's)")
+    p_rep.add_argument("--models", help="comma-separated subset of the experiment's models (default: the experiment's)")
     p_rep.add_argument(
         "--max-sequences", type=int, help="budget cap per run, in training sequences (default: the experiment's)"
     )

@@ -298,3 +298,67 @@ def test_with_params_keeps_the_kind_the_options_and_owns_a_copy():
     assert np.any(other.params["weight_hh"] != 0)
     mixed = cell.with_params({**params, "bias_ih": cell.params["bias_ih"]})  # float32 with float64: float64
     assert all(v.dtype == np.float64 for v in mixed.params.values())
+
+
+# --------------------------------------------------------------------------------------------------
+# The 1997 LSTM (no forget gate)
+
+
+def make_problem_1997(batched, seed=1):
+    cell = random_cell("lstm1997", seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    T, B, D, H = 6, 3, cell.input_size, cell.hidden_size
+    lead = (T, B) if batched else (T,)
+    x = rng.normal(size=lead + (D,))
+    h0, c0 = rng.normal(size=lead[1:] + (H,)) * 0.5, rng.normal(size=lead[1:] + (H,)) * 0.5
+    return cell, x, h0, c0, rng.normal(size=lead + (H,)), rng.normal(size=lead + (H,))
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["unbatched", "batched"])
+def test_lstm1997_gradients_match_finite_differences(batched):
+    cell, x, h0, c0, w_h, w_c = make_problem_1997(batched)
+    grads = cell.backward(cell.forward(x, h0, c0), w_h, w_c)
+    assert not grads.overflowed
+    assert {k: v.shape for k, v in grads.params.items()} == {k: v.shape for k, v in cell.params.items()}
+    f = lambda: loss(cell, x, h0, c0, w_h, w_c)  # noqa: E731
+    for name, value in cell.params.items():
+        assert rel_err(grads.params[name], numeric_grad(f, value)) < 1e-6, name
+    for name, value in (("x", x), ("h0", h0), ("c0", c0)):
+        assert rel_err(getattr(grads, name), numeric_grad(f, value)) < 1e-6, name
+
+
+def test_lstm1997_cell_state_only_accumulates_and_carries_its_gradient_unchanged():
+    """c_t = c_{t-1} + i_t g_t (no forget gate), and a gradient on the last cell state alone reaches every
+    earlier cell state and c0 exactly as it was: the constant error carousel."""
+    cell, x, h0, c0, _, w_c = make_problem_1997(batched=True)
+    cell = cell.with_params({**cell.params, "weight_hh": np.zeros_like(cell.params["weight_hh"])})  # c_t's only way on
+    trace = cell.forward(x, h0, c0)
+    assert tuple(trace.gates) == ("input", "cell", "output")
+    before = np.concatenate([c0[None], trace.c[:-1]])
+    assert rel_err(trace.c, before + trace.gates["input"] * trace.gates["cell"]) < 1e-15
+    d_c = np.zeros_like(trace.c)
+    d_c[-1] = w_c[-1]
+    grads = cell.backward(trace, np.zeros_like(trace.h), d_c)
+    for t in range(x.shape[0]):
+        assert np.array_equal(grads.c[t], w_c[-1]), t
+    assert np.array_equal(grads.c0, w_c[-1])
+    # today's LSTM with the same weights and a forget gate of zero weights and bias (f = 1/2) halves it every step
+    lstm = rnnviz.from_state_dict("lstm", {k: np.insert(v, [4] * 4, 0.0, axis=0) for k, v in cell.params.items()})
+    halved = lstm.backward(lstm.forward(x, h0, c0), np.zeros_like(trace.h), d_c).c0
+    assert rel_err(halved, w_c[-1] * 0.5 ** x.shape[0]) < 1e-15
+
+
+def test_lstm1997_is_never_inferred_and_loads_when_named(tmp_path):
+    from rnnviz.engine import weights
+
+    cell = random_cell("lstm1997")
+    sd = cell.state_dict()
+    assert weights.infer_kind(sd) == "gru"  # three blocks, like the GRU: the kind must be named
+    path = tmp_path / "c.npz"
+    weights.save_npz(cell, path)
+    loaded = weights.load_npz(path, kind="lstm1997")
+    assert type(loaded) is type(cell) and all(np.array_equal(loaded.params[k], cell.params[k]) for k in cell.params)
+    with pytest.raises(ValueError, match="no forget gate"):
+        weights.init_cell("lstm1997", 2, 4, forget_bias=1.0)
+    fresh = weights.init_cell("lstm1997", 2, 4, seed=3)
+    assert fresh.params["weight_hh"].shape == (12, 4) and fresh.kind == "lstm1997"

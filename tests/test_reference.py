@@ -117,3 +117,48 @@ def test_the_textbook_gru_resets_after_the_recurrent_product():
     before = np.tanh(x_t @ W_in.T + b_in + (r_t * h_prev) @ W_hn.T + b_hn)
     np.testing.assert_array_equal(cache["n_t"], after)
     assert rel_err(cache["n_t"], before) > 1e-3  # the two placements do differ on these numbers
+
+
+# --------------------------------------------------------------------------------------------------
+# The 1997 LSTM (no forget gate): the fast cell against its textbook step, and the step on its own
+
+
+def problem_1997(batched, seed, T=7, B=4, D=3, H=5):
+    rng = np.random.default_rng(seed + 2000)
+    lead = (T, B) if batched else (T,)
+    x = rng.normal(size=lead + (D,))
+    h0, c0 = 0.5 * rng.normal(size=lead[1:] + (H,)), 0.5 * rng.normal(size=lead[1:] + (H,))
+    d_h, d_c = rng.normal(size=lead + (H,)), rng.normal(size=lead + (H,))
+    return random_params("lstm1997", D, H, seed), x, h0, c0, d_h, d_c
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("batched", [False, True], ids=["unbatched", "batched"])
+def test_fast_1997_cell_equals_its_textbook_step(batched, seed):
+    params, x, h0, c0, d_h, d_c = problem_1997(batched, seed)
+    cell = rnnviz.from_state_dict("lstm1997", params)
+    trace = cell.forward(x, h0, c0)
+    grads = cell.backward(trace, d_h, d_c)
+    forward, expected = reference.run_sequence("lstm1997", params, x, h0, c0, d_h, d_c)
+    assert rel_err(trace.h, forward["h_t"]) < RTOL and rel_err(trace.c, forward["c_t"]) < RTOL
+    assert tuple(trace.gates) == GATE_NAMES["lstm1997"]
+    for name, symbol in zip(GATE_NAMES["lstm1997"], ("i_t", "g_t", "o_t"), strict=True):
+        assert rel_err(trace.gates[name], forward[symbol]) < RTOL, name
+    for name, value in expected["params"].items():
+        assert rel_err(grads.params[name], value) < RTOL, name
+    for name in ("x", "h0", "c0", "h", "c"):
+        assert rel_err(getattr(grads, name), expected[name]) < RTOL, name
+
+
+def test_the_textbook_1997_step_matches_finite_differences():
+    params, x, h0, c0, d_h, d_c = problem_1997(True, seed=5, T=4, B=2, D=2, H=3)
+    _, grads = reference.run_sequence("lstm1997", params, x, h0, c0, d_h, d_c)
+
+    def loss():
+        forward, _ = reference.run_sequence("lstm1997", params, x, h0, c0)
+        return np.sum(d_h * forward["h_t"]) + np.sum(d_c * forward["c_t"])
+
+    for name, value in params.items():
+        assert rel_err(grads["params"][name], numeric_grad(loss, value)) < 1e-7, name
+    for name, value in (("x", x), ("h0", h0), ("c0", c0)):
+        assert rel_err(grads[name], numeric_grad(loss, value)) < 1e-7, name

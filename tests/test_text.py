@@ -310,7 +310,7 @@ def test_every_shipped_model_loads_and_its_sidecar_says_how_it_was_made():
             meta = json.loads((SHIPPED / f"{corpus}_{kind}.json").read_text())
             assert model.kind == kind and meta["cell"] == kind and meta["corpus"] == corpus
             assert model.vocab == tx.builtin_corpus(corpus).vocab
-            assert meta["training_seconds"] > 0 and meta["machine"]["cpu"] and meta["engine_version"]
+            assert meta["training_seconds"] > 0 and meta["made_on"]["cpu"] and meta["made_on"]["engine"]
             bits = meta["bits_per_char"]
             assert bits["held_out"] < bits["unigram"]
 

@@ -9,13 +9,12 @@ timings are measurements of the machine that ran them. Nothing here imports stre
 from __future__ import annotations
 
 import os
-import platform
 import time
 from dataclasses import asdict, replace
 
 import numpy as np
 
-from rnnviz.engine import tasks, training
+from rnnviz.engine import provenance, tasks, training
 from rnnviz.engine.cells import KINDS
 
 TRAIN = training.TrainConfig()  # the Training lab's default: adding problem, lag 50, 1000 updates
@@ -81,7 +80,6 @@ def make_data(log=print, parts=PARTS, data: dict | None = None) -> dict:
         data["timing"] = time_updates(TRAIN)
         log(f"ms per update: {data['timing']['ms_per_update']}")
     data["made_by"] = "python scripts/make_lessons_data.py"
-    data["machine"] = (
-        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, NumPy {np.__version__}"
-    )
+    data["made_on"] = provenance.made_on()  # the replay caption names it: a rerun elsewhere may differ
+    data.pop("machine", None)  # the older, shorter record
     return data

@@ -288,7 +288,7 @@ class Cell:
         B, H = x3.shape[1], self.hidden_size
         states = []
         for name, s in (("h0", h0), ("c0", c0)):
-            if name == "c0" and self.kind != "lstm":
+            if name == "c0" and not isinstance(self, LSTMCell):
                 if s is not None:
                     raise ValueError(f"c0 is only for the LSTM, not {self.kind}")
                 states.append(None)
@@ -323,7 +323,7 @@ class Cell:
             h0=h0b if batched else h0b[0],
             c0=None if c0b is None else (c0b if batched else c0b[0]),
             h=unbatch(_batch_first(cache.hs[1:])),
-            c=unbatch(_batch_first(cache.cs[1:])) if self.kind == "lstm" else None,
+            c=unbatch(_batch_first(cache.cs[1:])) if isinstance(self, LSTMCell) else None,
             gates={k: unbatch(_batch_first(v)) for k, v in self._gates(cache).items()},
             batched=batched,
             overflowed=overflowed,
@@ -344,7 +344,7 @@ class Cell:
         if trace.x.shape[-1] != self.input_size:
             raise ValueError(f"trace has {trace.x.shape[-1]} input features but the cell expects {self.input_size}")
         d_h3 = self._check_grad("d_h", d_h, trace.h.shape, trace.batched)
-        if d_c is not None and self.kind != "lstm":
+        if d_c is not None and not isinstance(self, LSTMCell):
             raise ValueError(f"d_c is only for the LSTM, not {self.kind}")
         d_c3 = None if d_c is None else self._check_grad("d_c", d_c, trace.c.shape, trace.batched)
         x3 = trace.x if trace.batched else trace.x[:, None, :]
@@ -361,13 +361,13 @@ class Cell:
         # before it through the recurrence, to which the outside gradient of step t-1 is added only where
         # there is one (often only the last step has it); d_s[0] is dL/dh0 (and dL/dc0). One array, so
         # one call flushes both.
-        S = 2 * H if self.kind == "lstm" else H
+        S = 2 * H if isinstance(self, LSTMCell) else H
         d_s = np.empty((T + 1, S, B), dtype)
         d_s[T] = 0.0
         outside = np.any(d_h_outside, axis=(1, 2)).tolist()
         grads = StepGrads(
             h=d_s[1:, :H],
-            c=d_s[1:, H:] if self.kind == "lstm" else None,
+            c=d_s[1:, H:] if isinstance(self, LSTMCell) else None,
             xw=xw,
             hw=_scratch("hw", (T, GH, B), dtype) if self.kind == "gru" else xw,
         )
@@ -394,7 +394,7 @@ class Cell:
             h=unbatch(_batch_first(grads.h)),
             c=None if grads.c is None else unbatch(_batch_first(grads.c)),
             h0=un0(d_s[0, :H]),
-            c0=un0(d_s[0, H:]) if self.kind == "lstm" else None,
+            c0=un0(d_s[0, H:]) if isinstance(self, LSTMCell) else None,
             overflowed=overflowed,
             gates=unbatch(_batch_first(d_a)),
         )
@@ -834,3 +834,76 @@ class GRUCell(Cell):
 
 
 CELL_CLASSES = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+# --------------------------------------------------------------------------------------------------
+# The 1997 LSTM: a cell of its own, outside KINDS (the three cells the lessons compare)
+
+
+class LSTM1997Cell(LSTMCell):
+    """The LSTM of Hochreiter & Schmidhuber (1997): input and output gates, **no forget gate**. Its cell
+    state only accumulates (the "constant error carousel"): the gradient along c is carried back unchanged,
+    step after step, neither vanishing nor exploding. The forget gate came three years later (Gers,
+    Schmidhuber & Cummins 2000, "Learning to forget"), because a state that can only grow saturates on long
+    or continual input.
+
+    Parameters: PyTorch-like names with **3 row blocks, i, g, o** (``weight_ih (3H, D)``, ``weight_hh (3H,
+    H)``, ``bias_ih``, ``bias_hh (3H,)``), the LSTM's layout with the forget block left out. The GRU has 3
+    blocks too, so ``weights.infer_kind`` cannot tell the two apart from shapes: it answers "gru", and a
+    1997 cell is loaded by naming its kind ("lstm1997").
+
+    Equations::
+
+        i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+        g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+        o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+        c_t = c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(c_t)
+
+    Where it differs from the paper: the paper squashes the cell input with g(x) = 4 sigmoid(x) - 2 (range
+    [-2, 2]) and the cell output with h(x) = 2 sigmoid(x) - 1 = tanh(x/2) (range [-1, 1]); we use tanh for
+    both, as today's LSTM does. The paper's memory cells came in blocks sharing their gates, its gates also
+    saw the cells' outputs through the same recurrent weights (as here), and it truncated the gradient at
+    the cell's input (error flows back only through the carousel); this cell is trained by full
+    backpropagation through time.
+
+    How it runs: as an :class:`LSTMCell` whose forget gate is held at exactly 1 (zero weights, a bias of
+    ``_OPEN`` = 100, where float32's and float64's sigmoid are 1.0 exactly, so f_t (1 - f_t) = 0 and no
+    gradient reaches that bias), so it shares the LSTM's fast step; the parameters and their gradients are
+    the three blocks above. The textbook step is ``reference.lstm1997_step_forward``.
+    """
+
+    kind = "lstm1997"
+    _OPEN = 100.0
+
+    def _prepared(self, dtype):
+        # built from ``self.params`` on every call, as the other cells do, so that a change to them shows
+        return LSTMCell(with_open_forget_gate(self.params, self._OPEN))._prepared(dtype)
+
+    def _gates(self, cache: LSTMCache):
+        gates = super()._gates(cache)
+        del gates["forget"]
+        return gates
+
+    def _param_grads(self, grads: StepGrads, cache: LSTMCache, x3) -> dict[str, np.ndarray]:
+        H = self.hidden_size
+        return {k: np.delete(v, np.s_[H : 2 * H], axis=0) for k, v in super()._param_grads(grads, cache, x3).items()}
+
+
+def with_open_forget_gate(params: dict[str, np.ndarray], bias: float) -> dict[str, np.ndarray]:
+    """A 1997 cell's parameters (rows i, g, o) as an LSTM's (rows i, f, g, o) with a forget gate of zero
+    weights and total bias ``bias``."""
+    H = params["weight_hh"].shape[1]
+    out = {}
+    for name, value in params.items():
+        forget = np.zeros((H, *value.shape[1:]), value.dtype)
+        if name == "bias_ih":
+            forget += bias
+        out[name] = np.concatenate([value[:H], forget, value[H:]])
+    return out
+
+
+GATE_COUNT["lstm1997"] = 3
+GATE_NAMES["lstm1997"] = ("input", "cell", "output")
+CELL_CLASSES["lstm1997"] = LSTM1997Cell
+ALL_KINDS = (*KINDS, "lstm1997")  # every kind the engine trains; KINDS stays the three the lessons compare

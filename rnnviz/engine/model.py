@@ -63,7 +63,7 @@ def init_model(config, spec: tasks.TaskSpec) -> Model:
         config.hidden_size,
         seed=config.seed,
         dtype=dtype,
-        forget_bias=None if config.cell == "rnn" else config.forget_bias,
+        forget_bias=config.forget_bias if config.cell in ("lstm", "gru") else None,
     )
     rng = np.random.default_rng([config.seed, 2])
     k = 1 / np.sqrt(config.hidden_size)  # PyTorch's nn.Linear initialisation

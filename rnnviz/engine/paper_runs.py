@@ -14,17 +14,15 @@ texts, lives in content); only its training fields are read.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from rnnviz.engine import tasks, training
-from rnnviz.engine.cells import KINDS
+from rnnviz.engine.cells import ALL_KINDS
 from rnnviz.engine.model import wrong
+from rnnviz.engine.provenance import engine_version, machine
 
 N_VALIDATION = 2000  # the paper's "2000 most recent sequences"
 N_TEST = 2560  # the papers' test-set size
@@ -40,6 +38,25 @@ class Check:
     wrong: int
 
 
+# The 1997 paper's initial input-gate biases for the adding problem (Experiment 4: "the first input gate bias
+# is initialized with -3.0, the second with -6.0"; its two cell blocks). Negative input-gate biases keep a
+# fresh cell from taking in every input, the paper's remedy for "internal state drift" (its Section 4). Our
+# cells are not in blocks: the first half of the units gets the first value, the second half the second.
+INPUT_GATE_BIASES_1997 = (-3.0, -6.0)
+
+
+def with_input_gate_biases(model, biases: tuple[float, ...]):
+    """``model`` (a 1997 LSTM) with its input gates' total bias (bias_ih + bias_hh) set: the units split
+    into ``len(biases)`` consecutive groups, group k gets ``biases[k]``."""
+    params = {k: v.copy() for k, v in model.params.items()}
+    H = model.cell.hidden_size
+    groups = np.array_split(np.arange(H), len(biases))
+    for units, bias in zip(groups, biases, strict=True):
+        params["bias_ih"][units] = bias  # rows 0:H are the input gate
+        params["bias_hh"][units] = 0.0
+    return model.with_params(params)
+
+
 def _spec(task: str, sample: tasks.Dataset) -> tasks.TaskSpec:
     """What the model's shape is read from: inputs, outputs, regression or classes."""
     return tasks.TaskSpec(task, sample.regression, sample.n_outputs, sample.x.shape[2], "wrong", 0.0)
@@ -53,12 +70,13 @@ def run_one(
     forget_bias: float | None = None,
     max_sequences: int | None = None,
 ) -> dict:
-    """Train one model with one seed; returns a JSON-ready record (the wall time is the only field that
-    changes from one rerun to the next)."""
+    """Train one model with one seed; returns a JSON-ready record. The wall time, the engine's version and
+    the machine say where and when it ran; every other field is the result, the same on every rerun with
+    the same engine and BLAS kernel."""
     length = exp.lengths[0] if length is None else length
     cap = exp.max_sequences if max_sequences is None else max_sequences
-    if model not in KINDS:
-        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(KINDS)}")
+    if model not in ALL_KINDS:
+        raise ValueError(f"unknown model {model!r}; expected one of {', '.join(ALL_KINDS)}")
     if cap < exp.batch_size:
         raise ValueError(f"the budget must be at least one batch ({exp.batch_size} sequences), got {cap}")
     if exp.check_every % exp.batch_size:
@@ -70,7 +88,7 @@ def run_one(
     if exp.task == "first":  # only two sequences exist: 2000 draws of them are both of them, checked faster
         validation = validation.take(np.array([np.argmax(validation.y[-1] == k) for k in (length - 1, length)]))
     test = tasks.paper_task(exp.task, length, N_TEST, test_rng).as_dtype(dtype)
-    if model == "rnn":
+    if model in ("rnn", "lstm1997"):  # neither has a forget gate
         forget_bias = None
     elif forget_bias is None:
         forget_bias = exp.forget_bias
@@ -89,9 +107,15 @@ def run_one(
         eval_every=exp.check_every // exp.batch_size,
         dtype="float32",
     )
+    start_model = training.init_model(config, _spec(exp.task, validation))
+    input_biases = None
+    if model == "lstm1997":  # the paper's initial input-gate biases, unless the experiment says otherwise
+        input_biases = tuple(getattr(exp, "input_gate_biases_1997", INPUT_GATE_BIASES_1997))
+        if input_biases:
+            start_model = with_input_gate_biases(start_model, input_biases)
     trainer = training.Trainer(
         config,
-        training.init_model(config, _spec(exp.task, validation)),
+        start_model,
         lambda: tasks.paper_task(exp.task, length, exp.batch_size, train_rng).as_dtype(dtype),
         lambda run: Check(run.updates, run.updates * exp.batch_size, wrong(run.model, validation)),
     )
@@ -107,6 +131,7 @@ def run_one(
         "model": model,
         "length": length,
         "forget_bias": forget_bias,
+        "input_gate_biases": None if input_biases is None else list(input_biases),
         "seed": seed,
         "succeeded": run.last.wrong == 0,
         "sequences": run.updates * exp.batch_size,
@@ -115,32 +140,13 @@ def run_one(
         "validation_wrong": [[c.sequences, c.wrong] for c in run.history],
         "weights": run.model.num_params,
         "seconds": round(time.perf_counter() - start, 2),
+        "engine": dict(engine_version()),
+        "machine": {k: v for k, v in machine().items() if k in ("cpu", "cores", "blas_kernel", "blas_threads")},
     }
 
 
 # --------------------------------------------------------------------------------------------------
 # Many runs: the experiment over models, lengths and seeds, and its summary table
-
-
-def machine() -> dict:
-    """What the numbers were measured on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
-        "load_average_at_start": load,
-    }
 
 
 def settings(exp) -> dict:
@@ -158,7 +164,7 @@ def reproduce(exp, on_record=None) -> dict:
     about = machine()
     runs = []
     for variant in exp.variants():
-        for seed in exp.seeds:
+        for seed in exp.seeds_for(variant["model"]):
             record = run_one(exp, variant["model"], seed, variant["length"], variant["forget_bias"])
             runs.append(record)
             if on_record is not None:
@@ -175,8 +181,9 @@ def reproduce(exp, on_record=None) -> dict:
 
 
 def summarise(runs: list[dict]) -> list[dict]:
-    """One row per (length, model, forget bias): success rate, sequences to success (median and range over
-    the runs that succeeded), wrong of 2560 (median and range over all runs), weights, wall time."""
+    """One row per (length, model, forget bias): success rate, sequences to success (mean, median and range
+    over the runs that succeeded: the paper's figures are means over its trials), wrong of 2560 (mean, median
+    and range over all runs), weights, wall time."""
     rows = {}
     for r in runs:
         rows.setdefault((r["length"], r["model"], r["forget_bias"]), []).append(r)
@@ -192,10 +199,12 @@ def summarise(runs: list[dict]) -> list[dict]:
                 "runs": len(group),
                 "succeeded": len(won),
                 "success_rate": len(won) / len(group),
+                "sequences_mean": float(np.mean(won)) if won else None,
                 "sequences_median": float(np.median(won)) if won else None,
                 "sequences_min": min(won) if won else None,
                 "sequences_max": max(won) if won else None,
                 "cap": group[0]["cap"],
+                "wrong_mean": float(np.mean(wrongs)),
                 "wrong_median": float(np.median(wrongs)),
                 "wrong_min": min(wrongs),
                 "wrong_max": max(wrongs),

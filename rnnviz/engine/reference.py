@@ -1,4 +1,5 @@
-"""The textbook step: RNN, LSTM and GRU, one step forward and its backward, one equation a line.
+"""The textbook step: RNN, LSTM, GRU and the 1997 LSTM (no forget gate), one step forward and its backward,
+one equation a line.
 
 This is the code behind the lessons' equations, written to be read beside them (the shape of d2l's and
 cs231n's ``lstm_step_forward`` / ``lstm_step_backward``), and the oracle the tests hold the fast engine
@@ -100,6 +101,41 @@ def lstm_step_backward(d_h, d_c, cache, params):
 
 
 # --------------------------------------------------------------------------------------------------
+# The 1997 LSTM (Hochreiter & Schmidhuber): no forget gate; gate rows i, g, o
+
+
+def lstm1997_step_forward(x_t, h_prev, c_prev, params):
+    """x_t (B, D), h_prev and c_prev (B, H) -> (h_t, c_t) (B, H) each, cache."""
+    W_ih, W_hh, b_ih, b_hh = _unpack(params)
+    H = h_prev.shape[-1]
+    a_t = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh  # (B, 3H)
+    i_t = sigmoid(a_t[:, 0:H])  # input gate
+    g_t = np.tanh(a_t[:, H : 2 * H])  # candidate (the paper's g: 4 sigmoid - 2)
+    o_t = sigmoid(a_t[:, 2 * H : 3 * H])  # output gate
+    c_t = c_prev + i_t * g_t  # the constant error carousel: no forget gate
+    h_t = o_t * np.tanh(c_t)  # (the paper's h: 2 sigmoid - 1)
+    cache = {"x_t": x_t, "h_prev": h_prev, "c_prev": c_prev, "i_t": i_t, "g_t": g_t, "o_t": o_t}
+    cache.update(c_t=c_t, h_t=h_t)
+    return (h_t, c_t), cache
+
+
+def lstm1997_step_backward(d_h, d_c, cache, params):
+    """As ``lstm_step_backward``, without the forget gate: d_c_prev = d_c_t, carried back unchanged."""
+    W_ih, W_hh, _, _ = _unpack(params)
+    i_t, g_t, o_t, c_t = cache["i_t"], cache["g_t"], cache["o_t"], cache["c_t"]
+    tanh_c_t = np.tanh(c_t)
+    d_c_t = d_c + d_h * o_t * (1.0 - tanh_c_t**2)
+    d_a_i = d_c_t * g_t * i_t * (1.0 - i_t)
+    d_a_g = d_c_t * i_t * (1.0 - g_t**2)
+    d_a_o = d_h * tanh_c_t * o_t * (1.0 - o_t)
+    d_c_prev = d_c_t
+    d_a = np.concatenate([d_a_i, d_a_g, d_a_o], axis=1)  # (B, 3H)
+    d_x = d_a @ W_ih
+    d_h_prev = d_a @ W_hh
+    return d_x, d_h_prev, d_c_prev, _param_grads(d_a, d_a, cache["x_t"], cache["h_prev"])
+
+
+# --------------------------------------------------------------------------------------------------
 # GRU (torch.nn.GRU): gate rows r, z, n; b_hn inside the reset product
 
 
@@ -163,6 +199,8 @@ def run_sequence(kind, params, x, h0=None, c0=None, d_h=None, d_c=None, nonlinea
             h, cache = rnn_step_forward(x[t], h, params, nonlinearity)
         elif kind == "lstm":
             (h, c), cache = lstm_step_forward(x[t], h, c, params)
+        elif kind == "lstm1997":
+            (h, c), cache = lstm1997_step_forward(x[t], h, c, params)
         else:
             h, cache = gru_step_forward(x[t], h, params)
         caches.append(cache)
@@ -181,11 +219,12 @@ def run_sequence(kind, params, x, h0=None, c0=None, d_h=None, d_c=None, nonlinea
         d_h_total[t] = d_h[t] + d_h_next
         if kind == "rnn":
             d_x[t], d_h_next, d_p = rnn_step_backward(d_h_total[t], caches[t], params)
-        elif kind == "lstm":
+        elif kind in ("lstm", "lstm1997"):
             d_c_in = d_c[t] + d_c_next
             o_t, c_t = caches[t]["o_t"], caches[t]["c_t"]
             d_c_total[t] = d_c_in + d_h_total[t] * o_t * (1.0 - np.tanh(c_t) ** 2)  # lstm_step_backward's d_c_t
-            d_x[t], d_h_next, d_c_next, d_p = lstm_step_backward(d_h_total[t], d_c_in, caches[t], params)
+            step_backward = lstm_step_backward if kind == "lstm" else lstm1997_step_backward
+            d_x[t], d_h_next, d_c_next, d_p = step_backward(d_h_total[t], d_c_in, caches[t], params)
         else:
             d_x[t], d_h_next, d_p = gru_step_backward(d_h_total[t], caches[t], params)
         for name in d_params:
@@ -195,8 +234,8 @@ def run_sequence(kind, params, x, h0=None, c0=None, d_h=None, d_c=None, nonlinea
         "params": d_params,
         "x": unbatch(d_x),
         "h": unbatch(d_h_total),
-        "c": unbatch(d_c_total) if kind == "lstm" else None,
+        "c": unbatch(d_c_total) if kind in ("lstm", "lstm1997") else None,
         "h0": un0(d_h_next),
-        "c0": un0(d_c_next) if kind == "lstm" else None,
+        "c0": un0(d_c_next) if kind in ("lstm", "lstm1997") else None,
     }
     return forward, grads

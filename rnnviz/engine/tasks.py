@@ -9,7 +9,8 @@ Two families, told apart by name:
 - ``remember_first``, ``adding``, ``temporal_order`` (``make_task``): the Training lab's simplified tasks,
   every sequence of one length, read at the last step.
 - ``remember_first_1997``, ``adding_problem_1997``, ``temporal_order_1997``, ``latch_1994``
-  (``paper_task``): Hochreiter & Schmidhuber (1997) and Bengio, Simard & Frasconi (1994) to the letter,
+  (``paper_task``): Hochreiter & Schmidhuber (1997) as the paper defines them, and the latch task after
+  Bengio, Simard & Frasconi (1994) (its inputs and noise are ours: see ``latch_1994``),
   for ``python -m rnnviz reproduce``. Sequences have their own lengths (the adding problem draws each from
   [T, T + T/10], temporal order from [100, 110]); a batch is padded at the end with zeros and the readout
   reads each sequence's hidden state at its own last step (``Dataset.lengths``). Padding comes after that
@@ -155,7 +156,7 @@ def make_task(name: str, length: int, n_train: int, n_test: int, seed: int = 0) 
 
 
 # --------------------------------------------------------------------------------------------------
-# The papers' tasks, to the letter: sequences of their own lengths, padded, with the paper's criterion
+# The papers' tasks (the latch after its paper): sequences of their own lengths, padded, with the paper's criterion
 
 
 def _check_n(n: int) -> None:
@@ -168,7 +169,8 @@ def adding_problem_1997(T: int, n: int, rng: np.random.Generator) -> Dataset:
 
     Each step is a pair (value uniform in [-1, 1], marker). Every sequence has its own length, uniform in
     [T, T + T//10]. One pair among the first ten is marked (value X1), then one among the first T/2 - 1
-    pairs not yet marked (X2); markers are 1 there, -1 at the first and the final pair (unless the first
+    pairs not yet marked (X2: T/2 - 2 candidates when X1 lies among those pairs, as it does for T >= 22,
+    uniform over them); markers are 1 there, -1 at the first and the final pair (unless the first
     pair is the one marked: then it is marked 1), 0 elsewhere. "In the rare case where the first pair of
     the sequence gets marked, we set X1 to zero": we set that pair's value to 0 on the input too, so the
     target is still the sum of what the marked pairs show (the same for X2, which can also land on the

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from rnnviz.engine import analysis, tasks
-from rnnviz.engine.cells import KINDS, Cell
+from rnnviz.engine.cells import ALL_KINDS, KINDS, Cell
 from rnnviz.engine.model import Model, evaluate, init_model, score
 
 OPTIMIZERS = ("adam", "sgd")
@@ -73,7 +73,7 @@ class TrainConfig:
     dtype: str = _outside("float32", "--dtype", choices=DTYPES, help="number format")
 
     def check(self) -> None:
-        if self.cell not in KINDS:
+        if self.cell not in ALL_KINDS:
             raise ValueError(f"unknown cell {self.cell!r}")
         if self.task not in tasks.SPECS:
             raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(tasks.SPECS)}")

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.engine.cells import CELL_CLASSES, GATE_COUNT, KINDS, PARAM_NAMES, Cell
+from rnnviz.engine.cells import ALL_KINDS, CELL_CLASSES, GATE_COUNT, PARAM_NAMES, Cell
 
 # --------------------------------------------------------------------------------------------------
 # Caps: the one place that says how large a cell may be
@@ -51,8 +51,8 @@ UPLOAD_MAX_DIRECTORY_BYTES = 64 * 1024  # the zip's list of members (np.savez wr
 
 
 def _check_kind(kind) -> str:
-    if not isinstance(kind, str) or kind.lower() not in KINDS:
-        raise ValueError(f"unknown cell kind {_shown(kind)}; expected one of {', '.join(KINDS)}")
+    if not isinstance(kind, str) or kind.lower() not in ALL_KINDS:
+        raise ValueError(f"unknown cell kind {_shown(kind)}; expected one of {', '.join(ALL_KINDS)}")
     return kind.lower()
 
 
@@ -129,8 +129,8 @@ def init_cell(
     dtype = _check_dtype(dtype)
     nonlinearity = _check_nonlinearity(kind, nonlinearity)
     if forget_bias is not None:
-        if kind == "rnn":
-            raise ValueError("forget_bias applies to the LSTM and GRU only")
+        if kind in ("rnn", "lstm1997"):
+            raise ValueError("forget_bias applies to the LSTM and GRU only (the 1997 LSTM has no forget gate)")
         forget_bias = _check_real("forget_bias", forget_bias)
     if spectral_radius is not None:
         spectral_radius = _check_real("spectral_radius", spectral_radius, low=0)
@@ -251,7 +251,9 @@ def _kind_of_shape(shape) -> str:
 
 
 def infer_kind(mapping) -> str:
-    """rnn, lstm or gru from the shape of ``weight_hh`` (rows = G * columns)."""
+    """rnn, lstm or gru from the shape of ``weight_hh`` (rows = G * columns). Three blocks read as the GRU:
+    the 1997 LSTM (``lstm1997``, rows i, g, o) has three blocks too and is never inferred; load it by
+    naming its kind (``from_state_dict("lstm1997", ...)``, ``load_npz(..., kind="lstm1997")``)."""
     if not hasattr(mapping, "keys"):
         raise ValueError(f"state dict must be a mapping of names to arrays, got {_shown(mapping)}")
     key = _param_keys(list(mapping.keys()))["weight_hh"]

@@ -7,11 +7,11 @@ import math
 
 import plotly.graph_objects as go
 
-from rnnviz.engine.cells import KINDS
+from rnnviz.engine.cells import ALL_KINDS
 from rnnviz.figures.common import base_layout
-from rnnviz.figures.theme import COLORS, FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES
+from rnnviz.figures.theme import COLORS, FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
-SYMBOLS = {"rnn": "circle", "lstm": "square", "gru": "diamond"}
+SYMBOLS = MODEL_SYMBOLS
 BIAS_DASH = {0.0: "dot", 1.0: "dash", 3.0: "solid"}
 
 
@@ -22,7 +22,7 @@ def _legend_on_top(fig: go.Figure) -> None:
 def success_against_length(rows: list[dict], title: str | None = None, note: str | None = None) -> go.Figure:
     """Share of seeds that succeeded against sequence length, one line per model (the latch curve)."""
     fig = go.Figure()
-    for kind in KINDS:
+    for kind in ALL_KINDS:
         mine = sorted((r for r in rows if r["model"] == kind), key=lambda r: r["length"])
         if not mine:
             continue
@@ -62,10 +62,11 @@ def success_against_length(rows: list[dict], title: str | None = None, note: str
 def sequences_against_length(
     rows: list[dict], paper: dict[int, dict], paper_label: str, title: str | None = None
 ) -> go.Figure:
-    """Training sequences to success against T: our median with its range per model (open markers at
-    the cap where no seed succeeded), and the paper's LSTM as large grey stars on the same axes."""
+    """Training sequences to success against T: our mean over the seeds that succeeded, with their range,
+    per model (open markers at the cap where no seed succeeded), and the paper's LSTM (means over its trials)
+    as large grey stars on the same axes."""
     fig = go.Figure()
-    for kind in KINDS:
+    for kind in ALL_KINDS:
         mine = sorted((r for r in rows if r["model"] == kind), key=lambda r: r["length"])
         if not mine:
             continue
@@ -74,21 +75,21 @@ def sequences_against_length(
             fig.add_trace(
                 go.Scatter(
                     x=[r["length"] for r in won],
-                    y=[r["sequences_median"] for r in won],
+                    y=[r["sequences_mean"] for r in won],
                     error_y=dict(
                         type="data",
                         symmetric=False,
-                        array=[r["sequences_max"] - r["sequences_median"] for r in won],
-                        arrayminus=[r["sequences_median"] - r["sequences_min"] for r in won],
+                        array=[r["sequences_max"] - r["sequences_mean"] for r in won],
+                        arrayminus=[r["sequences_mean"] - r["sequences_min"] for r in won],
                         thickness=3,
                         width=8,
                     ),
                     customdata=[[r["succeeded"], r["runs"]] for r in won],
-                    name=f"{MODEL_NAMES[kind]} (ours, median and range)",
+                    name=f"{MODEL_NAMES[kind]} (ours, mean and range)",
                     mode="lines+markers",
                     line=dict(color=MODEL_COLORS[kind], dash=MODEL_DASH[kind], width=4),
                     marker=dict(size=13, symbol=SYMBOLS[kind]),
-                    hovertemplate=f"{MODEL_NAMES[kind]}<br>T %{{x}}<br>median %{{y:,}} sequences<br>"
+                    hovertemplate=f"{MODEL_NAMES[kind]}<br>T %{{x}}<br>mean %{{y:,.0f}} sequences<br>"
                     "%{customdata[0]} of %{customdata[1]} seeds succeeded<extra></extra>",
                 )
             )
@@ -119,7 +120,7 @@ def sequences_against_length(
                 text=[f"{s:,}" for _, s in points],
                 textposition="top center",
                 marker=dict(size=20, symbol="star", color=COLORS["theory"], line=dict(width=2, color="black")),
-                hovertemplate="paper<br>T %{x}<br>%{y:,} sequences<extra></extra>",
+                hovertemplate="paper<br>T %{x}<br>%{y:,} sequences (mean of its trials)<extra></extra>",
             )
         )
     ticks = sorted({r["length"] for r in rows} | {T for T, _ in points})

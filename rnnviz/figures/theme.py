@@ -36,6 +36,12 @@ MODEL_COLORS = {"rnn": "#332288", "lstm": "#117733", "gru": "#AA4499"}  # Tol in
 MODEL_DASH = {"rnn": "solid", "lstm": "dash", "gru": "dot"}
 MODEL_SYMBOLS = {"rnn": "circle", "lstm": "square", "gru": "diamond"}  # a third cue beside colour and dash
 MODEL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+# The 1997 LSTM (no forget gate; engine.cells.ALL_KINDS), drawn beside the three on the Papers page: Tol olive,
+# apart in hue from the indigo, green and purple of the three
+MODEL_COLORS["lstm1997"] = "#999933"
+MODEL_DASH["lstm1997"] = "dashdot"
+MODEL_SYMBOLS["lstm1997"] = "triangle-up"
+MODEL_NAMES["lstm1997"] = "LSTM (1997)"
 
 # What each trace quantity is called on screen, with its symbol.
 LABELS = {
