@@ -125,6 +125,16 @@ def play_controls(n_frames: int, active: int, right: float, duration: int = 120)
     )
 
 
+def _two_lines(text: str) -> str:
+    """A colour bar's title broken at its middle space: written along a short bar, a title as long as
+    "effect on state" ran into the next bar's."""
+    words = text.split(" ")
+    if len(text) <= 8 or len(words) < 2:
+        return text
+    cut = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(text) / 2))
+    return " ".join(words[:cut]) + "<br>" + " ".join(words[cut:])
+
+
 def _row_title(text: str, quantity: str, top: float, right: float) -> dict:
     return dict(
         text=f"<b>{text}</b>",
@@ -233,20 +243,27 @@ def _line_trace(lines: list[str], xaxis: str, yaxis: str) -> dict:
 
 
 def timeline_figure(
-    x: np.ndarray, panels: list[Panel], *, step: int = 0, detail: Detail | None = None, title: str | None = None
+    x: np.ndarray,
+    panels: list[Panel],
+    *,
+    step: int = 0,
+    detail: Detail | None = None,
+    title: str | None = None,
+    detail_px: int = DETAIL_PX,
 ) -> go.Figure:
     """The input on top, one heatmap row per panel, and (with ``detail``) the cell diagram and its numbers on
     the right; Play and the slider move the step marker on every row and redraw the detail for each step.
     Heatmaps keep their colour scales fixed while playing; the figure is built as one dictionary and
-    validated once (adding 200 frames one object at a time costs Plotly several times longer)."""
+    validated once (adding 200 frames one object at a time costs Plotly several times longer). ``detail_px``
+    is the detail's height (smaller on a projector's 720 px)."""
     x = np.asarray(x, dtype=float)
     T = x.shape[0]
     step = int(np.clip(step, 0, T - 1))
     right = 0.9  # where the heatmaps end; their colour bars sit just beyond
     rows = 1 + len(panels)
-    heat_px = 45 + ROW_PX * len(panels)  # the overview's height in pixels; the detail takes DETAIL_PX below it
-    height = 130 + heat_px + (DETAIL_PX + 40 if detail else 50)
-    bottom = (DETAIL_PX + 40) / (heat_px + DETAIL_PX + 40) if detail else 0.0  # paper fraction under the rows
+    heat_px = 45 + ROW_PX * len(panels)  # the overview's height in pixels; the detail takes detail_px below it
+    height = 130 + heat_px + (detail_px + 40 if detail else 50)
+    bottom = (detail_px + 40) / (heat_px + detail_px + 40) if detail else 0.0  # paper fraction under the rows
     domains = [
         (bottom + (1 - bottom) * a, bottom + (1 - bottom) * b)
         for a, b in _stacked_domains([0.55] + [1.0] * len(panels), gap=min(0.07, 0.3 / rows))
@@ -305,6 +322,7 @@ def timeline_figure(
         axis = "coloraxis" if k == 1 else f"coloraxis{k}"
         length = (1 - bottom) * 0.85 / max(len(scales), 1)
         layout[axis] = scale.coloraxis(y=1.0 - (k - 1) * (length + 0.04), length=length, x=right + 0.01)
+        layout[axis]["colorbar"]["title"]["text"] = _two_lines(scale.title)  # stacked bars: titles stay apart
         data.append(
             dict(
                 type="scatter",
@@ -325,7 +343,7 @@ def timeline_figure(
     if detail is not None:
         n = rows + 1
         dx, dy, ex, ey = f"x{n}", f"y{n}", f"x{n + 1}", f"y{n + 1}"
-        top = bottom - 70 / (heat_px + DETAIL_PX + 40)
+        top = bottom - 70 / (heat_px + detail_px + 40)
         n_lines = len(_detail_lines(detail, step))
         layout[f"xaxis{n}"] = dict(domain=[0.0, 0.52], anchor=dy, visible=False, range=list(diagram.CANVAS_X))
         layout[f"yaxis{n}"] = dict(domain=[0.0, top], anchor=dx, visible=False, range=list(diagram.CANVAS_Y))
