@@ -52,7 +52,10 @@ PAGES = {
     "forecast": ("Forecast_lab", "[data-testid=stPlotlyChart]", None),
     "text": ("Text_lab", "[data-testid=stPlotlyChart]", None),
 }
-NOT_OURS = {"papers": "pages/4_Papers.py is another helper's: its first figure is far below the fold"}
+NOT_OURS = {  # pages other helpers own, measured here and reported (issue 23)
+    "papers": "pages/4_Papers.py: its first figure starts near y = 3100, far below the fold",
+    "lab": "pages/3_Training_lab.py: the prediction, Train and the text above put its first figure at y = 675",
+}
 
 
 @pytest.mark.parametrize(
