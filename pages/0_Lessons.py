@@ -43,6 +43,8 @@ def follow_live_job(lesson: int, handle) -> None:
         st.session_state[LIVE] = fresh
         st.session_state[LIVE_LESSONS] = {*st.session_state.get(LIVE_LESSONS, ()), lesson}
         st.rerun()
+
+
 S = ui.Settings(  # answer keys are "lessons.answer<N>", as S.key(f"answer{N}") gives
     "lessons",
     [ui.Setting("lesson", 1, low=1, high=N)]
@@ -179,4 +181,4 @@ path, query = L.link()
 st.page_link(path, label=f"Open the {lessons.PAGE_NAMES[L.target]} at these settings", icon="🔗", query_params=query)
 with st.expander("Link for a class: this lesson in presenter mode", expanded=present):
     base = (st.context.url or "").split("?")[0]
-    st.code(f"{base}?{urlencode(lessons.presenter_query(number))}", language=None)
+    st.code(f"{base}?{urlencode(lessons.presenter_query(number))}", language=None, wrap_lines=True)
