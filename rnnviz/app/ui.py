@@ -58,10 +58,14 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
 
 
 # Every page: captions in a grey dark enough for WCAG AA (Streamlit's #828180 on white is 3.9:1, axe-core's
-# color-contrast asks 4.5:1), and a focus ring that shows on every control reached by the keyboard.
+# color-contrast asks 4.5:1), a focus ring that shows on every control reached by the keyboard, and code blocks
+# that wrap instead of scrolling (a scrolling <pre> is a region the keyboard cannot reach: axe's
+# scrollable-region-focusable).
 _PAGE_CSS = """<style>
 [data-testid=stCaptionContainer], [data-testid=stCaptionContainer] * { color: #5c5b59 !important; opacity: 1; }
 :focus-visible { outline: 3px solid #0072B2 !important; outline-offset: 2px; }
+[data-testid=stCode] pre { overflow: visible !important; white-space: pre-wrap !important; }
+[data-testid=stCode] code { white-space: pre-wrap !important; }
 </style>"""
 
 # Presenter mode: for a projector at 1280x720. On for the rest of the session once a page is opened with
