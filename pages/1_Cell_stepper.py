@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from rnnviz.app import ui
+from rnnviz.app import player, ui
 from rnnviz.engine import analysis, inputs, studies
 from rnnviz.engine import backward as engine_backward
 from rnnviz.figures import backward as backward_view
@@ -283,6 +283,7 @@ def draw_forward(shown: dict) -> None:
         fig = build()
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
+    player.keyboard_player(ui.PRESENTER_FONT if present else 17)
 
 
 def show_backward() -> None:
@@ -308,6 +309,7 @@ def show_backward() -> None:
         fig = build()
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
+    player.keyboard_player(ui.PRESENTER_FONT if present else 17)
     with st.expander("The backward equations, in symbols (the figure shows them with the numbers)"):
         for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind]:
             st.latex(equation)

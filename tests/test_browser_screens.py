@@ -81,3 +81,56 @@ def test_presenter_mode_fits_a_projector(page, app_url, name):
     assert key["x"] >= 0 and key["x"] + key["width"] <= WIDTH, key
     small = page.evaluate(SMALL_TEXT, [MIN_PX, HEIGHT])
     assert not small, small
+
+
+# ---- the keyboard --------------------------------------------------------------------------------------------
+
+FOCUSED = """() => { const f = document.activeElement;
+  if (!f || f.tagName !== 'IFRAME') return null;
+  const b = f.contentDocument.activeElement; const s = f.contentWindow.getComputedStyle(b);
+  return {id: b.id, outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
+
+
+def test_the_stepper_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
+    """Tab to Play, start and pause the animation, step forward and back, first and last: keyboard only, the
+    step read back from the figure's own slider and the diagram's numbers."""
+    from tests.helpers import FIGURE_TEXT, SLIDER_STEP
+
+    page.goto(f"{app_url}/Cell_stepper")
+    wait_for_app(page, charts=1, timeout=180_000)
+    page.locator("[data-testid=stMain] h1").click()  # start from the top of the page, then only keys
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused and focused["id"] == "play":
+            break
+    else:
+        raise AssertionError("Tab never reached the Play button")
+    assert focused["outline"] == "solid" and focused["width"] >= 2, focused  # a visible focus ring
+    assert page.evaluate(SLIDER_STEP, 0) == 0
+    before = page.evaluate(FIGURE_TEXT, 0)
+    page.keyboard.press("Enter")  # play
+    page.wait_for_timeout(1500)
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["id"] == "pause"
+    page.keyboard.press("Space")  # pause
+    page.wait_for_timeout(400)
+    paused = page.evaluate(SLIDER_STEP, 0)
+    assert paused > 0
+    assert page.evaluate(FIGURE_TEXT, 0) != before  # the diagram's numbers moved with the step
+    page.wait_for_timeout(800)
+    assert page.evaluate(SLIDER_STEP, 0) == paused  # and stayed paused
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(400)
+    assert page.evaluate(SLIDER_STEP, 0) == paused + 1
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(400)
+    assert page.evaluate(SLIDER_STEP, 0) == paused - 1
+    page.keyboard.press("End")
+    page.wait_for_timeout(400)
+    last = page.evaluate(SLIDER_STEP, 0)
+    page.keyboard.press("Home")
+    page.wait_for_timeout(400)
+    assert page.evaluate(SLIDER_STEP, 0) == 0 and last == 59  # the default sequence: 60 steps
+    assert page.evaluate(FIGURE_TEXT, 0) == before
