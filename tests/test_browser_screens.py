@@ -39,7 +39,7 @@ SMALL_TEXT = """([minPx, height]) => {
 
 # (path, a locator of the page's key control, what a visitor does first: None or a function of the page)
 def _guess(page):
-    page.get_by_text("LSTM", exact=True).first.click()
+    page.locator("[data-testid=stRadio] label").filter(has_text="LSTM").first.click()
 
 
 PAGES = {
@@ -134,3 +134,72 @@ def test_the_stepper_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
     page.wait_for_timeout(400)
     assert page.evaluate(SLIDER_STEP, 0) == 0 and last == 59  # the default sequence: 60 steps
     assert page.evaluate(FIGURE_TEXT, 0) == before
+
+
+# ---- a phone ---------------------------------------------------------------------------------------------
+
+# Every SVG text of every figure: pairs whose boxes overlap by more than 2 px both ways, and texts that leave
+# their figure's box. Hidden texts (display, visibility, opacity) are skipped.
+TEXT_CLASHES = """() => {
+  const out = [];
+  document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot').forEach((gd, i) => {
+    const fig = gd.getBoundingClientRect();
+    const boxes = [];
+    gd.querySelectorAll('svg.main-svg text').forEach(t => {
+      if (!t.textContent.replace(/[\\u200b\\s]/g, '')) return;
+      for (let e = t; e && e !== gd; e = e.parentElement) {
+        const s = getComputedStyle(e);
+        if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0) return;
+      }
+      const r = t.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) boxes.push({text: t.textContent.slice(0, 25), r});
+    });
+    boxes.forEach((A, a) => {
+      const r = A.r;
+      if (r.left < fig.left - 1 || r.right > fig.right + 1 || r.top < fig.top - 1 || r.bottom > fig.bottom + 1)
+        out.push(`figure ${i}: "${A.text}" cut`);
+      boxes.slice(a + 1).forEach(B => {
+        const w = Math.min(r.right, B.r.right) - Math.max(r.left, B.r.left);
+        const h = Math.min(r.bottom, B.r.bottom) - Math.max(r.top, B.r.top);
+        if (w > 2 && h > 2) out.push(`figure ${i}: "${A.text}" on "${B.text}" (${Math.round(w)}x${Math.round(h)} px)`);
+      });
+    });
+  });
+  return out;
+}"""
+PHONE = {
+    "landing": ("", _guess),
+    "lesson": ("Lessons?lesson=1", None),
+    "stepper": ("Cell_stepper", None),
+}
+PHONE_LEFT = {  # measured, not fixed yet (issue 23): the test says when they are
+    "lesson": "lesson 1's 310 px figure: its 8-unit rows are too short for their tick labels; its title is cut",
+    "stepper": "the diagram's f, i, g, o labels overlap and its numbers are cut: side by side in ~160 px each",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PHONE_LEFT[n])) if n in PHONE_LEFT else n
+        for n in PHONE
+    ],
+)
+def test_a_phone_sees_every_figure_whole_and_legible(browser, app_url, name):
+    path, first = PHONE[name]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/{path}")
+        wait_for_app(page, timeout=180_000)
+        if first is not None:
+            first(page)
+        wait_for_app(page, charts=1, timeout=180_000)
+        page.wait_for_timeout(1500)  # a figure's phone layout is applied in the browser, within a second
+        widths = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.querySelector('[data-testid=stMain]').scrollWidth]"
+        )
+        assert max(widths) <= 390, widths  # no sideways scroll
+        assert page.evaluate(TEXT_CLASHES) == []
+    finally:
+        context.close()

@@ -67,9 +67,25 @@ document.getElementById('bar').addEventListener('keydown', e => {
   if (keys[e.key]) { keys[e.key](); e.preventDefault(); }
 });
 setTimeout(show, 500);
+%(narrow)s
 </script></body></html>"""
+
+
+# A figure may carry its phone layout as a Plotly.relayout update in layout.meta.narrow (the server cannot see the
+# width): applied while its plot is under 480 px wide, again after a redraw that undid it (checked every second).
+NARROW_JS = """
+function narrow() {
+  for (const gd of doc.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')) {
+    const update = gd.layout && gd.layout.meta && gd.layout.meta.narrow;
+    if (update && gd.clientWidth > 0 && gd.clientWidth < 480 && gd.layout.yaxis.nticks !== update['yaxis.nticks'])
+      window.parent.Plotly.relayout(gd, update);
+  }
+}
+setInterval(narrow, 1000);
+narrow();
+"""
 
 
 def keyboard_player(font_px: int = 17) -> None:
     """The keyboard controls of the page's animated figure, drawn where it is called (under the figure)."""
-    components.html(_HTML % {"px": font_px}, height=font_px * 2 + 22)
+    components.html(_HTML % {"px": font_px, "narrow": NARROW_JS}, height=font_px * 2 + 22)

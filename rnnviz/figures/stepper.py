@@ -376,11 +376,32 @@ def timeline_figure(
             frame_data.append(dict(type="scatter", text=_detail_lines(detail, k)))
         frames.append(dict(name=str(k), traces=animated, data=frame_data))
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
+    layout["yaxis"]["nticks"] = 3  # the short input row: two or three ticks, never touching
     fig = base_layout(AnimatedFigure(dict(data=data, layout=layout), frames), height=height)
-    fig.update_layout(margin=dict(l=70, r=20, t=125 if title is None else 155, b=20))
+    top_margin = 125 if title is None else 155
+    fig.update_layout(margin=dict(l=70, r=20, t=top_margin, b=20))
     if title:
         fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=0.99, yanchor="top"))
+    fig.update_layout(meta={"narrow": narrow_layout(layout)})
     return fig
+
+
+def narrow_layout(layout: dict) -> dict:
+    """The ``Plotly.relayout`` update that lays the figure out for a phone (under 480 px wide; applied in the
+    browser by rnnviz/app/player.py, which sees the width). Streamlit keeps the chart's height, so nothing is
+    stacked: the diagram and its numbers stay side by side (cramped; issue 23). Row titles lose their "− same
+    cell fed zeros" and the colour bars their titles (they ran into each other, and the bars took a third of the
+    width); the step is not repeated over the slider (it ran into Pause;
+    the diagram's title and the keyboard controls say it); the short input row keeps two ticks."""
+    update: dict = {"sliders[0].currentvalue.visible": False, "yaxis.nticks": 2}
+    for k, note in enumerate(layout["annotations"]):
+        if note.get("yref") == "paper" and " − " in note["text"]:
+            update[f"annotations[{k}].text"] = note["text"].split(" − ")[0] + "</b>"
+    for name in layout:
+        if name.startswith("coloraxis"):
+            update[f"{name}.colorbar.title.text"] = ""
+            update[f"{name}.colorbar.thickness"] = 10
+    return update
 
 
 def trace_panels(
