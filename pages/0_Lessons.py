@@ -6,7 +6,7 @@ import streamlit as st
 
 from rnnviz.app import trainer, ui
 from rnnviz.content import lessons
-from rnnviz.figures import training_lab
+from rnnviz.figures import stepper, training_lab
 
 ui.setup_page(
     "lessons",
@@ -109,6 +109,8 @@ if m is not None:
             fig.update_traces(opacity=0, hoverinfo="skip", hovertemplate=None)
         if fig.layout.sliders:  # the lesson shows one pinned step; playing it is the full page's job
             fig.layout.sliders, fig.layout.updatemenus = (), ()
+            if (fig.layout.margin.t or 0) >= stepper.CONTROLS_PX + 30:  # their room goes to the rows
+                fig.update_layout(margin_t=fig.layout.margin.t - stepper.CONTROLS_PX)
         if present:
             fig.update_layout(height=470)
         return fig

@@ -24,6 +24,7 @@ from rnnviz.figures.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES, TEXT_CO
 
 MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
 DETAIL_PX = 360  # height of the diagram and its numbers, under the heatmaps
+CONTROLS_PX = 95  # the top margin Play/Pause and the step slider take (a figure shown without them gives it back)
 ROW_PX = 85  # one heatmap row: Play and the h, c and forget rows fit 1280x720 at 150% zoom
 
 
@@ -378,10 +379,10 @@ def timeline_figure(
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
     layout["yaxis"]["nticks"] = 3  # the short input row: two or three ticks, never touching
     fig = base_layout(AnimatedFigure(dict(data=data, layout=layout), frames), height=height)
-    top_margin = 125 if title is None else 155
+    top_margin = CONTROLS_PX + (30 if title is None else 60)
     fig.update_layout(margin=dict(l=70, r=20, t=top_margin, b=20))
     if title:
-        fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=0.99, yanchor="top"))
+        fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=1.0, yanchor="top", pad=dict(t=8)))
     fig.update_layout(meta={"narrow": narrow_layout(layout)})
     return fig
 
