@@ -172,18 +172,9 @@ PHONE = {
     "lesson": ("Lessons?lesson=1", None),
     "stepper": ("Cell_stepper", None),
 }
-PHONE_LEFT = {  # measured, not fixed yet (issue 23): the test says when they are
-    "stepper": "the diagram's f, i, g, o labels overlap and its numbers are cut: side by side in ~160 px each",
-}
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PHONE_LEFT[n])) if n in PHONE_LEFT else n
-        for n in PHONE
-    ],
-)
+@pytest.mark.parametrize("name", PHONE)
 def test_a_phone_sees_every_figure_whole_and_legible(browser, app_url, name):
     path, first = PHONE[name]
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)

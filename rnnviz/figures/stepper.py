@@ -383,18 +383,27 @@ def timeline_figure(
     fig.update_layout(margin=dict(l=70, r=20, t=top_margin, b=20))
     if title:
         fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=1.0, yanchor="top", pad=dict(t=8)))
-    fig.update_layout(meta={"narrow": narrow_layout(layout)})
+    lines = len(_detail_lines(detail, step)) if detail is not None else 0
+    narrow = narrow_layout(fig.layout.to_plotly_json(), rows + 1 if detail is not None else None, lines)
+    fig.update_layout(meta={"narrow": narrow})
     return fig
 
 
-def narrow_layout(layout: dict) -> dict:
+def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0) -> dict:
     """The ``Plotly.relayout`` update that lays the figure out for a phone (under 480 px wide; applied in the
-    browser by rnnviz/app/player.py, which sees the width). Streamlit keeps the chart's height, so nothing is
-    stacked: the diagram and its numbers stay side by side (cramped; issue 23). Row titles lose their "− same
+    browser by rnnviz/app/player.py, which sees the width). Streamlit keeps the chart's height, so the detail's
+    area (axes ``detail_axes`` and the next, ``lines`` lines of numbers) is shared differently: the diagram over
+    its numbers, both at the full width (side by side, the diagram's box labels ran into each other and the
+    numbers were cut at the right). Row titles lose their "− same
     cell fed zeros" and the colour bars their titles (they ran into each other, and the bars took a third of the
     width); the step is not repeated over the slider (it ran into Pause;
     the diagram's title and the keyboard controls say it); the short input row keeps two ticks."""
     update: dict = {"sliders[0].currentvalue.visible": False, "yaxis.nticks": 2}
+    if layout.get("sliders"):  # the slider (and the buttons over it) higher: clear the first row's title
+        lift = 12
+        update["margin.t"] = layout["margin"]["t"] + lift
+        update["sliders[0].pad.b"] = layout["sliders"][0]["pad"]["b"] + lift
+        update["updatemenus[0].pad.b"] = layout["updatemenus"][0]["pad"]["b"] + lift
     for k, note in enumerate(layout["annotations"]):
         if note.get("yref") == "paper" and " − " in note["text"]:
             update[f"annotations[{k}].text"] = note["text"].split(" − ")[0] + "</b>"
@@ -402,6 +411,12 @@ def narrow_layout(layout: dict) -> dict:
         if name.startswith("coloraxis"):
             update[f"{name}.colorbar.title.text"] = ""
             update[f"{name}.colorbar.thickness"] = 10
+    if detail_axes is not None:  # the diagram over its numbers, both at the full width, in the detail's area
+        n = detail_axes
+        low, high = layout[f"yaxis{n}"]["domain"]
+        split = low + (high - low) * min(0.5, 0.05 * (lines + 1))  # the numbers' lines: about 19 px each
+        update |= {"margin.l": 45, f"xaxis{n}.domain": [0.0, 1.0], f"yaxis{n}.domain": [split, high]}
+        update |= {f"xaxis{n + 1}.domain": [0.0, 1.0], f"yaxis{n + 1}.domain": [low, split - 0.01]}
     return update
 
 
