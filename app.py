@@ -31,23 +31,25 @@ def preview() -> dict:
 
 
 c = lessons.LANDING
+present = ui.presenting()
 st.subheader("One pulse, three memories")
-st.markdown(
+# On a projector the setup folds away: the question, the guesses and then the figure fit 720 px.
+(st.expander("What the cells are and what the curve measures") if present else st.container()).markdown(
     f"Each untrained cell ({c.hidden_size} units, recurrent weights scaled to spectral radius {c.spectral_radius:g}, "
     f"LSTM and GRU with their *keep* gate biased to {c.forget_bias:+g}) reads one pulse at step 0 and then silence. "
     "The curve is how far the hidden state still is from where it would be without the pulse: "
-    r"$\lVert h_t(\text{pulse}) - h_t(\text{silence}) \rVert$. "
-    f"**Before you look:** which one keeps the most of the pulse after {lessons.LANDING_AT} steps?"
+    r"$\lVert h_t(\text{pulse}) - h_t(\text{silence}) \rVert$."
 )
 GUESSES = ("RNN", "LSTM", "GRU", "LSTM and GRU, about the same", "none of them")
 S = ui.Settings("home", [ui.Setting("guess", None, options=GUESSES, in_url=False)])
-guess = st.radio("Your guess", GUESSES, horizontal=True, key=S.key("guess"))
+QUESTION = f"Before you look: which one keeps the most of the pulse after {lessons.LANDING_AT} steps?"
+guess = st.radio(QUESTION, GUESSES, horizontal=True, key=S.key("guess"))
 S.sync_url()
 if guess is None:
     st.info("Pick a guess to see the measurement.", icon="🤔")
 else:
     memory = preview()
-    ui.show_figure(lessons.landing_figure(memory), key="home.preview")
+    ui.show_figure(lessons.landing_figure(memory), key="home.preview", presenter_height=390)
     verdict, reading = lessons.landing_verdict(memory)
     st.success(f"{reading} Most kept: **{verdict}** (you guessed {guess}).")
     st.caption(

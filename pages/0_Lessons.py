@@ -6,7 +6,7 @@ import streamlit as st
 
 from rnnviz.app import trainer, ui
 from rnnviz.content import lessons
-from rnnviz.figures import training_lab
+from rnnviz.figures import stepper, training_lab
 
 ui.setup_page(
     "lessons",
@@ -43,6 +43,8 @@ def follow_live_job(lesson: int, handle) -> None:
         st.session_state[LIVE] = fresh
         st.session_state[LIVE_LESSONS] = {*st.session_state.get(LIVE_LESSONS, ()), lesson}
         st.rerun()
+
+
 S = ui.Settings(  # answer keys are "lessons.answer<N>", as S.key(f"answer{N}") gives
     "lessons",
     [ui.Setting("lesson", 1, low=1, high=N)]
@@ -107,6 +109,8 @@ if m is not None:
             fig.update_traces(opacity=0, hoverinfo="skip", hovertemplate=None)
         if fig.layout.sliders:  # the lesson shows one pinned step; playing it is the full page's job
             fig.layout.sliders, fig.layout.updatemenus = (), ()
+            if (fig.layout.margin.t or 0) >= stepper.CONTROLS_PX + 30:  # their room goes to the rows
+                fig.update_layout(margin_t=fig.layout.margin.t - stepper.CONTROLS_PX)
         if present:
             fig.update_layout(height=470)
         return fig
@@ -179,4 +183,4 @@ path, query = L.link()
 st.page_link(path, label=f"Open the {lessons.PAGE_NAMES[L.target]} at these settings", icon="🔗", query_params=query)
 with st.expander("Link for a class: this lesson in presenter mode", expanded=present):
     base = (st.context.url or "").split("?")[0]
-    st.code(f"{base}?{urlencode(lessons.presenter_query(number))}", language=None)
+    st.code(f"{base}?{urlencode(lessons.presenter_query(number))}", language=None, wrap_lines=True)

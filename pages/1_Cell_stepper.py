@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from rnnviz.app import ui
+from rnnviz.app import player, ui
 from rnnviz.engine import analysis, inputs, studies
 from rnnviz.engine import backward as engine_backward
 from rnnviz.figures import backward as backward_view
@@ -29,6 +29,11 @@ VIEWS = {
 }
 ROWS = ("h", "c", "input", "forget", "cell", "output", "reset", "update", "new")
 FOCUS = ("h", "c", "forget", "update")  # the memory: what a projector must show on one screen
+SHOWS = {"rows": "Rows", "diagram": "Diagram"}  # presenter mode: one at a time
+PRESENT_HEIGHT = 500  # px: the figure under the title and one row of controls, in 720 px
+PRESENT_DETAIL_PX = 300  # the diagram alone under the input, in 720 px
+present = ui.presenting()
+show = "rows"
 PASSES = {"forward": "Forward", "backward": "Backward"}
 PASS_HELP = "Forward: the values, step by step. Backward: the gradient of a loss at the last step, played back in time."
 S = ui.Settings(
@@ -223,8 +228,20 @@ def effect_caption(shown: dict) -> str:
 
 
 def show_forward() -> None:
-    """The forward view: values (or the input's effect) over time, and one unit's forward equations."""
+    """The forward view: values (or the input's effect) over time, and one unit's forward equations. On a
+    projector (720 px) the rows and the diagram take turns (``show``), and the caption goes under the figure."""
     shown = {k: arrays(r, quiet[k]) for k, r in runs.items()}  # once per rerun, for the caption and the figure
+    if not present:
+        write_caption(shown)
+    draw_forward(shown)
+    if present:
+        write_caption(shown)
+    with st.expander("The equations, in symbols (the figure shows them with the numbers)", expanded=False):
+        for equation in equations.EQUATIONS[run.kind]:
+            st.latex(equation.replace(r"\tanh", r"\mathrm{relu}") if run.nonlinearity == "relu" else equation)
+
+
+def write_caption(shown: dict) -> None:
     if view == "effect":
         st.caption(
             "Colour is how far each value is from where the same cell would be had it been fed zeros: "
@@ -237,6 +254,10 @@ def show_forward() -> None:
             "it (dots mark values beyond), gates from 0 (closed, dark) to 1 (open, yellow)."
         )
 
+
+def draw_forward(shown: dict) -> None:
+    with_rows, with_detail = not present or show == "rows", not present or show == "diagram"
+
     def build():  # only when no session has built this view yet
         detail = stepper.Detail(
             kind=run.kind,
@@ -245,19 +266,24 @@ def show_forward() -> None:
             nonlinearity=run.nonlinearity,
             scales={"c": stepper.cell_scale(run.c)} if run.c is not None else {},  # the values' scales
         )
-        return stepper.timeline_figure(first.x, panels_for(runs, shown), step=int(S["step"]), detail=detail)
+        panels = panels_for(runs, shown) if with_rows else []
+        return stepper.timeline_figure(
+            first.x,
+            panels,
+            step=int(S["step"]),
+            detail=detail if with_detail else None,
+            detail_px=stepper.DETAIL_PX if with_rows else PRESENT_DETAIL_PX,
+        )
 
     if upload is None:  # the same view for every session that asks for it: built once per server
-        view_key = (config, kind, view, tuple(S["rows"]), int(S["unit"]), S["detail_kind"], int(S["step"]))
+        rows = tuple(S["rows"]) if with_rows else ()
+        view_key = (config, kind, view, rows, with_detail, int(S["unit"]), S["detail_kind"], int(S["step"]))
         fig = ui.shared_figure(("stepper", *view_key), build)
     else:
         fig = build()
     remember_pick_layers(fig)
-    ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
-
-    with st.expander("The equations, in symbols (the figure shows them with the numbers)", expanded=False):
-        for equation in equations.EQUATIONS[run.kind]:
-            st.latex(equation.replace(r"\tanh", r"\mathrm{relu}") if run.nonlinearity == "relu" else equation)
+    ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
+    player.keyboard_player(ui.PRESENTER_FONT if present else 17)
 
 
 def show_backward() -> None:
@@ -283,6 +309,7 @@ def show_backward() -> None:
         fig = build()
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
+    player.keyboard_player(ui.PRESENTER_FONT if present else 17)
     with st.expander("The backward equations, in symbols (the figure shows them with the numbers)"):
         for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind]:
             st.latex(equation)
@@ -312,8 +339,10 @@ if runs:
     if S["detail_kind"] not in runs:
         S["detail_kind"] = first.kind
 
-    c1, c2, c3 = st.columns([1, 2, 2])
+    c1, c2, c3, *c4 = st.columns([2, 2, 3, 3] if present and not backward else [1, 2, 2])
     c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
+    if c4:
+        show = c4[0].radio("Show", list(SHOWS), format_func=SHOWS.get, key="stepper.present_show", horizontal=True)
     c3.radio("Pass", list(PASSES), format_func=PASSES.get, key=S.key("pass"), horizontal=True, help=PASS_HELP)
     if len(runs) > 1:
         c2.radio(

@@ -130,39 +130,44 @@ def at_lag(norms: np.ndarray, lag: int) -> float:
     return float(norms[lag]) if lag < norms.shape[0] else float("nan")
 
 
+present = ui.presenting()
 result = ui.guarded(study, config)
 if result is not None:
     models = result.models
     rnn, lstm, gru = models["rnn"], models["lstm"], models["gru"]
 
-    # ---- the readout ----------------------------------------------------------------------------------
-    st.subheader("Regime and memory horizon")
-    st.caption(gfig.CARD_RULES)
-    cols = [c for row in (st.columns(2), st.columns(2)) for c in row]
-    rows = [
-        ("RNN: dL/dh", rnn.h_norm),
-        ("LSTM: dL/dh", lstm.h_norm),
-        ("LSTM: dL/dc (cell path)", lstm.c_norm),
-        ("GRU: dL/dh", gru.h_norm),
-    ]
-    for col, (name, norms) in zip(cols, rows, strict=True):
-        card = gfig.regime_card(norms)  # from the curve the lag figure draws
-        with col.container(border=True):
-            st.metric(name, card.word)
-            st.caption(card.detail)  # a metric's delta would cut it short
-    for m in models.values():
-        if m.state_overflow_step is not None:
-            st.warning(
-                f"The {ui.KIND_LABELS[m.kind]}'s hidden state itself overflowed in the forward pass at step "
-                f"{m.state_overflow_step} ({S['dtype']} tops out near "
-                f"{'3·10³⁸' if S['dtype'] == 'float32' else '2·10³⁰⁸'}). A loss on an infinite state has "
-                f"no gradient, so for this model the loss sits at step {m.loss_step}, the last finite one.",
-                icon="💥",
-            )
+    # On a projector the lag figure comes first (under the title), its words and the readout under it.
+    first, second = st.container(), st.container()
+    readout_box, lag_box = (second, first) if present else (first, second)
+    with readout_box:
+        # ---- the readout ----------------------------------------------------------------------------------
+        st.subheader("Regime and memory horizon")
+        st.caption(gfig.CARD_RULES)
+        cols = [c for row in (st.columns(2), st.columns(2)) for c in row]
+        rows = [
+            ("RNN: dL/dh", rnn.h_norm),
+            ("LSTM: dL/dh", lstm.h_norm),
+            ("LSTM: dL/dc (cell path)", lstm.c_norm),
+            ("GRU: dL/dh", gru.h_norm),
+        ]
+        for col, (name, norms) in zip(cols, rows, strict=True):
+            card = gfig.regime_card(norms)  # from the curve the lag figure draws
+            with col.container(border=True):
+                st.metric(name, card.word)
+                st.caption(card.detail)  # a metric's delta would cut it short
+        for m in models.values():
+            if m.state_overflow_step is not None:
+                st.warning(
+                    f"The {ui.KIND_LABELS[m.kind]}'s hidden state itself overflowed in the forward pass at step "
+                    f"{m.state_overflow_step} ({S['dtype']} tops out near "
+                    f"{'3·10³⁸' if S['dtype'] == 'float32' else '2·10³⁰⁸'}). A loss on an infinite state has "
+                    f"no gradient, so for this model the loss sits at step {m.loss_step}, the last finite one.",
+                    icon="💥",
+                )
 
     # ---- gradient against lag ---------------------------------------------------------------------------
-    st.subheader("How far back does the gradient reach?")
-    st.markdown(
+    lag_box.subheader("How far back does the gradient reach?")
+    (second if present else lag_box).markdown(
         "Each curve is $\\lVert \\partial L / \\partial h_{T-k} \\rVert$ for a loss $L = u^\\top h_T$ at the last "
         "step, measured by backpropagation, against the lag $k$. For the LSTM, the orange curve (triangles) is "
         "the gradient on the cell state $\\lVert \\partial L / \\partial c_{T-k} \\rVert$."
@@ -184,7 +189,8 @@ if result is not None:
     }
     # Every figure on this page follows from the settings alone: built once per server for them, and shared.
     lag_fig = ui.shared_figure(("gradient.lag", config), lambda: gfig.lag_figure(measured, theory, overflow))
-    ui.show_figure(lag_fig, key="gradient.lag")
+    with lag_box:
+        ui.show_figure(lag_fig, key="gradient.lag", presenter_height=560)
     lag = min(100, S["length"] - 1)
     c_far, rnn_far = at_lag(lstm.c_norm, lag), at_lag(rnn.h_norm, lag)
     notes = []

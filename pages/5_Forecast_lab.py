@@ -85,52 +85,54 @@ def trained(values: np.ndarray, config: fc.ForecastConfig, kinds: tuple) -> fc.F
 
 
 # ---- the data ----------------------------------------------------------------------------------------
-source = st.radio("Data", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=S.key("source"))
-series, data_key = None, None
-if source == "shipped":
-    name = st.selectbox(
-        "Series",
-        list(fc.SHIPPED),
-        format_func=lambda n: fc.SHIPPED[n].title,
-        key=S.key("series"),
-        on_change=use_series_defaults,
-    )
-    series, data_key = fc.load_series(name), ("shipped", name)
-    st.caption(
-        f"Unit: {series.unit}; sampled {fc.SHIPPED[name].sampling}; {len(series)} values. Public domain, copied "
-        "from the data sets shipped in statsmodels (sources and licences: rnnviz/content/data/series/README.md)."
-    )
-else:
-    st.radio("If values are missing", list(MISSING), format_func=MISSING.get, horizontal=True, key=S.key("missing"))
-    if source == "upload":
-        upload = st.file_uploader(
-            f"A CSV with one column of numbers (an optional time column; at most 1 MB and {fc.MAX_POINTS:,} rows)",
-            type=["csv", "txt"],
-            key="forecast.upload",
+# On a projector the data's choice folds away: the series' figure is what the class looks at.
+with st.expander("Data", expanded=False) if ui.presenting() else st.container():
+    source = st.radio("Data", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=S.key("source"))
+    series, data_key = None, None
+    if source == "shipped":
+        name = st.selectbox(
+            "Series",
+            list(fc.SHIPPED),
+            format_func=lambda n: fc.SHIPPED[n].title,
+            key=S.key("series"),
+            on_change=use_series_defaults,
         )
-        if upload is not None:
-            data = upload.getvalue()
-            columns = ui.guarded(numeric_columns, data)
-            column = None
-            if columns and len(columns[1]) > 1:
-                names, numeric, default = columns
-                column = st.selectbox(
-                    "Value column",
-                    numeric,
-                    index=numeric.index(default),
-                    format_func=lambda j: names[j],
-                    key="forecast.column",
-                )
-            if columns:
-                series = ui.guarded(uploaded, data, column, S["missing"])
-                data_key = ("upload", hashlib.sha256(data).hexdigest(), column, S["missing"])
+        series, data_key = fc.load_series(name), ("shipped", name)
+        st.caption(
+            f"Unit: {series.unit}; sampled {fc.SHIPPED[name].sampling}; {len(series)} values. Public domain, copied "
+            "from the data sets shipped in statsmodels (sources and licences: rnnviz/content/data/series/README.md)."
+        )
     else:
-        text = st.text_area(
-            "Numbers separated by commas, spaces or new lines (NA for a missing one)", key="forecast.paste"
-        )
-        if text.strip():
-            series = ui.guarded(pasted, text, S["missing"])
-            data_key = ("paste", hashlib.sha256(text.encode()).hexdigest(), S["missing"])
+        st.radio("If values are missing", list(MISSING), format_func=MISSING.get, horizontal=True, key=S.key("missing"))
+        if source == "upload":
+            upload = st.file_uploader(
+                f"A CSV with one column of numbers (an optional time column; at most 1 MB and {fc.MAX_POINTS:,} rows)",
+                type=["csv", "txt"],
+                key="forecast.upload",
+            )
+            if upload is not None:
+                data = upload.getvalue()
+                columns = ui.guarded(numeric_columns, data)
+                column = None
+                if columns and len(columns[1]) > 1:
+                    names, numeric, default = columns
+                    column = st.selectbox(
+                        "Value column",
+                        numeric,
+                        index=numeric.index(default),
+                        format_func=lambda j: names[j],
+                        key="forecast.column",
+                    )
+                if columns:
+                    series = ui.guarded(uploaded, data, column, S["missing"])
+                    data_key = ("upload", hashlib.sha256(data).hexdigest(), column, S["missing"])
+        else:
+            text = st.text_area(
+                "Numbers separated by commas, spaces or new lines (NA for a missing one)", key="forecast.paste"
+            )
+            if text.strip():
+                series = ui.guarded(pasted, text, S["missing"])
+                data_key = ("paste", hashlib.sha256(text.encode()).hexdigest(), S["missing"])
 
 # ---- the settings ------------------------------------------------------------------------------------
 with st.sidebar:
@@ -173,6 +175,7 @@ st.markdown("**The series and its split in time**")
 ui.show_figure(
     figures.series_figure(series.values, split, series.labels, series.unit),
     key="forecast.fig.series",
+    presenter_height=380,
 )
 st.caption(
     f"Training on the first {split.train_end} values, validation (which parameters to keep) on the next "

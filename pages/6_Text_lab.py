@@ -210,7 +210,11 @@ with st.expander("How it trains: truncated backpropagation through time, with th
         "except by luck. The first two windows of stream 0:"
     )
     w = cfg["window"]
-    st.code(text[:w] + "\n--- window 2 (the state from window 1 carried in) ---\n" + text[w : 2 * w], language=None)
+    st.code(
+        text[:w] + "\n--- window 2 (the state from window 1 carried in) ---\n" + text[w : 2 * w],
+        language=None,
+        wrap_lines=True,
+    )
     st.caption("Note: this page trains in your session with a small cap; the shared training service is not used.")
 
 t_col, p_col = st.columns([1, 2])

@@ -15,7 +15,7 @@ import streamlit as st
 
 from rnnviz.app import trainer
 from rnnviz.engine import blas, cells, studies, weights
-from rnnviz.figures import stepper
+from rnnviz.figures import stepper, theme
 
 blas.limit_blas_threads()  # every page imports this module, and a deep link skips app.py
 
@@ -46,6 +46,7 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
             st.page_link(path, label=label, icon=page_icon)
         st.toggle("Presenter mode", key=_PRESENT, help="Large type, no sidebar: for a projector. Also ?present=1.")
         st.divider()
+    st.html(_PAGE_CSS)  # constants: no user text ever reaches them
     if present:
         st.html(_PRESENTER_CSS)  # a constant: no user text ever reaches it
         title_col, leave_col = st.columns([3, 1], vertical_alignment="center")
@@ -56,12 +57,23 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
         st.markdown(intro)
 
 
+# Every page: captions in a grey dark enough for WCAG AA (Streamlit's #828180 on white is 3.9:1, axe-core's
+# color-contrast asks 4.5:1), a focus ring that shows on every control reached by the keyboard, and code blocks
+# that wrap instead of scrolling (a scrolling <pre> is a region the keyboard cannot reach: axe's
+# scrollable-region-focusable).
+_PAGE_CSS = """<style>
+[data-testid=stCaptionContainer], [data-testid=stCaptionContainer] * { color: #5c5b59 !important; opacity: 1; }
+:focus-visible { outline: 3px solid #0072B2 !important; outline-offset: 2px; }
+[data-testid=stCode] pre { overflow: visible !important; white-space: pre-wrap !important; }
+[data-testid=stCode] code { white-space: pre-wrap !important; }
+</style>"""
+
 # Presenter mode: for a projector at 1280x720. On for the rest of the session once a page is opened with
 # ?present=1 (or the sidebar toggle is set); ?present=0 turns it off. Static CSS hides the sidebar (and with
 # it every page's controls) and the toolbar, and enlarges the type; show_figure enlarges figure fonts.
 _PRESENT = "_ui.present"
 PRESENT_PARAM = "present"
-PRESENTER_FONT = 22  # px, figure text in presenter mode (>= 20: readable from the back of a classroom)
+PRESENTER_FONT = 23  # px, figure text in presenter mode: a log axis's exponents (87.5%) are then >= 20 px
 _PRESENTER_CSS = """<style>
 [data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stExpandSidebarButton],
 header[data-testid=stHeader], [data-testid=stToolbar], [data-testid=stDecoration] { display: none !important; }
@@ -70,6 +82,11 @@ html { font-size: 22px; }
   max-width: 100% !important; }
 [data-testid=stMain] h1 { font-size: 1.5rem; padding: 0.2rem 0; }
 [data-testid=stMain] h3 { font-size: 1.2rem; padding: 0.2rem 0; }
+/* widget labels, options, buttons, captions and code are set at 0.75-0.875rem: at least 20 px, else inherit */
+[data-testid=stMain] :is(p, li, label, span, code, strong, em, a, button, summary, input, textarea, small,
+  div):not(.katex, .katex *) { font-size: max(20px, 1em) !important; }
+[data-testid=stMain] :is(h1, h2, h3, h4) :is(span, code, strong, em, a) { font-size: inherit !important; }
+[data-testid=stMain] .katex { font-size: 1.35em !important; }  /* its subscripts (0.7em) at >= 20 px */
 </style>"""
 
 
@@ -91,25 +108,62 @@ def _leave_presenter() -> None:
 
 
 def presenter_figure(fig) -> go.Figure:
-    """A copy of ``fig`` (a Figure or a ``SharedFigure``) with every text at least PRESENTER_FONT px, its
-    animation frames included (builders stay as they are)."""
-    spec = dict(fig.spec if isinstance(fig, SharedFigure) else fig.to_dict())
+    """A copy of ``fig`` (a Figure or a ``SharedFigure``) with every text at least PRESENTER_FONT px (every
+    ``font``, ``textfont``, ``tickfont``... of the layout and the traces, the slider's labels, the buttons and
+    the animation frames included; builders stay as they are)."""
+    spec = _larger_fonts(dict(fig.spec if isinstance(fig, SharedFigure) else fig.to_dict()))
     frames = spec.pop("frames", None) or []
+    spec.setdefault("layout", {})
+    spec["layout"]["font"] = {**spec["layout"].get("font", {}), "size": PRESENTER_FONT}
+    spec["layout"]["hoverlabel"] = {**spec["layout"].get("hoverlabel", {}), "font": {"size": PRESENTER_FONT}}
+    _room_for_buttons(spec["layout"])
     out = go.Figure(spec)
-    out.update_layout(font_size=PRESENTER_FONT, hoverlabel_font_size=PRESENTER_FONT)
     for note in out.layout.annotations:
         note.font.size = max(note.font.size or 0, PRESENTER_FONT)
-    out.update_traces(textfont_size=PRESENTER_FONT, selector=lambda t: "textfont" in t)
     if not frames:
         return out
+    return stepper.AnimatedFigure(out.to_dict(), frames)
 
-    def larger(trace: dict) -> dict:
-        if "textfont" not in trace:
-            return trace
-        size = max(trace["textfont"].get("size", 0), PRESENTER_FONT)
-        return {**trace, "textfont": {**trace["textfont"], "size": size}}
 
-    return stepper.AnimatedFigure(out.to_dict(), [{**f, "data": [larger(d) for d in f["data"]]} for f in frames])
+def _room_for_buttons(layout: dict) -> None:
+    """A slider above the plot and buttons ``pad.b`` px above it (an animation's Play/Pause) are spaced for
+    FONT_SIZE text: grow their gaps and the top margin with the text, so nothing covers the slider's labels."""
+    labels = PRESENTER_FONT // 2  # the slider's step labels grow from FONT_SIZE - 4 to PRESENTER_FONT
+    grow = PRESENTER_FONT / theme.FONT_SIZE - 1  # the buttons' gap above the slider grows with the text
+    sliders = [s for s in layout.get("sliders", ()) if s.get("yanchor") == "bottom"]
+    for slider in sliders:
+        slider["pad"] = {**slider.get("pad", {}), "b": slider.get("pad", {}).get("b", 0) + labels}
+    extra = 0
+    for menu in layout.get("updatemenus", ()):
+        b = menu.get("pad", {}).get("b")
+        if b and sliders:
+            extra = max(extra, labels + round(b * grow))
+            menu["pad"] = {**menu["pad"], "b": b + labels + round(b * grow)}
+    if extra:
+        margin = layout.setdefault("margin", {})
+        margin["t"] = margin.get("t", 100) + extra
+
+
+def _larger_fonts(node):
+    """``node`` (a figure's JSON) with the size of every font in it raised to PRESENTER_FONT."""
+    if isinstance(node, list):
+        return [_larger_fonts(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key.endswith("font") and isinstance(value, dict):
+            size = value.get("size")
+            if isinstance(size, (int, float)):
+                value = {**value, "size": max(size, PRESENTER_FONT)}
+            elif size is None:
+                value = {**value, "size": PRESENTER_FONT}
+            out[key] = value
+        elif key in ("source", "x", "y", "z", "customdata", "hovertext") or key == "text" and isinstance(value, list):
+            out[key] = value  # data: nothing to enlarge inside
+        else:
+            out[key] = _larger_fonts(value)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -294,11 +348,19 @@ def guarded(action: Callable, *args, **kwargs):
         return None
 
 
-def show_figure(fig: go.Figure | SharedFigure, key: str | None = None, on_select: str = "ignore"):
+def show_figure(
+    fig: go.Figure | SharedFigure,
+    key: str | None = None,
+    on_select: str = "ignore",
+    presenter_height: int | None = None,
+):
     """Show a figure, or a figure shared across sessions (``shared_figure``) without building it again; in
-    presenter mode with large type. With ``on_select="rerun"``, return Streamlit's selection event."""
+    presenter mode with large type (and ``presenter_height`` px tall, when given: what is left of 720 px
+    under the page's controls). With ``on_select="rerun"``, return Streamlit's selection event."""
     if presenting():
         fig = presenter_figure(fig)
+        if presenter_height:
+            fig.update_layout(height=presenter_height)
     elif isinstance(fig, SharedFigure):
         fig = _Prebuilt(fig.spec)
     return st.plotly_chart(

@@ -24,6 +24,7 @@ from rnnviz.figures.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES, TEXT_CO
 
 MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
 DETAIL_PX = 360  # height of the diagram and its numbers, under the heatmaps
+CONTROLS_PX = 95  # the top margin Play/Pause and the step slider take (a figure shown without them gives it back)
 ROW_PX = 85  # one heatmap row: Play and the h, c and forget rows fit 1280x720 at 150% zoom
 
 
@@ -123,6 +124,16 @@ def play_controls(n_frames: int, active: int, right: float, duration: int = 120)
             )
         ],
     )
+
+
+def _two_lines(text: str) -> str:
+    """A colour bar's title broken at its middle space: written along a short bar, a title as long as
+    "effect on state" ran into the next bar's."""
+    words = text.split(" ")
+    if len(text) <= 8 or len(words) < 2:
+        return text
+    cut = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(text) / 2))
+    return " ".join(words[:cut]) + "<br>" + " ".join(words[cut:])
 
 
 def _row_title(text: str, quantity: str, top: float, right: float) -> dict:
@@ -233,20 +244,27 @@ def _line_trace(lines: list[str], xaxis: str, yaxis: str) -> dict:
 
 
 def timeline_figure(
-    x: np.ndarray, panels: list[Panel], *, step: int = 0, detail: Detail | None = None, title: str | None = None
+    x: np.ndarray,
+    panels: list[Panel],
+    *,
+    step: int = 0,
+    detail: Detail | None = None,
+    title: str | None = None,
+    detail_px: int = DETAIL_PX,
 ) -> go.Figure:
     """The input on top, one heatmap row per panel, and (with ``detail``) the cell diagram and its numbers on
     the right; Play and the slider move the step marker on every row and redraw the detail for each step.
     Heatmaps keep their colour scales fixed while playing; the figure is built as one dictionary and
-    validated once (adding 200 frames one object at a time costs Plotly several times longer)."""
+    validated once (adding 200 frames one object at a time costs Plotly several times longer). ``detail_px``
+    is the detail's height (smaller on a projector's 720 px)."""
     x = np.asarray(x, dtype=float)
     T = x.shape[0]
     step = int(np.clip(step, 0, T - 1))
     right = 0.9  # where the heatmaps end; their colour bars sit just beyond
     rows = 1 + len(panels)
-    heat_px = 45 + ROW_PX * len(panels)  # the overview's height in pixels; the detail takes DETAIL_PX below it
-    height = 130 + heat_px + (DETAIL_PX + 40 if detail else 50)
-    bottom = (DETAIL_PX + 40) / (heat_px + DETAIL_PX + 40) if detail else 0.0  # paper fraction under the rows
+    heat_px = 45 + ROW_PX * len(panels)  # the overview's height in pixels; the detail takes detail_px below it
+    height = 130 + heat_px + (detail_px + 40 if detail else 50)
+    bottom = (detail_px + 40) / (heat_px + detail_px + 40) if detail else 0.0  # paper fraction under the rows
     domains = [
         (bottom + (1 - bottom) * a, bottom + (1 - bottom) * b)
         for a, b in _stacked_domains([0.55] + [1.0] * len(panels), gap=min(0.07, 0.3 / rows))
@@ -305,6 +323,7 @@ def timeline_figure(
         axis = "coloraxis" if k == 1 else f"coloraxis{k}"
         length = (1 - bottom) * 0.85 / max(len(scales), 1)
         layout[axis] = scale.coloraxis(y=1.0 - (k - 1) * (length + 0.04), length=length, x=right + 0.01)
+        layout[axis]["colorbar"]["title"]["text"] = _two_lines(scale.title)  # stacked bars: titles stay apart
         data.append(
             dict(
                 type="scatter",
@@ -325,7 +344,7 @@ def timeline_figure(
     if detail is not None:
         n = rows + 1
         dx, dy, ex, ey = f"x{n}", f"y{n}", f"x{n + 1}", f"y{n + 1}"
-        top = bottom - 70 / (heat_px + DETAIL_PX + 40)
+        top = bottom - 70 / (heat_px + detail_px + 40)
         n_lines = len(_detail_lines(detail, step))
         layout[f"xaxis{n}"] = dict(domain=[0.0, 0.52], anchor=dy, visible=False, range=list(diagram.CANVAS_X))
         layout[f"yaxis{n}"] = dict(domain=[0.0, top], anchor=dx, visible=False, range=list(diagram.CANVAS_Y))
@@ -358,11 +377,47 @@ def timeline_figure(
             frame_data.append(dict(type="scatter", text=_detail_lines(detail, k)))
         frames.append(dict(name=str(k), traces=animated, data=frame_data))
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
+    layout["yaxis"]["nticks"] = 3  # the short input row: two or three ticks, never touching
     fig = base_layout(AnimatedFigure(dict(data=data, layout=layout), frames), height=height)
-    fig.update_layout(margin=dict(l=70, r=20, t=125 if title is None else 155, b=20))
+    top_margin = CONTROLS_PX + (30 if title is None else 60)
+    fig.update_layout(margin=dict(l=70, r=20, t=top_margin, b=20))
     if title:
-        fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=0.99, yanchor="top"))
+        fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=1.0, yanchor="top", pad=dict(t=8)))
+    lines = len(_detail_lines(detail, step)) if detail is not None else 0
+    narrow = narrow_layout(fig.layout.to_plotly_json(), rows + 1 if detail is not None else None, lines)
+    fig.update_layout(meta={"narrow": narrow})
     return fig
+
+
+def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0) -> dict:
+    """The ``Plotly.relayout`` update that lays the figure out for a phone (under 480 px wide; applied in the
+    browser by rnnviz/app/player.py, which sees the width). Streamlit keeps the chart's height, so the detail's
+    area (axes ``detail_axes`` and the next, ``lines`` lines of numbers) is shared differently: the diagram over
+    its numbers, both at the full width (side by side, the diagram's box labels ran into each other and the
+    numbers were cut at the right). Row titles lose their "− same
+    cell fed zeros" and the colour bars their titles (they ran into each other, and the bars took a third of the
+    width); the step is not repeated over the slider (it ran into Pause;
+    the diagram's title and the keyboard controls say it); the short input row keeps two ticks."""
+    update: dict = {"sliders[0].currentvalue.visible": False, "yaxis.nticks": 2}
+    if layout.get("sliders"):  # the slider (and the buttons over it) higher: clear the first row's title
+        lift = 12
+        update["margin.t"] = layout["margin"]["t"] + lift
+        update["sliders[0].pad.b"] = layout["sliders"][0]["pad"]["b"] + lift
+        update["updatemenus[0].pad.b"] = layout["updatemenus"][0]["pad"]["b"] + lift
+    for k, note in enumerate(layout["annotations"]):
+        if note.get("yref") == "paper" and " − " in note["text"]:
+            update[f"annotations[{k}].text"] = note["text"].split(" − ")[0] + "</b>"
+    for name in layout:
+        if name.startswith("coloraxis"):
+            update[f"{name}.colorbar.title.text"] = ""
+            update[f"{name}.colorbar.thickness"] = 10
+    if detail_axes is not None:  # the diagram over its numbers, both at the full width, in the detail's area
+        n = detail_axes
+        low, high = layout[f"yaxis{n}"]["domain"]
+        split = low + (high - low) * min(0.5, 0.05 * (lines + 1))  # the numbers' lines: about 19 px each
+        update |= {"margin.l": 45, f"xaxis{n}.domain": [0.0, 1.0], f"yaxis{n}.domain": [split, high]}
+        update |= {f"xaxis{n + 1}.domain": [0.0, 1.0], f"yaxis{n + 1}.domain": [low, split - 0.01]}
+    return update
 
 
 def trace_panels(
