@@ -3,7 +3,15 @@
 import pytest
 
 import rnnviz
-from tests.helpers import FIGURE_TEXT, RENDERED_IMAGES, SLIDER_STEP, click_slider, screenshot, wait_for_app
+from tests.helpers import (
+    FIGURE_TEXT,
+    RENDERED_IMAGES,
+    SLIDER_STEP,
+    choose_in_sidebar,
+    click_slider,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -89,8 +97,7 @@ def test_play_scrub_and_replay_keep_every_heatmap_drawn_and_the_diagram_in_step(
     assert page.locator("[data-testid=stException]").count() == 0
     assert not [u for u in requests if "/_stcore/" in u and "stream" not in u], requests  # no rerun per frame
     screenshot(page, "stepper_after_play")
-    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()  # switch the cell
-    page.get_by_role("option", name="GRU").click()
+    choose_in_sidebar(page, "GRU")  # switch the cell
     page.wait_for_url("**kind=gru**")
     wait_for_app(page, charts=1)
     page.wait_for_function(f"i => ({RENDERED_IMAGES})(i) === 2", arg=0)  # GRU: h and the update gate
@@ -119,12 +126,7 @@ def test_changing_a_control_changes_the_figure(page, app_url):
     page.goto(f"{app_url}/Cell_stepper?kind=lstm")
     wait_for_app(page, charts=1)
     assert page.locator(".plot-container").first.get_by_text("forget gate f_t", exact=False).count() == 1
-    cell = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first
-    # With eight pages in the sidebar's menu, the Cell menu starts at the bottom edge of a 720 px window, where
-    # its list does not open (Playwright scrolls it just into view): a student scrolls it up first, as here.
-    cell.evaluate("e => e.scrollIntoView({block: 'center'})")
-    cell.click()
-    page.get_by_role("option", name="GRU").click()
+    choose_in_sidebar(page, "GRU")
     wait_for_app(page, charts=1)
     plot = page.locator(".plot-container").first
     plot.get_by_text("update gate z_t", exact=False).wait_for(timeout=20_000)
