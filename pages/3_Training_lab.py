@@ -95,30 +95,36 @@ criterion = (
 st.markdown(f"**Solved means:** {criterion}. Every model sees the same training sequences in the same order.")
 
 # ---- predict, then train --------------------------------------------------------------------------------
-options = lab_state.outcomes_of(selected)
-if S["prediction"] is not None and tuple(S["prediction"]) not in options:
-    S["prediction"] = None  # the models changed: that outcome can no longer happen
-prediction = st.radio(
-    "Before you press Train: which models will solve it?",
-    options,
-    format_func=lab_state.outcome_label,
-    horizontal=True,
-    key=S.key("prediction"),
-)
-left, right = st.columns([1, 1])
-start = left.button("▶ Train", type="primary", disabled=not selected, width="stretch", key="lab.train")
-right.button("■ Stop", width="stretch", key="lab.stop", on_click=lambda: Lab.of(st.session_state).stop())
-notice = st.empty()  # what a press would meet, or a lost run: cleared once a press is live
-if lab.lost or (lab.run is not None and lab.run.status == "lost"):
-    with notice.container():
-        st.warning(lab_state.LOST, icon="🔌")
-        start = st.button("▶ Train it again", key="lab.retrain", disabled=not selected) or start
-elif selected and (lab.run is None or not lab.run.live):
-    try:  # what a press would cost and when it would start, before it is pressed
-        quote = service.quote(lab_state.press_configs(settings, selected).values(), ui.session_owner())
-        notice.caption(lab_state.quote_text(*quote))
-    except ValueError:
-        pass  # settings the data refuses: the press says so
+controls = st.container()
+if ui.presenting():  # a projector: the prediction and Train beside the shipped sweep, all inside 1280 x 720
+    controls, beside = st.columns([2, 3], gap="large")
+    with beside:
+        lab_sweep.show_shipped(presenter_height=440)
+with controls:
+    options = lab_state.outcomes_of(selected)
+    if S["prediction"] is not None and tuple(S["prediction"]) not in options:
+        S["prediction"] = None  # the models changed: that outcome can no longer happen
+    prediction = st.radio(
+        "Before you press Train: which models will solve it?",
+        options,
+        format_func=lab_state.outcome_label,
+        horizontal=not ui.presenting(),
+        key=S.key("prediction"),
+    )
+    left, right = st.columns([1, 1])
+    start = left.button("▶ Train", type="primary", disabled=not selected, width="stretch", key="lab.train")
+    right.button("■ Stop", width="stretch", key="lab.stop", on_click=lambda: Lab.of(st.session_state).stop())
+    notice = st.empty()  # what a press would meet, or a lost run: cleared once a press is live
+    if lab.lost or (lab.run is not None and lab.run.status == "lost"):
+        with notice.container():
+            st.warning(lab_state.LOST, icon="🔌")
+            start = st.button("▶ Train it again", key="lab.retrain", disabled=not selected) or start
+    elif selected and (lab.run is None or not lab.run.live):
+        try:  # what a press would cost and when it would start, before it is pressed
+            quote = service.quote(lab_state.press_configs(settings, selected).values(), ui.session_owner())
+            notice.caption(lab_state.quote_text(*quote))
+        except ValueError:
+            pass  # settings the data refuses: the press says so
 
 
 def submit(configs: tuple):

@@ -34,6 +34,48 @@ if not NAMES:
     st.warning("No shipped results found: run `python -m rnnviz reproduce NAME --write` first.")
     st.stop()
 
+def success_against_length(height: int | None = None) -> None:
+    """The two figures of the papers' central claim, side by side: the latch's share of seeds and the adding
+    problem's sequences to success against length (first on a projector, ``height`` px tall)."""
+    st.markdown("#### Success against length, ours beside the papers'")
+    # On a projector each figure gets the full width (the adding figure, the papers' central result, first).
+    left, right = (st.container(), st.container()) if height else st.columns(2)
+    if height:
+        left, right = right, left
+    with left:
+        latch = data.get("latch")
+        if latch:
+            st.markdown("**Latch (after Bengio et al. 1994): share of seeds that succeeded**")
+            figure = paper_figures.success_against_length(latch["summary"])
+            ui.show_figure(figure, key="papers.latch", presenter_height=height)
+            st.caption(
+                "The paper gives the shape, not a table we could plot: the share of gradient-descent runs that "
+                "learn to latch one bit falls towards zero as the sequence grows. Our plain RNN shows that shape; "
+                "the gated models, with their keep gate biased open, still latch at 100 steps in most seeds."
+            )
+    with right:
+        adding = data.get("adding")
+        if adding:
+            st.markdown("**Adding problem (H&S 1997): training sequences to success**")
+            ui.show_figure(
+                paper_figures.sequences_against_length(
+                    adding["summary"] + data.get("adding_long", {}).get("summary", []),
+                    papers.EXPERIMENTS["adding"].paper_figures,
+                    "LSTM 1997, paper (Table 7, mean of 10 trials)",
+                ),
+                key="papers.adding",
+                presenter_height=height,
+            )
+            st.caption(
+                "Stars: the paper's LSTM at T = 100, 500, 1000 (means). Lines: ours, mean and range over the seeds "
+                "that succeeded; open markers at the cap where no seed succeeded. T = 500 and 1000 are the 1997 "
+                "cell's alone (the experiment 'Adding problem at T = 500 and 1000')."
+            )
+
+
+if ui.presenting():  # a projector: the central claim first, inside 1280 x 720; the tables follow
+    success_against_length(height=430)
+
 st.markdown("#### At a glance: the papers' LSTM beside ours")
 st.markdown(papers.format_headline(shipped()))
 st.caption(
@@ -65,35 +107,8 @@ if diffs:
 st.markdown("#### How our setup differs from the paper's")
 st.markdown("\n".join(f"- {d}" for d in exp.deviations))
 
-st.markdown("#### Success against length, ours beside the papers'")
-left, right = st.columns(2)
-with left:
-    latch = data.get("latch")
-    if latch:
-        st.markdown("**Latch (after Bengio et al. 1994): share of seeds that succeeded**")
-        ui.show_figure(paper_figures.success_against_length(latch["summary"]), key="papers.latch")
-        st.caption(
-            "The paper gives the shape, not a table we could plot: the share of gradient-descent runs that "
-            "learn to latch one bit falls towards zero as the sequence grows. Our plain RNN shows that shape; "
-            "the gated models, with their keep gate biased open, still latch at 100 steps in most seeds."
-        )
-with right:
-    adding = data.get("adding")
-    if adding:
-        st.markdown("**Adding problem (H&S 1997): training sequences to success**")
-        ui.show_figure(
-            paper_figures.sequences_against_length(
-                adding["summary"] + data.get("adding_long", {}).get("summary", []),
-                papers.EXPERIMENTS["adding"].paper_figures,
-                "LSTM 1997, paper (Table 7, mean of 10 trials)",
-            ),
-            key="papers.adding",
-        )
-        st.caption(
-            "Stars: the paper's LSTM at T = 100, 500, 1000 (means). Lines: ours, mean and range over the seeds "
-            "that succeeded; open markers at the cap where no seed succeeded. T = 500 and 1000 are the 1997 "
-            "cell's alone (the experiment 'Adding problem at T = 500 and 1000')."
-        )
+if not ui.presenting():
+    success_against_length()
 
 bias = data.get("forget_bias")
 if bias:

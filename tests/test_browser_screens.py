@@ -52,15 +52,11 @@ PAGES = {
     "forecast": ("Forecast_lab", "[data-testid=stPlotlyChart]", None),
     "text": ("Text_lab", "[data-testid=stPlotlyChart]", None),
 }
-NOT_OURS = {  # pages other helpers own, measured here and reported (issue 23)
-    "papers": "pages/4_Papers.py: its first figure starts near y = 3100, far below the fold",
-    "lab": "pages/3_Training_lab.py: the prediction, Train and the text above put its first figure at y = 675",
-}
 
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NOT_OURS[n])) if n in NOT_OURS else n for n in PAGES],
+    list(PAGES),
 )
 def test_presenter_mode_fits_a_projector(page, app_url, name):
     path, control, first = PAGES[name]

@@ -32,7 +32,9 @@ def shipped_sweep() -> dict | None:
         return None
 
 
-def show_shipped() -> None:
+def show_shipped(presenter_height: int | None = None) -> None:
+    """The shipped sweep's figure and what it shows. In presenter mode the page draws it beside Train
+    (``presenter_height`` px tall) with its words folded, so the projector shows it without scrolling."""
     shipped = shipped_sweep()
     if shipped is None:
         st.warning(
@@ -42,7 +44,8 @@ def show_shipped() -> None:
         )
         return
     base = training.TrainConfig(**shipped["base"])
-    st.markdown(
+    words = st.expander("What the shipped sweep shows") if ui.presenting() else st.container()
+    words.markdown(
         f"Each point is the share of {len(shipped['seeds'])} seeds whose model solved the "
         f"**{tasks.TASKS[base.task]}** within {base.steps} updates ({base.hidden_size} units, Adam at {base.lr}, "
         f"forget bias {base.forget_bias}). Hochreiter & Schmidhuber (1997) report the same shape: gradient-trained "
@@ -55,15 +58,16 @@ def show_shipped() -> None:
             shipped["lengths"], training.success_rates(shipped), len(shipped["seeds"]), "Shipped sweep"
         ),
     )
-    ui.show_figure(figure, key="lab.sweep_shipped")
-    st.caption(training_lab.replay_caption(shipped.get("made_on")))
+    ui.show_figure(figure, key="lab.sweep_shipped", presenter_height=presenter_height)
+    words.caption(training_lab.replay_caption(shipped.get("made_on")))
 
 
 def show(lab: Lab, plan: SweepPlan) -> Callable[[], bool] | None:
     """The whole lag-sweep section for the sidebar's ``plan``; returns the poll of a sweep still running (the
     page calls it at the end of its run), else None."""
     st.subheader("Lag sweep: success against sequence length")
-    show_shipped()
+    if not ui.presenting():  # presenting, the page drew it beside Train
+        show_shipped()
     cells = len(plan.cells)
     st.caption(
         f"Your sweep: {len(plan.lengths) * len(plan.seeds) * cells} runs of {plan.base.steps} updates "

@@ -117,12 +117,21 @@ def presenter_figure(fig) -> go.Figure:
     spec["layout"]["font"] = {**spec["layout"].get("font", {}), "size": PRESENTER_FONT}
     spec["layout"]["hoverlabel"] = {**spec["layout"].get("hoverlabel", {}), "font": {"size": PRESENTER_FONT}}
     _room_for_buttons(spec["layout"])
+    _decades_only(spec["layout"])
     out = go.Figure(spec)
     for note in out.layout.annotations:
         note.font.size = max(note.font.size or 0, PRESENTER_FONT)
     if not frames:
         return out
     return stepper.AnimatedFigure(out.to_dict(), frames)
+
+
+def _decades_only(layout: dict) -> None:
+    """A log axis that spans few decades labels 2 and 5 between them at three quarters of the font (plotly.js):
+    on a projector those fall under 20 px, so a log axis without ticks of its own is labelled at decades only."""
+    for name, axis in layout.items():
+        if name[:5] in ("xaxis", "yaxis") and axis.get("type") == "log" and "dtick" not in axis:
+            axis["dtick"] = 1
 
 
 def _room_for_buttons(layout: dict) -> None:

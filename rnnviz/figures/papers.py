@@ -126,8 +126,11 @@ def sequences_against_length(
     ticks = sorted({r["length"] for r in rows} | {T for T, _ in points})
     fig.update_xaxes(title_text="minimal sequence length T", type="log", tickvals=ticks)
     ys = [y for trace in fig.data for y in trace.y if y]
-    y_range = [math.log10(min(ys)) - 0.15, math.log10(max(ys)) + 0.3] if ys else None  # room for the labels
-    fig.update_yaxes(title_text="training sequences to success", type="log", exponentformat="power", range=y_range)
+    # room for the labels above the highest marker (a number over a star) and under the lowest
+    y_range = [math.log10(min(ys)) - 0.15, math.log10(max(ys)) + 0.5] if ys else None
+    fig.update_yaxes(
+        title_text="sequences to success", type="log", exponentformat="power", range=y_range, automargin=True
+    )
     _legend_on_top(fig)
     return base_layout(fig, height=480, title=title)
 
