@@ -25,13 +25,22 @@ def follow_live_job(lesson: int, handle) -> None:
     shipped ones; Stop ends it. Shown on every lesson while it runs, so moving on does not lose it."""
     snap = handle.snapshot()
     if not snap.finished:
-        fraction, text = ui.training_progress(snap)
-        st.progress(fraction, text=f"Lesson {lesson}'s live run. {text}")
+        bar = st.empty()
         if st.button("■ Stop the live run", key="lessons.stop_live"):
             handle.stop()
             del st.session_state[LIVE_JOB]
             st.rerun()
-        ui.poll_until_one_finishes([lambda: handle.wait(snap.version, timeout=0.5).finished])
+        seen = {"version": -1}
+
+        def poll() -> bool:  # the bar follows the run; True once it has finished
+            now = handle.wait(seen["version"], timeout=0.5)
+            seen["version"] = now.version
+            if not now.finished:
+                fraction, text = ui.training_progress(now)
+                bar.progress(fraction, text=f"Lesson {lesson}'s live run. {text}")
+            return now.finished
+
+        ui.poll_until_one_finishes([poll])
         return
     del st.session_state[LIVE_JOB]
     if snap.status != "done":
