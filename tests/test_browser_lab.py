@@ -15,6 +15,9 @@ from tests.helpers import screenshot, streamlit_server, wait_for_app
 pytestmark = pytest.mark.browser
 
 LONG = "steps=3000&length=100&hidden_size=32"  # a run that cannot finish before the test stops it
+# What the page says of a press that replays or joins a run ("another session's run, replayed", "Replayed: the
+# same run ..."), not the shipped sweep's caption ("Replayed from a run made on ..."), which every lab page shows.
+RUN_REPLAYED = re.compile(r"run, replayed|Replayed: ")
 
 
 def metric_texts(page) -> list[str]:
@@ -119,7 +122,7 @@ def test_a_second_session_pressing_the_same_settings_joins_the_run_and_says_so(b
         arg=before,
         timeout=120_000,
     )
-    assert page.get_by_text("replayed").count() == 0  # the first session trained it itself
+    assert page.get_by_text(RUN_REPLAYED).count() == 0  # the first session trained it itself
     page.get_by_role("button", name="■ Stop", exact=True).click()
     page.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update").wait_for(timeout=60_000)
     assert_no_exception(page)
@@ -192,7 +195,7 @@ def test_a_closed_tabs_run_stops_once_its_session_is_gone_and_frees_its_worker(b
             wait_for_app(later, charts=1)
             later.get_by_role("button", name="▶ Train").click()
             later.get_by_text(re.compile(r"Training: update \d+ of 3000")).wait_for(timeout=120_000)
-            assert later.get_by_text("replayed").count() == 0
+            assert later.get_by_text(RUN_REPLAYED).count() == 0
             later.get_by_role("button", name="■ Stop", exact=True).click()
             later.locator("[data-testid=stAlertContentWarning]", has_text="Stopped at update").wait_for(timeout=60_000)
             assert_no_exception(later)
