@@ -34,8 +34,8 @@ from rnnviz.figures.stepper import (
     _line_trace,
     _marker,
     _row_title,
-    _stacked_domains,
     play_controls,
+    stacked_rows,
 )
 from rnnviz.figures.theme import FONT_SIZE, LABELS, LINE_COLORS, MODEL_NAMES, TEXT_COLORS
 
@@ -278,23 +278,8 @@ def backward_figure(
     heat_px = 45 + ROW_PX * len(shown)
     height = 130 + heat_px + DETAIL_PX + 40
     bottom = (DETAIL_PX + 40) / (heat_px + DETAIL_PX + 40)
-    domains = [
-        (bottom + (1 - bottom) * a, bottom + (1 - bottom) * b)
-        for a, b in _stacked_domains([0.55] + [1.0] * len(shown), gap=min(0.07, 0.3 / n_rows))
-    ]
-    layout: dict = {"images": [], "annotations": [], "shapes": []}
+    layout, domains = stacked_rows(T, len(shown), right, bottom)
     data: list[dict] = []
-    for r in range(1, n_rows + 1):
-        suffix = "" if r == 1 else str(r)
-        layout[f"xaxis{suffix}"] = dict(
-            domain=[0, right],
-            anchor=f"y{suffix}",
-            range=[-0.5, T - 0.5],
-            showticklabels=r == n_rows,
-            **({} if r == 1 else {"matches": "x"}),
-            **({"title": {"text": "time step t"}} if r == n_rows else {}),
-        )
-        layout[f"yaxis{suffix}"] = dict(domain=list(domains[r - 1]), anchor=f"x{suffix}", fixedrange=True)
     layout["annotations"].append(_row_title(LABELS["x"], "x", domains[0][1], right))
     data += _input_traces(x)
     lo, hi = float(np.min(x[:, :4])) - 0.1, float(np.max(x[:, :4])) + 0.1

@@ -243,6 +243,30 @@ def _line_trace(lines: list[str], xaxis: str, yaxis: str) -> dict:
     )
 
 
+def stacked_rows(T: int, panels: int, right: float, bottom: float) -> tuple[dict, list]:
+    """The axes of the overview: the input's row on top, then ``panels`` heatmap rows, sharing one time axis
+    (ticks and title on the lowest row only) from the paper's ``bottom`` fraction up, ``right`` wide. Returns
+    the layout (with empty images, annotations and shapes to fill) and each row's (low, high) domain."""
+    rows = 1 + panels
+    domains = [
+        (bottom + (1 - bottom) * a, bottom + (1 - bottom) * b)
+        for a, b in _stacked_domains([0.55] + [1.0] * panels, gap=min(0.07, 0.3 / rows))
+    ]
+    layout: dict = {"images": [], "annotations": [], "shapes": []}
+    for r in range(1, rows + 1):
+        suffix = "" if r == 1 else str(r)
+        layout[f"xaxis{suffix}"] = dict(
+            domain=[0, right],
+            anchor=f"y{suffix}",
+            range=[-0.5, T - 0.5],
+            showticklabels=r == rows,
+            **({} if r == 1 else {"matches": "x"}),
+            **({"title": {"text": "time step t"}} if r == rows else {}),
+        )
+        layout[f"yaxis{suffix}"] = dict(domain=list(domains[r - 1]), anchor=f"x{suffix}", fixedrange=True)
+    return layout, domains
+
+
 def timeline_figure(
     x: np.ndarray,
     panels: list[Panel],
@@ -265,24 +289,9 @@ def timeline_figure(
     heat_px = 45 + ROW_PX * len(panels)  # the overview's height in pixels; the detail takes detail_px below it
     height = 130 + heat_px + (detail_px + 40 if detail else 50)
     bottom = (detail_px + 40) / (heat_px + detail_px + 40) if detail else 0.0  # paper fraction under the rows
-    domains = [
-        (bottom + (1 - bottom) * a, bottom + (1 - bottom) * b)
-        for a, b in _stacked_domains([0.55] + [1.0] * len(panels), gap=min(0.07, 0.3 / rows))
-    ]
-    layout: dict = {"images": [], "annotations": [], "shapes": []}
+    layout, domains = stacked_rows(T, len(panels), right, bottom)
     data: list[dict] = []
     spans = []
-    for r in range(1, rows + 1):
-        suffix = "" if r == 1 else str(r)
-        layout[f"xaxis{suffix}"] = dict(
-            domain=[0, right],
-            anchor=f"y{suffix}",
-            range=[-0.5, T - 0.5],
-            showticklabels=r == rows,
-            **({} if r == 1 else {"matches": "x"}),
-            **({"title": {"text": "time step t"}} if r == rows else {}),
-        )
-        layout[f"yaxis{suffix}"] = dict(domain=list(domains[r - 1]), anchor=f"x{suffix}", fixedrange=True)
     features = x.shape[1]
     input_title = LABELS["x"] + (
         f" (first {MAX_INPUT_LINES} of {features} features)" if features > MAX_INPUT_LINES else ""
