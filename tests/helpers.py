@@ -362,3 +362,42 @@ def choose_in_sidebar(page, option: str, menu: int = 0) -> None:
     box.evaluate("e => e.scrollIntoView({block: 'center'})")
     box.click()
     page.get_by_role("option", name=option).click()
+
+
+@dataclasses.dataclass(frozen=True)
+class CountPoint:
+    """A job spec's progress point: what the service needs (``step``, ``seconds``) and a value of its own."""
+
+    step: int
+    seconds: float
+    total: float
+
+
+@dataclasses.dataclass(frozen=True)
+class CountingSpec:
+    """The smallest job spec (``rnnviz.app.trainer.is_job_spec``): it sums ``step`` numbers, one per update,
+    reporting every ``every`` updates with a payload that holds the sum so far as an array. Importable by a
+    worker process (the service puts the repository root on its path)."""
+
+    steps: int = 6
+    every: int = 2
+    delay: float = 0.0  # seconds per update, for tests that must stop it mid-run
+    cost: float = 1e6
+
+    def check(self) -> None:
+        if self.steps < 1:
+            raise ValueError("steps must be at least 1")
+
+    def work(self) -> float:
+        return self.cost
+
+    def run(self):
+        import time as _time
+
+        total = 0.0
+        for step in range(1, self.steps + 1):
+            total += step
+            if self.delay:
+                _time.sleep(self.delay)
+            if step % self.every == 0 or step == self.steps:
+                yield CountPoint(step, float(step), total), {"sum": np.array([total])}

@@ -17,7 +17,7 @@ import pytest
 
 from rnnviz.app import admission, trainer, workers
 from rnnviz.engine import tasks, training
-from tests.helpers import TINY, finish, first_point, tiny
+from tests.helpers import TINY, CountingSpec, finish, first_point, tiny
 
 
 def press(seed: int = 0, **changes) -> tuple:
@@ -576,3 +576,36 @@ def test_the_service_trains_a_lesson_run_as_the_lessons_record_it(service):
         assert got == want
     with pytest.raises(ValueError, match="kind"):
         service.submit(configs, owner="x", kind="other")
+
+
+def test_a_job_spec_runs_in_a_worker_shares_and_stops_like_a_press(service):
+    """The Forecast and Text labs train through the same service with their own job specs: each runs in a
+    worker, its points and latest payload reach every handle, identical specs share one computation, the
+    admission prices it by its own work(), and Stop stops it."""
+    spec = CountingSpec(steps=6, every=2)
+    assert trainer.is_job_spec(spec) and not trainer.is_job_spec(tiny())
+    first = service.submit([spec, CountingSpec(steps=3, every=3)], owner="A", kind="forecast")
+    again = service.submit([spec, CountingSpec(steps=3, every=3)], owner="B", kind="forecast")
+    done = finish(first)
+    assert done.status == "done" and again.joined
+    assert [p.step for p in done.histories[0]] == [2, 4, 6] and [p.total for p in done.histories[0]] == [3, 10, 21]
+    assert done.trained[0]["sum"].tolist() == [21.0] and done.trained[1]["sum"].tolist() == [6.0]
+    assert finish(again).histories == done.histories
+    assert service.stats()["computations"] == 1
+    assert admission.model_work(spec) == spec.cost
+
+    slow = service.submit([CountingSpec(steps=10_000, every=1, delay=0.01)], owner="A", kind="text")
+    first_point(slow)
+    slow.stop()
+    stopped = slow.snapshot()
+    assert stopped.status == "stopped" and 0 < stopped.updates[0] < 10_000
+
+
+def test_the_per_press_cap_refuses_a_job_spec_by_its_own_price():
+    with trainer.TrainingService(workers=1, policy=admission.Policy(max_press_work=1e9)) as small:
+        with pytest.raises(trainer.RefusedError):
+            small.submit([CountingSpec(cost=2e9)], owner="A", kind="text")
+        with pytest.raises(ValueError, match="steps must be at least 1"):
+            small.submit([CountingSpec(steps=0)], owner="A", kind="text")
+        with pytest.raises(ValueError, match="job spec"):
+            small.submit([object()], owner="A", kind="text")

@@ -32,7 +32,10 @@ BACKWARD_FACTOR = 3.0  # a training update: the forward products and about twice
 
 def model_work(config: TrainConfig) -> float:
     """Work units of training one model: its updates (forward + backward over a batch) and its evaluations
-    (forward over the probe and test sets, every ``eval_every`` updates)."""
+    (forward over the probe and test sets, every ``eval_every`` updates). A job spec (``trainer.is_job_spec``)
+    prices itself: ``config.work()``."""
+    if not isinstance(config, TrainConfig):
+        return float(config.work())
     H, D = config.hidden_size, tasks.SPECS[config.task].input_size
     per_sequence_step = GATE_COUNT[config.cell] * H * (H + D + 1)
     updates = config.steps * config.batch_size * BACKWARD_FACTOR

@@ -74,7 +74,7 @@ from rnnviz.engine import tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 FINISHED = ("done", "stopped", "failed")
-KINDS = ("train", "sweep", "lesson")  # what a session may have one live submission of, each
+KINDS = ("train", "sweep", "lesson", "forecast", "text")  # what a session may have one live submission of, each
 STALLED = (
     "The training worker stopped responding (no progress for {seconds:.0f} s), so the server stopped it and "
     "started a new one; the run was stopped. Press Train to start again."
@@ -84,6 +84,26 @@ DIED = (
     "place: press Train to start again."
 )
 CLOSED = "The server's training service was shut down (the server restarted or is stopping); the run was lost."
+
+
+def is_job_spec(config) -> bool:
+    """Whether ``config`` is a **job spec**: training other than a ``training.TrainConfig`` (the Forecast and
+    Text labs' models) that the service runs like any press. A job spec is a frozen, hashable, picklable
+    object (a frozen dataclass defined at module level in the engine) with
+
+    - ``check()``: raises ValueError when it cannot run;
+    - ``steps``: its number of optimiser updates;
+    - ``work()``: its price in the admission's work units (multiply-adds of the recurrent products, forward
+      and backward, as ``admission.model_work`` counts them), so the per-press cap and the start estimates
+      treat it like any press;
+    - ``run()``: a generator run in the worker process, yielding ``(point, payload)`` after each evaluation
+      interval: ``point`` has ``.step`` (updates done) and ``.seconds``; ``payload`` is any picklable value
+      (say, the parameters and the forecasts so far). The snapshot's ``histories[i]`` collects the points and
+      ``trained[i]`` holds the latest payload as it came (``Snapshot.run``/``result``/``record`` are for
+      ``TrainConfig`` jobs only)."""
+    return not isinstance(config, training.TrainConfig) and all(
+        callable(getattr(config, name, None)) for name in ("check", "work", "run")
+    ) and isinstance(getattr(config, "steps", None), int)
 
 
 class RefusedError(ValueError):
@@ -428,8 +448,8 @@ class TrainingService:
         if not configs:
             raise ValueError("submit at least one training config")
         for config in configs:
-            if not isinstance(config, training.TrainConfig):
-                raise ValueError(f"expected training.TrainConfig, got {type(config).__name__}")
+            if not (isinstance(config, training.TrainConfig) or is_job_spec(config)):
+                raise ValueError(f"expected training.TrainConfig or a job spec, got {type(config).__name__}")
             config.check()
         return configs
 
@@ -706,10 +726,14 @@ class TrainingService:
             self._changed_job(job)
         elif kind == "progress":
             if job.status == "running":  # a stopped job keeps the history it had at the press
-                _, _, index, point, (state_dict, weight, bias) = message
+                _, _, index, point, payload = message
                 job.histories[index].append(point)
-                state = {k: _frozen(v) for k, v in state_dict.items()}
-                job.trained[index] = Trained(state, _frozen(weight), _frozen(bias))
+                if isinstance(job.configs[index], training.TrainConfig):
+                    state_dict, weight, bias = payload
+                    state = {k: _frozen(v) for k, v in state_dict.items()}
+                    job.trained[index] = Trained(state, _frozen(weight), _frozen(bias))
+                else:  # a job spec's own payload, kept as it came (see is_job_spec)
+                    job.trained[index] = payload
                 self._changed_job(job)
         else:  # "done", "stopped" or "failed": the worker is free
             if job.status == "running":

@@ -196,6 +196,9 @@ def _train(job_id: int, configs: tuple, jobs, results) -> str | None:
     """Train one job's models in turn, an evaluation interval each: "done", "stopped", or None to quit."""
     datasets, runs = {}, {}
     for index, config in enumerate(configs):
+        if not isinstance(config, training.TrainConfig):  # a job spec (trainer.is_job_spec): it runs itself
+            runs[index] = config.run()
+            continue
         key = (config.task, config.length, config.n_train, config.n_test, config.seed)
         if key not in datasets:  # the same data for every model of a press, made once
             datasets[key] = tasks.make_task(*key[:4], seed=config.seed)
@@ -213,6 +216,9 @@ def _train(job_id: int, configs: tuple, jobs, results) -> str | None:
             except StopIteration:
                 del runs[index]
                 continue
-            plain = (model.cell.state_dict(), model.readout_weight, model.readout_bias)
+            if isinstance(configs[index], training.TrainConfig):
+                plain = (model.cell.state_dict(), model.readout_weight, model.readout_bias)
+            else:  # a job spec's payload goes as it is
+                plain = model
             results.send(("progress", job_id, index, point, plain))
     return "done"
