@@ -1,18 +1,18 @@
 """Forecast lab: RNN, LSTM and GRU forecast a real series (shipped, uploaded or pasted) beside the baselines a
 forecaster tries first, on a test part they never trained on.
 
-Training runs in this session, bounded (see MAX_UPDATES and the engine's MAX_PROBE, MAX_TEST_ORIGINS) and
-cached with st.cache_data on the data and the settings, so a second press, or another student's press of the
-same settings, is instant. It does not go through the shared training service (rnnviz.app.trainer).
+Training runs through the server's shared training service (rnnviz.app.trainer), one job per model
+(forecast.ForecastJob), with live learning curves and Stop; an identical press, by this or another session, replays
+the run already made. The press's life and the offer to the Cell stepper live in rnnviz.app.forecast_lab.
 """
 
-import hashlib
 import io
+import time
 
-import numpy as np
 import streamlit as st
 
-from rnnviz.app import ui
+from rnnviz.app import forecast_lab, handoff, lab_state, trainer, ui
+from rnnviz.app.forecast_lab import Lab
 from rnnviz.engine import forecast as fc
 from rnnviz.engine import weights
 from rnnviz.figures import forecast as figures
@@ -51,8 +51,15 @@ S = ui.Settings(
         ui.Setting("guess", None, options=GUESSES, in_url=False),
     ],
 )
-state = st.session_state
-PRESSED = "forecast.pressed"  # the key of the data and settings of the last Train press
+lab = Lab.of(st.session_state)  # the session's last press (rnnviz.app.forecast_lab): its jobs live in the service
+service = ui.training_service()
+lab.settle(service)
+REPLAYED = {
+    None: "",
+    "yours": " Replayed: your earlier run of these settings, kept on the server.",
+    "other": " Replayed: the same run another session started on this server (training is deterministic: these "
+    "are the models your own press would have trained).",
+}
 
 
 def use_series_defaults() -> None:
@@ -79,16 +86,11 @@ def pasted(text: str, missing: str) -> fc.Series:
     return fc.parse_text(text, missing, name="your numbers")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def trained(values: np.ndarray, config: fc.ForecastConfig, kinds: tuple) -> fc.ForecastResult:
-    return fc.run(values, config, kinds)
-
-
 # ---- the data ----------------------------------------------------------------------------------------
 # On a projector the data's choice folds away: the series' figure is what the class looks at.
 with st.expander("Data", expanded=False) if ui.presenting() else st.container():
     source = st.radio("Data", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=S.key("source"))
-    series, data_key = None, None
+    series, title = None, "your series"
     if source == "shipped":
         name = st.selectbox(
             "Series",
@@ -97,7 +99,7 @@ with st.expander("Data", expanded=False) if ui.presenting() else st.container():
             key=S.key("series"),
             on_change=use_series_defaults,
         )
-        series, data_key = fc.load_series(name), ("shipped", name)
+        series, title = fc.load_series(name), fc.SHIPPED[name].title
         st.caption(
             f"Unit: {series.unit}; sampled {fc.SHIPPED[name].sampling}; {len(series)} values. Public domain, copied "
             "from the data sets shipped in statsmodels (sources and licences: rnnviz/content/data/series/README.md)."
@@ -125,14 +127,14 @@ with st.expander("Data", expanded=False) if ui.presenting() else st.container():
                     )
                 if columns:
                     series = ui.guarded(uploaded, data, column, S["missing"])
-                    data_key = ("upload", hashlib.sha256(data).hexdigest(), column, S["missing"])
+                    title = "your uploaded CSV"  # not the file's name: the Cell stepper shows this title
         else:
             text = st.text_area(
                 "Numbers separated by commas, spaces or new lines (NA for a missing one)", key="forecast.paste"
             )
             if text.strip():
                 series = ui.guarded(pasted, text, S["missing"])
-                data_key = ("paste", hashlib.sha256(text.encode()).hexdigest(), S["missing"])
+                title = "your numbers"
 
 # ---- the settings ------------------------------------------------------------------------------------
 with st.sidebar:
@@ -192,126 +194,158 @@ st.radio(
     horizontal=True,
     key=S.key("guess"),
 )
-key = (data_key, config, tuple(kinds))
-if st.button("▶ Train", key="forecast.train", type="primary"):
-    state[PRESSED] = key
-if state.get(PRESSED) != key:
-    if state.get(PRESSED) is not None:
-        st.info("The data or the settings changed since the last training: press Train to train with these.")
-    st.stop()
-with st.spinner(f"Training {len(kinds)} model{'s' if len(kinds) != 1 else ''} for {config.updates} updates each…"):
-    result = ui.guarded(trained, series.values, config, tuple(kinds))
-if result is None:
-    st.stop()
-
-# ---- the results --------------------------------------------------------------------------------------
-st.subheader("Errors on the test part")
-rows = result.table()
-NUMBER_COLUMNS = ("MAE", "RMSE", "MAE / seasonal naive", "MAE 1 step", f"MAE {config.horizon} steps")
-st.dataframe(
-    {
-        "method": [ui.KIND_LABELS.get(r["method"], r["method"]) for r in rows],
-        "MAE": [r["mae"] for r in rows],
-        "RMSE": [r["rmse"] for r in rows],
-        "MAE / seasonal naive": [r["relative_mae"] for r in rows],
-        "MAE 1 step": [r["mae_first_step"] for r in rows],
-        f"MAE {config.horizon} steps": [r["mae_last_step"] for r in rows],
-        "parameters": [r["params"] for r in rows],
-        "ms / update": [r["ms_per_update"] for r in rows],
-    },
-    hide_index=True,
-    column_config={name: st.column_config.NumberColumn(format="%.4g") for name in NUMBER_COLUMNS},
-    key="forecast.table",
-)
-sentences = fc.describe(result, series.unit)
-note = fc.range_note(series.values, result, series.unit)
-st.markdown("\n".join(f"- {s}" for s in sentences + ([note] if note else [])))
-guess = S["guess"]
-if guess is not None:
-    best = rows[0]["method"]
-    actual = ui.KIND_LABELS.get(best, "a baseline")
-    st.success(f"You guessed {guess}; the best was **{actual}**" + (f" ({best})." if actual == "a baseline" else "."))
-st.caption(
-    f"Mean absolute error (MAE) and root mean squared error (RMSE), in {series.unit or 'the units of the series'}, "
-    f"over {len(result.origins)} forecast origins "
-    f"of the test part, each forecasting {config.horizon} steps; every method forecasts the same origins. The "
-    "networks forecast one step and feed it back for the next (recursive). Relative to seasonal naive: below 1 "
-    "beats it. Parameters: every weight, readout included (linear AR: one per window value and an intercept)."
-)
-
-all_methods = [*kinds, *fc.BASELINES]
+jobs = forecast_lab.jobs_for(series.values, config, kinds)
 left, right = st.columns(2)
-with left:
+start = left.button("▶ Train", key="forecast.train", type="primary", disabled=not jobs, width="stretch")
+right.button("■ Stop", key="forecast.stop", width="stretch", on_click=lambda: Lab.of(st.session_state).stop())
+notice = st.empty()  # what a press would meet: cleared once a press is live
+if not jobs:
+    notice.info("Choose at least one model to train (sidebar).")
+elif lab.run is None or not lab.run.live:
+    try:
+        notice.caption(lab_state.quote_text(*service.quote(jobs, ui.session_owner(), kind="forecast")))
+    except ValueError:
+        pass  # settings the series refuses: said above
+
+
+def submit(pressed: tuple):
+    """The press to the service; None when it is refused (said here, with the reason)."""
+    try:
+        return service.submit(pressed, owner=ui.session_owner(), alive=ui.session_alive(), kind="forecast")
+    except trainer.RefusedError as refusal:
+        st.warning(f"**Not started.** {refusal}", icon="⏳")
+    except ValueError as err:
+        st.error(f"**That input cannot be used:** {ui.literal(err)}", icon="⚠️")
+    return None
+
+
+if start:
+    lab.press(jobs, series, submit)
+run, watchers = lab.run, []
+if run is not None and run.live:
+    notice.empty()
+    bar, chart = st.progress(0.0, text="Waiting for the training service..."), st.empty()
+    st.caption(
+        "Changing the settings now does not stop it: they apply at your next press of Train." + REPLAYED[run.replayed]
+    )
+    seen = {"version": -1, "points": 0, "drawn": 0.0}
+
+    def poll() -> bool:
+        snap = run.handle.wait(seen["version"], timeout=0.25)
+        _ = forecast_lab.KEY in st.session_state  # Streamlit's yield point: a click ends this script run here
+        seen["version"] = snap.version
+        if snap.finished:
+            return True
+        fraction, text = ui.training_progress(snap, run.replayed)
+        bar.progress(fraction, text=text + lab_state.starts_text(snap))
+        points = sum(map(len, snap.histories))
+        if points > seen["points"] and time.monotonic() - seen["drawn"] >= 0.5:  # at most twice a second
+            seen["points"], seen["drawn"] = points, time.monotonic()
+            with chart.container():
+                figure = figures.learning_curves(forecast_lab.live_models(snap), budget=run.config.updates)
+                ui.show_figure(figure, key=f"forecast.live_{points}")
+        return False
+
+    watchers.append(poll)
+elif run is not None and run.status == "lost":
+    st.warning(lab_state.LOST, icon="🔌")
+elif run is not None and run.status == "failed":
+    st.error(f"**Training failed:** {ui.literal(run.message)}", icon="⚠️")
+elif run is not None and run.jobs != jobs:
+    st.info("The data or the settings changed since the last training: press Train to train with these.")
+elif run is not None:
+    result = run.result
+    if run.status == "stopped":
+        st.warning(
+            f"Stopped at {run.stopped_at()}: each model shows its forecasts from the parameters it had kept by then."
+            + (" The run goes on for the other sessions watching it." if run.detached else ""),
+            icon="⏹️",
+        )
+    # ---- the results --------------------------------------------------------------------------------------
+    st.subheader("Errors on the test part")
+    rows = result.table()
+    ui_columns, number_columns = forecast_lab.table_columns(rows, config.horizon)
+    st.dataframe(
+        ui_columns,
+        hide_index=True,
+        column_config={name: st.column_config.NumberColumn(format="%.4g") for name in number_columns},
+        key="forecast.table",
+    )
+    note = fc.range_note(series.values, result, series.unit)
+    st.markdown("\n".join(f"- {s}" for s in fc.describe(result, series.unit) + ([note] if note else [])))
+    if S["guess"] is not None:
+        actual = ui.KIND_LABELS.get(rows[0]["method"], "a baseline")
+        best = f" ({rows[0]['method']})." if actual == "a baseline" else "."
+        st.success(f"You guessed {S['guess']}; the best was **{actual}**" + best)
+    st.caption(
+        f"Mean absolute error (MAE) and root mean squared error (RMSE), in {series.unit or 'the units of the series'}, "
+        f"over {len(result.origins)} forecast origins of the test part, each forecasting {config.horizon} steps; "
+        "every method forecasts the same origins. The networks forecast one step and feed it back for the next "
+        "(recursive). Relative to seasonal naive: below 1 beats it. Parameters: every weight, readout included "
+        "(linear AR: one per window value and an intercept)." + REPLAYED[run.replayed]
+    )
+    trained = list(result.models)
+    all_methods = [*trained, *fc.BASELINES]
     best_baseline = min(fc.BASELINES, key=lambda m: result.errors[m]["mae"])
     shown = st.multiselect(
         "Forecasts shown",
         all_methods,
-        default=[*kinds, best_baseline],
+        default=[*trained, best_baseline],
         format_func=lambda m: ui.KIND_LABELS.get(m, m),
         key="forecast.shown",
     )
-st.markdown("**Forecasts over the test part**")
-ui.show_figure(
-    figures.forecast_figure(series.values, result, shown, series.labels, series.unit),
-    key="forecast.fig.paths",
-)
-st.caption(
-    f"Each path starts at a forecast origin (marker) and runs {config.horizon} steps with no new truth: the "
-    "errors grow along it. The truth is black."
-)
-left, right = st.columns(2)
-with left:
-    if result.models:
-        st.markdown("**Learning curves (one step ahead)**")
-        ui.show_figure(figures.learning_curves(result.models), key="forecast.fig.curves")
-        st.caption(
-            "Thick, filled markers: validation; thin, open markers: training. The large marker is the update "
-            "whose parameters are kept (the "
-            "lowest validation error). Training falling while validation rises is overfitting."
-        )
-with right:
-    st.markdown("**Error at each step ahead**")
-    ui.show_figure(figures.horizon_figure(result, all_methods, series.unit), key="forecast.fig.horizon")
-    st.caption("Which method is best one step ahead, and which further out.")
-
-columns = {
-    "origin": np.repeat(result.origins, config.horizon),
-    "step": np.tile(np.arange(1, config.horizon + 1), len(result.origins)),
-}
-columns["truth"] = result.truth.ravel()
-columns.update({m: result.forecasts[m].ravel() for m in all_methods})
-download_cols = st.columns(1 + len(result.models))
-with download_cols[0]:
-    ui.csv_download("⬇ Forecasts (CSV)", columns, "forecasts.csv")
-for col, (kind, model) in zip(download_cols[1:], result.models.items(), strict=True):
-
-    def weights_npz(forecaster=model.forecaster) -> bytes:  # written only when someone clicks
-        buffer = io.BytesIO()
-        weights.save_npz(forecaster.cell(), buffer)
-        return buffer.getvalue()
-
-    col.download_button(
-        f"⬇ {ui.KIND_LABELS[kind]} weights (.npz)",
-        weights_npz,
-        file_name=f"{kind}_forecaster_window{config.window}_update{model.best_update}.npz",
-        mime="application/octet-stream",
-        key=f"forecast.download_{kind}",
-        on_click="ignore",
-        help=f"The recurrent layer with torch.nn.{kind.upper()}'s keys (weight_ih_l0, ...), one input. The linear "
-        "readout and the scaling are not included.",
+    st.markdown("**Forecasts over the test part**")
+    ui.show_figure(
+        figures.forecast_figure(series.values, result, shown, series.labels, series.unit), key="forecast.fig.paths"
     )
+    st.caption(
+        f"Each path starts at a forecast origin (marker) and runs {config.horizon} steps with no new truth: the "
+        "errors grow along it. The truth is black."
+    )
+    left, right = st.columns(2)
+    with left:
+        if result.models:
+            st.markdown("**Learning curves (one step ahead)**")
+            ui.show_figure(figures.learning_curves(result.models, budget=config.updates), key="forecast.fig.curves")
+            st.caption(
+                "Thick, filled markers: validation; thin, open markers: training. The large marker is the update "
+                "whose parameters are kept (the lowest validation error). Training falling while validation rises "
+                "is overfitting."
+            )
+    with right:
+        st.markdown("**Error at each step ahead**")
+        ui.show_figure(figures.horizon_figure(result, all_methods, series.unit), key="forecast.fig.horizon")
+        st.caption("Which method is best one step ahead, and which further out.")
+
+    download_cols = st.columns(1 + len(result.models))
+    with download_cols[0]:
+        ui.csv_download("⬇ Forecasts (CSV)", forecast_lab.forecast_columns(result, all_methods), "forecasts.csv")
+    for col, (kind, model) in zip(download_cols[1:], result.models.items(), strict=True):
+
+        def weights_npz(forecaster=model.forecaster) -> bytes:  # written only when someone clicks
+            buffer = io.BytesIO()
+            weights.save_npz(forecaster.cell(), buffer)
+            return buffer.getvalue()
+
+        col.download_button(
+            f"⬇ {ui.KIND_LABELS[kind]} weights (.npz)",
+            weights_npz,
+            file_name=f"{kind}_forecaster_window{config.window}_update{model.best_update}.npz",
+            mime="application/octet-stream",
+            key=f"forecast.download_{kind}",
+            on_click="ignore",
+            help=f"The recurrent layer with torch.nn.{kind.upper()}'s keys (weight_ih_l0, ...), one input. The "
+            "linear readout and the scaling are not included.",
+        )
+    if trained:  # ---- see the gates on real data: the Cell stepper (rnnviz.app.handoff) ----------------------
+        left, right = st.columns([1, 2], vertical_alignment="bottom")
+        kind = left.selectbox("Model", trained, format_func=ui.KIND_LABELS.get, key="forecast.stepper_model")
+        if right.button(f"🔬 Open the {ui.KIND_LABELS[kind]} in the Cell stepper", key="forecast.open_stepper"):
+            handoff.offer(st.session_state, forecast_lab.stepper_offer(run, kind, title))
+            st.switch_page(forecast_lab.STEPPER)
+        st.caption("Its gates, cell state and diagram, step by step, on the window it reads at the first test origin.")
 
 with st.expander("How the forecasting is set up"):
-    st.markdown(
-        "- **Window** W: the model reads the last W values, one per step, and its last hidden state is read out "
-        "by a linear layer as the forecast of the next value.\n"
-        "- **Horizon** K: for K steps ahead the forecast is fed back as the newest input, K times (recursive).\n"
-        "- **Split in time**: training, validation, test, in this order; never shuffled across time.\n"
-        "- **Scaling**: mean and standard deviation of the training part only.\n"
-        "- **Changes** (the toggle): the networks and the linear AR model v[t] - v[t-1], scaled on the training "
-        "part's changes, and their forecasts are summed back onto the last known value.\n"
-        "- **Training**: Adam (learning rate 0.01, gradient-norm clipping at 1), mini-batches of 32 windows, "
-        "mean squared error of the next value; the forget gate (LSTM) and update gate (GRU) start biased to +1.\n"
-        "- **Baselines**: persistence repeats the last value; seasonal naive repeats the value one season earlier "
-        "(persistence when no season is set); linear AR is a least-squares line through the same window."
-    )
+    st.markdown(forecast_lab.SETUP_TEXT)
+
+ui.poll_until_one_finishes(watchers)  # the end of every script run

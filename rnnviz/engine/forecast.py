@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import math
 import re
@@ -42,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnviz.engine import tasks
+from rnnviz.engine.cells import GATE_COUNT
 from rnnviz.engine.model import Model, score
 from rnnviz.engine.training import Optimizer
 from rnnviz.engine.weights import from_state_dict, init_cell
@@ -562,6 +564,10 @@ class Point:
     val_mse: float  # one-step, on every validation window, scaled units
     seconds: float  # training time so far (evaluation excluded)
 
+    @property
+    def step(self) -> int:  # what the training service reads (rnnviz.app.trainer.is_job_spec)
+        return self.update
+
 
 @dataclass(frozen=True)
 class TrainedModel:
@@ -587,17 +593,18 @@ def _loss_and_grads(cell, readout_w, readout_b, x, y):
     return s.loss, s.grads
 
 
-def train_model(
+def training(
     kind: str,
     train_xy: tuple[np.ndarray, np.ndarray],
     val_xy: tuple[np.ndarray, np.ndarray],
     config: ForecastConfig,
-    on_point: Callable[[Point], None] | None = None,
-) -> TrainedModel:
+):
     """Train one forecaster on scaled one-step windows (``x`` ``(N, W)``, ``y`` ``(N,)``) with Adam and
-    global-norm clipping. Every ``eval_every`` updates (more sparsely for long runs: at most
-    ``MAX_EVALUATIONS`` points) evaluate the one-step MSE on up to ``MAX_PROBE`` training windows and up to
-    ``MAX_PROBE`` validation windows, evenly spread over each part (the same ones every time)."""
+    global-norm clipping, as a generator: after every evaluation it yields ``(point, model)``, the new
+    :class:`Point` and the :class:`TrainedModel` so far (its parameters those at the lowest validation error
+    yet). Every ``eval_every`` updates (more sparsely for long runs: at most ``MAX_EVALUATIONS`` points) it
+    evaluates the one-step MSE on up to ``MAX_PROBE`` training windows and up to ``MAX_PROBE`` validation
+    windows, evenly spread over each part (the same ones every time). The first point is update 0."""
     if kind not in KINDS:
         raise ValueError(f"unknown cell {kind!r}; expected one of {', '.join(KINDS)}")
     dtype = np.dtype("float32")
@@ -616,13 +623,13 @@ def train_model(
     probe_train, probe_val = _probe(len(train_xy[1])), _probe(len(val_xy[1]))
     probe_x, probe_y = train_xy[0][probe_train], np.asarray(train_xy[1], dtype=float)[probe_train]
     val_x, y_val = val_xy[0][probe_val], np.asarray(val_xy[1], dtype=float)[probe_val]
-    every = max(config.eval_every, math.ceil(config.updates / MAX_EVALUATIONS))
+    every = evaluation_interval(config)
     opt = Optimizer("adam", config.lr, config.clip)
     batch_rng = np.random.default_rng([config.seed, 3])
     B = min(config.batch_size, len(y_train))
     history, best, seconds = [], None, 0.0
 
-    def evaluate(update: int) -> None:
+    def evaluate(update: int) -> tuple[Point, TrainedModel]:
         nonlocal best
         f = Forecaster(kind, params)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -632,10 +639,9 @@ def train_model(
         history.append(point)
         if best is None or val_mse < best[0]:
             best = (val_mse, update, f)
-        if on_point is not None:
-            on_point(point)
+        return point, TrainedModel(best[2], tuple(history), best[1], seconds)
 
-    evaluate(0)
+    yield evaluate(0)
     for update in range(1, config.updates + 1):
         start = time.perf_counter()
         index = batch_rng.choice(len(y_train), size=B, replace=False)
@@ -649,8 +655,28 @@ def train_model(
             params = new
         seconds += time.perf_counter() - start
         if update % every == 0 or update == config.updates:
-            evaluate(update)
-    return TrainedModel(best[2], tuple(history), best[1], seconds)
+            yield evaluate(update)
+
+
+def evaluation_interval(config: ForecastConfig) -> int:
+    """Updates between two evaluation points: ``eval_every``, or more for a long run (``MAX_EVALUATIONS``)."""
+    return max(config.eval_every, math.ceil(config.updates / MAX_EVALUATIONS))
+
+
+def train_model(
+    kind: str,
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_xy: tuple[np.ndarray, np.ndarray],
+    config: ForecastConfig,
+    on_point: Callable[[Point], None] | None = None,
+) -> TrainedModel:
+    """:func:`training` to its end: the model at the lowest validation error, with every point."""
+    model = None
+    for point, trained in training(kind, train_xy, val_xy, config):
+        model = trained
+        if on_point is not None:
+            on_point(point)
+    return model
 
 
 # --------------------------------------------------------------------------------------------------
@@ -703,14 +729,38 @@ class ForecastResult:
         return sorted(rows, key=lambda r: r["mae"])
 
 
-def run(
-    values: np.ndarray,
-    config: ForecastConfig,
-    kinds=KINDS,
-    on_point: Callable[[str, Point], None] | None = None,
-) -> ForecastResult:
-    """Split, scale on the training part, fit the linear AR, train each of ``kinds``, and forecast every test
-    origin K steps ahead with every method (in the series' units)."""
+@dataclass(frozen=True, eq=False)
+class Setup:
+    """What every method of one run shares: the split, the scaler fitted on the training part, the scaled
+    one-step windows of the training and validation parts, the test origins, their truth ``(N, K)`` and
+    their scaled windows. :meth:`forecast` turns a one-step predictor into K-step forecasts in the series'
+    units."""
+
+    values: np.ndarray
+    config: ForecastConfig
+    split: Split
+    scaler: Scaler
+    train_xy: tuple  # (N, W) windows and (N,) next values, scaled
+    val_xy: tuple
+    origins: np.ndarray  # test origins
+    truth: np.ndarray  # (N, K), the series' units
+    test_z: np.ndarray  # (N, W) scaled windows of the test origins
+
+    def levels(self, forecast_z: np.ndarray) -> np.ndarray:
+        """Scaled forecasts ``(N, K)`` in the series' units (with ``difference``: changes summed onto the last
+        known value)."""
+        forecast = self.scaler.inverse(forecast_z)
+        if self.config.difference:
+            return self.values[self.origins - 1][:, None] + np.cumsum(forecast, axis=1)
+        return forecast
+
+    def forecast(self, predict_one: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.levels(recursive(predict_one, self.test_z, self.config.horizon))
+
+
+def prepare(values: np.ndarray, config: ForecastConfig) -> Setup:
+    """Split, scale on the training part, and cut the windows every method uses."""
     values = np.asarray(values, dtype=float)
     s = split(len(values), config)
     W, K, lag = config.window, config.horizon, int(config.difference)
@@ -726,32 +776,150 @@ def run(
         origins = origins[_probe(len(origins), MAX_TEST_ORIGINS)]
     truth = values[origins[:, None] + np.arange(K)]
     test_z = windows(z, origins - lag, W, 0)[0]
+    return Setup(values, config, s, scaler, (train_x, train_y[:, 0]), (val_x, val_y[:, 0]), origins, truth, test_z)
 
-    def levels(forecast_z: np.ndarray) -> np.ndarray:
-        forecast = scaler.inverse(forecast_z)
-        return values[origins - 1][:, None] + np.cumsum(forecast, axis=1) if lag else forecast
 
-    ar = LinearAR.fit(train_x, train_y[:, 0])
+def assemble(setup: Setup, models: dict, model_forecasts: dict | None = None) -> ForecastResult:
+    """The baselines beside the trained ``models`` (kind -> TrainedModel), every method forecasting the test
+    origins; ``model_forecasts`` (kind -> (N, K)) those already made (the training service's), the others are
+    made here from each model's kept parameters."""
+    values, config, K = setup.values, setup.config, setup.config.horizon
+    ar = LinearAR.fit(*setup.train_xy)
     forecasts = {
-        "persistence": persistence(values, origins, K),
-        "seasonal naive": seasonal_naive(values, origins, K, config.season),
-        "linear AR": levels(recursive(ar.predict_one, test_z, K)),
+        "persistence": persistence(values, setup.origins, K),
+        "seasonal naive": seasonal_naive(values, setup.origins, K, config.season),
+        "linear AR": setup.forecast(ar.predict_one),
     }
     params = {"persistence": 0, "seasonal naive": 0, "linear AR": ar.num_params}
-    models = {}
-    for kind in kinds:
-        callback = (lambda p, kind=kind: on_point(kind, p)) if on_point else None
-        model = train_model(kind, (train_x, train_y[:, 0]), (val_x, val_y[:, 0]), config, callback)
-        models[kind] = model
-        with np.errstate(over="ignore", invalid="ignore"):
-            forecasts[kind] = levels(recursive(model.forecaster.predict_one, test_z, K))
+    for kind, model in models.items():
+        made = (model_forecasts or {}).get(kind)
+        forecasts[kind] = made if made is not None else setup.forecast(model.forecaster.predict_one)
         params[kind] = model.forecaster.num_params
-    table = {name: errors(truth, f) for name, f in forecasts.items()}
+    table = {name: errors(setup.truth, f) for name, f in forecasts.items()}
     reference = table["seasonal naive"]["mae"]
     for name, e in table.items():
         e["relative"] = e["mae"] / reference if reference > 0 else float("nan")
         e["params"] = params[name]
-    return ForecastResult(config, s, scaler, origins, truth, forecasts, table, models)
+    return ForecastResult(config, setup.split, setup.scaler, setup.origins, setup.truth, forecasts, table, models)
+
+
+def run(
+    values: np.ndarray,
+    config: ForecastConfig,
+    kinds=KINDS,
+    on_point: Callable[[str, Point], None] | None = None,
+) -> ForecastResult:
+    """Split, scale on the training part, fit the linear AR, train each of ``kinds`` here, in turn, and
+    forecast every test origin K steps ahead with every method (in the series' units). The page trains the
+    same models through the training service instead, one :class:`ForecastJob` per model."""
+    setup = prepare(values, config)
+    models = {}
+    for kind in kinds:
+        callback = (lambda p, kind=kind: on_point(kind, p)) if on_point else None
+        models[kind] = train_model(kind, setup.train_xy, setup.val_xy, config, callback)
+    return assemble(setup, models)
+
+
+# --------------------------------------------------------------------------------------------------
+# One model's training as a job of the shared training service
+
+
+BACKWARD_FACTOR = 3.0  # an update: the forward products and about twice again backward (app.admission's too)
+
+
+@dataclass(frozen=True)
+class JobPayload:
+    """What a :class:`ForecastJob` reports after each evaluation: the model so far (kept parameters, best
+    update, training seconds) and, after its last update, its K-step forecasts of the test origins."""
+
+    forecaster: Forecaster
+    best_update: int
+    seconds: float
+    forecasts: np.ndarray | None = None  # (N, K) in the series' units, at the end only
+
+    def model(self, history) -> TrainedModel:
+        return TrainedModel(self.forecaster, tuple(history), self.best_update, self.seconds)
+
+
+@dataclass(frozen=True)
+class ForecastJob:
+    """One model of a press of Train in the Forecast lab, as the shared training service runs it (a job
+    spec: ``rnnviz.app.trainer.is_job_spec``). Frozen and hashable, so identical presses of any session
+    share one computation: the series travels as its float64 bytes, compared and hashed by their SHA-256
+    ``digest`` (the bytes themselves are left out of ``==`` and ``hash``; :meth:`check` verifies the digest)."""
+
+    values: bytes = field(repr=False, compare=False)  # the series, float64 little-endian
+    digest: str  # sha256 of ``values``
+    config: ForecastConfig
+    kind: str
+
+    @classmethod
+    def of(cls, values: np.ndarray, config: ForecastConfig, kind: str) -> ForecastJob:
+        data = np.ascontiguousarray(values, dtype="<f8").tobytes()
+        return cls(data, hashlib.sha256(data).hexdigest(), config, kind)
+
+    def series(self) -> np.ndarray:
+        return np.frombuffer(self.values, dtype="<f8")
+
+    @property
+    def steps(self) -> int:
+        return self.config.updates
+
+    def check(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown cell {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if hashlib.sha256(self.values).hexdigest() != self.digest:
+            raise ValueError("the series' bytes do not match their digest")
+        v = self.series()
+        if not MIN_POINTS <= len(v) <= MAX_POINTS or not np.all(np.isfinite(v)):
+            raise ValueError(f"the series must have {MIN_POINTS} to {MAX_POINTS:,} finite values")
+        split(len(v), self.config)  # the config's own check, and the parts long enough
+
+    def work(self) -> float:
+        """The admission's work units (``rnnviz.app.admission.model_work``): multiply-adds of the recurrent
+        products over the window, for the updates (forward and backward over a batch), the evaluations (the
+        probe windows of both parts) and the K recursive steps of each test forecast."""
+        c, n = self.config, len(self.values) // 8
+        s = split(n, c)
+        per_sequence_step = GATE_COUNT[self.kind] * c.hidden_size * (c.hidden_size + 2)
+        n_train, n_val = len(s.origins("train", 1)), len(s.origins("val", 1))
+        probes = min(n_train, MAX_PROBE) + min(n_val, MAX_PROBE)
+        evaluations = (c.updates // evaluation_interval(c) + 2) * probes
+        updates = c.updates * min(c.batch_size, n_train) * BACKWARD_FACTOR
+        tests = min(len(s.origins("test", c.horizon)), MAX_TEST_ORIGINS) * c.horizon
+        return float(per_sequence_step * c.window * (updates + evaluations + tests))
+
+    def run(self):
+        """In the worker: train, yielding ``(Point, JobPayload)`` after each evaluation; the last payload
+        carries the test forecasts. The same code as :func:`run` trains in the session."""
+        setup = prepare(self.series(), self.config)
+        for point, model in training(self.kind, setup.train_xy, setup.val_xy, self.config):
+            last = point.update == self.config.updates
+            forecasts = setup.forecast(model.forecaster.predict_one) if last else None
+            yield point, JobPayload(model.forecaster, model.best_update, model.seconds, forecasts)
+
+
+def collect(values: np.ndarray, config: ForecastConfig, jobs, histories, payloads) -> ForecastResult:
+    """A result from the training service's snapshot of a press (its ``configs``, ``histories`` and
+    ``trained``): each model at its kept parameters; a model stopped before its first point is left out."""
+    models, made = {}, {}
+    for job, history, payload in zip(jobs, histories, payloads, strict=True):
+        if history and payload is not None:
+            models[job.kind] = payload.model(history)
+            made[job.kind] = payload.forecasts
+    return assemble(prepare(values, config), models, made)
+
+
+def model_window(result: ForecastResult, values: np.ndarray, origin: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the networks read to forecast from ``origin``: the scaled window ``(W, 1)`` (with ``difference``,
+    the scaled changes) and the positions in the series of its W values (a change at position p is
+    ``v[p] - v[p-1]``), for opening a model in the Cell stepper on a stretch of its own data."""
+    c, lag = result.config, int(result.config.difference)
+    if not c.window + lag <= origin <= len(values):
+        raise ValueError(f"origin {origin} has no full window of {c.window} values before it")
+    modelled = np.diff(values) if lag else np.asarray(values, dtype=float)
+    z = result.scaler.transform(modelled[origin - lag - c.window : origin - lag])
+    return z[:, None], np.arange(origin - c.window, origin)
 
 
 # --------------------------------------------------------------------------------------------------

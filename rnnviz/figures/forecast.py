@@ -82,9 +82,10 @@ def series_figure(values: np.ndarray, split, labels=None, unit: str = "", title:
     return base_layout(fig, height=320, title=title)
 
 
-def learning_curves(models: dict, title: str | None = None) -> go.Figure:
+def learning_curves(models: dict, title: str | None = None, budget: int | None = None) -> go.Figure:
     """One-step MSE (scaled units) against the update: validation thick, training thin with open markers;
-    a large marker at the update whose parameters are kept (the lowest validation error)."""
+    a large marker at the update whose parameters are kept (the lowest validation error). ``budget``: the
+    x axis is pinned to 0 .. budget updates, so live curves grow into a fixed frame."""
     fig = go.Figure()
     for kind, model in models.items():
         name, color, dash, symbol = method_style(kind)
@@ -126,7 +127,7 @@ def learning_curves(models: dict, title: str | None = None) -> go.Figure:
                 hovertemplate=f"{name}: parameters kept from update %{{x}}<extra></extra>",
             )
         )
-    fig.update_xaxes(title_text="update")
+    fig.update_xaxes(title_text="update", range=[0, budget * 1.02] if budget else None)
     fig.update_yaxes(title_text="one-step MSE (scaled)", type="log", exponentformat="power", dtick=1)
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return base_layout(fig, height=400, title=title)
