@@ -102,7 +102,7 @@ with st.expander("Data", expanded=False) if ui.presenting() else st.container():
         series, title = fc.load_series(name), fc.SHIPPED[name].title
         st.caption(
             f"Unit: {series.unit}; sampled {fc.SHIPPED[name].sampling}; {len(series)} values. Public domain, copied "
-            "from the data sets shipped in statsmodels (sources and licences: rnnviz/content/data/series/README.md)."
+            f"from {fc.SHIPPED[name].copied_from} (sources and licences: rnnviz/content/data/series/README.md)."
         )
     else:
         st.radio("If values are missing", list(MISSING), format_func=MISSING.get, horizontal=True, key=S.key("missing"))

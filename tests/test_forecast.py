@@ -327,7 +327,7 @@ def test_bad_settings_are_value_errors():
 
 def test_every_shipped_series_loads_and_is_documented():
     readme = (fc.SERIES_DIR / "README.md").read_text()
-    sizes = {"co2": 526, "elnino": 732, "sunspots": 309, "nile": 100}
+    sizes = {"co2": 526, "elnino": 732, "sunspots": 309, "nile": 100, "seattle": 1461}
     for name, info in fc.SHIPPED.items():
         series = fc.load_series(name)
         assert len(series) == sizes[name] and np.all(np.isfinite(series.values))

@@ -93,6 +93,7 @@ class ShippedSeries:
     window: int  # the page's and the CLI's defaults
     horizon: int
     difference: bool = False
+    copied_from: str = "the data sets shipped in statsmodels"  # where the file was copied from (the README says more)
 
 
 SHIPPED = {
@@ -102,6 +103,16 @@ SHIPPED = {
     "elnino": ShippedSeries("elnino_sst.csv", "Sea temperature, Niño 1+2 (monthly)", "°C", 12, "monthly", 24, 12),
     "sunspots": ShippedSeries("sunspots.csv", "Sunspots (yearly, 1700-2008)", "sunspot number", 11, "yearly", 22, 5),
     "nile": ShippedSeries("nile.csv", "Nile flow at Aswan (yearly, 1871-1970)", "10^8 m^3", None, "yearly", 10, 5),
+    "seattle": ShippedSeries(
+        "seattle_weather.csv",
+        "Daily maximum temperature, Seattle (2012-2015)",
+        "°C",
+        365,
+        "daily",
+        14,
+        7,
+        copied_from="NOAA's records as shipped in the vega_datasets package",
+    ),
 }
 
 
