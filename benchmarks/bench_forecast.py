@@ -2,6 +2,9 @@
 beside the baselines'. Run by hand: ``nice python benchmarks/bench_forecast.py [--seeds 0,1,2]``; with
 ``--series elnino --windows 3,6,12,24,36`` instead the test error as the window grows past the season.
 
+With ``--service``: a press of the page's defaults (three models) through the shared training service, one worker,
+per series: seconds from the press to its result, and of an identical second press (the replay).
+
 Prints two Markdown tables (the ones in docs/forecast.md) and the machine. Each model trains alone (its own
 ``forecast.run`` call), so its seconds are its own; training time excludes evaluation, as on the page.
 """
@@ -55,12 +58,40 @@ def window_study(name: str, windows: list[int], seeds: list[int]) -> None:
         print(f"| {window} | " + " | ".join(cells) + " |", flush=True)
 
 
+def through_service(names: list[str]) -> None:
+    """The page's press through the training service: wall seconds to the result, and to its replay."""
+    from rnnviz.app import forecast_lab, trainer
+
+    print("\n| series | values | work units | press to result, s | identical press (replay), s |")
+    print("|---|---|---|---|---|")
+    with trainer.TrainingService(workers=1) as service:
+        for name in names:
+            info, series = fc.SHIPPED[name], fc.load_series(name)
+            config = fc.ForecastConfig(info.window, info.horizon, info.season, difference=info.difference)
+            jobs = forecast_lab.jobs_for(series.values, config, fc.KINDS)
+            times = []
+            for owner in ("first", "second"):
+                start = time.perf_counter()
+                handle = service.submit(jobs, owner=owner, kind="forecast")
+                while not (snap := handle.wait(timeout=1)).finished:
+                    pass
+                fc.collect(series.values, config, snap.configs, snap.histories, snap.trained)
+                times.append(time.perf_counter() - start)
+            work = sum(job.work() for job in jobs)
+            print(f"| {name} | {len(series)} | {work:.2g} | {times[0]:.2f} | {times[1]:.3f} |", flush=True)
+    print(f"\nMachine: {cpu_name()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--series", default=",".join(fc.SHIPPED))
     parser.add_argument("--windows", help="instead: the window study on --series (one name), e.g. 3,6,12,24,36")
+    parser.add_argument("--service", action="store_true", help="instead: a default press through the service")
     args = parser.parse_args()
+    if args.service:
+        through_service(args.series.split(","))
+        return
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.windows:
         window_study(args.series, [int(w) for w in args.windows.split(",")], seeds)

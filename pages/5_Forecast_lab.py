@@ -6,15 +6,12 @@ Training runs through the server's shared training service (rnnviz.app.trainer),
 the run already made. The press's life and the offer to the Cell stepper live in rnnviz.app.forecast_lab.
 """
 
-import io
-import time
-
 import streamlit as st
 
-from rnnviz.app import forecast_lab, handoff, lab_state, trainer, ui
+from rnnviz.app import forecast_lab, forecast_views, lab_state, trainer, ui
 from rnnviz.app.forecast_lab import Lab
 from rnnviz.engine import forecast as fc
-from rnnviz.engine import weights
+from rnnviz.engine import forecast_study
 from rnnviz.figures import forecast as figures
 
 ui.setup_page(
@@ -54,12 +51,6 @@ S = ui.Settings(
 lab = Lab.of(st.session_state)  # the session's last press (rnnviz.app.forecast_lab): its jobs live in the service
 service = ui.training_service()
 lab.settle(service)
-REPLAYED = {
-    None: "",
-    "yours": " Replayed: your earlier run of these settings, kept on the server.",
-    "other": " Replayed: the same run another session started on this server (training is deterministic: these "
-    "are the models your own press would have trained).",
-}
 
 
 def use_series_defaults() -> None:
@@ -90,7 +81,7 @@ def pasted(text: str, missing: str) -> fc.Series:
 # On a projector the data's choice folds away: the series' figure is what the class looks at.
 with st.expander("Data", expanded=False) if ui.presenting() else st.container():
     source = st.radio("Data", list(SOURCES), format_func=SOURCES.get, horizontal=True, key=S.key("source"))
-    series, title = None, "your series"
+    series, title, name = None, "your series", None
     if source == "shipped":
         name = st.selectbox(
             "Series",
@@ -224,29 +215,7 @@ if start:
 run, watchers = lab.run, []
 if run is not None and run.live:
     notice.empty()
-    bar, chart = st.progress(0.0, text="Waiting for the training service..."), st.empty()
-    st.caption(
-        "Changing the settings now does not stop it: they apply at your next press of Train." + REPLAYED[run.replayed]
-    )
-    seen = {"version": -1, "points": 0, "drawn": 0.0}
-
-    def poll() -> bool:
-        snap = run.handle.wait(seen["version"], timeout=0.25)
-        _ = forecast_lab.KEY in st.session_state  # Streamlit's yield point: a click ends this script run here
-        seen["version"] = snap.version
-        if snap.finished:
-            return True
-        fraction, text = ui.training_progress(snap, run.replayed)
-        bar.progress(fraction, text=text + lab_state.starts_text(snap))
-        points = sum(map(len, snap.histories))
-        if points > seen["points"] and time.monotonic() - seen["drawn"] >= 0.5:  # at most twice a second
-            seen["points"], seen["drawn"] = points, time.monotonic()
-            with chart.container():
-                figure = figures.learning_curves(forecast_lab.live_models(snap), budget=run.config.updates)
-                ui.show_figure(figure, key=f"forecast.live_{points}")
-        return False
-
-    watchers.append(poll)
+    watchers.append(forecast_views.watch(run))
 elif run is not None and run.status == "lost":
     st.warning(lab_state.LOST, icon="🔌")
 elif run is not None and run.status == "failed":
@@ -254,96 +223,10 @@ elif run is not None and run.status == "failed":
 elif run is not None and run.jobs != jobs:
     st.info("The data or the settings changed since the last training: press Train to train with these.")
 elif run is not None:
-    result = run.result
-    if run.status == "stopped":
-        st.warning(
-            f"Stopped at {run.stopped_at()}: each model shows its forecasts from the parameters it had kept by then."
-            + (" The run goes on for the other sessions watching it." if run.detached else ""),
-            icon="⏹️",
-        )
-    # ---- the results --------------------------------------------------------------------------------------
-    st.subheader("Errors on the test part")
-    rows = result.table()
-    ui_columns, number_columns = forecast_lab.table_columns(rows, config.horizon)
-    st.dataframe(
-        ui_columns,
-        hide_index=True,
-        column_config={name: st.column_config.NumberColumn(format="%.4g") for name in number_columns},
-        key="forecast.table",
-    )
-    note = fc.range_note(series.values, result, series.unit)
-    st.markdown("\n".join(f"- {s}" for s in fc.describe(result, series.unit) + ([note] if note else [])))
-    if S["guess"] is not None:
-        actual = ui.KIND_LABELS.get(rows[0]["method"], "a baseline")
-        best = f" ({rows[0]['method']})." if actual == "a baseline" else "."
-        st.success(f"You guessed {S['guess']}; the best was **{actual}**" + best)
-    st.caption(
-        f"Mean absolute error (MAE) and root mean squared error (RMSE), in {series.unit or 'the units of the series'}, "
-        f"over {len(result.origins)} forecast origins of the test part, each forecasting {config.horizon} steps; "
-        "every method forecasts the same origins. The networks forecast one step and feed it back for the next "
-        "(recursive). Relative to seasonal naive: below 1 beats it. Parameters: every weight, readout included "
-        "(linear AR: one per window value and an intercept)." + REPLAYED[run.replayed]
-    )
-    trained = list(result.models)
-    all_methods = [*trained, *fc.BASELINES]
-    best_baseline = min(fc.BASELINES, key=lambda m: result.errors[m]["mae"])
-    shown = st.multiselect(
-        "Forecasts shown",
-        all_methods,
-        default=[*trained, best_baseline],
-        format_func=lambda m: ui.KIND_LABELS.get(m, m),
-        key="forecast.shown",
-    )
-    st.markdown("**Forecasts over the test part**")
-    ui.show_figure(
-        figures.forecast_figure(series.values, result, shown, series.labels, series.unit), key="forecast.fig.paths"
-    )
-    st.caption(
-        f"Each path starts at a forecast origin (marker) and runs {config.horizon} steps with no new truth: the "
-        "errors grow along it. The truth is black."
-    )
-    left, right = st.columns(2)
-    with left:
-        if result.models:
-            st.markdown("**Learning curves (one step ahead)**")
-            ui.show_figure(figures.learning_curves(result.models, budget=config.updates), key="forecast.fig.curves")
-            st.caption(
-                "Thick, filled markers: validation; thin, open markers: training. The large marker is the update "
-                "whose parameters are kept (the lowest validation error). Training falling while validation rises "
-                "is overfitting."
-            )
-    with right:
-        st.markdown("**Error at each step ahead**")
-        ui.show_figure(figures.horizon_figure(result, all_methods, series.unit), key="forecast.fig.horizon")
-        st.caption("Which method is best one step ahead, and which further out.")
+    forecast_views.show_results(run, S["guess"], title)
 
-    download_cols = st.columns(1 + len(result.models))
-    with download_cols[0]:
-        ui.csv_download("⬇ Forecasts (CSV)", forecast_lab.forecast_columns(result, all_methods), "forecasts.csv")
-    for col, (kind, model) in zip(download_cols[1:], result.models.items(), strict=True):
-
-        def weights_npz(forecaster=model.forecaster) -> bytes:  # written only when someone clicks
-            buffer = io.BytesIO()
-            weights.save_npz(forecaster.cell(), buffer)
-            return buffer.getvalue()
-
-        col.download_button(
-            f"⬇ {ui.KIND_LABELS[kind]} weights (.npz)",
-            weights_npz,
-            file_name=f"{kind}_forecaster_window{config.window}_update{model.best_update}.npz",
-            mime="application/octet-stream",
-            key=f"forecast.download_{kind}",
-            on_click="ignore",
-            help=f"The recurrent layer with torch.nn.{kind.upper()}'s keys (weight_ih_l0, ...), one input. The "
-            "linear readout and the scaling are not included.",
-        )
-    if trained:  # ---- see the gates on real data: the Cell stepper (rnnviz.app.handoff) ----------------------
-        left, right = st.columns([1, 2], vertical_alignment="bottom")
-        kind = left.selectbox("Model", trained, format_func=ui.KIND_LABELS.get, key="forecast.stepper_model")
-        if right.button(f"🔬 Open the {ui.KIND_LABELS[kind]} in the Cell stepper", key="forecast.open_stepper"):
-            handoff.offer(st.session_state, forecast_lab.stepper_offer(run, kind, title))
-            st.switch_page(forecast_lab.STEPPER)
-        st.caption("Its gates, cell state and diagram, step by step, on the window it reads at the first test origin.")
+if source == "shipped" and name in forecast_study.PLAN:
+    forecast_views.show_window_study(name)
 
 with st.expander("How the forecasting is set up"):
     st.markdown(forecast_lab.SETUP_TEXT)

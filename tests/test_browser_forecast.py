@@ -1,6 +1,7 @@
-"""The Forecast lab in a real browser: a shipped series trains and shows its table and figures; an uploaded CSV
-trains too; a bad CSV shows its message and the page keeps working (a good file after it is read again).
-Screenshots land in tests/screenshots/."""
+"""The Forecast lab in a real browser: a shipped series trains through the shared training service and shows its
+table and figures; a long press draws live learning curves and Stop stops it; a shipped series shows its window
+study; an uploaded CSV trains too; a bad CSV shows its message and the page keeps working (a good file after it
+is read again). Screenshots land in tests/screenshots/."""
 
 import numpy as np
 import pytest
@@ -41,6 +42,23 @@ def test_a_shipped_series_trains_and_shows_the_table_and_the_figures(page, app_u
     assert shapes == {"weight_ih_l0": (16, 1), "weight_hh_l0": (16, 4), "bias_ih_l0": (16,), "bias_hh_l0": (16,)}
     assert_no_exception(page)
     screenshot(page, "forecast_nile")
+
+
+def test_a_long_press_draws_live_curves_and_stop_stops_it_and_the_window_study_is_shown(page, app_url):
+    page.goto(f"{app_url}/Forecast_lab?series=sunspots&window=22&horizon=5&season=11&updates=1000&hidden_size=32")
+    wait_for_app(page, charts=2)  # the series and the window study
+    assert page.get_by_text("Memory: the window growing past the season").count() == 1
+    page.get_by_role("button", name="▶ Train").click()
+    page.get_by_text("Training: update").wait_for(timeout=60_000)  # the progress bar of the service's run
+    page.wait_for_function(  # a live learning-curve chart beside the series and the study
+        "() => document.querySelectorAll('[data-testid=stPlotlyChart] .main-svg').length >= 3", timeout=60_000
+    )
+    screenshot(page, "forecast_live")
+    page.get_by_role("button", name="■ Stop").click()
+    page.get_by_text("Stopped at update").wait_for(timeout=60_000)
+    wait_for_app(page, charts=5)
+    assert page.get_by_text("Errors on the test part").count() == 1
+    assert_no_exception(page)
 
 
 def csv_bytes(values) -> bytes:

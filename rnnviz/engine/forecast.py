@@ -22,9 +22,14 @@ The pieces, in the order data flows through them:
   inside what the training part showed.
 - ``recursive``: K-step forecasts by feeding each one-step forecast back as the newest input; every model
   and every baseline forecasts the same test origins, and the errors are in the series' own units.
-- ``run``: all of it for one series and one :class:`ForecastConfig`; ``describe`` turns the numbers into
-  sentences. The module is longer than 500 lines because strict parsing is half of it and belongs with the
-  limits it enforces.
+- ``run``: all of it for one series and one :class:`ForecastConfig` (``prepare``, then ``training`` per
+  model, then ``assemble``); ``describe`` turns the numbers into sentences.
+- :class:`ForecastJob`: one model's training as a job of the app's shared training service (a job spec,
+  ``rnnviz.app.trainer.is_job_spec``): it runs the same ``prepare`` and ``training`` in a worker process and
+  reports a :class:`JobPayload` after each evaluation; ``collect`` assembles the result from what came back.
+
+The module is longer than 500 lines because strict parsing is a third of it and belongs with the limits it
+enforces, and the job spec must run exactly the code the session ran (a split would put the two apart).
 """
 
 from __future__ import annotations
@@ -977,9 +982,10 @@ def describe(result: ForecastResult, unit: str = "") -> list[str]:
         for kind in result.models:
             ratio = e[kind]["mae"] / e[best_base]["mae"]
             verdict = "beats" if ratio < 1 else "does not beat"
+            shown = f"{ratio:.3f}" if round(ratio, 2) == 1 else f"{ratio:.2f}"  # never "beats ... 1.00 times"
             out.append(
                 f"The {_name(kind)} ({e[kind]['params']} parameters) {verdict} {best_base}: its error is "
-                f"{ratio:.2f} times the baseline's."
+                f"{shown} times the baseline's."
             )
     for kind, model in result.models.items():
         last, at_best = model.history[-1], next(p for p in model.history if p.update == model.best_update)

@@ -226,3 +226,37 @@ def horizon_figure(result, methods, unit: str = "", title: str | None = None) ->
     fig.update_yaxes(title_text=f"mean absolute error{f' ({unit})' if unit else ''}", rangemode="tozero")
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return base_layout(fig, height=380, title=title)
+
+
+def window_figure(windows, medians: dict, ranges: dict, season: int | None, unit: str = "", title=None) -> go.Figure:
+    """Test MAE against the window (the window study): per method its median over seeds, the networks with a
+    bar from the lowest to the highest seed; the baselines that do not read a window as flat lines; a
+    dotted vertical line at one season."""
+    fig = go.Figure()
+    for method, y in medians.items():
+        name, color, dash, symbol = method_style(method)
+        low_high = ranges.get(method)
+        error_y = None
+        if low_high is not None:
+            low, high = low_high
+            error_y = dict(type="data", array=high - y, arrayminus=y - low, color=color, thickness=2, width=6)
+        fig.add_trace(
+            go.Scatter(
+                x=list(windows),
+                y=y,
+                name=name,
+                mode="lines+markers",
+                line=dict(color=color, dash=dash, width=3 if method in MODEL_COLORS else 2),
+                marker=dict(symbol=symbol, size=10),
+                error_y=error_y,
+            )
+        )
+    if season:
+        fig.add_vline(x=season, line=dict(color="#000000", dash="dot", width=2))
+        fig.add_annotation(
+            x=season, y=1, yref="paper", text=f"one season ({season})", showarrow=False, xanchor="left", yanchor="top"
+        )
+    fig.update_xaxes(title_text="window W (past values the model reads)", tickvals=list(windows))
+    fig.update_yaxes(title_text=f"test MAE{f' ({unit})' if unit else ''}", rangemode="tozero")
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return base_layout(fig, height=400, title=title)
