@@ -28,7 +28,7 @@ def table_text(page) -> str:
 
 
 def test_a_shipped_series_trains_and_shows_the_table_and_the_figures(page, app_url):
-    page.goto(f"{app_url}/Forecast_lab?series=nile&window=10&horizon=5&season=0&{SMALL}")
+    page.goto(f"{app_url}/Forecast_lab?series=nile&window=10&horizon=5&season=0&difference=false&{SMALL}")
     wait_for_app(page, charts=1)
     assert page.get_by_text("training (70)").count() == 1  # the split is drawn on the series
     train_and_wait(page)
@@ -45,7 +45,9 @@ def test_a_shipped_series_trains_and_shows_the_table_and_the_figures(page, app_u
 
 
 def test_a_long_press_draws_live_curves_and_stop_stops_it_and_the_window_study_is_shown(page, app_url):
-    page.goto(f"{app_url}/Forecast_lab?series=sunspots&window=22&horizon=5&season=11&updates=1000&hidden_size=32")
+    page.goto(
+        f"{app_url}/Forecast_lab?series=sunspots&window=22&horizon=5&season=11&difference=false&updates=1000&hidden_size=32"
+    )
     wait_for_app(page, charts=2)  # the series and the window study
     assert page.get_by_text("Memory: the window growing past the season").count() == 1
     page.get_by_role("button", name="▶ Train").click()
