@@ -42,6 +42,10 @@ def test_a_shipped_series_trains_and_shows_the_table_and_the_figures(page, app_u
     assert shapes == {"weight_ih_l0": (16, 1), "weight_hh_l0": (16, 4), "bias_ih_l0": (16,), "bias_hh_l0": (16,)}
     assert_no_exception(page)
     screenshot(page, "forecast_nile")
+    page.get_by_role("button", name="🔬 Open the LSTM in the Cell stepper").click()  # the handoff to the stepper
+    page.wait_for_url("**/Cell_stepper**", timeout=30_000)
+    wait_for_app(page, charts=1)
+    assert_no_exception(page)
 
 
 def test_a_long_press_draws_live_curves_and_stop_stops_it_and_the_window_study_is_shown(page, app_url):

@@ -140,8 +140,12 @@ def show_results(run: ForecastRun, guess: str | None, title: str) -> None:
             "linear readout and the scaling are not included.",
         )
     if trained:  # ---- see the gates on real data: the Cell stepper (rnnviz.app.handoff) ----------------------
+        st.markdown("**See a trained model's gates on this series**")
         left, right = st.columns([1, 2], vertical_alignment="bottom")
-        kind = left.selectbox("Model", trained, format_func=ui.KIND_LABELS.get, key="forecast.stepper_model")
+        gated = trained.index("lstm") if "lstm" in trained else 0  # the LSTM first: the most gates to look at
+        kind = left.selectbox(
+            "Model", trained, index=gated, format_func=ui.KIND_LABELS.get, key="forecast.stepper_model"
+        )
         if right.button(f"🔬 Open the {ui.KIND_LABELS[kind]} in the Cell stepper", key="forecast.open_stepper"):
             handoff.offer(st.session_state, forecast_lab.stepper_offer(run, kind, title))
             st.switch_page(forecast_lab.STEPPER)
