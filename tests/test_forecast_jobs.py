@@ -195,3 +195,33 @@ def test_the_stepper_window_of_a_model_of_changes_is_the_scaled_changes():
     np.testing.assert_array_equal(positions, np.arange(t - 6, t))
     with pytest.raises(ValueError, match="no full window"):
         fc.model_window(result, values, 3)
+
+
+def test_a_press_over_the_cap_is_refused_with_its_reason_and_the_page_keeps_working():
+    press = admission.press_work(nile_jobs(fc.ForecastConfig(window=10, horizon=5, hidden_size=4, updates=40)))
+    policy = admission.Policy(max_press_work=0.6 * press)
+    with trainer.TrainingService(workers=1, policy=policy) as service, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui, "training_service", lambda: service)
+        at = open_lab()
+        assert any("would be refused now: This run is 1.7× the largest" in c.value for c in at.caption)
+        at.button(key="forecast.train").click().run()
+        assert_clean(at)
+        (warning,) = [w.value for w in at.warning]
+        assert warning.startswith("**Not started.** This run is 1.7× the largest this shared server trains")
+        assert at.session_state[forecast_lab.KEY].run is None and service.stats()["computations"] == 0
+        at.number_input(key="forecast.updates").set_value(20).run()  # half the updates: 52% of the work, within the cap
+        at.button(key="forecast.train").click().run()
+        assert_clean(at)
+        assert at.session_state[forecast_lab.KEY].run.status == "done"
+
+
+def test_a_press_waits_in_the_queue_behind_a_busy_pool():
+    with trainer.TrainingService(workers=1) as service, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui, "training_service", lambda: service)
+        slow = fc.ForecastConfig(window=10, horizon=5, hidden_size=16, updates=300, seed=3)
+        busy = service.submit(nile_jobs(slow), owner="another session", kind="forecast")
+        at = open_lab()
+        at.button(key="forecast.train").click().run()
+        assert_clean(at)
+        mine = at.session_state[forecast_lab.KEY].run.handle.snapshot()
+        assert mine.status == "done" and mine.started_at >= busy.snapshot().finished_at  # it waited its turn
