@@ -51,6 +51,8 @@ S = ui.Settings(
 lab = Lab.of(st.session_state)  # the session's last press (rnnviz.app.forecast_lab): its jobs live in the service
 service = ui.training_service()
 lab.settle(service)
+if lab_state.lost_in_url(st.query_params.get(lab_state.RUN_PARAM), lab, service.instance):  # before sync_url
+    lab.lost = True  # the server restarted while this page followed a run
 
 
 def use_series_defaults() -> None:
@@ -215,8 +217,9 @@ if start:
 run, watchers = lab.run, []
 if run is not None and run.live:
     notice.empty()
+    st.query_params[lab_state.RUN_PARAM] = run.handle.ref  # after a restart, the page can say the run was lost
     watchers.append(forecast_views.watch(run))
-elif run is not None and run.status == "lost":
+elif lab.lost or (run is not None and run.status == "lost"):
     st.warning(lab_state.LOST, icon="🔌")
 elif run is not None and run.status == "failed":
     st.error(f"**Training failed:** {ui.literal(run.message)}", icon="⚠️")

@@ -225,3 +225,12 @@ def test_a_press_waits_in_the_queue_behind_a_busy_pool():
         assert_clean(at)
         mine = at.session_state[forecast_lab.KEY].run.handle.snapshot()
         assert mine.status == "done" and mine.started_at >= busy.snapshot().finished_at  # it waited its turn
+
+
+def test_a_run_of_a_restarted_server_named_in_the_url_is_said_lost_until_the_next_press():
+    at = open_lab(run="0123abcd-7")  # another service instance: this server restarted since
+    assert not at.exception
+    assert any(w.value.startswith("**Your run was lost.**") for w in at.warning)
+    at.button(key="forecast.train").click().run()
+    assert_clean(at)
+    assert not at.warning and at.session_state[forecast_lab.KEY].run.status == "done"

@@ -111,6 +111,7 @@ class Lab:
 
     run: ForecastRun | None = None
     mine: set = field(default_factory=set)
+    lost: bool = False  # the page found a run of a restarted server in its URL (lab_state.lost_in_url)
 
     @classmethod
     def of(cls, state: MutableMapping) -> Lab:
@@ -129,6 +130,7 @@ class Lab:
         handle = submit(jobs)
         if handle is None:
             return None
+        self.lost = False
         if old is not None and old.live:
             old.handle.stop()
         if handle.joined:
