@@ -25,8 +25,9 @@ ui.setup_page(
     "shown not beating them.",
 )
 
-# The cost cap of one press. Its worst case (5,000 values, all three models at every maximum) took 39 s on two
-# cores shared at load 12; the shipped series at their defaults take 1-3 s a model (docs/forecast.md).
+# The page's bounds of one press (the service's admission prices it too: ForecastJob.work). Its worst case (5,000
+# values, three models at every maximum) took 39 s on two cores shared at load 12; the shipped series at their
+# defaults take 1-3 s a model (docs/forecast.md).
 MAX_UPDATES, MAX_WINDOW, MAX_HORIZON, MAX_HIDDEN = 1000, 48, 24, 32
 SOURCES = {"shipped": "A shipped series", "upload": "Upload a CSV", "paste": "Paste numbers"}
 MISSING = {"refuse": "stop and tell me", "interpolate": "fill by linear interpolation", "drop": "drop those rows"}
