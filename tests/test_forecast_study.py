@@ -88,3 +88,19 @@ def test_the_page_shows_the_window_study_of_a_shipped_series_and_not_of_the_nile
     nile = open_page("pages/5_Forecast_lab.py", series="nile", window=10, horizon=5, season=0)
     assert not nile.exception
     assert not any(h.value.startswith("Memory") for h in nile.subheader)
+
+
+def test_the_window_figure_draws_each_method_its_seed_range_and_the_season():
+    from rnnviz.figures import forecast as figures
+
+    record = SHIPPED["series"]["elnino"]
+    med = fs.medians(record)
+    low, high = np.min(record["mae"]["gru"], axis=1), np.max(record["mae"]["gru"], axis=1)
+    fig = figures.window_figure(record["windows"], med, {"gru": (low, high)}, 12, "°C")
+    by_name = {t.name: t for t in fig.data}
+    assert set(by_name) == {"RNN", "LSTM", "GRU", "linear AR", "seasonal naive", "persistence"}
+    gru = by_name["GRU"]
+    np.testing.assert_allclose(np.asarray(gru.y) + np.asarray(gru.error_y.array), high)
+    np.testing.assert_allclose(np.asarray(gru.y) - np.asarray(gru.error_y.arrayminus), low)
+    assert by_name["linear AR"].error_y.array is None  # no seeds: no bar
+    assert fig.layout.shapes[0].x0 == 12 and "one season (12)" in fig.layout.annotations[0].text

@@ -253,9 +253,8 @@ def window_figure(windows, medians: dict, ranges: dict, season: int | None, unit
         )
     if season:
         fig.add_vline(x=season, line=dict(color="#000000", dash="dot", width=2))
-        fig.add_annotation(
-            x=season, y=1, yref="paper", text=f"one season ({season})", showarrow=False, xanchor="left", yanchor="top"
-        )
+        label = f" one season ({season})"
+        fig.add_annotation(x=season, y=0, yref="paper", text=label, showarrow=False, xanchor="left", yanchor="bottom")
     fig.update_xaxes(title_text="window W (past values the model reads)", tickvals=list(windows))
     fig.update_yaxes(title_text=f"test MAE{f' ({unit})' if unit else ''}", rangemode="tozero")
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
