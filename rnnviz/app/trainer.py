@@ -69,7 +69,7 @@ from multiprocessing import connection
 import numpy as np
 
 from rnnviz.app import admission
-from rnnviz.app.workers import MAX_WORKERS, Worker, default_workers
+from rnnviz.app.workers import MAX_WORKERS, Worker, default_stall_after, default_workers
 from rnnviz.engine import tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
@@ -346,8 +346,9 @@ class TrainingService:
     first press (a fresh interpreter importing NumPy takes seconds on a busy machine). ``orphan_after``: how
     many seconds a handle's session may be gone (its ``alive`` says no) before the handle detaches. ``policy``:
     the admission rules (default ``admission.Policy.from_env()``: the per-press cap from
-    ``RNNVIZ_MAX_PRESS_WORK``). ``stall_after``: how many seconds a running worker may show no sign of work
-    (no message, no CPU time) before the watchdog stops it."""
+    ``RNNVIZ_MAX_PRESS_WORK`` and the longest wait from ``RNNVIZ_MAX_WAIT``). ``stall_after``: how many seconds
+    a running worker may show no sign of work (no message, no CPU time) before the watchdog stops it (default
+    ``workers.default_stall_after()``: 60, or ``RNNVIZ_STALL_AFTER``)."""
 
     def __init__(
         self,
@@ -357,9 +358,10 @@ class TrainingService:
         prestart: bool = False,
         orphan_after: float = 120.0,
         policy: admission.Policy | None = None,
-        stall_after: float = 60.0,
+        stall_after: float | None = None,
     ):
         workers = default_workers() if workers is None else workers
+        stall_after = default_stall_after() if stall_after is None else stall_after
         if not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, got {workers}")
         if keep < 1:
@@ -780,6 +782,15 @@ class TrainingService:
 
 # --------------------------------------------------------------------------------------------------
 # The process's one service
+
+
+def check_environment() -> None:
+    """Read every setting the service takes from the environment (``RNNVIZ_TRAINING_WORKERS``,
+    ``RNNVIZ_STALL_AFTER``, ``RNNVIZ_MAX_PRESS_WORK``, ``RNNVIZ_MAX_WAIT``): ValueError naming the first bad one.
+    ``rnnviz app`` calls it before it starts the server, so a typo stops the server at start."""
+    default_workers()
+    default_stall_after()
+    admission.Policy.from_env()
 
 
 _shared: TrainingService | None = None
