@@ -601,6 +601,43 @@ def test_a_job_spec_runs_in_a_worker_shares_and_stops_like_a_press(service):
     assert stopped.status == "stopped" and 0 < stopped.updates[0] < 10_000
 
 
+@dataclasses.dataclass(frozen=True)
+class LookAlike(CountingSpec):
+    """A job spec in every respect but where it is defined: a test module, standing for a page's script."""
+
+
+@dataclasses.dataclass
+class MutableSpec:
+    """A job spec's methods on a dataclass that is not frozen (so not hashable: it could not be shared)."""
+
+    steps: int = 6
+
+    def check(self) -> None: ...
+
+    def work(self) -> float:
+        return 1e6
+
+    def run(self):
+        yield from ()
+
+
+def test_only_the_engines_frozen_module_level_spec_types_are_job_specs(monkeypatch):
+    assert trainer.is_job_spec(CountingSpec())  # tests/helpers is allowed by tests/conftest.py
+    assert not trainer.is_job_spec(LookAlike())  # same methods, defined elsewhere: refused
+    with pytest.raises(ValueError, match="job spec"), trainer.TrainingService(workers=1) as service:
+        service.submit([LookAlike()], owner="A", kind="text")
+    monkeypatch.setattr(trainer, "JOB_SPEC_MODULES", ("rnnviz.engine.",))  # as the server runs
+    assert not trainer.is_job_spec(CountingSpec())
+    monkeypatch.setattr(trainer, "JOB_SPEC_MODULES", ("rnnviz.engine.", __name__))
+    assert trainer.is_job_spec(LookAlike())
+
+    @dataclasses.dataclass(frozen=True)
+    class Local(CountingSpec):  # not importable by a worker
+        pass
+
+    assert not trainer.is_job_spec(Local()) and not trainer.is_job_spec(MutableSpec())
+
+
 def test_the_per_press_cap_refuses_a_job_spec_by_its_own_price():
     with trainer.TrainingService(workers=1, policy=admission.Policy(max_press_work=1e9)) as small:
         with pytest.raises(trainer.RefusedError):

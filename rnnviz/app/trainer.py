@@ -58,6 +58,7 @@ import dataclasses
 import heapq
 import itertools
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -86,10 +87,15 @@ DIED = (
 CLOSED = "The server's training service was shut down (the server restarted or is stopping); the run was lost."
 
 
+JOB_SPEC_MODULES = ("rnnviz.engine.",)  # where a job spec's class may be defined (tests/conftest.py adds the tests')
+
+
 def is_job_spec(config) -> bool:
     """Whether ``config`` is a **job spec**: training other than a ``training.TrainConfig`` (the Forecast and
     Text labs' models) that the service runs like any press. A job spec is a frozen, hashable, picklable
-    object (a frozen dataclass defined at module level in the engine) with
+    object: an instance of a frozen dataclass defined at module level in the engine (a module named in
+    ``JOB_SPEC_MODULES``, so a worker imports it by name and nothing a page script defines ever runs in a
+    worker; the pages build specs from validated widget values, never from client data), with
 
     - ``check()``: raises ValueError when it cannot run;
     - ``steps``: its number of optimiser updates;
@@ -101,9 +107,17 @@ def is_job_spec(config) -> bool:
       (say, the parameters and the forecasts so far). The snapshot's ``histories[i]`` collects the points and
       ``trained[i]`` holds the latest payload as it came (``Snapshot.run``/``result``/``record`` are for
       ``TrainConfig`` jobs only)."""
-    return not isinstance(config, training.TrainConfig) and all(
-        callable(getattr(config, name, None)) for name in ("check", "work", "run")
-    ) and isinstance(getattr(config, "steps", None), int)
+    kind = type(config)
+    params = getattr(kind, "__dataclass_params__", None)
+    return (
+        not isinstance(config, training.TrainConfig)
+        and params is not None
+        and params.frozen
+        and kind.__module__.startswith(JOB_SPEC_MODULES)
+        and getattr(sys.modules.get(kind.__module__), kind.__qualname__, None) is kind  # at module level
+        and all(callable(getattr(config, name, None)) for name in ("check", "work", "run"))
+        and isinstance(getattr(config, "steps", None), int)
+    )
 
 
 class RefusedError(ValueError):
