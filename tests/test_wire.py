@@ -47,3 +47,5 @@ def test_a_value_of_another_field_or_an_option_not_offered_is_a_problem_and_a_go
     assert "double_value for a widget of string_value" in wire._problem(other, choice)
     assert "does not offer ('C')" in wire._problem(unknown, choice)
     assert wire._problem(other, number) is None and wire._problem(good, None) is None
+    whole = WidgetState(id="w", int_value=3)  # a number_input's browser code sends whole numbers so
+    assert wire._problem(whole, number) is None and "int_value" in wire._problem(whole, choice)

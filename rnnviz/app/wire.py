@@ -46,10 +46,17 @@ _installed = False
 _clear_cache_guarded = False
 
 
+# Fields the browser uses for one kind of value: a number_input registers "double_value" and its browser code
+# sends "int_value" for whole numbers (Streamlit then updates the widget's value_type); arrays alike.
+_SAME_KIND = {"int_value": "double_value", "int_array_value": "double_array_value"}
+
+
 def _foreign(field: str | None, metadata) -> bool:
     """Whether a value sent in ``field`` is one the widget of ``metadata`` never sends (None: no value, a
     cleared widget, which every widget may send; no metadata: a widget this run has not registered yet)."""
-    return field is not None and metadata is not None and field != metadata.value_type
+    if field is None or metadata is None:
+        return False
+    return _SAME_KIND.get(field, field) != _SAME_KIND.get(metadata.value_type, metadata.value_type)
 
 
 def _unknown_option(state, metadata) -> str | None:
