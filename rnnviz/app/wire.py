@@ -27,7 +27,8 @@ it: widget values are per session.
 (``client.toolbarMode = "developer"``): the shipped viewer toolbar has no such item, yet any client could send
 it, and Streamlit then emptied every session's caches (the next views of the whole class computed again) and
 cleared the sender's session state under its running script (a flood of it broke that page: issue 24's probe).
-``streamlit cache clear`` still works for an operator.
+An operator who needs empty caches restarts the server (``streamlit cache clear`` empties only caches persisted
+on disk, which this app does not use).
 """
 
 from __future__ import annotations
