@@ -222,6 +222,12 @@ def app_command(streamlit_args: list[str]) -> list[str]:
 
 def run_app(args, streamlit_args: list[str]) -> int:
     command = app_command(streamlit_args)
+    from rnnviz.app import trainer  # imports no streamlit
+
+    try:  # the training service's settings (docs/deploy.md): a typo stops the server before it starts
+        trainer.check_environment()
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     if args.dry_run:
         print(shlex.join(command))
         return 0

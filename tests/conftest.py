@@ -12,6 +12,14 @@ from tests.helpers import CHROMIUM_FLAGS, find_chromium, streamlit_server
 __all__ = ["find_chromium"]  # scripts/test.sh imports it from here
 
 
+@pytest.fixture(autouse=True)
+def job_specs_of_the_tests(monkeypatch):
+    """tests/helpers.CountingSpec is a job spec like the engine's (``trainer.JOB_SPEC_MODULES``)."""
+    from rnnviz.app import trainer
+
+    monkeypatch.setattr(trainer, "JOB_SPEC_MODULES", (*trainer.JOB_SPEC_MODULES, "tests.helpers"))
+
+
 @pytest.fixture
 def service():
     """A training service of two workers of its own, closed after the test."""

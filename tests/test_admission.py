@@ -61,3 +61,38 @@ def test_the_estimate_follows_the_measured_throughput():
 )
 def test_waits_are_rounded_in_words(seconds, words):
     assert wait_words(seconds) == words
+
+
+def test_the_longest_wait_comes_from_the_environment_and_a_bad_value_names_the_variable():
+    from rnnviz.app.admission import WAIT_VARIABLE
+
+    assert Policy.from_env({}) == Policy()
+    policy = Policy.from_env({WAIT_VARIABLE: " 120 ", "RNNVIZ_MAX_PRESS_WORK": "1e12"})
+    assert (policy.max_wait, policy.max_press_work) == (120.0, 1e12)
+    speed = Throughput()
+    three_minutes = speed.per_second * 180 * 2  # of work ahead, on two workers
+    assert Policy().admit(press_work(DEFAULT), three_minutes, 2, speed).admitted  # the default waits 15 min
+    refusal = policy.admit(press_work(DEFAULT), three_minutes, 2, speed)
+    assert not refusal.admitted and "about 3 min" in refusal.reason
+    assert Policy.from_env({WAIT_VARIABLE: "inf"}).admit(press_work(DEFAULT), 1e20, 2, speed).admitted
+    for bad in ("0", "0.5", "-60", "15min", "nan", "lots"):
+        with pytest.raises(ValueError, match=rf"{WAIT_VARIABLE} must be a number of seconds, at least 1 .*{bad!r}"):
+            Policy.from_env({WAIT_VARIABLE: bad})
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("RNNVIZ_MAX_WAIT", "soon"),
+        ("RNNVIZ_STALL_AFTER", "1"),
+        ("RNNVIZ_MAX_PRESS_WORK", "-1"),
+        ("RNNVIZ_TRAINING_WORKERS", "many"),
+    ],
+)
+def test_rnnviz_app_refuses_to_start_with_a_bad_setting_and_names_it(monkeypatch, capsys, variable, value):
+    from rnnviz.__main__ import main
+
+    assert main(["app", "--dry-run"]) == 0
+    monkeypatch.setenv(variable, value)
+    assert main(["app", "--dry-run"]) == 2
+    assert variable in capsys.readouterr().err

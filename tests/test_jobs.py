@@ -378,8 +378,11 @@ def test_clearing_streamlits_caches_neither_duplicates_nor_orphans_the_service(m
     from streamlit.runtime.app_session import AppSession
     from streamlit.testing.v1 import AppTest
 
-    def clear_caches():  # AppSession's own handler of the message, on a stand-in for the session's state
-        AppSession._handle_clear_cache_request(types.SimpleNamespace(_session_state={"lab.run": "a record"}))
+    def clear_caches():  # Streamlit's own handler of the message (which rnnviz.app.wire may have wrapped to
+        # ignore it: this test is about a server that does clear), on a stand-in for the session's state
+        handler = AppSession._handle_clear_cache_request
+        handler = getattr(handler, "__wrapped__", handler)
+        handler(types.SimpleNamespace(_session_state={"lab.run": "a record"}))
 
     def pumps():
         return {t for t in threading.enumerate() if t.name == "rnnviz-training-pump"}
@@ -599,6 +602,43 @@ def test_a_job_spec_runs_in_a_worker_shares_and_stops_like_a_press(service):
     slow.stop()
     stopped = slow.snapshot()
     assert stopped.status == "stopped" and 0 < stopped.updates[0] < 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class LookAlike(CountingSpec):
+    """A job spec in every respect but where it is defined: a test module, standing for a page's script."""
+
+
+@dataclasses.dataclass
+class MutableSpec:
+    """A job spec's methods on a dataclass that is not frozen (so not hashable: it could not be shared)."""
+
+    steps: int = 6
+
+    def check(self) -> None: ...
+
+    def work(self) -> float:
+        return 1e6
+
+    def run(self):
+        yield from ()
+
+
+def test_only_the_engines_frozen_module_level_spec_types_are_job_specs(monkeypatch):
+    assert trainer.is_job_spec(CountingSpec())  # tests/helpers is allowed by tests/conftest.py
+    assert not trainer.is_job_spec(LookAlike())  # same methods, defined elsewhere: refused
+    with pytest.raises(ValueError, match="job spec"), trainer.TrainingService(workers=1) as service:
+        service.submit([LookAlike()], owner="A", kind="text")
+    monkeypatch.setattr(trainer, "JOB_SPEC_MODULES", ("rnnviz.engine.",))  # as the server runs
+    assert not trainer.is_job_spec(CountingSpec())
+    monkeypatch.setattr(trainer, "JOB_SPEC_MODULES", ("rnnviz.engine.", __name__))
+    assert trainer.is_job_spec(LookAlike())
+
+    @dataclasses.dataclass(frozen=True)
+    class Local(CountingSpec):  # not importable by a worker
+        pass
+
+    assert not trainer.is_job_spec(Local()) and not trainer.is_job_spec(MutableSpec())
 
 
 def test_the_per_press_cap_refuses_a_job_spec_by_its_own_price():

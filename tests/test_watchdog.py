@@ -113,3 +113,19 @@ def test_stop_on_a_hung_worker_frees_its_slot_too():
         after = service.submit((tiny(seed=5),), owner="B")
         assert finish(after, timeout=30).status == "done"  # the slot came back: the hung worker was replaced
         assert pid not in service.stats()["workers"] and not Path(f"/proc/{pid}").exists()
+
+
+def test_the_watchdogs_delay_comes_from_the_environment_and_a_bad_value_names_the_variable(monkeypatch):
+    assert workers.default_stall_after({}) == workers.STALL_AFTER == 60
+    assert workers.default_stall_after({workers.STALL_VARIABLE: "30"}) == 30
+    for bad in ("0", "4.9", "-1", "1m", "nan"):
+        with pytest.raises(ValueError, match=rf"{workers.STALL_VARIABLE} must be a number of seconds, at least 5"):
+            workers.default_stall_after({workers.STALL_VARIABLE: bad})
+    monkeypatch.setenv(workers.STALL_VARIABLE, "45")
+    with trainer.TrainingService(workers=1) as service:  # no press: no worker starts
+        assert service.stall_after == 45
+    with trainer.TrainingService(workers=1, stall_after=1.5) as service:  # a test's own value wins
+        assert service.stall_after == 1.5
+    monkeypatch.setenv(workers.STALL_VARIABLE, "soon")
+    with pytest.raises(ValueError, match=workers.STALL_VARIABLE):
+        trainer.TrainingService(workers=1)

@@ -6,7 +6,7 @@ priced before it is queued, in **work units** (multiply-adds of the recurrent pr
 and of the evaluations), and a server admits a press only when
 
 - its work is at most ``max_press_work`` (bigger runs belong to the command line, ``rnnviz train``),
-- the queue has room (``max_queued`` jobs waiting), and
+- the work already waiting would start it within ``max_wait`` seconds, and
 - its owner (one browser session) has no other job waiting or running: a new press replaces the session's own
   earlier one, which the service stops first.
 
@@ -22,11 +22,13 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from rnnviz.app.workers import seconds_from_env
 from rnnviz.engine import tasks
 from rnnviz.engine.cells import GATE_COUNT
 from rnnviz.engine.training import TrainConfig
 
 CAP_VARIABLE = "RNNVIZ_MAX_PRESS_WORK"  # the per-press cap in work units ("6e11"; "inf": no cap, a private server)
+WAIT_VARIABLE = "RNNVIZ_MAX_WAIT"  # seconds of queue a press may join ("900"; "inf": never refuse for the queue)
 BACKWARD_FACTOR = 3.0  # a training update: the forward products and about twice as much again backward
 
 
@@ -91,18 +93,19 @@ class Policy:
 
     @classmethod
     def from_env(cls, environ: Mapping = os.environ) -> Policy:
-        """The default rules, with the per-press cap from ``RNNVIZ_MAX_PRESS_WORK`` when it is set. ValueError
-        on a value that is not a positive number (a typo must not quietly lift the cap)."""
+        """The default rules, with the per-press cap from ``RNNVIZ_MAX_PRESS_WORK`` and the longest wait from
+        ``RNNVIZ_MAX_WAIT`` (seconds) when they are set. ValueError, naming the variable, on a cap that is not a
+        positive number or a wait below one second (a typo must not quietly lift the cap or close the queue)."""
+        cap = cls.max_press_work
         raw = environ.get(CAP_VARIABLE, "").strip()
-        if not raw:
-            return cls()
-        try:
-            cap = float(raw)
-        except ValueError:
-            cap = math.nan
-        if not cap > 0:
-            raise ValueError(f"{CAP_VARIABLE} must be a positive number of work units (say 6e11), got {raw!r}")
-        return cls(max_press_work=cap)
+        if raw:
+            try:
+                cap = float(raw)
+            except ValueError:
+                cap = math.nan
+            if not cap > 0:
+                raise ValueError(f"{CAP_VARIABLE} must be a positive number of work units (say 6e11), got {raw!r}")
+        return cls(max_press_work=cap, max_wait=seconds_from_env(environ, WAIT_VARIABLE, cls.max_wait, 1, "900"))
 
     def admit(
         self, work: float, waiting_work: float, workers: int, throughput: Throughput, own_jobs: Sequence = ()

@@ -58,6 +58,7 @@ import dataclasses
 import heapq
 import itertools
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -69,7 +70,7 @@ from multiprocessing import connection
 import numpy as np
 
 from rnnviz.app import admission
-from rnnviz.app.workers import MAX_WORKERS, Worker, default_workers
+from rnnviz.app.workers import MAX_WORKERS, Worker, default_stall_after, default_workers
 from rnnviz.engine import tasks, training, weights
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
@@ -86,10 +87,15 @@ DIED = (
 CLOSED = "The server's training service was shut down (the server restarted or is stopping); the run was lost."
 
 
+JOB_SPEC_MODULES = ("rnnviz.engine.",)  # where a job spec's class may be defined (tests/conftest.py adds the tests')
+
+
 def is_job_spec(config) -> bool:
     """Whether ``config`` is a **job spec**: training other than a ``training.TrainConfig`` (the Forecast and
     Text labs' models) that the service runs like any press. A job spec is a frozen, hashable, picklable
-    object (a frozen dataclass defined at module level in the engine) with
+    object: an instance of a frozen dataclass defined at module level in the engine (a module named in
+    ``JOB_SPEC_MODULES``, so a worker imports it by name and nothing a page script defines ever runs in a
+    worker; the pages build specs from validated widget values, never from client data), with
 
     - ``check()``: raises ValueError when it cannot run;
     - ``steps``: its number of optimiser updates;
@@ -101,9 +107,17 @@ def is_job_spec(config) -> bool:
       (say, the parameters and the forecasts so far). The snapshot's ``histories[i]`` collects the points and
       ``trained[i]`` holds the latest payload as it came (``Snapshot.run``/``result``/``record`` are for
       ``TrainConfig`` jobs only)."""
-    return not isinstance(config, training.TrainConfig) and all(
-        callable(getattr(config, name, None)) for name in ("check", "work", "run")
-    ) and isinstance(getattr(config, "steps", None), int)
+    kind = type(config)
+    params = getattr(kind, "__dataclass_params__", None)
+    return (
+        not isinstance(config, training.TrainConfig)
+        and params is not None
+        and params.frozen
+        and kind.__module__.startswith(JOB_SPEC_MODULES)
+        and getattr(sys.modules.get(kind.__module__), kind.__qualname__, None) is kind  # at module level
+        and all(callable(getattr(config, name, None)) for name in ("check", "work", "run"))
+        and isinstance(getattr(config, "steps", None), int)
+    )
 
 
 class RefusedError(ValueError):
@@ -346,8 +360,9 @@ class TrainingService:
     first press (a fresh interpreter importing NumPy takes seconds on a busy machine). ``orphan_after``: how
     many seconds a handle's session may be gone (its ``alive`` says no) before the handle detaches. ``policy``:
     the admission rules (default ``admission.Policy.from_env()``: the per-press cap from
-    ``RNNVIZ_MAX_PRESS_WORK``). ``stall_after``: how many seconds a running worker may show no sign of work
-    (no message, no CPU time) before the watchdog stops it."""
+    ``RNNVIZ_MAX_PRESS_WORK`` and the longest wait from ``RNNVIZ_MAX_WAIT``). ``stall_after``: how many seconds
+    a running worker may show no sign of work (no message, no CPU time) before the watchdog stops it (default
+    ``workers.default_stall_after()``: 60, or ``RNNVIZ_STALL_AFTER``)."""
 
     def __init__(
         self,
@@ -357,9 +372,10 @@ class TrainingService:
         prestart: bool = False,
         orphan_after: float = 120.0,
         policy: admission.Policy | None = None,
-        stall_after: float = 60.0,
+        stall_after: float | None = None,
     ):
         workers = default_workers() if workers is None else workers
+        stall_after = default_stall_after() if stall_after is None else stall_after
         if not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"workers must be between 1 and {MAX_WORKERS}, got {workers}")
         if keep < 1:
@@ -780,6 +796,15 @@ class TrainingService:
 
 # --------------------------------------------------------------------------------------------------
 # The process's one service
+
+
+def check_environment() -> None:
+    """Read every setting the service takes from the environment (``RNNVIZ_TRAINING_WORKERS``,
+    ``RNNVIZ_STALL_AFTER``, ``RNNVIZ_MAX_PRESS_WORK``, ``RNNVIZ_MAX_WAIT``): ValueError naming the first bad one.
+    ``rnnviz app`` calls it before it starts the server, so a typo stops the server at start."""
+    default_workers()
+    default_stall_after()
+    admission.Policy.from_env()
 
 
 _shared: TrainingService | None = None

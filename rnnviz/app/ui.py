@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rnnviz.app import trainer
+from rnnviz.app import trainer, uploads, wire
 from rnnviz.engine import blas, cells, studies, weights
 from rnnviz.figures import stepper, theme
 
@@ -37,6 +37,9 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
     """Page config, the sidebar navigation, the title and a one-paragraph introduction. ``page`` is the
     page's id: the prefix of its settings' keys."""
     st.set_page_config(page_title=f"{title} · rnnviz", page_icon=icon, layout="wide")
+    uploads.bound_uploads()  # every session's uploads bounded before any page shows an uploader
+    wire.guard_widget_values()  # a crafted widget value is dropped before a widget reads it
+    wire.guard_clear_cache()  # and a client's "clear caches" (no menu of ours sends it) is ignored
     _arrive(page)
     present = _present_on_arrival()
     with st.sidebar:

@@ -30,7 +30,10 @@ from rnnviz.engine import blas, tasks, training
 # extra BLAS threads on these small products made a press 30-75% slower (see rnnviz/engine/blas.py).
 ONE_THREAD = blas.ONE_THREAD
 CAP_VARIABLE = "RNNVIZ_TRAINING_WORKERS"  # an upper bound on the worker processes (say, 1 on a shared host)
+STALL_VARIABLE = "RNNVIZ_STALL_AFTER"  # seconds without a sign of work before the watchdog stops a worker
 MAX_WORKERS = 64
+STALL_AFTER = 60.0  # the watchdog's default
+MIN_STALL_AFTER = 5.0  # from the environment: a worker at nice +10 on a busy machine may wait seconds for a core
 _ROOT = str(Path(__file__).resolve().parents[2])  # where the worker imports rnnviz from
 _CGROUP = Path("/sys/fs/cgroup")
 
@@ -91,6 +94,28 @@ def default_workers(environ=os.environ, cgroup_root: Path = _CGROUP) -> int:
             raise ValueError(f"{CAP_VARIABLE} must be a whole number from 1 to {MAX_WORKERS}, got {raw!r}")
         workers = min(workers, cap)
     return workers
+
+
+def seconds_from_env(environ, name: str, default: float, least: float, example: str) -> float:
+    """A number of seconds from the environment variable ``name``: ``default`` when it is unset or empty, "inf"
+    for no limit. ValueError, naming the variable, on anything else that is not a number of at least ``least``
+    seconds: a typo must stop the server at start, never quietly become another setting."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not value >= least:  # also refuses "nan"
+        raise ValueError(f"{name} must be a number of seconds, at least {least:g} (say {example}), got {raw!r}")
+    return value
+
+
+def default_stall_after(environ=os.environ) -> float:
+    """Seconds a running worker may show no sign of work (no message, no CPU time) before the watchdog stops
+    it: ``STALL_AFTER``, or ``RNNVIZ_STALL_AFTER`` when it is set (at least ``MIN_STALL_AFTER``)."""
+    return seconds_from_env(environ, STALL_VARIABLE, STALL_AFTER, MIN_STALL_AFTER, "60")
 
 
 class Worker:
