@@ -401,3 +401,25 @@ class CountingSpec:
                 _time.sleep(self.delay)
             if step % self.every == 0 or step == self.steps:
                 yield CountPoint(step, float(step), total), {"sum": np.array([total])}
+
+
+def run_async(make_coroutine) -> None:
+    """Run ``make_coroutine()`` to completion on a fresh event loop in its own thread, re-raising what it raised.
+    Not ``asyncio.run`` in the test's thread: Playwright's sync API (the browser tests) leaves an event loop
+    running in the main thread, and asyncio.run refuses to start inside one."""
+    import asyncio
+    import threading
+
+    failure = []
+
+    def main() -> None:
+        try:
+            asyncio.run(make_coroutine())
+        except BaseException as err:  # noqa: BLE001 - handed back to the test's thread
+            failure.append(err)
+
+    thread = threading.Thread(target=main, name="run_async")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]

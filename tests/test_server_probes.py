@@ -30,7 +30,7 @@ from websockets.asyncio.client import connect
 
 from rnnviz.app import uploads
 from rnnviz.engine.weights import init_cell, save_npz
-from tests.helpers import streamlit_server
+from tests.helpers import run_async, streamlit_server
 
 MB = 1024 * 1024
 FINISHED = {
@@ -184,7 +184,7 @@ def test_fifty_uploads_keep_at_most_the_sessions_budget_and_the_current_file_is_
             assert any("That input cannot be used" in t for t in texts)  # their file is still there to be read
             assert not student.exceptions and not classmate.exceptions
 
-    asyncio.run(probe())
+    run_async(probe)
 
 
 def crafted(widget_id: str) -> list[WidgetState]:
@@ -244,7 +244,7 @@ def test_widget_values_no_browser_sends_never_break_a_page_or_another_session(se
             texts = await classmate.run()
             assert texts and not classmate.exceptions  # the classmate's page still draws
 
-    asyncio.run(probe())
+    run_async(probe)
 
 
 def test_unknown_ids_a_huge_query_an_unknown_page_and_floods_leave_every_session_working(server):
@@ -274,4 +274,4 @@ def test_unknown_ids_a_huge_query_an_unknown_page_and_floods_leave_every_session
             with urllib.request.urlopen(server + "/_stcore/health", timeout=10) as response:
                 assert response.status == 200
 
-    asyncio.run(probe())
+    run_async(probe)
