@@ -255,7 +255,9 @@ def test_the_prose_text_is_the_shipped_file_with_dialogue_found_by_the_scanner()
     readme = (SHIPPED / "README.md").read_text()
     assert hashlib.sha256(raw).hexdigest() in readme  # the README names the file by its digest
     corpus = tx.builtin_corpus("prose")
-    assert corpus.text.lstrip().startswith("ALICE'S ADVENTURES IN WONDERLAND") and corpus.text.rstrip().endswith("THE END")
+    assert corpus.text.lstrip().startswith("ALICE'S ADVENTURES IN WONDERLAND") and corpus.text.rstrip().endswith(
+        "THE END"
+    )
     assert "\r" not in corpus.text and "\x1a" not in corpus.text and tx.OTHER not in corpus.text
     feats = tx.text_features("`Oh dear!' it's late, `I'm (very) late'\n\n(a", prose=True)
     assert feats["inside quote"].tolist() == [1] * 9 + [0] * 13 + [1] * 16 + [0] * 5  # "it's" closes nothing
