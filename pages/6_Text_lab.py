@@ -74,56 +74,9 @@ corpus = tl.corpus_of(S["corpus"], own)
 name, kind = ui.KIND_LABELS[S["cell"]], S["cell"]
 S.sync_url()
 
-# ---- 0. training here, through the server's training service ---------------------------------------------
-watchers = []  # what the end of this script run polls
+# ---- 0. training here, through the server's training service (rnnviz.app.text_lab.train_here) -------------
 if S["source"] == "live":
-    st.subheader("Train the three models on this text")
-    jobs = tl.jobs_for(corpus, S["hidden"], S["steps"])
-    left, right = st.columns(2)
-    pressed = left.button("▶ Train", type="primary", width="stretch", key="text.train")
-    right.button("■ Stop", width="stretch", key="text.stop", on_click=lambda: tl.TextLab.of(st.session_state).stop())
-    notice = st.empty()
-    if pressed:
-        lab.submit(jobs, tl.submitter(service))
-    press = lab.press
-    unigram = tx.unigram_bits(corpus.encode(), len(corpus.vocab))
-    if press is None or not press.live:
-        try:
-            notice.caption(tl.quote(service, jobs))
-        except ValueError:
-            pass  # a text the service refuses: the press says so
-    if press is not None and press.live:
-        st.caption(
-            f"RNN, LSTM and GRU train in turn on the server, {press.jobs[0].steps} updates each."
-            + tl.REPLAYED[press.replayed]
-        )
-        watchers.append(tl.watch(press, unigram))
-    elif press is not None and press.ended == "failed":
-        st.error(f"**Training failed:** {ui.literal(press.final.message)}", icon="⚠️")
-    elif press is not None and press.ended == "lost":
-        st.warning("**Your run was lost:** the server restarted while it trained. Press Train again.", icon="🔌")
-    usable = press is not None and press.ended in ("done", "stopped") and press.reads(corpus)
-    if not usable:
-        if press is None or not press.live:
-            st.info(
-                "Press **Train**: the RNN, the LSTM and the GRU learn this text side by side, then the "
-                "explorer below reads their units."
-            )
-        ui.poll_until_one_finishes(watchers)
-        st.stop()
-    snap = press.snapshot()
-    if press.ended == "stopped":
-        st.warning(
-            f"Stopped at update {min(snap.updates)} of {press.jobs[0].steps}: each model is shown at the "
-            "last evaluation point it reached.",
-            icon="⏹️",
-        )
-    ui.show_figure(tl.live_figure(snap, unigram), key="text.curves")
-    with st.expander("Samples as they learned (generated at temperature 0.7 at every evaluation point)"):
-        sel = st.radio("Model", tx.KINDS, format_func=ui.KIND_LABELS.get, horizontal=True, key="text.sample_model")
-        history = snap.histories[tx.KINDS.index(sel)]
-        st.code("\n\n".join(f"update {p.step}: {p.sample}" for p in history), language=None, wrap_lines=True)
-    models = tl.press_models(press, corpus)
+    models = tl.train_here(lab, service, corpus, S["hidden"], S["steps"])  # stops the script until it has them
 else:
     models = tl.shipped_models(S["corpus"])
 
@@ -187,16 +140,7 @@ st.caption(
     )
     + f" Read on the first {len(text):,} characters."
 )
-best_rows = [
-    {
-        "feature": f,
-        "best unit": m[0].label(),
-        "correlation r": round(m[0].r, 3),
-        "in words": f"{m[0].label()} {tl.strength(m[0].r)} follows {f}" + (" (inversely)" if m[0].r < 0 else ""),
-    }
-    for f, m in data["ranked"].items()
-]
-st.dataframe(best_rows, hide_index=True, width="stretch")
+st.dataframe(tl.best_units_table(data["ranked"]), hide_index=True, width="stretch")
 choices = [m for f in data["ranked"] for m in data["ranked"][f]]
 chosen = st.selectbox(
     "Colour the text by",
@@ -288,14 +232,7 @@ if on is not None:
             key="text.stretch_fig",
         )
         if matches:
-            quote = np.concatenate([features["inside quote"][m.start : m.end] for m in matches]).mean()
-            depth = np.concatenate([features["bracket depth"][m.start : m.end] for m in matches]).mean()
-            all_quote, all_depth = features["inside quote"].mean(), features["bracket depth"].mean()
-            st.markdown(
-                f"In these matches **{quote:.0%}** of the characters are inside a quote ({all_quote:.0%} in the "
-                f"whole text), and the mean bracket depth is **{depth:.1f}** ({all_depth:.1f} in the whole text)"
-                + (": measured against the exact truth." if data["exact"] else " (by the scanner).")
-            )
+            st.markdown(tl.matches_words(features, matches, data["exact"]))
             st.dataframe(
                 [{"from": m.start, "to": m.end, "text": text[m.start : m.end]} for m in matches],
                 hide_index=True,

@@ -152,6 +152,31 @@ def strength(r: float) -> str:
     return "closely" if a >= 0.8 else "clearly" if a >= 0.5 else "loosely" if a >= 0.3 else "hardly"
 
 
+def best_units_table(ranked: dict) -> list[dict]:
+    """The best unit per feature, with its correlation, in words."""
+    return [
+        {
+            "feature": f,
+            "best unit": m[0].label(),
+            "correlation r": round(m[0].r, 3),
+            "in words": f"{m[0].label()} {strength(m[0].r)} follows {f}" + (" (inversely)" if m[0].r < 0 else ""),
+        }
+        for f, m in ranked.items()
+    ]
+
+
+def matches_words(features: dict, matches: list, exact: bool) -> str:
+    """What the other stretches where the selected units are on have in common, against the whole text."""
+    quote = np.concatenate([features["inside quote"][m.start : m.end] for m in matches]).mean()
+    depth = np.concatenate([features["bracket depth"][m.start : m.end] for m in matches]).mean()
+    all_quote, all_depth = features["inside quote"].mean(), features["bracket depth"].mean()
+    return (
+        f"In these matches **{quote:.0%}** of the characters are inside a quote ({all_quote:.0%} in the "
+        f"whole text), and the mean bracket depth is **{depth:.1f}** ({all_depth:.1f} in the whole text)"
+        + (": measured against the exact truth." if exact else " (by the scanner).")
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # A press of Train, through the shared training service
 
@@ -261,6 +286,12 @@ def quote(service: trainer.TrainingService, jobs: tuple) -> str:
     return lab_state.quote_text(*service.quote(jobs, ui.session_owner(), kind="text"))
 
 
+def updates_words(updates) -> str:
+    """'update 250' or 'updates 200 to 250': where the models of a stopped press stand."""
+    low, high = min(updates), max(updates)
+    return f"update {low}" if low == high else f"updates {low} to {high}"
+
+
 def live_figure(snap: trainer.Snapshot, unigram: float | None):
     histories = {job.cell: list(h) for job, h in zip(snap.configs, snap.histories, strict=True)}
     return tfig.curves_figure(histories, unigram, budget=snap.configs[0].steps)
@@ -301,6 +332,62 @@ def sample_lines(snap: trainer.Snapshot) -> str:
         if history:
             parts.append(f"{ui.KIND_LABELS[job.cell]} at update {history[-1].step}:\n{history[-1].sample}")
     return "\n\n".join(parts)
+
+
+def train_here(lab: TextLab, service: trainer.TrainingService, corpus: tx.Corpus, hidden: int, steps: int) -> Models:
+    """The page's Train and Stop, what a press would meet, the live progress of a press, and its curves and
+    samples once it is over; returns its models. Until a press on this text has ended, it polls the live one
+    (if any) and stops the script run there: the explorer needs models."""
+    st.subheader("Train the three models on this text")
+    jobs = jobs_for(corpus, hidden, steps)
+    left, right = st.columns(2)
+    pressed = left.button("▶ Train", type="primary", width="stretch", key="text.train")
+    right.button("■ Stop", width="stretch", key="text.stop", on_click=lambda: TextLab.of(st.session_state).stop())
+    notice = st.empty()
+    if pressed:
+        lab.submit(jobs, submitter(service))
+    press = lab.press
+    unigram = tx.unigram_bits(corpus.encode(), len(corpus.vocab))
+    if press is None or not press.live:
+        try:
+            notice.caption(quote(service, jobs))
+        except ValueError:
+            pass  # a text the service refuses: the press says so
+    watchers = []
+    if press is not None and press.live:
+        st.caption(
+            f"RNN, LSTM and GRU train in turn in one of the server's training processes, {press.jobs[0].steps} "
+            "updates each. Changing the settings now does not stop it." + REPLAYED[press.replayed]
+        )
+        watchers.append(watch(press, unigram))
+    elif press is not None and press.ended == "failed":
+        st.error(f"**Training failed:** {ui.literal(press.final.message)}", icon="⚠️")
+    elif press is not None and press.ended == "lost":
+        st.warning("**Your run was lost:** the server restarted while it trained. Press Train again.", icon="🔌")
+    if press is None or press.ended not in ("done", "stopped") or not press.reads(corpus):
+        if press is None or not press.live:
+            st.info(
+                "Press **Train**: the RNN, the LSTM and the GRU learn this text side by side, then the "
+                "explorer below reads their units."
+            )
+        ui.poll_until_one_finishes(watchers)
+        st.stop()
+    snap = press.snapshot()
+    if press.ended == "stopped":
+        st.warning(
+            f"Stopped at {updates_words(snap.updates)} of {press.jobs[0].steps}: each model is shown at the "
+            "last evaluation point it reached (they train in turn)."
+            + (" The run goes on for the other sessions watching it." if snap.detached else ""),
+            icon="⏹️",
+        )
+    if press.replayed:
+        st.caption(REPLAYED[press.replayed].strip())
+    ui.show_figure(live_figure(snap, unigram), key="text.curves")
+    with st.expander(f"Samples as they learned (generated at temperature {tx.SAMPLE_TEMPERATURE} at every point)"):
+        kind = st.radio("Model", tx.KINDS, format_func=ui.KIND_LABELS.get, horizontal=True, key="text.sample_model")
+        history = snap.histories[tx.KINDS.index(kind)]
+        st.code("\n\n".join(f"update {p.step}: {p.sample}" for p in history), language=None, wrap_lines=True)
+    return press_models(press, corpus)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -253,13 +253,13 @@ def curves_figure(histories: dict, unigram: float | None = None, budget: int | N
                 col=col,
             )
         if unigram is not None:
+            label = dict(annotation_text=f"no context: {unigram:.2f}", annotation_position="top right")
             fig.add_hline(
                 y=unigram,
                 line=dict(color="#666666", dash="dash", width=2),
-                annotation_text="no context" if col == 1 else None,
-                annotation_position="top right",
                 row=1,
                 col=col,
+                **(label if col == 1 else {}),
             )
         fig.update_xaxes(title_text="update", range=[0, budget * 1.03] if budget else None, row=1, col=col)
     fig.update_yaxes(title_text="bits per character", range=[0, top * 1.08], row=1, col=1)
