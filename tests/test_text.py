@@ -343,6 +343,9 @@ def test_closings_know_how_long_ago_each_bracket_and_quote_opened():
     positions, distances = found["bracket"]
     assert positions.tolist() == [11, 12] and distances.tolist() == [2, 11]  # "]" then ")"; the stray "]" is left out
     assert found["quote"][0].tolist() == [7, 16] and found["quote"][1].tolist() == [3, 2]
+    prose = tx.closings("`Oh (dear)!' it's `x\n\n(a) `b'", prose=True)  # Alice's marks; a blank line drops `x
+    assert prose["quote"][0].tolist() == [11, 28] and prose["quote"][1].tolist() == [11, 2]
+    assert prose["bracket"][0].tolist() == [24] and prose["bracket"][1].tolist() == [2]
 
 
 def test_next_character_probabilities_agree_with_the_loss_and_share_out_among_closers():

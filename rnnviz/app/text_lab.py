@@ -34,8 +34,9 @@ CORPORA = {
     "own": "Your own text",
 }
 # A press's budget in updates per model. Three models of 32 units on the standard library (the largest
-# vocabulary) at 5,000 updates cost 5.6e11 work units, under the shared server's cap of 6e11
-# (rnnviz.app.admission.Policy); 64 units cost about three times as much and are refused above about 1,500.
+# vocabulary) at 5,000 updates cost 5.2e11 work units, under the shared server's cap of 6e11
+# (rnnviz.app.admission.Policy); at 64 units a press is refused above about 2,400 updates (stdlib) to 3,600
+# (the generated language), so 5,000 is refused there with the reason and 2,000 is not.
 STEPS = (300, 1000, 2000, 5000)
 HIDDEN = (8, 16, 32, 64)
 KEY = "_text.lab"  # the session's TextLab
@@ -137,7 +138,7 @@ def long_range(name: str, own: str | None, key: tuple, _models: Models) -> dict:
     the closing quote, by how many characters ago it was opened."""
     corpus = corpus_of(name, own)
     idx = corpus.encode()[:LONG_RANGE_CHARS]
-    found = tx.closings(corpus.text[: len(idx)])
+    found = tx.closings(corpus.text[: len(idx)], prose=name == "prose")
     out = {"bracket": {}, "quote": {}}
     for kind, model in _models.models.items():
         share = tx.next_char_probability(model, idx, among=tx.CLOSERS)

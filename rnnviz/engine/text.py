@@ -822,19 +822,22 @@ def describe(run: TextRun, corpus: Corpus, chars: int = 20_000) -> dict:
 DISTANCE_BINS = (1, 3, 6, 11, 21, 51, 101)  # left edges: 1-2, 3-5, 6-10, 11-20, 21-50, 51-100, 101+
 
 
-def closings(text: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def closings(text: str, prose: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Every closing bracket (outside quotes) and closing quote of ``text``: its index and how many characters
     before it its opener stands. ``{"bracket": (positions, distances), "quote": (...)}``; brackets that close
-    nothing (a stray closer) are left out."""
+    nothing (a stray closer) are left out. With ``prose`` the quotes are read as :func:`text_features` reads
+    them: ` opens, a ' that no letter follows closes, and a blank line drops what is open."""
     found = {"bracket": ([], []), "quote": ([], [])}
     stack, quote, opened = [], "", 0
     for t, ch in enumerate(text):
-        if quote:
-            if ch == quote:
+        if prose and ch == "\n" and text[t - 1 : t] == "\n":
+            stack, quote = [], ""
+        elif quote:
+            if ch == quote or (prose and ch == "'" and not text[t + 1 : t + 2].isalpha()):
                 found["quote"][0].append(t)
                 found["quote"][1].append(t - opened)
                 quote = ""
-        elif ch in "'\"":
+        elif ch in ("`" if prose else "'\""):
             quote, opened = ch, t
         elif ch in OPENERS:
             stack.append(t)
