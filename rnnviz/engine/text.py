@@ -3,7 +3,8 @@
 Everything here is NumPy and runs on the engine's cells (``Cell.forward`` / ``Cell.backward``) and its Adam
 (``training.Optimizer``). Longer than the house's 500 lines because the text lab is one chain whose parts are
 tested against each other: corpora with their per-character features, the softmax-over-time loss, truncated
-BPTT, sampling, and the unit finder that reads the trained model's states against those features.
+BPTT, the training service's job (:class:`TextJob`, which must train exactly as :func:`train_text` does),
+sampling, and the unit finder that reads the trained model's states against those features.
 
 Shapes, time-first as in the cells: ``T`` characters in a window, ``B`` parallel streams, ``V`` characters in
 the vocabulary (the one-hot input size D = V), ``H`` hidden units.
