@@ -41,13 +41,21 @@ S = ui.Settings(
     ],
 )
 lab = tl.TextLab.of(st.session_state)
+
+
+def to_quote() -> None:
+    """A new text: select its first quoted stretch (the own text has none before it is given)."""
+    if S["corpus"] != "own" and (stretch := tl.first_quote(S["corpus"], None)) is not None:
+        S.update(dict(start=stretch[0], end=stretch[1], view=0))
+
+
 service = ui.training_service()
 lab.settle(service)
 
 # ---- sidebar: text, model ------------------------------------------------------------------------------------
 with st.sidebar:
     st.markdown("### Text")
-    st.radio("Text to read", tuple(tl.CORPORA), format_func=tl.CORPORA.get, key=S.key("corpus"))
+    st.radio("Text to read", tuple(tl.CORPORA), format_func=tl.CORPORA.get, key=S.key("corpus"), on_change=to_quote)
     st.markdown("### Model")
     st.radio("Cell", tx.KINDS, format_func=ui.KIND_LABELS.get, key=S.key("cell"), horizontal=True)
     own_corpus = S["corpus"] == "own"

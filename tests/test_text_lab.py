@@ -118,3 +118,16 @@ def test_a_stretch_longer_than_the_stepper_takes_is_cut_to_its_length():
     offer = tl.stepper_offer(model, "the language", text, 100, 2000)
     offer.check()
     assert offer.x.shape[0] == handoff.MAX_STEPS and offer.title.endswith(f"characters 100..{100 + 499}")
+
+
+def test_picking_a_text_selects_its_first_quoted_stretch_and_alices_dialogue_has_a_unit():
+    at = open_page(PAGE)
+    at.radio(key="text.corpus").set_value("prose")
+    at.radio(key="text.cell").set_value("gru").run()
+    assert_clean(at)
+    text = tx.builtin_corpus("prose").text
+    start, end = at.session_state["text.start"], at.session_state["text.end"]
+    assert text[start - 1] == "`" and text[start:end] == "and what is the use of a book,"  # the first dialogue
+    rows = at.dataframe[0].value
+    quote = rows[rows["feature"] == "inside quote"].iloc[0]
+    assert abs(quote["correlation r"]) > 0.5 and "clearly" in quote["in words"]  # the shipped GRU's quote unit

@@ -148,6 +148,17 @@ def long_range(name: str, own: str | None, key: tuple, _models: Models) -> dict:
     return out
 
 
+def first_quote(name: str, own: str | None) -> tuple[int, int] | None:
+    """The inside of the text's first quoted stretch of at least 3 characters (a string, a line of dialogue):
+    where the stretch selection starts when the student picks a text."""
+    text = corpus_of(name, own).text[:ANALYSIS_CHARS]
+    positions, distances = tx.closings(text, prose=name == "prose")["quote"]
+    for end, distance in zip(positions, distances, strict=True):
+        if distance > 3:
+            return int(end - distance + 1), int(end)
+    return None
+
+
 def strength(r: float) -> str:
     a = abs(r)
     return "closely" if a >= 0.8 else "clearly" if a >= 0.5 else "loosely" if a >= 0.3 else "hardly"
