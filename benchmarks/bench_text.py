@@ -45,7 +45,7 @@ def main() -> None:
         meta = json.loads(path.read_text())
         total += meta["training_seconds"]
         print(
-            f"{path.stem:14} {meta['updates']} updates in {meta['training_seconds']:.1f} s on {meta['machine']['cpu']}"
+            f"{path.stem:14} {meta['updates']} updates in {meta['training_seconds']:.1f} s on {meta['made_on']['cpu']}"
         )
     print(f"all shipped models: {total:.0f} s of training")
 

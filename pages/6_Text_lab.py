@@ -1,17 +1,14 @@
 """Text lab: character-level RNN, LSTM and GRU on text, and the units that learn to track brackets and quotes.
 
-Longer than the house's 300 lines: five sections of one explorer share the model and its states, and their
-cached computations (st.cache_data) must live where Streamlit is imported: here or in rnnviz/app, which other
-work owns at the moment.
+Thin: the models, their cached readings, a press of Train through the shared training service and the hand-off
+to the Cell stepper live in rnnviz.app.text_lab; the figures in rnnviz.figures.text.
 """
-
-import json
 
 import numpy as np
 import streamlit as st
 
+from rnnviz.app import text_lab as tl
 from rnnviz.app import ui
-from rnnviz.content import DATA
 from rnnviz.engine import text as tx
 from rnnviz.figures import text as tfig
 from rnnviz.figures.theme import LABELS
@@ -26,107 +23,39 @@ ui.setup_page(
     "picking a stretch of text and asking which units are on exactly there (as LSTMVis does).",
 )
 
-SHIPPED = DATA / "text"
-ANALYSIS_CHARS = 10_000  # characters the units are read on
-TRAIN_STEPS = (100, 300, 600, 1000)  # the live run's budget in updates (a 32-unit LSTM: about 10 ms each)
-CORPORA = {"language": "Generated bracket language", "stdlib": "Python standard library", "own": "Your own text"}
 S = ui.Settings(
     "text",
     [
-        ui.Setting("corpus", "language", options=tuple(CORPORA)),
+        ui.Setting("corpus", "language", options=tuple(tl.CORPORA)),
         ui.Setting("cell", "lstm", options=tx.KINDS),
         ui.Setting("source", "shipped", options=("shipped", "live")),
-        ui.Setting("hidden", 16, options=(8, 16, 32)),
-        ui.Setting("steps", 300, options=TRAIN_STEPS),
-        ui.Setting("view", 0, low=0, high=ANALYSIS_CHARS),
-        ui.Setting("start", 20, low=0, high=ANALYSIS_CHARS),
-        ui.Setting("end", 32, low=1, high=ANALYSIS_CHARS),
+        ui.Setting("hidden", 16, options=tl.HIDDEN),
+        ui.Setting("steps", 1000, options=tl.STEPS),
+        ui.Setting("view", 0, low=0, high=tl.ANALYSIS_CHARS),
+        ui.Setting("start", 20, low=0, high=tl.ANALYSIS_CHARS),
+        ui.Setting("end", 32, low=1, high=tl.ANALYSIS_CHARS),
         ui.Setting("quantity", "output", options=("h", "c", *tx.GATE_NAMES["lstm"], *tx.GATE_NAMES["gru"])),
         ui.Setting("threshold", 0.5, low=-1.0, high=5.0),
         ui.Setting("off_around", False),
         ui.Setting("temperature", 0.7, low=0.1, high=2.0),
     ],
 )
-state = st.session_state
-OWN = "text.own_text"  # the student's checked text, kept for the session
+lab = tl.TextLab.of(st.session_state)
 
 
-@st.cache_data(max_entries=12, show_spinner=False)
-def shipped(corpus: str, cell: str):
-    meta = json.loads((SHIPPED / f"{corpus}_{cell}.json").read_text())
-    return tx.load_model(SHIPPED / f"{corpus}_{cell}.npz"), meta
+def to_quote() -> None:
+    """A new text: select its first quoted stretch (the own text has none before it is given)."""
+    if S["corpus"] != "own" and (stretch := tl.first_quote(S["corpus"], None)) is not None:
+        S.update(dict(start=stretch[0], end=stretch[1], view=0))
 
 
-def corpus_of(name: str, own: str | None) -> tx.Corpus:
-    return tx.user_corpus(own)[0] if name == "own" else tx.builtin_corpus(name)
-
-
-@st.cache_data(max_entries=24, show_spinner="Training in this session (at most about 15 s a model)...")
-def trained(name: str, own: str | None, cell: str, hidden: int, steps: int) -> tx.TextRun:
-    config = tx.TextConfig(cell=cell, hidden_size=hidden, steps=steps, eval_every=max(steps // 5, 1))
-    return tx.train_text(config, corpus_of(name, own))
-
-
-@st.cache_data(max_entries=8, show_spinner="Reading every unit on the text...")
-def read_units(name: str, own: str | None, cell: str, source: str, hidden: int, steps: int) -> dict:
-    corpus = corpus_of(name, own)
-    if source == "shipped":
-        model, meta = shipped(name, cell)
-        rows = [shipped(name, k)[1] for k in tx.KINDS]
-        config = meta["config"]
-    else:  # all three, same text, same budget: the comparison is the point
-        runs = {k: trained(name, own, k, hidden, steps) for k in tx.KINDS}
-        model, config = runs[cell].model, runs[cell].config.__dict__
-        rows = [tx.summary(run, corpus) for run in runs.values()]
-    idx = corpus.encode()[:ANALYSIS_CHARS]
-    feats = {k: v[: len(idx)] for k, v in tx.text_features(corpus.text, comments=name == "stdlib").items()}
-    acts = {k: v.astype(np.float32) for k, v in tx.activations(model, idx).items()}
-    return dict(
-        model=model,
-        rows=rows,
-        config=config,
-        text=corpus.text[: len(idx)],
-        source=corpus.source,
-        exact=corpus.exact,
-        acts=acts,
-        ranked=tx.rank_units(acts, feats, top=5),
-        features=feats,
-        unigram=tx.unigram_bits(corpus.encode(), len(corpus.vocab)),
-    )
-
-
-LONG_RANGE_CHARS = 20_000
-
-
-@st.cache_data(max_entries=8, show_spinner="Measuring how each model closes brackets and quotes...")
-def long_range(name: str, own: str | None, cell: str, source: str, hidden: int, steps: int) -> dict:
-    """For each model: the right closer's share of the closing probability (brackets) and the probability of
-    the closing quote, by how many characters ago it was opened."""
-    corpus = corpus_of(name, own)
-    idx = corpus.encode()[:LONG_RANGE_CHARS]
-    found = tx.closings(corpus.text[: len(idx)])
-    if source == "shipped":
-        models = {k: shipped(name, k)[0] for k in tx.KINDS}
-    else:
-        models = {k: trained(name, own, k, hidden, steps).model for k in tx.KINDS}
-    out = {"bracket": {}, "quote": {}}
-    for kind, model in models.items():
-        share = tx.next_char_probability(model, idx, among=tx.CLOSERS)
-        plain = tx.next_char_probability(model, idx)
-        out["bracket"][kind] = tx.by_distance(share, *found["bracket"])
-        out["quote"][kind] = tx.by_distance(plain, *found["quote"])
-    return out
-
-
-def strength(r: float) -> str:
-    a = abs(r)
-    return "closely" if a >= 0.8 else "clearly" if a >= 0.5 else "loosely" if a >= 0.3 else "hardly"
-
+service = ui.training_service()
+lab.settle(service)
 
 # ---- sidebar: text, model ------------------------------------------------------------------------------------
 with st.sidebar:
     st.markdown("### Text")
-    st.radio("Text to read", tuple(CORPORA), format_func=CORPORA.get, key=S.key("corpus"))
+    st.radio("Text to read", tuple(tl.CORPORA), format_func=tl.CORPORA.get, key=S.key("corpus"), on_change=to_quote)
     st.markdown("### Model")
     st.radio("Cell", tx.KINDS, format_func=ui.KIND_LABELS.get, key=S.key("cell"), horizontal=True)
     own_corpus = S["corpus"] == "own"
@@ -140,66 +69,50 @@ with st.sidebar:
         disabled=own_corpus,
     )
     if S["source"] == "live":
-        st.select_slider("Hidden units H", (8, 16, 32), key=S.key("hidden"))
+        st.select_slider("Hidden units H", tl.HIDDEN, key=S.key("hidden"))
         st.select_slider(
-            "Updates", TRAIN_STEPS, key=S.key("steps"), help="Each of the three models; windows of 50 characters x 16"
+            "Updates", tl.STEPS, key=S.key("steps"), help="Each of the three models; windows of 50 characters x 16"
         )
 
-if own_corpus:
-    st.markdown("#### Your text")
-    st.caption(
-        f"A plain-text file or pasted text: at least {tx.MIN_CHARS} characters; only the first "
-        f"{tx.MAX_CHARS:,} are used; files up to {tx.MAX_UPLOAD_BYTES:,} bytes, UTF-8."
-    )
-    paste_col, upload_col = st.columns(2)
-    with paste_col.form("text.paste_form"):
-        pasted = st.text_area("Paste text", key="text.paste", height=150)
-        if st.form_submit_button("Use this text"):
-            checked = ui.guarded(tx.user_corpus, pasted)
-            if checked is not None:
-                state[OWN] = checked[0].text
-    upload = upload_col.file_uploader("or upload a .txt file", type=["txt"], key="text.upload")
-    if upload is not None and state.get("text.upload_id") != upload.file_id:
-        raw = ui.guarded(tx.read_upload, upload.getvalue())
-        checked = None if raw is None else ui.guarded(tx.user_corpus, raw)
-        if checked is not None:
-            state[OWN], state["text.upload_id"] = checked[0].text, upload.file_id
-            for note in checked[1]:
-                st.info(note)
-        elif state.get(OWN):
-            st.caption("The models below still read your previous text.")
-    if not state.get(OWN):
-        st.info("Paste a text or upload a .txt file to train a model on it.")
-        st.stop()
-own = state.get(OWN) if own_corpus else None
+own = tl.ask_own_text() if own_corpus else None
+if own_corpus and not own:
+    st.info("Paste a text or upload a .txt file to train a model on it.")
+    st.stop()
+corpus = tl.corpus_of(S["corpus"], own)
+name, kind = ui.KIND_LABELS[S["cell"]], S["cell"]
+S.sync_url()
 
-data = ui.guarded(read_units, S["corpus"], own, S["cell"], S["source"], S["hidden"], S["steps"])
+# ---- 0. training here, through the server's training service (rnnviz.app.text_lab.train_here) -------------
+if S["source"] == "live":
+    models = tl.train_here(lab, service, corpus, S["hidden"], S["steps"])  # stops the script until it has them
+else:
+    models = tl.shipped_models(S["corpus"])
+
+data = ui.guarded(tl.read_units, S["corpus"], own, kind, models.key, models)
 if data is None:
     st.stop()
-S.sync_url()
-model: tx.TextModel = data["model"]
-text, acts, kind, features = data["text"], data["acts"], S["cell"], data["features"]
-name = ui.KIND_LABELS[kind]
+model: tx.TextModel = models.models[kind]
+text, acts, features = data["text"], data["acts"], data["features"]
 
 # ---- 1. how well each model predicts ----------------------------------------------------------------------------
 st.subheader("1 · How well does it predict the next character?")
 st.caption(f"The text: {data['source']}")
-ui.show_figure(tfig.bits_figure(data["rows"], data["unigram"]), key="text.bits")
-mine = next(r for r in data["rows"] if r["cell"] == kind)
+ui.show_figure(tfig.bits_figure(models.rows, data["unigram"]), key="text.bits")
+mine = next(r for r in models.rows if r["cell"] == kind)
 held, uni = mine["bits_per_char"]["held_out"], data["unigram"]
 st.markdown(
     f"The {name} predicts held-out text (the last 10%, never trained on) at **{held:.2f} bits per character**; a "
     f"model that knows only how often each character occurs needs **{uni:.2f}**. Context saves "
     f"{uni - held:.2f} bits a character ({1 - held / uni:.0%})."
     + (
-        " Same text, same budget of updates for all three models; the project's command "
+        f" Trained on this server's training service, all three on the same text with the same budget: "
+        f"{mine['updates']} updates in {mine['seconds']:.1f} s of training for the {name}."
+        if models.live
+        else " Same text, same budget of updates for all three models; the project's command "
         "`scripts/make_text_models.py` trained them (its .json beside each model says how long it took)."
-        if S["source"] == "shipped"
-        else f" Trained just now in this session, all three on the same text with the same budget: "
-        f"{mine['updates']} updates in {mine['seconds']:.1f} s for the {name}."
     )
 )
-cfg = data["config"]
+cfg = models.config
 with st.expander("How it trains: truncated backpropagation through time, with the state carried"):
     st.markdown(
         f"The training text (the first 90%) is cut into {cfg['batch']} streams, read side by side. Each update "
@@ -215,7 +128,6 @@ with st.expander("How it trains: truncated backpropagation through time, with th
         language=None,
         wrap_lines=True,
     )
-    st.caption("Note: this page trains in your session with a small cap; the shared training service is not used.")
 
 t_col, p_col = st.columns([1, 2])
 with t_col:
@@ -236,16 +148,7 @@ st.caption(
     )
     + f" Read on the first {len(text):,} characters."
 )
-best_rows = [
-    {
-        "feature": f,
-        "best unit": m[0].label(),
-        "correlation r": round(m[0].r, 3),
-        "in words": f"{m[0].label()} {strength(m[0].r)} follows {f}" + (" (inversely)" if m[0].r < 0 else ""),
-    }
-    for f, m in data["ranked"].items()
-]
-st.dataframe(best_rows, hide_index=True, width="stretch")
+st.dataframe(tl.best_units_table(data["ranked"]), hide_index=True, width="stretch")
 choices = [m for f in data["ranked"] for m in data["ranked"][f]]
 chosen = st.selectbox(
     "Colour the text by",
@@ -272,7 +175,7 @@ fig = tfig.text_figure(
 ui.show_figure(fig, key="text.unit_fig")
 st.caption(
     f"Each character is coloured by {unit.label()} right after the model has read it. Its correlation with "
-    f"{unit.feature} is r = {unit.r:+.2f}: it {strength(unit.r)} follows it."
+    f"{unit.feature} is r = {unit.r:+.2f}: it {tl.strength(unit.r)} follows it."
 )
 
 # ---- 3. select a stretch -> matching units -> other stretches ------------------------------------------------
@@ -337,19 +240,24 @@ if on is not None:
             key="text.stretch_fig",
         )
         if matches:
-            quote = np.concatenate([features["inside quote"][m.start : m.end] for m in matches]).mean()
-            depth = np.concatenate([features["bracket depth"][m.start : m.end] for m in matches]).mean()
-            all_quote, all_depth = features["inside quote"].mean(), features["bracket depth"].mean()
-            st.markdown(
-                f"In these matches **{quote:.0%}** of the characters are inside a quote ({all_quote:.0%} in the "
-                f"whole text), and the mean bracket depth is **{depth:.1f}** ({all_depth:.1f} in the whole text)"
-                + (": measured against the exact truth." if data["exact"] else " (by the scanner).")
-            )
+            st.markdown(tl.matches_words(features, matches, data["exact"]))
             st.dataframe(
                 [{"from": m.start, "to": m.end, "text": text[m.start : m.end]} for m in matches],
                 hide_index=True,
                 width="stretch",
             )
+
+    gate_unit = int(on[0]) if len(on) else unit.unit  # the selection's most specific unit, else the coloured one
+    lead = max(0, start - tl.LEAD)
+    if st.button(f"Open unit {gate_unit}'s gates on this stretch in the Cell stepper", key="text.to_stepper"):
+        offer = ui.guarded(tl.stepper_offer, model, corpus.title, text, lead, end)
+        if offer is not None:
+            tl.open_in_stepper(offer, gate_unit)
+    st.caption(
+        f"The stepper starts from a zero state, so the {start - lead} characters before your stretch go with it "
+        f"(characters {lead} to {min(end, lead + tl.handoff.MAX_STEPS) - 1}): by the stretch, the state is "
+        "close to the one the model has here."
+    )
 
 # ---- 4. saturation -----------------------------------------------------------------------------------------------
 if kind != "rnn":
@@ -367,7 +275,7 @@ if kind != "rnn":
 
 # ---- 5. long range ---------------------------------------------------------------------------------------------
 st.subheader("5 · Long range: closing what was opened long ago")
-far = long_range(S["corpus"], own, kind, S["source"], S["hidden"], S["steps"])
+far = tl.long_range(S["corpus"], own, models.key, models)
 b_col, q_col = st.columns(2)
 with b_col:
     ui.show_figure(
@@ -387,7 +295,7 @@ with q_col:
 labels, means, counts = far["bracket"][kind]
 far_bin = max((k for k in range(len(labels)) if counts[k] >= 20), default=None)
 if far_bin is not None:
-    window = data["config"]["window"]
+    window = cfg["window"]
     st.markdown(
         f"Left: when a closing bracket comes, how much of the probability the model gives to closing brackets "
         f"goes to the right one, `)`, `]` or `}}` (a third is a guess). The {name} gets **{means[0]:.2f}** right "
@@ -395,12 +303,7 @@ if far_bin is not None:
         f"characters ({counts[far_bin]} closings). It trained on windows of {window} characters: truncated BPTT "
         f"never showed it a gradient from a bracket opened more than {window} characters earlier."
     )
-st.caption(f"Measured on the first {LONG_RANGE_CHARS:,} characters of the text, from a zero state.")
+st.caption(f"Measured on the first {tl.LONG_RANGE_CHARS:,} characters of the text, from a zero state.")
 
 with st.expander("What this page does not do yet"):
-    st.markdown(
-        "- No prose text ships: no public-domain English text with clear provenance was found in a package "
-        "registry in time.\n"
-        "- No links to the Cell stepper or a lesson yet; training here runs in your session (capped at "
-        f"{max(TRAIN_STEPS)} updates), not in the shared training service, so it has no Stop button."
-    )
+    st.markdown("- No lesson walks through one found cell yet.")

@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_fc.add_argument("--json", action="store_true", help="print one JSON object")
     # text: a character model on a built-in text, and the units it learned (all of it in rnnviz.engine.text)
     p_text = sub.add_parser("text", help="train a character model on a text; bits per character and found units")
-    p_text.add_argument("--corpus", default="language", choices=["language", "stdlib"])
+    p_text.add_argument("--corpus", default="language", choices=["language", "stdlib", "prose"])
     p_text.add_argument("--cell", default="lstm", choices=["rnn", "lstm", "gru"])
     p_text.add_argument("--hidden", type=int, default=32)
     p_text.add_argument("--steps", type=int, default=1000)

@@ -3,7 +3,8 @@
 Everything here is NumPy and runs on the engine's cells (``Cell.forward`` / ``Cell.backward``) and its Adam
 (``training.Optimizer``). Longer than the house's 500 lines because the text lab is one chain whose parts are
 tested against each other: corpora with their per-character features, the softmax-over-time loss, truncated
-BPTT, sampling, and the unit finder that reads the trained model's states against those features.
+BPTT, the training service's job (:class:`TextJob`, which must train exactly as :func:`train_text` does),
+sampling, and the unit finder that reads the trained model's states against those features.
 
 Shapes, time-first as in the cells: ``T`` characters in a window, ``B`` parallel streams, ``V`` characters in
 the vocabulary (the one-hot input size D = V), ``H`` hidden units.
@@ -23,6 +24,7 @@ state at the end of a window is the start of the next (carried), but no gradient
 
 from __future__ import annotations
 
+import hashlib
 import math
 import string
 import sysconfig
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz.engine.cells import GATE_NAMES, KINDS, Cell
+from rnnviz.engine.cells import GATE_COUNT, GATE_NAMES, KINDS, Cell
 from rnnviz.engine.training import Model, Optimizer
 from rnnviz.engine.weights import from_state_dict, init_cell
 
@@ -119,19 +121,24 @@ def bracket_language(n_chars: int = 200_000, seed: int = 0) -> tuple[str, dict[s
     return "".join(chars[:n]), {"bracket depth": np.array(depths[:n]), "inside quote": np.array(quotes[:n])}
 
 
-def text_features(text: str, comments: bool = False) -> dict[str, np.ndarray]:
+def text_features(text: str, comments: bool = False, prose: bool = False) -> dict[str, np.ndarray]:
     """Per-character features after reading each character, by a scanner: ``inside quote`` (1 from an
     opening ' or " up to its closing one, which reads 0 again), ``bracket depth`` (open ( [ {
     outside quotes; never below 0), ``column`` (characters since the line began; 0 at a newline) and
     ``indentation`` (the leading spaces of the current line so far). With ``comments`` a # outside quotes
-    starts a comment to the end of the line (Python). Exact for the generated language; an approximation
-    for Python (no triple-quote or prefix handling) and for prose."""
+    starts a comment to the end of the line (Python). With ``prose`` the quotes are the old typewriter
+    dialogue marks of Alice's text: ` opens and a ' that no letter follows closes (so the apostrophe of
+    "it's" does not), and a blank line ends both a quote and any open bracket (the book has a stray "(" that
+    would otherwise stay open to the end). Exact for the generated language; an approximation for Python (no
+    triple-quote or prefix handling) and for prose (a possessive "the Rabbits'" closes a quote too early)."""
     n = len(text)
     quote_a, depth_a, col_a, ind_a = (np.zeros(n, np.int32) for _ in range(4))
     depth, quote, col, indent, leading, comment, escaped = 0, "", 0, 0, True, False, False
     for t, ch in enumerate(text):
         if ch == "\n":
             col, indent, leading, comment, escaped = 0, 0, True, False, False  # a quote may span lines
+            if prose and text[t - 1 : t] == "\n":  # in prose neither spans a paragraph (the text has strays)
+                depth, quote = 0, ""
         else:
             col += 1
             if leading and ch == " ":
@@ -140,6 +147,15 @@ def text_features(text: str, comments: bool = False) -> dict[str, np.ndarray]:
                 leading = False
             if comment:
                 pass
+            elif prose:
+                if ch == "`":
+                    quote = "`"
+                elif quote and ch == "'" and not text[t + 1 : t + 2].isalpha():
+                    quote = ""
+                elif ch in OPENERS:  # a parenthesis inside dialogue counts too
+                    depth += 1
+                elif ch in CLOSERS:
+                    depth = max(depth - 1, 0)
             elif quote:
                 if escaped:
                     escaped = False
@@ -174,7 +190,8 @@ STDLIB_TOTAL_CAP = 250_000
 
 @lru_cache(maxsize=4)
 def builtin_corpus(name: str) -> Corpus:
-    """``language`` (the generated bracket language) or ``stdlib`` (Python source of the running interpreter)."""
+    """``language`` (the generated bracket language), ``stdlib`` (Python source of the running interpreter) or
+    ``prose`` (Alice's Adventures in Wonderland, shipped)."""
     if name == "language":
         text, _ = bracket_language()
         return Corpus(
@@ -204,14 +221,30 @@ def builtin_corpus(name: str) -> Corpus:
             + ", ".join(used)
             + f" (each cut at {STDLIB_FILE_CAP:,} characters). Another Python version gives slightly other text.",
         )
-    raise ValueError(f"unknown corpus {name!r}: choose language or stdlib")
+    if name == "prose":
+        raw = PROSE_FILE.read_bytes()
+        text = raw.decode("ascii").replace("\r\n", "\n").rstrip("\x1a").strip("\n") + "\n"  # DOS line ends, EOF mark
+        vocab = "".join(sorted(set(text))) + OTHER
+        return Corpus(
+            "prose",
+            "Alice's Adventures in Wonderland",
+            text,
+            vocab,
+            f"Lewis Carroll, Alice's Adventures in Wonderland (1865; public domain), the Millennium Fulcrum "
+            f"Edition 2.9 as its title page says: {len(text):,} characters, shipped in rnnviz/content/data/text "
+            "(its README says where the file comes from).",
+        )
+    raise ValueError(f"unknown corpus {name!r}: choose language, stdlib or prose")
 
 
-BUILTIN = ("language", "stdlib")
+BUILTIN = ("language", "stdlib", "prose")
+# The prose text ships as data beside the models (content/data/text); named by path, not imported, so the
+# engine stays below the content layer.
+PROSE_FILE = Path(__file__).resolve().parents[1] / "content" / "data" / "text" / "alice29.txt"
 
 
 def corpus_features(corpus: Corpus) -> dict[str, np.ndarray]:
-    return text_features(corpus.text, comments=corpus.name == "stdlib")
+    return text_features(corpus.text, comments=corpus.name == "stdlib", prose=corpus.name == "prose")
 
 
 # The student's own text
@@ -425,13 +458,10 @@ class TextRun:
         return self.history[-1][2]
 
 
-def train_text(
-    config: TextConfig,
-    corpus: Corpus,
-    on_progress: Callable[[TextRun], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> TextRun:
-    """Train a character model on ``corpus`` by truncated BPTT with Adam; evaluate every ``eval_every``."""
+def train_steps(config: TextConfig, corpus: Corpus):
+    """Train a character model on ``corpus`` by truncated BPTT with Adam: a generator that yields the run so
+    far (a :class:`TextRun`) every ``eval_every`` updates and at the last one, so a caller may stop between
+    two evaluation points (the training service's worker does, :class:`TextJob`)."""
     config.check()
     idx = corpus.encode()
     train_idx, held_idx = split(idx)
@@ -457,16 +487,157 @@ def train_text(
             pass
         h, c, position = r.h_last, r.c_last, position + config.window
         seconds += time.perf_counter() - start
-        stop = should_stop is not None and should_stop()
-        if update % config.eval_every == 0 or update == config.steps or stop:
+        if update % config.eval_every == 0 or update == config.steps:
             point = (update, bits_per_char(net, probe_train), bits_per_char(net, probe_held))
             run = replace(run, model=replace(model, net=net), history=(*run.history, point), seconds=seconds)
-            run = replace(run, updates=update, stopped=stop and update < config.steps)
-            if on_progress is not None:
-                on_progress(run)
-            if stop:
-                break
+            run = replace(run, updates=update)
+            yield run
+
+
+def train_text(
+    config: TextConfig,
+    corpus: Corpus,
+    on_progress: Callable[[TextRun], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TextRun:
+    """:func:`train_steps` to the end, or until ``should_stop()`` says so at an evaluation point."""
+    run = None
+    for run in train_steps(config, corpus):
+        stop = should_stop is not None and should_stop() and run.updates < config.steps
+        run = replace(run, stopped=stop)
+        if on_progress is not None:
+            on_progress(run)
+        if stop:
+            break
     return run
+
+
+# --------------------------------------------------------------------------------------------------
+# Training as a job of the shared training service (rnnviz.app.trainer.is_job_spec)
+
+SAMPLE_CHARS = 160  # generated at every evaluation point, so the page shows how the samples improve
+SAMPLE_TEMPERATURE = 0.7
+BACKWARD_FACTOR = 3.0  # as rnnviz.app.admission counts a training update: forward, and about twice that backward
+
+
+@dataclass(frozen=True)
+class TextPoint:
+    """One evaluation point of a :class:`TextJob`: what the service needs (``step``, ``seconds``: training
+    time, evaluation excluded) and bits per character on training and held-out text, with a sample."""
+
+    step: int
+    seconds: float
+    train_bits: float
+    held_out_bits: float
+    sample: str  # SAMPLE_CHARS generated at SAMPLE_TEMPERATURE after the held-out text's first characters
+
+
+@dataclass(frozen=True)
+class TextJob:
+    """One character model trained by the shared training service (a job spec: ``rnnviz.app.trainer
+    .is_job_spec``): a built-in corpus by name, or the student's own text as UTF-8 bytes with its SHA-256
+    (``corpus="own"``), and the training settings of :class:`TextConfig`. Frozen, hashable and picklable:
+    the service keys identical presses by it, so two sessions with the same text and settings share one run.
+    Built with :meth:`of`."""
+
+    corpus: str
+    cell: str
+    hidden_size: int
+    steps: int
+    window: int = 50
+    batch: int = 16
+    lr: float = 0.01
+    seed: int = 0
+    eval_every: int = 50
+    own: bytes = b""  # the student's text (corpus "own"), UTF-8
+    digest: str = ""  # SHA-256 of ``own``, hex: names the text in a run's description without its bytes
+
+    @classmethod
+    def of(cls, corpus: Corpus, config: TextConfig) -> TextJob:
+        own = corpus.text.encode("utf-8") if corpus.name == "own" else b""
+        return cls(
+            corpus.name,
+            config.cell,
+            config.hidden_size,
+            config.steps,
+            config.window,
+            config.batch,
+            config.lr,
+            config.seed,
+            config.eval_every,
+            own,
+            hashlib.sha256(own).hexdigest() if own else "",
+        )
+
+    @property
+    def config(self) -> TextConfig:
+        return TextConfig(
+            cell=self.cell,
+            hidden_size=self.hidden_size,
+            steps=self.steps,
+            window=self.window,
+            batch=self.batch,
+            lr=self.lr,
+            seed=self.seed,
+            eval_every=self.eval_every,
+        )
+
+    def text_corpus(self) -> Corpus:
+        if self.corpus == "own":
+            return user_corpus(self.own.decode("utf-8"))[0]
+        return builtin_corpus(self.corpus)
+
+    def check(self) -> None:
+        self.config.check()
+        if self.corpus == "own":
+            if hashlib.sha256(self.own).hexdigest() != self.digest:
+                raise ValueError("the text does not match its digest")
+            user_corpus(self.own.decode("utf-8"))  # ValueError with the student's reason
+        elif self.corpus not in BUILTIN:
+            raise ValueError(f"unknown corpus {self.corpus!r}: choose {', '.join(BUILTIN)} or own")
+        elif self.own:
+            raise ValueError("a built-in corpus takes no text of its own")
+
+    def work(self) -> float:
+        """Work units as ``rnnviz.app.admission.model_work`` counts them: the recurrent products and the
+        readout, per character, for every training update (x3: forward and backward), every evaluation
+        (forward over the training and held-out probes) and every sample."""
+        config = self.config
+        V = len(self.text_corpus().vocab)
+        H = self.hidden_size
+        per_char = GATE_COUNT[self.cell] * H * (H + V + 1) + V * (H + 1)
+        updates = self.steps * self.batch * self.window * BACKWARD_FACTOR
+        evaluations = (self.steps // self.eval_every + 1) * (2 * config.eval_chars + SAMPLE_CHARS)
+        return float(per_char * (updates + evaluations))
+
+    def run(self):
+        """Train in the worker: ``(TextPoint, payload)`` at every evaluation point; the payload holds the
+        parameters (:func:`payload`; :func:`model_of` builds the model again)."""
+        corpus = self.text_corpus()
+        prime = corpus.text[int(len(corpus.text) * 0.9) :][:40]  # the held-out text's start (split's cut)
+        for run in train_steps(self.config, corpus):
+            step, train_bits, held_bits = run.history[-1]
+            text = sample(run.model, prime, SAMPLE_CHARS, SAMPLE_TEMPERATURE, seed=step)
+            yield TextPoint(step, run.seconds, train_bits, held_bits, text), payload(run.model)
+
+
+def payload(model: TextModel) -> dict:
+    """A model as plain arrays (picklable, no engine objects): the cell's state dict, the readout, the
+    vocabulary and the kind."""
+    net = model.net
+    return {
+        "kind": model.kind,
+        "state_dict": net.cell.state_dict(),
+        "readout_weight": net.readout_weight,
+        "readout_bias": net.readout_bias,
+        "vocab": model.vocab,
+    }
+
+
+def model_of(plain: dict) -> TextModel:
+    """The model of a :func:`payload` (its own copies of the arrays)."""
+    cell = from_state_dict(plain["kind"], {k: np.array(v) for k, v in plain["state_dict"].items()})
+    return TextModel(Model(cell, np.array(plain["readout_weight"]), np.array(plain["readout_bias"])), plain["vocab"])
 
 
 def sample(model: TextModel, prime: str, n: int, temperature: float = 1.0, seed: int = 0) -> str:
@@ -652,19 +823,22 @@ def describe(run: TextRun, corpus: Corpus, chars: int = 20_000) -> dict:
 DISTANCE_BINS = (1, 3, 6, 11, 21, 51, 101)  # left edges: 1-2, 3-5, 6-10, 11-20, 21-50, 51-100, 101+
 
 
-def closings(text: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def closings(text: str, prose: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Every closing bracket (outside quotes) and closing quote of ``text``: its index and how many characters
     before it its opener stands. ``{"bracket": (positions, distances), "quote": (...)}``; brackets that close
-    nothing (a stray closer) are left out."""
+    nothing (a stray closer) are left out. With ``prose`` the quotes are read as :func:`text_features` reads
+    them: ` opens, a ' that no letter follows closes, and a blank line drops what is open."""
     found = {"bracket": ([], []), "quote": ([], [])}
     stack, quote, opened = [], "", 0
     for t, ch in enumerate(text):
-        if quote:
-            if ch == quote:
+        if prose and ch == "\n" and text[t - 1 : t] == "\n":
+            stack, quote = [], ""
+        elif quote:
+            if ch == quote or (prose and ch == "'" and not text[t + 1 : t + 2].isalpha()):
                 found["quote"][0].append(t)
                 found["quote"][1].append(t - opened)
                 quote = ""
-        elif ch in "'\"":
+        elif ch in ("`" if prose else "'\""):
             quote, opened = ch, t
         elif ch in OPENERS:
             stack.append(t)

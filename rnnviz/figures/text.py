@@ -1,6 +1,6 @@
 """Figures of the Text lab: text coloured by one unit's activation, gate saturation per unit, bits per
-character side by side, and how well each model closes what was opened long ago. Pure builders: data in,
-Plotly figure out.
+character side by side (at the end of training and as it learns), and how well each model closes what was
+opened long ago. Pure builders: data in, Plotly figure out.
 
 The text is drawn as a heatmap whose cells are characters (``texttemplate``): one row per line of the text
 (long lines wrap), so the colour under each character is the unit's value right after reading it. Plotly reads
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from rnnviz.figures.colormaps import GATE, STATE, Scale, fitted
 from rnnviz.figures.common import base_layout
@@ -216,4 +217,52 @@ def long_range_figure(series: dict, *, title: str, y_title: str, chance: float |
     fig.update_yaxes(title=y_title, range=[0, 1.05])
     base_layout(fig, height=440, title=title)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.42, yanchor="top"), margin=dict(b=120))
+    return fig
+
+
+def curves_figure(histories: dict, unigram: float | None = None, budget: int | None = None) -> go.Figure:
+    """Bits per character against updates, one panel per model side by side (same axes): held-out text
+    thick, training text thin with open markers; ``histories[kind]`` is a list of points with ``step``,
+    ``train_bits`` and ``held_out_bits`` (``rnnviz.engine.text.TextPoint``). ``unigram``: a model without
+    context, dashed; ``budget`` fixes the x-axis to the whole run, so a run still training shows how far it is."""
+    kinds = list(histories)
+    fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, subplot_titles=[MODEL_NAMES[k] for k in kinds])
+    top = unigram or 1.0
+    for col, kind in enumerate(kinds, start=1):
+        points = histories[kind]
+        steps = [p.step for p in points]
+        color, dash, symbol = MODEL_COLORS[kind], MODEL_DASH[kind], MODEL_SYMBOLS[kind]
+        for part, width, mark, label in (
+            ("held_out_bits", 4, symbol, "held-out"),
+            ("train_bits", 1.5, f"{symbol}-open", "training"),
+        ):
+            values = [getattr(p, part) for p in points]
+            top = max([top, *values])
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=values,
+                    name=f"{MODEL_NAMES[kind]} {label}",
+                    mode="lines+markers",
+                    line=dict(color=color, dash=dash, width=width),
+                    marker=dict(symbol=mark, size=8),
+                    legendgroup=kind,
+                    hovertemplate=f"update %{{x}}: %{{y:.3f}} bits per character ({label})<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        if unigram is not None:
+            label = dict(annotation_text=f"no context: {unigram:.2f}", annotation_position="top right")
+            fig.add_hline(
+                y=unigram,
+                line=dict(color="#666666", dash="dash", width=2),
+                row=1,
+                col=col,
+                **(label if col == 1 else {}),
+            )
+        fig.update_xaxes(title_text="update", range=[0, budget * 1.03] if budget else None, row=1, col=col)
+    fig.update_yaxes(title_text="bits per character", range=[0, top * 1.08], row=1, col=1)
+    base_layout(fig, height=380, title="Bits per character as they learn: held-out (thick), training (thin)")
+    fig.update_layout(legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"), margin=dict(b=110, t=90))
     return fig
