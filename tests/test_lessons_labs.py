@@ -247,3 +247,9 @@ def test_the_found_cells_link_opens_the_text_lab_on_its_model_and_quantity():
     _, q, _ = query_of(L)
     assert (q["corpus"], q["cell"], q["source"]) == (lesson_labs.TEXT_CORPUS, lesson_labs.TEXT_CELL, "shipped")
     assert q["quantity"] == m["best"].quantity
+    assert int(q["view"]) == lesson_labs.TEXT_START  # the lab shows the text the lesson colours
+    # the pinned stretch still shows what the lesson is about: every depth from 0 to 4
+    (heat,) = [t for t in json.loads(lesson_labs.figure_text(m).to_json())["data"] if t["type"] == "heatmap"]
+    index = array(heat["customdata"]).astype(int)
+    assert index[index >= 0].min() == lesson_labs.TEXT_START
+    assert set(m["depth"][index[index >= 0]]) >= {0, 1, 2, 3, 4}

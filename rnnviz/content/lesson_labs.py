@@ -58,7 +58,7 @@ BACKWARD_OPTIONS = (
     "between 30 and 60 steps back",
     f"60 or more steps back, or never within the {BACKWARD.length} steps",
 )
-BACKWARD_NAME = "{}: ‖∂L/∂h_(T−k)‖ / ‖∂L/∂h_T‖"
+BACKWARD_NAME = "{}"  # each curve is ‖∂L/∂h_(T−k)‖ / ‖∂L/∂h_T‖ of one model (the y axis says so)
 
 
 def backward_records() -> dict[str, engine_backward.BackwardRecord]:
@@ -93,7 +93,7 @@ def figure_backward(m: dict) -> go.Figure:
         for k, v in m["left"].items()
     }
     fig = common.lines_figure(
-        series, x_title="k: steps back from the loss (at the last step T)", y_title="gradient left", log_y=True
+        series, x_title="k: steps back from the loss", y_title="‖∂L/∂h_(T−k)‖ / ‖∂L/∂h_T‖", log_y=True
     )
     fig.add_hline(y=analysis.VANISHED, line=dict(color=COLORS["theory"], dash="dot", width=2))
     fig.add_annotation(
@@ -202,7 +202,9 @@ def reveal_real(m: dict) -> tuple[int, str]:
 
 TEXT_CORPUS, TEXT_CELL, TEXT_FEATURE = "language", "lstm", "bracket depth"
 TEXT_CHARS = 10_000  # the characters the Text lab reads the units on (its ANALYSIS_CHARS), so r is the lab's
-TEXT_ROWS = 9  # rows of the coloured text in the figure
+# The stretch of text the figure colours (and the Text lab's view opens at): nine lines from character 400,
+# which go from depth 0 to depth 4 in lines short enough to fit 30 characters (a phone's width).
+TEXT_START, TEXT_WIDTH, TEXT_ROWS = 400, 30, 9
 TEXT_BINS = ((0.0, 0.4), (0.4, 0.8), (0.8, None))
 TEXT_OPTIONS = ("hardly (|r| below 0.4)", "partly (|r| from 0.4 to 0.8)", "closely (|r| of 0.8 or more)")
 DEPTH_TRACE = "mean over the characters at that depth"
@@ -232,9 +234,15 @@ def measure_text(data: dict) -> dict:
 def figure_text(m: dict) -> go.Figure:
     best = m["best"]
     fig = text_figures.text_figure(
-        m["text"], m["values"], best.quantity, title=f"The text coloured by {best.label()}", rows=TEXT_ROWS
+        m["text"],
+        m["values"],
+        best.quantity,
+        title=f"The text coloured by {best.label()}",
+        start=TEXT_START,
+        width=TEXT_WIDTH,
+        rows=TEXT_ROWS,
     )
-    fig.update_traces(meta=SHOWN_BEFORE, colorbar=dict(len=0.55, y=1, yanchor="top"))
+    fig.update_traces(meta=SHOWN_BEFORE, textfont_size=13, colorbar=dict(len=0.55, y=1, yanchor="top"))
     fig.add_trace(
         go.Scatter(
             x=m["levels"],

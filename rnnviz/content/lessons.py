@@ -1013,7 +1013,7 @@ LESSONS = (
             "cell": lesson_labs.TEXT_CELL,
             "source": "shipped",
             "quantity": "c",
-            "view": 0,
+            "view": lesson_labs.TEXT_START,
         },
         lesson_labs.measure_text,
         lesson_labs.figure_text,
