@@ -65,7 +65,7 @@ LIVE_JOB = "_lessons.live_job"  # (lesson, handle) of a live rerun on the server
 
 
 LAYOUT_CSS = """<style>
-@media (min-width: 641px) { .st-key-lessons_body [data-testid=stHorizontalBlock] { flex-direction: row-reverse; } }
+@media (min-width: 641px) { .st-key-lessons-body [data-testid=stHorizontalBlock] { flex-direction: row-reverse; } }
 </style>"""
 
 
@@ -139,7 +139,7 @@ else:
 # The figure comes first in the source, so that a phone (where columns stack in source order) shows it before
 # the question and the reveal; on a wider screen LAYOUT_CSS puts the text back on the left.
 st.html(LAYOUT_CSS)  # a constant: no user text reaches it
-with st.container(key="lessons_body"):
+with st.container(key="lessons.body"):
     figure_col, text_col = st.columns([3, 2], gap="medium")
 with text_col:
     question = st.container()  # in presenter mode the question comes first: the paragraphs are the teacher's
