@@ -197,7 +197,7 @@ if L.trains:
         follow_live_job(*job)
 
 path, query = L.link()
-label = f"Open the {lessons.PAGE_NAMES[L.target]} at these settings"
+label = L.link_label()
 if L.anchor:  # st.page_link cannot carry the #anchor that scrolls to the figure: a plain link, in a new tab
     st.markdown(
         f'🔗 <a href="{L.href()}" target="_blank">{label}, at this figure</a> (a new tab)', unsafe_allow_html=True

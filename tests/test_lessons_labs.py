@@ -253,3 +253,20 @@ def test_the_found_cells_link_opens_the_text_lab_on_its_model_and_quantity():
     index = array(heat["customdata"]).astype(int)
     assert index[index >= 0].min() == lesson_labs.TEXT_START
     assert set(m["depth"][index[index >= 0]]) >= {0, 1, 2, 3, 4}
+
+
+@pytest.mark.parametrize("name", ["train", "gru", "costs"])
+def test_a_training_lessons_link_opens_the_lab_on_the_runs_and_models_its_figure_draws(name):
+    L = lessons.lesson(lessons.number_of(name))
+    data = lessons.load_data()
+    spec = json.loads(L.figure(L.measure(data)).to_json())
+    path, q, _ = query_of(L)
+    assert path == "Training_lab"
+    models = q["models"] if isinstance(q["models"], list) else [q["models"]]
+    bars = [t for t in spec["data"] if t["type"] == "bar"]
+    drawn = set(bars[0]["x"]) if bars else drawn_models(spec)
+    assert {lessons.MODEL_NAMES[k] for k in models} == drawn
+    record = data["small"] if name == "costs" else data["train"][models[0]]
+    settings = lessons.training.settings_of(lessons.training.TrainConfig(**record["config"]))
+    for field, value in settings.items():  # the drawn runs' own config, field by field
+        assert q[field] == str(value), field

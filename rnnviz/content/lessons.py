@@ -103,6 +103,7 @@ class Lesson:
     veil: bool = True  # the figure gives the answer away: its curves wait for the student's prediction
     trains: bool = False  # replays training results (and can train live)
     anchor: str = ""  # the element of the full page the link scrolls to (its figure), as the URL's #fragment
+    action: str = ""  # what the link does, when more than opening the page ("Play it backwards on ...")
     number: int = 0  # 1-based, as in ?lesson=N: set from the lesson's place in LESSONS
 
     def words(self, spec: dict) -> tuple[tuple[str, ...], str]:
@@ -119,6 +120,9 @@ class Lesson:
         for field, value in self.settings.items():
             query[field] = [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
         return PAGE_FILES[self.target], query
+
+    def link_label(self) -> str:
+        return f"{self.action or 'Open the ' + PAGE_NAMES[self.target]} at these settings"
 
     def href(self) -> str:
         """The link as a relative URL, the anchor included (st.page_link cannot carry a #fragment)."""
@@ -841,6 +845,7 @@ LESSONS = (
         lesson_labs.measure_backward,
         lesson_labs.figure_backward,
         _wrap("backward", lesson_labs.reveal_backward),
+        action="◀ Play it backwards on the Cell stepper,",
     ),
     Lesson(
         "clip",
@@ -929,7 +934,7 @@ LESSONS = (
         "Which needs less time per training update in this engine?",
         LESSONS_OPTIONS["gru"],
         "lab",
-        lab_settings(TRAIN, ("lstm", "gru")),
+        lab_settings(TRAIN, ("rnn", "lstm", "gru")),  # the figure draws all three; the question asks of two
         measure_gru,
         lambda m: cost_figure(m["timing"]),
         reveal_gru,
@@ -965,7 +970,7 @@ LESSONS = (
         "real",
         "A real series: the sunspots",
         (
-            f"Everything so far was made up. The yearly sunspot numbers ({lesson_labs.REAL_INFO.title.split('(')[1]} "
+            f"Everything so far was made up. The sunspot numbers ({lesson_labs.REAL_INFO.title.split('(')[1]} "
             f"rise and fall in a cycle of about {lesson_labs.REAL_INFO.season} years, never quite the same twice.",
             f"An LSTM ({lesson_labs.REAL_CONFIG.hidden_size} units) learns to forecast the next year from the last "
             f"{lesson_labs.REAL_CONFIG.window}, on the early part of the series only; then it forecasts the last "
@@ -973,7 +978,7 @@ LESSONS = (
             "Beside it, the baselines a forecaster tries first: the last value (persistence), the value one cycle "
             "earlier (seasonal naive) and a straight-line autoregression on the same window (linear AR).",
         ),
-        "Lower is better: each bar is the mean absolute error over the years no model saw.",
+        "Lower is better: each bar is the mean absolute error (MAE) over the years no model saw.",
         "Which of the three baselines does the LSTM beat?",
         LESSONS_OPTIONS["real"],
         "forecast",
