@@ -151,6 +151,11 @@ def test_the_found_cell_is_the_finders_best_and_the_reveal_reads_the_figure():
     shown = index >= 0
     assert np.allclose(z[shown], acts[best.quantity][index[shown], best.unit])
     assert heat["meta"] == lesson_labs.SHOWN_BEFORE  # the one trace the veil leaves: the question is about it
+    unit = acts[best.quantity][:, best.unit]
+    lo, hi = np.percentile(unit, [2, 98])
+    if hi <= 0 or lo >= 0:  # one sign: coloured over the unit's own range, not the symmetric one
+        assert (heat["zmin"], heat["zmax"]) == pytest.approx((lo, hi))
+        assert np.mean((unit >= lo) & (unit <= hi)) >= 0.95
     # the lower panel is the unit's mean at each true depth; the reveal's numbers are its ends
     panel = trace(spec, lesson_labs.DEPTH_TRACE)
     mean, count = ys(panel), array(panel["customdata"]).astype(int)
@@ -160,6 +165,14 @@ def test_the_found_cell_is_the_finders_best_and_the_reveal_reads_the_figure():
     assert f"from {mean[0]:+.2f} at depth 0 ({count[0]:,} characters) to {mean[last]:+.2f} at depth {last}" in text
     assert f"({count[last]:,})" in text
     assert L.reveal(m).answer == L.options[0 if abs(r[top]) < 0.4 else 1 if abs(r[top]) < 0.8 else 2]
+
+
+def test_a_unit_of_one_sign_gets_one_hue_over_its_range_and_a_mixed_one_keeps_its_scale():
+    ramp = np.linspace(1, 2, 101)
+    assert lesson_labs.text_colours(-ramp)["colorscale"] == lesson_labs.ONE_SIGN[-1]
+    assert lesson_labs.text_colours(ramp)["colorscale"] == lesson_labs.ONE_SIGN[1]
+    assert lesson_labs.text_colours(ramp)["zmin"] == pytest.approx(1.02)
+    assert lesson_labs.text_colours(ramp - 1.5) == {}
 
 
 def test_the_veil_hides_the_answer_but_keeps_the_text_the_question_is_about():

@@ -243,6 +243,7 @@ def figure_text(m: dict) -> go.Figure:
         rows=TEXT_ROWS,
     )
     fig.update_traces(meta=SHOWN_BEFORE, textfont_size=13, colorbar=dict(len=0.55, y=1, yanchor="top"))
+    fig.update_traces(**text_colours(m["values"]))
     fig.add_trace(
         go.Scatter(
             x=m["levels"],
@@ -267,6 +268,22 @@ def figure_text(m: dict) -> go.Figure:
         margin=dict(b=60),
     )
     return fig
+
+
+# A unit of one sign (the shipped c[3] stays between about -32 and 0) is coloured on one hue over its own
+# range, its 2nd to 98th percentile: on the symmetric cell-state scale (about ±50) every character would be
+# the same pale blue. Darker is further from zero, on the side the cell state's own scale gives that sign.
+ONE_SIGN = {-1: [[0, "#08306B"], [1, "#DEEBF7"]], 1: [[0, "#FEE0D2"], [1, "#67000D"]]}
+
+
+def text_colours(values: np.ndarray) -> dict:
+    """The coloured text's scale: one hue over the unit's own range when it keeps one sign; else unchanged."""
+    lo, hi = (float(v) for v in np.percentile(values, [2, 98]))
+    if hi <= 0:
+        return {"colorscale": ONE_SIGN[-1], "zmin": lo, "zmax": hi}
+    if lo >= 0:
+        return {"colorscale": ONE_SIGN[1], "zmin": lo, "zmax": hi}
+    return {}
 
 
 def reveal_text(m: dict) -> tuple[int, str]:
