@@ -71,6 +71,9 @@ def test_the_backward_lessons_reveal_reads_its_curves():
     assert f"×{rnn[lag] ** (1 / lag):.3f} per step" in text
     assert f"There the LSTM's is {printed(lstm[lag])}, {lstm[lag] / rnn[lag]:.0f} times more" in text
     assert f"the RNN keeps {printed(rnn[last])} of it and the LSTM {printed(lstm[last])}" in text
+    k = lesson_labs.SETTLED
+    assert f"(to {printed(lstm[k])} {k} steps back), then stays between {printed(lstm[k:].min())} and " in text
+    assert f" and {printed(lstm[k:].max())}: its gradient" in text
     assert f"forget gate averaging {m['forget_mean']:.2f}" in text
     forget = m["records"]["lstm"].trace.gates["forget"]
     assert m["forget_mean"] == pytest.approx(float(np.mean(forget)))

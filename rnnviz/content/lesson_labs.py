@@ -58,6 +58,7 @@ BACKWARD_OPTIONS = (
     "between 30 and 60 steps back",
     f"60 or more steps back, or never within the {BACKWARD.length} steps",
 )
+SETTLED = BACKWARD_BINS[0][1]  # the LSTM's curve is read from here on (its first steps fall fast, then it holds)
 BACKWARD_NAME = "{}"  # each curve is ‖∂L/∂h_(T−k)‖ / ‖∂L/∂h_T‖ of one model (the y axis says so)
 
 
@@ -121,7 +122,10 @@ def reveal_backward(m: dict) -> tuple[int, str]:
         f"{lag} steps back (step {last - lag} of the Cell stepper's 0 to {last}), where it is {fmt(rnn)}: "
         f"×{rnn ** (1 / lag):.3f} per step on average. There the LSTM's is {fmt(lstm)}, "
         f"{lstm / rnn:.0f} times more. At the first step, {last} steps back, the RNN keeps "
-        f"{fmt(float(left['rnn'][last]))} of it and the LSTM {fmt(float(left['lstm'][last]))}: the LSTM's "
+        f"{fmt(float(left['rnn'][last]))} of it and the LSTM {fmt(float(left['lstm'][last]))}. The LSTM's "
+        f"falls fast over the first few steps (to {fmt(float(left['lstm'][SETTLED]))} {SETTLED} steps back), then "
+        f"stays between {fmt(float(left['lstm'][SETTLED:].min()))} and {fmt(float(left['lstm'][SETTLED:].max()))}: "
+        "its "
         f"gradient reaches h through its cell state, which multiplies it by the forget gate averaging "
         f"{m['forget_mean']:.2f} here, instead of by W_hh and a tanh slope at every step."
     )
