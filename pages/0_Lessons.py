@@ -1,4 +1,4 @@
-"""Lessons: the story in eight steps, each a live figure at pinned settings and a question to answer first."""
+"""Lessons: the story step by step, each a live figure at pinned settings and a question to answer first."""
 
 from urllib.parse import urlencode
 
@@ -8,16 +8,15 @@ from rnnviz.app import trainer, ui
 from rnnviz.content import lessons
 from rnnviz.figures import stepper, training_lab
 
+N = len(lessons.LESSONS)
 ui.setup_page(
     "lessons",
     "Lessons",
     "🎓",
-    "Eight short lessons, one idea each, in the order the story is usually told. Every figure is computed "
+    f"{N} short lessons, one idea each, in the order the story is usually told. Every figure is computed "
     "as you open it (the training lessons replay recorded runs, and can train them again). Before each "
     "reveal, **make a prediction**: the answer is read off the run you see.",
 )
-
-N = len(lessons.LESSONS)
 
 
 def follow_live_job(lesson: int, handle) -> None:
@@ -63,6 +62,11 @@ present = ui.presenting()
 LIVE = "lessons.live_data"  # training results trained in this session (replace the shipped ones)
 LIVE_LESSONS = "lessons.live_lessons"  # which lessons' runs those are
 LIVE_JOB = "_lessons.live_job"  # (lesson, handle) of a live rerun on the server's training service
+
+
+LAYOUT_CSS = """<style>
+@media (min-width: 641px) { .st-key-lessons-body [data-testid=stHorizontalBlock] { flex-direction: row-reverse; } }
+</style>"""
 
 
 @st.cache_data(show_spinner=False)
@@ -115,7 +119,7 @@ if m is not None:
     def lesson_figure():
         fig = L.figure(m)
         if veiled:  # the axes stay as they will be; the measured marks wait for a prediction
-            fig.update_traces(opacity=0, hoverinfo="skip", hovertemplate=None)
+            lessons.veil(fig)
         if fig.layout.sliders:  # the lesson shows one pinned step; playing it is the full page's job
             fig.layout.sliders, fig.layout.updatemenus = (), ()
             if (fig.layout.margin.t or 0) >= stepper.CONTROLS_PX + 30:  # their room goes to the rows
@@ -132,7 +136,11 @@ if figure is not None:  # the sentences that name what the figure draws are made
 else:
     paragraphs, notice = tuple(p for p in L.paragraphs if isinstance(p, str)), ""
 
-text_col, figure_col = st.columns([2, 3], gap="medium")
+# The figure comes first in the source, so that a phone (where columns stack in source order) shows it before
+# the question and the reveal; on a wider screen LAYOUT_CSS puts the text back on the left.
+st.html(LAYOUT_CSS)  # a constant: no user text reaches it
+with st.container(key="lessons.body"):
+    figure_col, text_col = st.columns([3, 2], gap="medium")
 with text_col:
     question = st.container()  # in presenter mode the question comes first: the paragraphs are the teacher's
     for paragraph in paragraphs:
@@ -189,7 +197,13 @@ if L.trains:
         follow_live_job(*job)
 
 path, query = L.link()
-st.page_link(path, label=f"Open the {lessons.PAGE_NAMES[L.target]} at these settings", icon="🔗", query_params=query)
+label = L.link_label()
+if L.anchor:  # st.page_link cannot carry the #anchor that scrolls to the figure: a plain link, in a new tab
+    st.markdown(
+        f'🔗 <a href="{L.href()}" target="_blank">{label}, at this figure</a> (a new tab)', unsafe_allow_html=True
+    )
+else:
+    st.page_link(path, label=label, icon="🔗", query_params=query)
 with st.expander("Link for a class: this lesson in presenter mode", expanded=present):
     base = (st.context.url or "").split("?")[0]
     st.code(f"{base}?{urlencode(lessons.presenter_query(number))}", language=None, wrap_lines=True)

@@ -22,7 +22,8 @@ ui.setup_page(
     "step the slider is on. Click a hidden-state cell to pick its step and unit.",
 )
 
-CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (plain)", "all": "All three, same input"}
+CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (plain)", "all": "All three, same input", "rnn_lstm": "RNN and LSTM"}
+SEVERAL = {"all": ["rnn", "lstm", "gru"], "rnn_lstm": ["rnn", "lstm"]}  # the choices that show several cells
 VIEWS = {
     "effect": "the input's effect (minus the same cell fed zeros)",
     "values": "the values themselves",
@@ -110,7 +111,7 @@ with st.sidebar:
         help="Sets the LSTM's forget-gate bias (the GRU's update gate). Large = keep memory longer.",
     )
     st.slider("Recurrent weight scale (spectral radius of W_hh)", 0.25, 2.0, step=0.05, key=S.key("spectral_radius"))
-    if kind in ("rnn", "all"):
+    if kind in ("rnn", *SEVERAL):
         st.radio("RNN activation", ["tanh", "relu"], key=S.key("nonlinearity"), horizontal=True)
     st.markdown("### What the heatmaps show")
     backward = S["pass"] == "backward"
@@ -138,7 +139,7 @@ with st.sidebar:
         upload = st.file_uploader("model.npz", type=["npz"], key="stepper.upload")
 
 config = studies.CellConfig(
-    kind="lstm" if kind == "all" else kind,
+    kind="lstm" if kind in SEVERAL else kind,
     hidden_size=S["hidden_size"],
     length=S["length"],
     preset=preset,
@@ -164,7 +165,7 @@ def load_runs() -> tuple[dict, dict]:
         )
         return {run.kind: run}, {run.kind: ui.cached_uploaded_run(data, S["nonlinearity"], config, silent=True)}
     runs, quiet = {}, {}
-    for k in ["rnn", "lstm", "gru"] if kind == "all" else [kind]:
+    for k in SEVERAL.get(kind, [kind]):
         run = ui.guarded(ui.cached_run, replace(config, kind=k))
         if run is None:  # the input is shared, so the message is shown once and nothing is drawn
             return {}, {}

@@ -166,7 +166,7 @@ if result is not None:
                 )
 
     # ---- gradient against lag ---------------------------------------------------------------------------
-    lag_box.subheader("How far back does the gradient reach?")
+    lag_box.subheader("How far back does the gradient reach?", anchor="how-far-back")
     (second if present else lag_box).markdown(
         "Each curve is $\\lVert \\partial L / \\partial h_{T-k} \\rVert$ for a loss $L = u^\\top h_T$ at the last "
         "step, measured by backpropagation, against the lag $k$. For the LSTM, the orange curve (triangles) is "
@@ -287,7 +287,7 @@ if result is not None:
             )
 
     # ---- clipping ---------------------------------------------------------------------------------------
-    st.subheader("Clipping an exploding gradient")
+    st.subheader("Clipping an exploding gradient", anchor="clipping")
     threshold = st.select_slider("Clipping threshold", options=CLIP_OPTIONS, key=S.key("clip"))
     clip = ui.guarded(clip_study, config, float(threshold))
     if clip is not None:

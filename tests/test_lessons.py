@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnviz.content import lessons
-from rnnviz.engine import analysis, studies, tasks, training
+from rnnviz.content import DATA as DATA_DIR
+from rnnviz.content import lesson_labs, lessons
+from rnnviz.engine import analysis, forecast, studies, tasks, text, training
 from tests.helpers import open_page as open_link
 from tests.helpers import outcome_problems
 
@@ -57,13 +58,15 @@ def test_compare_calls_a_tie_within_the_factor_and_a_winner_beyond_it():
 
 
 def test_every_lesson_has_its_parts():
-    assert [L.number for L in lessons.LESSONS] == list(range(1, 9))
+    assert [L.number for L in lessons.LESSONS] == list(range(1, len(lessons.LESSONS) + 1))
+    assert len({L.name for L in lessons.LESSONS}) == len(lessons.LESSONS)
+    assert [lessons.number_of(L.name) for L in lessons.LESSONS] == [L.number for L in lessons.LESSONS]
     for L in lessons.LESSONS:
         assert 2 <= len(L.paragraphs) <= 4, L.number
         assert len(set(L.options)) == len(L.options) >= 3, L.number
         assert L.notice and L.question.endswith("?"), L.number
-    with pytest.raises(ValueError, match="lessons 1 to 8"):
-        lessons.lesson(9)
+    with pytest.raises(ValueError, match=f"lessons 1 to {len(lessons.LESSONS)}"):
+        lessons.lesson(len(lessons.LESSONS) + 1)
 
 
 def test_every_reveal_is_one_of_its_options_under_other_outcomes_too():
@@ -76,16 +79,16 @@ def test_every_reveal_is_one_of_its_options_under_other_outcomes_too():
     mem = np.ones(201)
     got = {L2.reveal({"memory": mem, "gone_at": g}).answer for g in (5, 50, 150, None)}
     assert got == set(L2.options)
-    L6 = lessons.lesson(6)
+    L6 = lessons.lesson(lessons.number_of("train"))
     m = L6.measure(DATA)
     got = {L6.reveal({**m, "solved": {"rnn": a, "lstm": b}}).answer for a in (True, False) for b in (True, False)}
     assert got == set(L6.options)
-    L7 = lessons.lesson(7)
+    L7 = lessons.lesson(lessons.number_of("gru"))
     m = L7.measure(DATA)
     outcomes = ({"rnn": 1, "lstm": 1, "gru": 2}, {"rnn": 1, "lstm": 2, "gru": 1}, {"rnn": 1, "lstm": 1, "gru": 1.1})
     got = {L7.reveal({**m, "timing": {**m["timing"], "ms_per_update": ms}}).answer for ms in outcomes}
     assert got == set(L7.options)
-    L8 = lessons.lesson(8)
+    L8 = lessons.lesson(lessons.number_of("costs"))
     m = L8.measure(DATA)
     spec = tasks.SPECS[m["small"]["task"]]
     solved, middle = spec.threshold, (spec.threshold + spec.baseline) / 2
@@ -98,10 +101,10 @@ def test_every_reveal_is_one_of_its_options_under_other_outcomes_too():
 # Each reveal against the engine, recomputed here without the lesson's own measure()
 
 
-def expected_answer(number: int) -> str:
-    options = lessons.LESSONS_OPTIONS[number]
+def expected_answer(name: str) -> str:
+    options = lessons.LESSONS_OPTIONS[name]
     pick = {"a": 0, "b": 1, "same": 2}
-    if number == 1:
+    if name == "recurrence":
         c = lessons.RECURRENCE
         cell = c.make_cell()
         x = c.make_input()
@@ -111,7 +114,7 @@ def expected_answer(number: int) -> str:
         a = abs(p["weight_ih"][j] @ x[t] + p["bias_ih"][j])
         b = abs(p["weight_hh"][j] @ h[t - 1] + p["bias_hh"][j])
         return options[pick[lessons.compare(a, b)]]
-    if number == 2:
+    if name == "forget":
         cell = lessons.FORGET.make_cell()
         pulse = np.zeros((lessons.FORGET.length, 1))
         pulse[0] = 1.0
@@ -120,49 +123,67 @@ def expected_answer(number: int) -> str:
         if not gone.size:
             return options[3]
         return options[0] if gone[0] < 20 else options[1] if gone[0] < 100 else options[2]
-    if number == 3:
+    if name == "vanish":
         cell = lessons.VANISH.make_cell()
         norms = analysis.gradient_vs_lag(cell, lessons.VANISH.make_input()).h_norm
         share = norms[lessons.VANISH_LAG] / norms[0]
         return options[0] if share < analysis.VANISHED else options[1] if share <= 1 else options[2]
-    if number == 4:
+    if name == "clip":
         r = studies.clipping_study(lessons.CLIP, lessons.CLIP_THRESHOLD)
         plain, clipped = (float(v[-1]) if np.isfinite(v[-1]) else np.inf for v in (r.loss_plain, r.loss_clipped))
         return options[{"a": 1, "b": 0, "same": 2}[lessons.compare(plain, clipped)]]
-    if number == 5:
+    if name == "gated":
         kept = {}
         for kind in ("rnn", "lstm"):
             mem = studies.pulse_memory(replace(lessons.GATED, kind=kind).make_cell(), lessons.GATED.length)
             kept[kind] = mem[lessons.GATED_AT]  # the plotted curve at the dotted line
         return options[pick[lessons.compare(kept["rnn"], kept["lstm"])]]
-    if number == 6:
+    if name == "train":
         spec = tasks.SPECS[lessons.TRAIN.task]
         solved = {k: DATA["train"][k]["history"][-1]["test_metric"] < spec.threshold for k in ("rnn", "lstm")}
         return options[
             {(True, True): 0, (False, True): 1, (True, False): 2, (False, False): 3}[solved["rnn"], solved["lstm"]]
         ]
-    if number == 7:
+    if name == "gru":
         ms = DATA["timing"]["ms_per_update"]
         return options[{"a": 1, "b": 0, "same": 2}[lessons.compare(ms["lstm"], ms["gru"], lessons.TIME_FACTOR)]]
-    if number == 8:
+    if name == "costs":
         spec = tasks.SPECS[DATA["small"]["task"]]
         test = DATA["small"]["history"][-1]["test_metric"]
         if training.is_solved(spec, test):
             return options[0]
         better = test < spec.baseline if spec.regression else test > spec.baseline
         return options[1] if better else options[2]
-    raise AssertionError(number)
+    if name == "backward":  # the Gradient flow page's measurement (the same loss), not the backward record
+        config = lesson_labs.BACKWARD
+        norms = analysis.gradient_vs_lag(config.make_cell(), config.make_input()).h_norm
+        below = np.flatnonzero(norms < analysis.VANISHED * norms[0])
+        lag = below[0] if below.size else config.length
+        return options[0] if lag < 10 else options[1] if lag < 30 else options[2] if lag < 60 else options[3]
+    if name == "real":
+        result = forecast.run(forecast.load_series(lesson_labs.REAL).values, lesson_labs.REAL_CONFIG, ("lstm",))
+        beaten = sum(result.errors["lstm"]["mae"] < result.errors[b]["mae"] for b in forecast.BASELINES)
+        return options[0] if beaten == 3 else options[2] if beaten == 0 else options[1]
+    if name == "cell":
+        corpus = text.builtin_corpus("language")
+        idx = corpus.encode()[: lesson_labs.TEXT_CHARS]
+        depth = text.text_features(corpus.text[: len(idx)])["bracket depth"]
+        model = text.load_model(DATA_DIR / "text" / "language_lstm.npz")
+        best = max(np.abs(text.correlations(v, depth)).max() for v in text.activations(model, idx).values())
+        return options[0] if best < 0.4 else options[1] if best < 0.8 else options[2]
+    raise AssertionError(name)
 
 
-@pytest.mark.parametrize("number", range(1, 9))
-def test_each_lesson_answers_every_option_and_reveals_what_the_engine_measures(number):
+@pytest.mark.parametrize("name", [L.name for L in lessons.LESSONS])
+def test_each_lesson_answers_every_option_and_reveals_what_the_engine_measures(name):
+    number = lessons.number_of(name)
     L = lessons.lesson(number)
     at = open_page(LESSONS, lesson=number)
     assert_clean(at)
-    assert heading(at) == f"Lesson {number} of 8: {L.title}"
+    assert heading(at) == f"Lesson {number} of {len(lessons.LESSONS)}: {L.title}"
     assert len(at.get("plotly_chart")) == 1
     assert not at.success and not at.info  # predict first
-    expected = expected_answer(number)
+    expected = expected_answer(name)
     for option in L.options:
         at.radio(key=f"lessons.answer{number}").set_value(option).run()
         assert_clean(at)
@@ -171,33 +192,37 @@ def test_each_lesson_answers_every_option_and_reveals_what_the_engine_measures(n
         assert f"**Measured: {expected}.**" in shown[0].value, (shown[0].value, expected)
         assert (option == expected) == bool(at.success), (option, expected)
     links = [e for e in at.get("page_link") if "at these settings" in e.proto.label]
-    assert len(links) == 1
+    anchored = [e for e in at.markdown if "at these settings, at this figure" in e.value]
+    assert (len(links), len(anchored)) == ((0, 1) if L.anchor else (1, 0))
+    if L.anchor:
+        assert f'href="{L.href()}"' in anchored[0].value
 
 
 def test_next_and_previous_walk_the_lessons_and_progress_is_kept():
     at = open_page(LESSONS)
     assert_clean(at)
-    assert heading(at).startswith("Lesson 1 of 8")
-    at.radio(key="lessons.answer1").set_value(lessons.LESSONS_OPTIONS[1][0]).run()
-    for n in range(2, 9):
+    N = len(lessons.LESSONS)
+    assert heading(at).startswith(f"Lesson 1 of {N}")
+    at.radio(key="lessons.answer1").set_value(lessons.LESSONS_OPTIONS["recurrence"][0]).run()
+    for n in range(2, N + 1):
         at.button(key="lessons.next").click().run()
         assert_clean(at)
-        assert heading(at).startswith(f"Lesson {n} of 8"), heading(at)
+        assert heading(at).startswith(f"Lesson {n} of {N}"), heading(at)
         assert param(at, "lesson") == str(n)
     assert at.button(key="lessons.next").disabled
     at.button(key="lessons.prev").click().run()
-    assert heading(at).startswith("Lesson 7 of 8")
-    assert "1 of 8 lessons answered" in at.sidebar.get("progress")[0].proto.text
-    assert at.session_state["lessons.answer1"] == lessons.LESSONS_OPTIONS[1][0]  # kept while walking
+    assert heading(at).startswith(f"Lesson {N - 1} of {N}")
+    assert f"1 of {N} lessons answered" in at.sidebar.get("progress")[0].proto.text
+    assert at.session_state["lessons.answer1"] == lessons.LESSONS_OPTIONS["recurrence"][0]  # kept while walking
 
 
 def test_a_lesson_link_with_junk_falls_back_to_lesson_one():
     at = open_page(LESSONS, lesson="99")
     assert_clean(at)
-    assert heading(at).startswith("Lesson 1 of 8")
+    assert heading(at).startswith(f"Lesson 1 of {len(lessons.LESSONS)}")
 
 
-@pytest.mark.parametrize("number", range(1, 9))
+@pytest.mark.parametrize("number", range(1, len(lessons.LESSONS) + 1))
 def test_each_lessons_link_opens_the_full_page_at_the_lessons_settings(number):
     L = lessons.lesson(number)
     path, query = L.link()
@@ -241,7 +266,8 @@ def test_present_in_the_url_turns_presenter_mode_on_and_the_button_off(path):
 def test_presenter_figures_have_large_type():
     from rnnviz.app import ui
 
-    fig = ui.presenter_figure(lessons.lesson(4).figure(lessons.lesson(4).measure({})))
+    clip = lessons.lesson(lessons.number_of("clip"))
+    fig = ui.presenter_figure(clip.figure(clip.measure({})))
     assert fig.layout.font.size >= 20
     assert all(a.font.size >= 20 for a in fig.layout.annotations)
 
@@ -283,17 +309,17 @@ def test_the_claims_in_the_lessons_texts_hold_for_the_runs_they_describe():
     m1 = lessons.lesson(1).measure({})
     h = m1["run"].h
     assert np.all(m1["run"].x[1:] == 0) and np.all(np.abs(np.diff(h[1:], axis=0)).max(axis=1) > 0)  # h keeps changing
-    m3 = lessons.lesson(3).measure({})
+    m3 = lessons.lesson(lessons.number_of("vanish")).measure({})
     rnn = m3["rnn"]
     assert np.all(rnn.h_norm <= rnn.theory * (1 + 1e-9))  # "the grey curve is an upper bound"
     assert m3["sigma_max"] < 1  # "the grey theory curve ... shrinks": drawn (a growing bound leaves the chart at once)
-    drawn = [t for t in lessons.lesson(3).figure(m3).data if "bound" in str(t.name)]
+    drawn = [t for t in lessons.lesson(lessons.number_of("vanish")).figure(m3).data if "bound" in str(t.name)]
     assert len(drawn) == 1 and "clipped" not in drawn[0].name and len(drawn[0].y) == len(rnn.theory)
-    m4 = lessons.lesson(4).measure({})
+    m4 = lessons.lesson(lessons.number_of("clip")).measure({})
     norms = m4["run"].norm_plain[np.isfinite(m4["run"].norm_plain)]
     assert norms.max() >= 10 * np.median(norms)  # "a gradient far larger than the others"
     assert m4["run"].norm_plain.max() > m4["run"].threshold  # clipping had something to clip
-    m5 = lessons.lesson(5).measure({})
+    m5 = lessons.lesson(lessons.number_of("gated")).measure({})
     assert m5["forget_mean"] > 0.9  # "f_t starts close to 1"
     cells = {
         k: lessons.GATED.make_cell() if k == "lstm" else replace(lessons.GATED, kind=k).make_cell()
@@ -308,34 +334,36 @@ def test_the_claims_in_the_lessons_texts_hold_for_the_runs_they_describe():
 
 
 def test_training_live_replaces_the_replay_and_the_reveal_follows_it():
-    """Lesson 7's live run (timing the updates again: the cheapest of the three) swaps in fresh numbers."""
-    at = open_page(LESSONS, lesson=7)
+    """The GRU lesson's live run (timing the updates again: the cheapest of the three) swaps in fresh numbers."""
+    n = lessons.number_of("gru")
+    at = open_page(LESSONS, lesson=n)
     replayed = [c.value for c in at.caption if c.value.startswith("Replayed from a run made on an Intel")]
     assert len(replayed) == 1 and "may differ in its last digits" in replayed[0], [c.value for c in at.caption]
-    at.button(key="lessons.train7").click().run()
+    at.button(key=f"lessons.train{n}").click().run()
     assert_clean(at)
     assert any(c.value == "Trained live in this session." for c in at.caption)
     live = at.session_state["lessons.live_data"]
     assert live["timing"]["repeats"] == DATA["timing"]["repeats"] and live["train"] == DATA["train"]
-    at.radio(key="lessons.answer7").set_value(lessons.LESSONS_OPTIONS[7][0]).run()
+    at.radio(key=f"lessons.answer{n}").set_value(lessons.LESSONS_OPTIONS["gru"][0]).run()
     ms = live["timing"]["ms_per_update"]
-    expected = lessons.LESSONS_OPTIONS[7][
+    expected = lessons.LESSONS_OPTIONS["gru"][
         {"a": 1, "b": 0, "same": 2}[lessons.compare(ms["lstm"], ms["gru"], lessons.TIME_FACTOR)]
     ]
     assert f"**Measured: {expected}.**" in [*at.success, *at.info][0].value
 
 
-def test_lesson_8_trains_live_on_the_servers_training_service_not_in_the_page(monkeypatch):
+def test_the_costs_lesson_trains_live_on_the_servers_training_service_not_in_the_page(monkeypatch):
     """Issue 24: "Train it again, live" goes through the shared training service (shared, stopped with the tab),
     and its record replaces the replay. The run is made tiny here; its path is the real one."""
     from rnnviz.app import ui
 
     tiny_small = replace(lessons.small_config(), steps=30, eval_every=10, n_test=40, length=10, hidden_size=4)
-    monkeypatch.setattr(lessons, "live_configs", lambda number: (tiny_small,) if number == 8 else None)
+    n = lessons.number_of("costs")
+    monkeypatch.setattr(lessons, "live_configs", lambda number: (tiny_small,) if number == n else None)
     service = ui.training_service()
     before = service.stats()["computations"]
-    at = open_page(LESSONS, lesson=8)
-    at.button(key="lessons.train8").click().run()
+    at = open_page(LESSONS, lesson=n)
+    at.button(key=f"lessons.train{n}").click().run()
     at.run()  # the page polls until the job is done, then shows the live record
     assert_clean(at)
     assert service.stats()["computations"] == before + 1

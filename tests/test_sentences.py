@@ -46,10 +46,10 @@ def grab(pattern: str, text: str) -> tuple[str, ...]:
     return match.groups()
 
 
-def lesson_view(number: int) -> tuple[lessons.Lesson, dict, dict, tuple[str, ...], str, str]:
+def lesson_view(name: str) -> tuple[lessons.Lesson, dict, dict, tuple[str, ...], str, str]:
     """A lesson at its settings: the lesson, its measurement, its figure's JSON, the paragraphs and notice
     as shown beside that figure, and the reveal's text."""
-    L = lessons.lesson(number)
+    L = lessons.lesson(lessons.number_of(name))
     m = L.measure(DATA if L.trains else {})
     spec = spec_of(L.figure(m))
     paragraphs, notice = L.words(spec)
@@ -141,7 +141,7 @@ def card_problems(detail: str, y: np.ndarray) -> list[str]:
 
 
 def test_lesson_1_equation_numbers_are_the_heatmaps():
-    L, m, spec, paragraphs, notice, text = lesson_view(1)
+    L, m, spec, paragraphs, notice, text = lesson_view("recurrence")
     x_in, rec, total, h = grab(r"b_ih is {N} .*b_hh is {N}\. Their sum {N} .* h_t = {N}", text)
     assert near(total, num(x_in) + num(rec), rel=0.01) and near(h, np.tanh(num(total)), rel=0.01)
     (heatmap,) = [t for t in spec["data"] if t["type"] == "heatmap"]
@@ -154,7 +154,7 @@ def test_lesson_1_equation_numbers_are_the_heatmaps():
 
 
 def test_lesson_2_grid_lines_and_the_step_the_pulse_is_gone():
-    L, m, spec, paragraphs, notice, text = lesson_view(2)
+    L, m, spec, paragraphs, notice, text = lesson_view("forget")
     assert grid_problems(notice, spec) == []
     assert grid_problems("Each grid line down the log axis is ten times less".replace("ten", "10"), spec)  # as before
     y = ys(spec["data"][0])
@@ -166,7 +166,7 @@ def test_lesson_2_grid_lines_and_the_step_the_pulse_is_gone():
 
 
 def test_lesson_3_styles_share_and_rate_are_the_figures():
-    L, m, spec, paragraphs, notice, text = lesson_view(3)
+    L, m, spec, paragraphs, notice, text = lesson_view("vanish")
     measured = by_name(spec, lessons.VANISH_MEASURED)
     (theory,) = [t for t in spec["data"] if t["name"].startswith("theory:")]
     assert style_problems(paragraphs[2], "curve is measured", measured["line"]) == []
@@ -184,7 +184,7 @@ def test_lesson_3_styles_share_and_rate_are_the_figures():
 
 
 def test_lesson_4_losses_and_the_largest_gradient_are_the_figures():
-    L, m, spec, paragraphs, notice, text = lesson_view(4)
+    L, m, spec, paragraphs, notice, text = lesson_view("clip")
     runs = {(t["name"], t.get("yaxis", "y")): ys(t) for t in spec["data"] if t.get("name")}
     plain, clipped = runs["no clipping", "y2"], runs[f"clipped at {lessons.CLIP_THRESHOLD:g}", "y2"]
     steps, loss_plain, loss_clipped = grab(r"after (\d+) SGD steps: loss {N} without clipping, {N} with", text)
@@ -197,7 +197,7 @@ def test_lesson_4_losses_and_the_largest_gradient_are_the_figures():
 
 
 def test_lesson_5_values_at_the_dotted_line_and_the_rate():
-    L, m, spec, paragraphs, notice, text = lesson_view(5)
+    L, m, spec, paragraphs, notice, text = lesson_view("gated")
     at = lessons.GATED_AT
     assert style_problems(notice, "line marks step", spec["layout"]["shapes"][0]["line"]) == []
     assert spec["layout"]["shapes"][0]["x0"] == at
@@ -210,11 +210,11 @@ def test_lesson_5_values_at_the_dotted_line_and_the_rate():
     assert rate_problems(rate, int(steps), num(share_lstm)) == []
     (gate,) = grab(r"forget gate, which multiplies the cell state at every step, averaged {N}", text)
     assert rate_problems(gate, at, num(share_lstm))  # "multiplied by about that each step": 0.953^100 is 0.008
-    assert lessons.reveal_gated(m).answer == lessons.LESSONS_OPTIONS[5][1]  # the LSTM's curve is the higher
+    assert lessons.reveal_gated(m).answer == lessons.LESSONS_OPTIONS["gated"][1]  # the LSTM's curve is the higher
 
 
 def test_lesson_6_baseline_style_and_results_are_the_curves():
-    L, m, spec, paragraphs, notice, text = lesson_view(6)
+    L, m, spec, paragraphs, notice, text = lesson_view("train")
     spec6 = tasks.SPECS[lessons.TRAIN.task]
     baseline = next(s for s in spec["layout"]["shapes"] if s["y0"] == spec6.baseline)
     assert style_problems(notice, "baseline", baseline["line"]) == []
@@ -231,7 +231,7 @@ def test_lesson_6_baseline_style_and_results_are_the_curves():
 
 
 def test_lesson_7_times_and_parameters_are_the_bars():
-    L, m, spec, paragraphs, notice, text = lesson_view(7)
+    L, m, spec, paragraphs, notice, text = lesson_view("gru")
     bars = {t.get("xaxis", "x"): dict(zip(t["x"], ys(t), strict=True)) for t in spec["data"]}
     lstm_ms, gru_ms = grab(r"LSTM {N} ms, GRU {N} ms per update", text)
     assert near(lstm_ms, bars["x2"]["LSTM"], rel=0.002) and near(gru_ms, bars["x2"]["GRU"], rel=0.002)
@@ -241,7 +241,7 @@ def test_lesson_7_times_and_parameters_are_the_bars():
 
 
 def test_lesson_8_styles_and_scores_are_the_curves():
-    L, m, spec, paragraphs, notice, text = lesson_view(8)
+    L, m, spec, paragraphs, notice, text = lesson_view("costs")
     test, train = by_name(spec, "LSTM test"), by_name(spec, "LSTM training")
     assert style_problems(paragraphs[2], "curve is its", test["line"]) == []
     assert style_problems(paragraphs[2], r"one \(open markers\)", train["line"]) == []

@@ -18,11 +18,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz.content import DATA
+from rnnviz.content import DATA, lesson_labs
 from rnnviz.content.lesson_runs import TRAIN, small_config, time_updates, train_record
 from rnnviz.engine import analysis, studies, tasks, training
 from rnnviz.figures import common, equations, gradient_flow, stepper, training_lab
@@ -34,8 +35,16 @@ PAGE_FILES = {
     "stepper": "pages/1_Cell_stepper.py",
     "gradient": "pages/2_Gradient_flow.py",
     "lab": "pages/3_Training_lab.py",
+    "forecast": "pages/5_Forecast_lab.py",
+    "text": "pages/6_Text_lab.py",
 }
-PAGE_NAMES = {"stepper": "Cell stepper", "gradient": "Gradient flow", "lab": "Training lab"}
+PAGE_NAMES = {
+    "stepper": "Cell stepper",
+    "gradient": "Gradient flow",
+    "lab": "Training lab",
+    "forecast": "Forecast lab",
+    "text": "Text lab",
+}
 
 # Two measured sizes count as "about the same" when the larger is less than SAME_FACTOR times the smaller.
 # The lessons compare quantities that differ by orders of magnitude when they differ at all (a pulse kept
@@ -80,7 +89,7 @@ Text = str | Callable[[dict], str]
 
 @dataclass(frozen=True)
 class Lesson:
-    number: int  # 1-based, as in ?lesson=N
+    name: str  # the lesson's own key (its number follows from its place in LESSONS)
     title: str
     paragraphs: tuple[Text, ...]
     notice: Text  # the "notice this" line under the figure
@@ -93,6 +102,9 @@ class Lesson:
     reveal: Callable[[dict], Reveal]
     veil: bool = True  # the figure gives the answer away: its curves wait for the student's prediction
     trains: bool = False  # replays training results (and can train live)
+    anchor: str = ""  # the element of the full page the link scrolls to (its figure), as the URL's #fragment
+    action: str = ""  # what the link does, when more than opening the page ("Play it backwards on ...")
+    number: int = 0  # 1-based, as in ?lesson=N: set from the lesson's place in LESSONS
 
     def words(self, spec: dict) -> tuple[tuple[str, ...], str]:
         """The paragraphs and the notice as shown beside the figure whose JSON is ``spec``."""
@@ -109,6 +121,15 @@ class Lesson:
             query[field] = [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
         return PAGE_FILES[self.target], query
 
+    def link_label(self) -> str:
+        return f"{self.action or 'Open the ' + PAGE_NAMES[self.target]} at these settings"
+
+    def href(self) -> str:
+        """The link as a relative URL, the anchor included (st.page_link cannot carry a #fragment)."""
+        path, query = self.link()
+        page = Path(path).stem.split("_", 1)[1]  # Streamlit's URL for pages/2_Gradient_flow.py: Gradient_flow
+        return f"{page}?{urlencode(query, doseq=True)}" + (f"#{self.anchor}" if self.anchor else "")
+
 
 def presenter_query(number: int) -> dict:
     """The Lessons page's query parameters that open lesson ``number`` in presenter mode."""
@@ -116,6 +137,9 @@ def presenter_query(number: int) -> dict:
 
 
 STEPPER_FIELDS = ("kind", "hidden_size", "preset", "length", "seed", "forget_bias", "spectral_radius", "nonlinearity")
+# The Gradient flow page's headings over the two figures lessons 3 and 4 draw (st.subheader's anchor= there):
+# a link ending in #<anchor> opens the page scrolled to that figure.
+GRADIENT_ANCHORS = {"lag": "how-far-back", "clip": "clipping"}
 GRADIENT_FIELDS = ("spectral_radius", "forget_bias", "length", "hidden_size", "nonlinearity", "preset", "seed", "dtype")
 
 
@@ -182,7 +206,7 @@ def reveal_recurrence(m: dict) -> Reveal:
         1: "What the cell saw before, carried in h_(t−1), is the larger part.",
         2: f"The two are within a factor of {SAME_FACTOR:g} of each other: about the same.",
     }[answer]
-    return Reveal(LESSONS_OPTIONS[1][answer], text)
+    return Reveal(LESSONS_OPTIONS["recurrence"][answer], text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -226,7 +250,7 @@ FORGET_BINS = ((0, 20), (20, 100), (100, None))
 
 def reveal_forget(m: dict) -> Reveal:
     gone, memory = m["gone_at"], m["memory"]
-    options = LESSONS_OPTIONS[2]
+    options = LESSONS_OPTIONS["forget"]
     if gone is None:
         answer = options[3]
         text = f"The pulse never fell below 1/1000 within {memory.shape[0]} steps."
@@ -292,7 +316,7 @@ def figure_vanish(m: dict) -> go.Figure:
 
 
 def reveal_vanish(m: dict) -> Reveal:
-    share, options = m["share"], LESSONS_OPTIONS[3]
+    share, options = m["share"], LESSONS_OPTIONS["vanish"]
     answer = options[0] if share < analysis.VANISHED else options[1] if share <= 1 else options[2]
     rate = f" (×{per_step(share, VANISH_LAG):.4f} per step on average)" if 0 < share < np.inf else ""
     text = (
@@ -352,7 +376,7 @@ def reveal_clip(m: dict) -> Reveal:
         1: "Each clipped step kept its gradient's direction with the length capped, and that run ended lower.",
         2: f"The two losses are within a factor of {SAME_FACTOR:g}: clipping made no real difference here.",
     }[answer]
-    return Reveal(LESSONS_OPTIONS[4][answer], text)
+    return Reveal(LESSONS_OPTIONS["clip"][answer], text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -402,11 +426,11 @@ def reveal_gated(m: dict) -> Reveal:
     )
     if answer == 2:
         text += f"The two are within a factor of {SAME_FACTOR:g}: about the same."
-    return Reveal(LESSONS_OPTIONS[5][answer], text)
+    return Reveal(LESSONS_OPTIONS["gated"][answer], text)
 
 
 # --------------------------------------------------------------------------------------------------
-# Training records (lessons 6 to 8): made by lesson_runs.make_data, or live by live_update
+# Training records (the lessons train, gru and costs): made by lesson_runs.make_data, or live by live_update
 
 
 def lab_settings(config: training.TrainConfig, models) -> dict:
@@ -418,30 +442,41 @@ def history(record: dict) -> list[training.Progress]:
     return [training.Progress(**p) for p in record["history"]]
 
 
-LIVE_RUNS = {6: ("rnn", "lstm")}  # lesson 6 retrains these kinds; 7 re-times the updates; 8 retrains "small"
+# Lesson "train" retrains these kinds; "gru" re-times the updates; "costs" retrains "small".
+LIVE_RUNS = {"train": ("rnn", "lstm")}
+
+
+def _trained(number: int) -> str:
+    """The name of lesson ``number``, a lesson that trains (ValueError otherwise)."""
+    name = lesson(number).name
+    if name not in ("train", "gru", "costs"):
+        raise ValueError(f"lesson {number} trains nothing")
+    return name
 
 
 def live_seconds(number: int, data: dict) -> float:
     """How long lesson ``number``'s live rerun took when the data were recorded."""
-    if number == 6:
-        return sum(data["train"][k]["wall_seconds"] for k in LIVE_RUNS[6])
-    if number == 7:
+    name = _trained(number)
+    if name == "train":
+        return sum(data["train"][k]["wall_seconds"] for k in LIVE_RUNS["train"])
+    if name == "gru":
         t = data["timing"]
         return t["repeats"] * sum(t["ms_per_update"].values()) / 1000
-    if number == 8:
+    if name == "costs":
         return data["small"]["wall_seconds"]
     raise ValueError(f"lesson {number} trains nothing")
 
 
 def live_configs(number: int) -> tuple | None:
     """The training runs lesson ``number``'s live rerun needs, for the server's training service (one job, its
-    models trained in turn); None for lesson 7, which times a few updates instead of training (under a second,
+    models trained in turn); None for the GRU lesson, which times a few updates instead of training (under a second,
     in the page)."""
-    if number == 6:
-        return tuple(replace(TRAIN, cell=kind) for kind in LIVE_RUNS[6])
-    if number == 8:
+    name = _trained(number)
+    if name == "train":
+        return tuple(replace(TRAIN, cell=kind) for kind in LIVE_RUNS["train"])
+    if name == "costs":
         return (small_config(),)
-    if number == 7:
+    if name == "gru":
         return None
     raise ValueError(f"lesson {number} trains nothing")
 
@@ -450,10 +485,11 @@ def with_records(number: int, data: dict, records: list[dict]) -> dict:
     """``data`` with lesson ``number``'s runs replaced by ``records`` (one per ``live_configs(number)``, as
     ``lesson_runs.train_record`` writes a run; the training service's ``Snapshot.record`` gives the same)."""
     configs = live_configs(number)
+    name = lesson(number).name
     if configs is None or len(records) != len(configs):
         raise ValueError(f"lesson {number} takes {0 if configs is None else len(configs)} records")
     out = {**data, "train": dict(data["train"]), "made_by": "live training on this server"}
-    if number == 6:
+    if name == "train":
         out["train"].update({c.cell: r for c, r in zip(configs, records, strict=True)})
     else:
         out["small"] = records[0]
@@ -462,13 +498,14 @@ def with_records(number: int, data: dict, records: list[dict]) -> dict:
 
 def live_update(number: int, data: dict) -> dict:
     """``data`` with lesson ``number``'s part trained (or timed) again, now."""
+    name = _trained(number)
     out = {**data, "train": dict(data["train"]), "made_by": "live training in this session"}
-    if number == 6:
-        for kind in LIVE_RUNS[6]:
+    if name == "train":
+        for kind in LIVE_RUNS["train"]:
             out["train"][kind] = train_record(replace(TRAIN, cell=kind))
-    elif number == 7:
+    elif name == "gru":
         out["timing"] = time_updates(TRAIN)
-    elif number == 8:
+    elif name == "costs":
         out["small"] = train_record(small_config())
     else:
         raise ValueError(f"lesson {number} trains nothing")
@@ -507,7 +544,7 @@ def baseline_words(spec: dict, task: str) -> str:
 
 def reveal_train(m: dict) -> Reveal:
     solved, runs = m["solved"], m["runs"]
-    options = LESSONS_OPTIONS[6]
+    options = LESSONS_OPTIONS["train"]
     answer = options[
         {(True, True): 0, (False, True): 1, (True, False): 2, (False, False): 3}[solved["rnn"], solved["lstm"]]
     ]
@@ -567,7 +604,7 @@ def reveal_gru(m: dict) -> Reveal:
     timing, runs = m["timing"], m["runs"]
     ms, params = timing["ms_per_update"], timing["params"]
     answer = {"a": 0, "b": 1, "same": 2}[compare(ms["lstm"], ms["gru"], TIME_FACTOR)]
-    options = LESSONS_OPTIONS[7]
+    options = LESSONS_OPTIONS["gru"]
     answer = options[{0: 1, 1: 0, 2: 2}[answer]]  # larger LSTM time: the GRU is cheaper
     gru_how = f"solved it at update {runs['gru']['solved_step']}" if runs["gru"]["solved"] else "did not solve it"
     lstm_how = f"at update {runs['lstm']['solved_step']}" if runs["lstm"]["solved"] else "not at all"
@@ -575,7 +612,8 @@ def reveal_gru(m: dict) -> Reveal:
         f"Measured (median of {timing['repeats']} interleaved updates, batch {TRAIN.batch_size}, lag {TRAIN.length}): "
         f"LSTM {ms['lstm']:.2f} ms, GRU {ms['gru']:.2f} ms per update; within {TIME_FACTOR - 1:.0%} counts as the "
         f"same on the shared machine that timed them. Parameters: LSTM {params['lstm']}, GRU {params['gru']} "
-        f"({params['gru'] / params['lstm']:.0%}). On lesson 6's task the GRU {gru_how} (the LSTM {lstm_how})."
+        f"({params['gru'] / params['lstm']:.0%}). On lesson {number_of('train')}'s task the GRU {gru_how} "
+        f"(the LSTM {lstm_how})."
     )
     if timing.get("load_average"):
         text += (
@@ -611,7 +649,7 @@ def reveal_costs(m: dict) -> Reveal:
     small = m["small"]
     spec = tasks.SPECS[small["task"]]
     train_m, test_m = m["train_metric"], m["test_metric"]
-    options = LESSONS_OPTIONS[8]
+    options = LESSONS_OPTIONS["costs"]
     if training.is_solved(spec, test_m):
         answer = options[0]
     elif (test_m < spec.baseline) if spec.regression else (test_m > spec.baseline):
@@ -625,7 +663,7 @@ def reveal_costs(m: dict) -> Reveal:
         f"{train_m:.3f} ({'past' if training.is_solved(spec, train_m) else 'short of'} the solved line "
         f"{spec.threshold}), held-out {spec.metric} {test_m:.3f} (the input-blind baseline is {spec.baseline:.3f}). "
         f"And every update costs more: {ms['lstm']:.2f} ms for the LSTM against {ms['rnn']:.2f} ms for the RNN "
-        f"(×{ms['lstm'] / ms['rnn']:.1f}, measured as in lesson 7)."
+        f"(×{ms['lstm'] / ms['rnn']:.1f}, measured as in lesson {number_of('gru')})."
     )
     return Reveal(answer, text)
 
@@ -673,24 +711,38 @@ def landing_verdict(memory: dict[str, np.ndarray]) -> tuple[str, str]:
 # The lessons, in order
 
 LESSONS_OPTIONS = {
-    1: ("the input part", "the recurrent part", f"about the same (within ×{SAME_FACTOR:g})"),
-    2: (
+    "recurrence": ("the input part", "the recurrent part", f"about the same (within ×{SAME_FACTOR:g})"),
+    "forget": (
         f"before step {FORGET_BINS[0][1]}",
         f"between steps {FORGET_BINS[1][0]} and {FORGET_BINS[1][1]}",
         f"after step {FORGET_BINS[2][0]}",
         f"never within {FORGET.length} steps",
     ),
-    3: ("below 1/1000 of it (vanished)", "between 1/1000 and all of it", "more than at the loss (exploded)"),
-    4: ("without clipping", "with clipping", f"about the same (within ×{SAME_FACTOR:g})"),
-    5: ("the RNN", "the LSTM", f"about the same (within ×{SAME_FACTOR:g})"),
-    6: ("both", "only the LSTM", "only the RNN", "neither"),
-    7: ("the LSTM", "the GRU", f"about the same (within {TIME_FACTOR - 1:.0%})"),
-    8: ("solved, like the training score", "better than the baseline, not solved", "no better than the baseline"),
+    "vanish": ("below 1/1000 of it (vanished)", "between 1/1000 and all of it", "more than at the loss (exploded)"),
+    "clip": ("without clipping", "with clipping", f"about the same (within ×{SAME_FACTOR:g})"),
+    "gated": ("the RNN", "the LSTM", f"about the same (within ×{SAME_FACTOR:g})"),
+    "train": ("both", "only the LSTM", "only the RNN", "neither"),
+    "gru": ("the LSTM", "the GRU", f"about the same (within {TIME_FACTOR - 1:.0%})"),
+    "costs": ("solved, like the training score", "better than the baseline, not solved", "no better than the baseline"),
+    "backward": lesson_labs.BACKWARD_OPTIONS,
+    "real": lesson_labs.REAL_OPTIONS,
+    "cell": lesson_labs.TEXT_OPTIONS,
 }
+
+
+def _wrap(name: str, reveal: Callable[[dict], tuple[int, str]]) -> Callable[[dict], Reveal]:
+    """A lesson_labs reveal (option index, text) as a Reveal of lesson ``name``'s options."""
+
+    def wrapped(m: dict) -> Reveal:
+        index, text = reveal(m)
+        return Reveal(LESSONS_OPTIONS[name][index], text)
+
+    return wrapped
+
 
 LESSONS = (
     Lesson(
-        1,
+        "recurrence",
         "An RNN carries the past in its hidden state",
         (
             "A recurrent network reads a sequence one step at a time. At every step it computes a new hidden "
@@ -704,16 +756,18 @@ LESSONS = (
         "After step 0 the input is zero, yet h_t keeps changing: only h_(t−1) and the biases feed it.",
         f"At step {RECURRENCE_STEP} the input is 0 again. Which part of unit {RECURRENCE_UNIT}'s pre-activation is "
         "larger in size?",
-        LESSONS_OPTIONS[1],
+        LESSONS_OPTIONS["recurrence"],
         "stepper",
-        page_settings(RECURRENCE, STEPPER_FIELDS, step=RECURRENCE_STEP, unit=RECURRENCE_UNIT),
+        page_settings(
+            RECURRENCE, STEPPER_FIELDS, step=RECURRENCE_STEP, unit=RECURRENCE_UNIT, view="values", rows=["h"]
+        ),
         measure_recurrence,
         figure_recurrence,
         reveal_recurrence,
         veil=False,
     ),
     Lesson(
-        2,
+        "forget",
         "It forgets",
         (
             "Feed the RNN one pulse and then silence, and run it a second time on silence alone. Everything "
@@ -727,15 +781,15 @@ LESSONS = (
             "hidden state."
         ),
         "When does the pulse's trace fall below 1/1000 of its size at step 0?",
-        LESSONS_OPTIONS[2],
+        LESSONS_OPTIONS["forget"],
         "stepper",
-        page_settings(FORGET, STEPPER_FIELDS),
+        page_settings(FORGET, STEPPER_FIELDS, view="effect", rows=["h"]),
         measure_forget,
         figure_forget,
         reveal_forget,
     ),
     Lesson(
-        3,
+        "vanish",
         "Why: the vanishing gradient",
         (
             "To learn from something seen k steps ago, the gradient of a loss at the end must travel k steps "
@@ -754,15 +808,47 @@ LESSONS = (
         ),
         "The grey curve is an upper bound, not a prediction: the measured curve can lie far below it.",
         f"What is left of the gradient {VANISH_LAG} steps back from the loss?",
-        LESSONS_OPTIONS[3],
+        LESSONS_OPTIONS["vanish"],
         "gradient",
         page_settings(VANISH, GRADIENT_FIELDS, clip=CLIP_THRESHOLD),
         measure_vanish,
         figure_vanish,
         reveal_vanish,
+        anchor=GRADIENT_ANCHORS["lag"],
     ),
     Lesson(
-        4,
+        "backward",
+        "The backward pass, step by step",
+        (
+            "Lesson 3 measured what is left of the gradient; here is where it goes. Backpropagation starts at the "
+            "loss at the last step T and walks back one step at a time, each step multiplying the gradient by "
+            "that step's Jacobian: ∂L/∂h_(t−1) = W_hhᵀ · (∂L/∂h_t ⊙ (1 − h_t²)) for the RNN.",
+            f"The curves are that walk for an untrained RNN and LSTM ({lesson_labs.BACKWARD.hidden_size} units, "
+            f"{lesson_labs.BACKWARD.length} steps, the same input; forget bias "
+            f"{lesson_labs.BACKWARD.forget_bias:+g}): the size of ∂L/∂h at k steps back, over its size at the "
+            "loss, computed by the engine's backward pass.",
+            "The LSTM has a second way back, through its cell state: ∂L/∂c_(t−1) = ∂L/∂c_t ⊙ f_t + …, a product "
+            "of forget gates. The Cell stepper's backward view plays the same pass, unit by unit.",
+        ),
+        "The dotted line is 1/1000 of the gradient at the loss.",
+        "How far back from the loss does the RNN's gradient first fall below a thousandth of its size there?",
+        LESSONS_OPTIONS["backward"],
+        "stepper",
+        page_settings(
+            lesson_labs.BACKWARD,
+            STEPPER_FIELDS,
+            kind=lesson_labs.BACKWARD_SHOWN,
+            **{"pass": "backward"},
+            loss=lesson_labs.BACKWARD_LOSS,
+            rows=["h"],
+        ),
+        lesson_labs.measure_backward,
+        lesson_labs.figure_backward,
+        _wrap("backward", lesson_labs.reveal_backward),
+        action="◀ Play it backwards on the Cell stepper,",
+    ),
+    Lesson(
+        "clip",
         "Exploding gradients and clipping",
         (
             f"With recurrent weights of spectral radius {CLIP.spectral_radius:g} the Jacobian product can grow "
@@ -775,15 +861,16 @@ LESSONS = (
         ),
         "Left: the gradient norm before clipping, on a log axis. Right: the loss of the two runs.",
         "After the same number of steps, which run has the lower loss?",
-        LESSONS_OPTIONS[4],
+        LESSONS_OPTIONS["clip"],
         "gradient",
         page_settings(CLIP, GRADIENT_FIELDS, clip=CLIP_THRESHOLD),
         measure_clip,
         figure_clip,
         reveal_clip,
+        anchor=GRADIENT_ANCHORS["clip"],
     ),
     Lesson(
-        5,
+        "gated",
         "Gates and the cell state",
         (
             "An LSTM keeps a second state, the cell state c_t, and changes it only by addition: "
@@ -800,15 +887,15 @@ LESSONS = (
             "the reveal also gives the gradient that reaches that far back."
         ),
         f"Forget bias {GATED.forget_bias:+g}: which keeps more of the pulse after {GATED_AT} steps?",
-        LESSONS_OPTIONS[5],
+        LESSONS_OPTIONS["gated"],
         "stepper",
-        page_settings(GATED, STEPPER_FIELDS, kind="all"),
+        page_settings(GATED, STEPPER_FIELDS, kind="rnn_lstm", view="effect", rows=["h"]),
         measure_gated,
         figure_gated,
         reveal_gated,
     ),
     Lesson(
-        6,
+        "train",
         "Training on a long lag",
         (
             f"The adding problem: a sequence of {TRAIN.length} random numbers between 0 and 1, two of them "
@@ -825,7 +912,7 @@ LESSONS = (
             "sits on it."
         ),
         "Same data, same budget: which of the two solves the task?",
-        LESSONS_OPTIONS[6],
+        LESSONS_OPTIONS["train"],
         "lab",
         lab_settings(TRAIN, ("rnn", "lstm")),
         measure_train,
@@ -834,7 +921,7 @@ LESSONS = (
         trains=True,
     ),
     Lesson(
-        7,
+        "gru",
         "The GRU",
         (
             "The GRU merges the LSTM's forget and input gates into one update gate z_t and keeps no separate "
@@ -845,16 +932,16 @@ LESSONS = (
         ),
         "Fewer parameters is a count; less time is a measurement on one machine. The reveal gives both.",
         "Which needs less time per training update in this engine?",
-        LESSONS_OPTIONS[7],
+        LESSONS_OPTIONS["gru"],
         "lab",
-        lab_settings(TRAIN, ("lstm", "gru")),
+        lab_settings(TRAIN, ("rnn", "lstm", "gru")),  # the figure draws all three; the question asks of two
         measure_gru,
         lambda m: cost_figure(m["timing"]),
         reveal_gru,
         trains=True,
     ),
     Lesson(
-        8,
+        "costs",
         "The costs",
         (
             "Gates are not free. Every update computes four gates instead of one nonlinearity, and the model has "
@@ -871,7 +958,7 @@ LESSONS = (
         ),
         "Any gap between the two curves is fitted to the training sequences and does not carry over to new ones.",
         f"Where does the held-out test {SMALL_SPEC.metric} end?",
-        LESSONS_OPTIONS[8],
+        LESSONS_OPTIONS["costs"],
         "lab",
         lab_settings(SMALL, ("lstm",)),
         measure_costs,
@@ -879,7 +966,80 @@ LESSONS = (
         reveal_costs,
         trains=True,
     ),
+    Lesson(
+        "real",
+        "A real series: the sunspots",
+        (
+            f"Everything so far was made up. The sunspot numbers ({lesson_labs.REAL_INFO.title.split('(')[1]} "
+            f"rise and fall in a cycle of about {lesson_labs.REAL_INFO.season} years, never quite the same twice.",
+            f"An LSTM ({lesson_labs.REAL_CONFIG.hidden_size} units) learns to forecast the next year from the last "
+            f"{lesson_labs.REAL_CONFIG.window}, on the early part of the series only; then it forecasts the last "
+            f"years, up to {lesson_labs.REAL_CONFIG.horizon} ahead, each forecast fed back as the newest input.",
+            "Beside it, the baselines a forecaster tries first: the last value (persistence), the value one cycle "
+            "earlier (seasonal naive) and a straight-line autoregression on the same window (linear AR).",
+        ),
+        "Lower is better: each bar is the mean absolute error (MAE) over the years no model saw.",
+        "Which of the three baselines does the LSTM beat?",
+        LESSONS_OPTIONS["real"],
+        "forecast",
+        {
+            "source": "shipped",
+            "series": lesson_labs.REAL,
+            "window": lesson_labs.REAL_CONFIG.window,
+            "horizon": lesson_labs.REAL_CONFIG.horizon,
+            "season": lesson_labs.REAL_CONFIG.season or 0,
+            "difference": lesson_labs.REAL_CONFIG.difference,
+            "hidden_size": lesson_labs.REAL_CONFIG.hidden_size,
+            "updates": lesson_labs.REAL_CONFIG.updates,
+            "seed": lesson_labs.REAL_CONFIG.seed,
+            "models": [lesson_labs.REAL_KIND],
+        },
+        lesson_labs.measure_real,
+        lesson_labs.figure_real,
+        _wrap("real", lesson_labs.reveal_real),
+    ),
+    Lesson(
+        "cell",
+        "A cell that counts brackets",
+        (
+            "A character-level LSTM reads text one character at a time and learns to predict the next. The text "
+            "here is a generated language of nested brackets and quoted strings, so the true bracket depth of "
+            "every character is known.",
+            "Nobody told the model about brackets. But to close them right it must count them somewhere, and the "
+            "Text lab's finder looks for where: it correlates every unit (h, c and each gate) with the true depth.",
+            "Top: the text coloured by the unit the finder ranks first. Bottom: that unit's mean at each depth.",
+        ),
+        "Look at the colours where brackets open and close: does the unit change with the depth?",
+        "How closely does the best unit follow the bracket depth?",
+        LESSONS_OPTIONS["cell"],
+        "text",
+        {
+            "corpus": lesson_labs.TEXT_CORPUS,
+            "cell": lesson_labs.TEXT_CELL,
+            "source": "shipped",
+            "quantity": "c",
+            "view": lesson_labs.TEXT_START,
+        },
+        lesson_labs.measure_text,
+        lesson_labs.figure_text,
+        _wrap("cell", lesson_labs.reveal_text),
+    ),
 )
+LESSONS = tuple(replace(L, number=i) for i, L in enumerate(LESSONS, start=1))
+NUMBERS = {L.name: L.number for L in LESSONS}
+
+
+def number_of(name: str) -> int:
+    """The number of the lesson called ``name`` (its place in the story)."""
+    return NUMBERS[name]
+
+
+def veil(fig: go.Figure) -> go.Figure:
+    """The figure before the student predicts: the axes stay as they will be, the measured marks wait (a trace
+    whose meta is lesson_labs.SHOWN_BEFORE, such as the coloured text, stays: it is what the question asks about)."""
+    return fig.update_traces(
+        opacity=0, hoverinfo="skip", hovertemplate=None, selector=lambda t: t.meta != lesson_labs.SHOWN_BEFORE
+    )
 
 
 def lesson(number: int) -> Lesson:
