@@ -22,7 +22,20 @@ ui.setup_page(
     "step the slider is on. Click a hidden-state cell to pick its step and unit.",
 )
 
-CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (plain)", "all": "All three, same input"}
+CELLS = {
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "rnn": "RNN (plain)",
+    "lstm1997": "LSTM 1997 (no forget gate)",
+    "all": "All three, same input",  # the three cells the lessons compare (the 1997 LSTM is a history lesson)
+}
+KIND_LABELS = {**ui.KIND_LABELS, "lstm1997": "LSTM 1997"}
+HISTORY = (
+    "**History.** This is the LSTM of Hochreiter & Schmidhuber (1997): its cell state only accumulates, "
+    "c_t = c_{t−1} + i_t ⊙ g_t, so the gradient along c passes back unchanged (the constant error carousel). "
+    'The forget gate came three years later with Gers, Schmidhuber & Cummins (2000), "Learning to forget": '
+    "a cell state that only accumulates can grow without bound on long input streams."
+)
 VIEWS = {
     "effect": "the input's effect (minus the same cell fed zeros)",
     "values": "the values themselves",
@@ -52,7 +65,7 @@ S = ui.Settings(
         ui.Setting("rows", FOCUS, options=ROWS, many=True),
         ui.Setting("step", 0, low=0, high=499),
         ui.Setting("unit", 0, low=0, high=255),
-        ui.Setting("detail_kind", "lstm", options=("rnn", "lstm", "gru")),
+        ui.Setting("detail_kind", "lstm", options=("rnn", "lstm", "gru", "lstm1997")),
         ui.Setting("pass", "forward", options=tuple(PASSES)),
         ui.Setting("loss", "unit", options=tuple(engine_backward.LOSSES)),
     ],
@@ -106,8 +119,9 @@ with st.sidebar:
         6.0,
         step=0.5,
         key=S.key("forget_bias"),
-        disabled=kind == "rnn",
-        help="Sets the LSTM's forget-gate bias (the GRU's update gate). Large = keep memory longer.",
+        disabled=kind in ("rnn", "lstm1997"),
+        help="Sets the LSTM's forget-gate bias (the GRU's update gate). Large = keep memory longer. "
+        "The 1997 LSTM has no forget gate.",
     )
     st.slider("Recurrent weight scale (spectral radius of W_hh)", 0.25, 2.0, step=0.05, key=S.key("spectral_radius"))
     if kind in ("rnn", "all"):
@@ -158,7 +172,7 @@ def load_runs() -> tuple[dict, dict]:
         if run is None:
             return {}, {}
         st.info(
-            f"Showing your uploaded {ui.KIND_LABELS[run.kind]} ({run.h.shape[1]} units, {run.x.shape[1]} inputs). "
+            f"Showing your uploaded {KIND_LABELS[run.kind]} ({run.h.shape[1]} units, {run.x.shape[1]} inputs). "
             "Remove the file to go back to the generated cell.",
             icon="📦",
         )
@@ -199,7 +213,7 @@ def panels_for(runs: dict, shown: dict) -> list[stepper.Panel]:
         }
     panels = []
     for k, run in runs.items():
-        prefix = f"{ui.KIND_LABELS[k]}: " if len(runs) > 1 else ""
+        prefix = f"{KIND_LABELS[k]}: " if len(runs) > 1 else ""
         values = shown[k]
         own = {p.quantity: p.scale for p in stepper.trace_panels(k, run.h, run.c, run.gates)}  # the values' scales
         for q in ROWS:
@@ -223,7 +237,7 @@ def effect_caption(shown: dict) -> str:
             if peak == 0:
                 continue
             left = float(size[-1]) / peak
-            parts.append(f"{ui.KIND_LABELS[k]} {q}: {left:.0%} of its largest effect is left at the last step")
+            parts.append(f"{KIND_LABELS[k]} {q}: {left:.0%} of its largest effect is left at the last step")
     return "; ".join(parts) + "." if parts else "The input has no effect at these settings."
 
 
@@ -315,6 +329,16 @@ def show_backward() -> None:
             st.latex(equation)
 
 
+def growth_sentence(run: studies.Run) -> str:
+    """How far this run's cell state went, from its numbers: the largest |c_t| over units at a quarter of the
+    way, halfway and at the last step."""
+    size = np.max(np.abs(run.c), axis=1)  # (T,)
+    T = size.shape[0]
+    marks = sorted({max(T // 4 - 1, 0), max(T // 2 - 1, 0), T - 1})
+    said = ", ".join(f"{size[t]:.2f} at step {t}" for t in marks)
+    return f"Here the largest |c_t| is {said}."
+
+
 def remember_pick_layers(fig) -> None:
     """Which model each click layer of the figure belongs to (apply_pick reads it on the next run)."""
     traces = fig.spec["data"] if isinstance(fig, ui.SharedFigure) else [t.to_plotly_json() for t in fig.data]
@@ -348,11 +372,13 @@ if runs:
         c2.radio(
             "Model on the diagram",
             list(runs),
-            format_func=ui.KIND_LABELS.get,
+            format_func=KIND_LABELS.get,
             horizontal=True,
             key=S.key("detail_kind"),
         )
     run = runs[S["detail_kind"]]
+    if run.kind == "lstm1997":
+        st.info(HISTORY + " " + growth_sentence(run), icon="📜")
     if backward:
         show_backward()
     else:
@@ -364,7 +390,7 @@ if runs:
             "ln(1/2) / ln(m) steps)."
         )
         saturation = analysis.gate_saturation(run)  # a Run carries the same kind and gates as a Trace
-        half = analysis.memory_half_life(run)
+        half = [float("inf")] if run.kind == "lstm1997" else analysis.memory_half_life(run)  # nothing forgets
         cols = st.columns(len(saturation) + 1)
         for col, (name, frac) in zip(cols, saturation.items(), strict=False):
             col.metric(name, f"{100 * frac:.0f}%")

@@ -144,6 +144,17 @@ ARROWS = {
         Arrow("d_output", "output", 9.3, 3.0, 8.95, 3.0),
         Arrow("d_h_prev", "h", 8.2, 1.5, 1.65, 1.5, (5.0, 1.0)),
     ],
+    "lstm1997": [  # no forget gate: dc runs straight from the + back to c_{t-1}, times 1
+        Arrow("d_h", "h", 13.35, 1.5, 12.15, 1.5),
+        Arrow("d_c_next", "c", 13.35, 6.0, 12.15, 6.0, (12.75, 6.75)),
+        Arrow("d_dc_dh", "c", 9.8, 2.0, 9.8, 5.5, (11.35, 4.5)),
+        Arrow("d_c", "c", 10.45, 6.0, 5.9, 6.0),
+        Arrow("d_c_prev", "c", 4.9, 6.0, 1.65, 6.0, (3.2, 6.75)),
+        Arrow("d_input", "input", 5.2, 5.5, 4.75, 3.65),
+        Arrow("d_cell", "cell", 5.6, 5.5, 6.05, 3.65),
+        Arrow("d_output", "output", 9.3, 3.0, 8.95, 3.0),
+        Arrow("d_h_prev", "h", 8.2, 1.5, 1.65, 1.5, (5.0, 1.0)),
+    ],
     "gru": [
         Arrow("d_h", "h", 13.35, 6.0, 12.15, 6.0),
         Arrow("d_h", "h", 10.45, 6.0, 4.5, 6.0),
@@ -159,6 +170,7 @@ ARROWS = {
 BOX_VALUES = {
     "rnn": ("d_h_prev", "d_x", "d_h"),
     "lstm": ("d_c_prev", "d_c", "d_forget", "d_input", "d_cell", "d_output", "d_h_prev", "d_x", "d_h"),
+    "lstm1997": ("d_c_prev", "d_c", "d_input", "d_cell", "d_output", "d_h_prev", "d_x", "d_h"),
     "gru": ("part_direct", "d_h", "d_update", "d_reset", "d_new", "part_weights", "d_x"),
 }
 BOX_NAMES = {"d_a": "da", "part_direct": "via z", "part_weights": "via W"}
@@ -169,7 +181,7 @@ def diagram_values(record: BackwardRecord, t: int, unit: int) -> dict[str, float
     comes through h_t, and (GRU) the share of d_h_prev that passes the weights."""
     v = record.at(t, unit)
     v["d_x"] = float(np.ravel(record.grads.x[t])[0])
-    if record.kind == "lstm":
+    if record.d_c is not None:
         v["d_dc_dh"] = v["d_c"] - v["d_c_next"]
     if record.kind == "gru":
         v["part_weights"] = v["d_h_prev"] - v["part_direct"]

@@ -111,6 +111,16 @@ _DIAGRAMS = {
 }
 
 
+# The 1997 LSTM: the LSTM's picture without the forget gate, whose box and × on the cell-state line are gone; the
+# line runs straight from c_{t-1} into the + (c_t = c_{t-1} + i_t g_t: the "constant error carousel").
+_LSTM_NODES, _LSTM_WIRES = _DIAGRAMS["lstm"]
+_DIAGRAMS["lstm1997"] = (
+    [n for n in _LSTM_NODES if n.quantity != "forget" and not (n.label == "×" and (n.x, n.y) == (3.0, 6.0))],
+    [(1.55, 6, 4.95, 6, "c", True)]
+    + [w for w in _LSTM_WIRES[2:] if w[4] not in ("forget", "bus")]
+    + _bus((4.6, 6.2, 8.2), 8.2),
+)
+
 CANVAS_X = (-0.2, 12.2)
 CANVAS_Y = (-0.8, 6.9)
 GATES = frozenset(_GATES)
