@@ -1,11 +1,13 @@
 """Cell stepper: one sequence into an RNN, LSTM or GRU, played step by step in the browser."""
 
+import hashlib
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from rnnviz.app import player, ui
+from rnnviz.app import handoff, player, ui
 from rnnviz.engine import analysis, inputs, studies
 from rnnviz.engine import backward as engine_backward
 from rnnviz.figures import backward as backward_view
@@ -90,12 +92,14 @@ def apply_pick() -> None:
     if st.session_state.get("stepper.picked") == mark:
         return  # this click was applied already
     st.session_state["stepper.picked"] = mark
+    st.session_state["stepper.picked_now"] = True  # this run's figure starts at the clicked step
     S["step"], S["unit"] = step, unit
     kind_of = st.session_state.get("stepper.pick_kinds", {})
     if mark[2] in kind_of:
         S["detail_kind"] = kind_of[mark[2]]
 
 
+st.session_state["stepper.picked_now"] = False
 apply_pick()
 
 with st.sidebar:
@@ -166,6 +170,8 @@ config = studies.CellConfig(
 
 def load_runs() -> tuple[dict, dict]:
     """The runs to show, and the same cells fed zeros (for the effect view); ({}, {}) after a message."""
+    if offer is not None:  # a model another page handed over (rnnviz/app/handoff.py), on its own input
+        return show_offer(offer)
     if upload is not None:
         data = upload.getvalue()
         run = ui.guarded(ui.cached_uploaded_run, data, S["nonlinearity"], config)
@@ -184,6 +190,24 @@ def load_runs() -> tuple[dict, dict]:
             return {}, {}
         runs[k], quiet[k] = run, ui.cached_silence(replace(config, kind=k))
     return runs, quiet
+
+
+def show_offer(item: handoff.Offer) -> tuple[dict, dict]:
+    """The offered model run on the offered input, and on zeros (the effect view), with a box that says whose
+    model this is, links back to where it came from, and dismisses it."""
+    cell = item.cell()
+    run = studies.run(cell, item.x)
+    source = Path(item.source).stem.lstrip("0123456789_").replace("_", " ")
+    with st.container(border=True):
+        st.info(
+            f"Showing {ui.literal(item.title)}: a {KIND_LABELS.get(run.kind, run.kind)} with {run.h.shape[1]} units, "
+            f"fed its own {run.h.shape[0]} steps. The sidebar's cell settings apply to the generated cell.",
+            icon="🤝",
+        )
+        left, right = st.columns(2)
+        left.page_link(item.source, label=f"Back to {source}", icon="↩️")
+        right.button("Show the generated cell again", on_click=handoff.dismiss, args=(st.session_state,))
+    return {run.kind: run}, {run.kind: studies.run(cell, np.zeros_like(item.x))}
 
 
 def arrays(run: studies.Run, quiet: studies.Run) -> dict[str, np.ndarray]:
@@ -287,17 +311,18 @@ def draw_forward(shown: dict) -> None:
             step=int(S["step"]),
             detail=detail if with_detail else None,
             detail_px=stepper.DETAIL_PX if with_rows else PRESENT_DETAIL_PX,
+            step_labels=offer.step_labels if offer is not None else (),
         )
 
-    if upload is None:  # the same view for every session that asks for it: built once per server
-        rows = tuple(S["rows"]) if with_rows else ()
-        view_key = (config, kind, view, rows, with_detail, int(S["unit"]), S["detail_kind"], int(S["step"]))
-        fig = ui.shared_figure(("stepper", *view_key), build)
+    rows = tuple(S["rows"]) if with_rows else ()
+    view_key = (config, kind, view, rows, with_detail, int(S["unit"]), S["detail_kind"], int(S["step"]))
+    if personal is None:  # the same view for every session that asks for it: built once per server
+        fig = ui.shared_figure(("stepper", *view_key), tagged(build, view_key))
     else:
-        fig = build()
+        fig = tagged(build, (view_key, personal))()
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
-    player.keyboard_player(ui.PRESENTER_FONT if present else 17)
+    player.keyboard_player(ui.PRESENTER_FONT if present else 17, view=view_token(view_key), keep=keep_step())
 
 
 def show_backward() -> None:
@@ -316,14 +341,16 @@ def show_backward() -> None:
     def build():
         return backward_view.backward_figure(records, list(S["rows"]), detail=S["detail_kind"], unit=unit, step=start)
 
-    if upload is None:
-        view_key = (config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start)
-        fig = ui.shared_figure(("stepper-backward", *view_key), build)
+    view_key = ("backward", config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start)
+    if personal is None:
+        fig = ui.shared_figure(("stepper-backward", *view_key), tagged(build, view_key))
     else:
-        fig = build()
+        fig = tagged(build, (view_key, personal))()
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
-    player.keyboard_player(ui.PRESENTER_FONT if present else 17)
+    player.keyboard_player(
+        ui.PRESENTER_FONT if present else 17, backward=True, view=view_token(view_key), keep=keep_step()
+    )
     with st.expander("The backward equations, in symbols (the figure shows them with the numbers)"):
         for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind]:
             st.latex(equation)
@@ -339,6 +366,29 @@ def growth_sentence(run: studies.Run) -> str:
     return f"Here the largest |c_t| is {said}."
 
 
+def view_token(view_key) -> str:
+    """A short name for one built view: the figure carries it (layout.meta.view) and so does its keyboard player,
+    which keeps the learner's step when a changed setting rebuilds the figure (rnnviz/app/player.py)."""
+    return hashlib.sha1(repr(view_key).encode()).hexdigest()[:12]
+
+
+def tagged(build, view_key):
+    """``build`` with the view's token put in the figure's layout.meta (beside what the builder put there)."""
+
+    def built():
+        fig = build()
+        fig.layout.meta = {**(fig.layout.meta or {}), "view": view_token(view_key)}
+        return fig
+
+    return built
+
+
+def keep_step() -> bool:
+    """Whether the browser should put the figure back on the step the learner was on: yes, unless this run's
+    step is a choice of its own (a click on a cell picked it)."""
+    return not st.session_state.get("stepper.picked_now", False)
+
+
 def remember_pick_layers(fig) -> None:
     """Which model each click layer of the figure belongs to (apply_pick reads it on the next run)."""
     traces = fig.spec["data"] if isinstance(fig, ui.SharedFigure) else [t.to_plotly_json() for t in fig.data]
@@ -347,7 +397,13 @@ def remember_pick_layers(fig) -> None:
     }
 
 
+offer = handoff.current(st.session_state)
+# a model of this session's own (an offer, an upload) is drawn for this session alone; its name keys the figure
+personal = ("offer", id(offer), offer.title) if offer is not None else (upload.file_id if upload is not None else None)
 runs, quiet = load_runs()
+if runs:  # the step and unit kept across a changed setting, clamped to what the new run has (the URL says so)
+    S["step"] = min(int(S["step"]), next(iter(runs.values())).h.shape[0] - 1)
+    S["unit"] = min(int(S["unit"]), next(iter(runs.values())).h.shape[1] - 1)
 S.sync_url()
 if runs:
     first = next(iter(runs.values()))
@@ -358,8 +414,6 @@ if runs:
             "The heatmap shows it clipped to the colour range; lower the scale to see it settle.",
             icon="💥",
         )
-    S["step"] = min(int(S["step"]), T - 1)
-    S["unit"] = min(int(S["unit"]), H - 1)
     if S["detail_kind"] not in runs:
         S["detail_kind"] = first.kind
 

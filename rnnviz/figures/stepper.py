@@ -150,8 +150,12 @@ def _row_title(text: str, quantity: str, top: float, right: float) -> dict:
     )
 
 
-def _input_traces(x: np.ndarray) -> list[dict]:
+def _input_traces(x: np.ndarray, step_labels=()) -> list[dict]:
+    """The input's lines (the first MAX_INPUT_LINES features); ``step_labels`` (one per step: a character, a
+    date) join the step number on hover."""
     t = np.arange(x.shape[0])
+    labelled = len(step_labels) == x.shape[0]
+    hover = "t=%{x} (%{text})<br>x=%{y:.3f}<extra></extra>" if labelled else "t=%{x}<br>x=%{y:.3f}<extra></extra>"
     return [
         dict(
             type="scatter",
@@ -162,7 +166,8 @@ def _input_traces(x: np.ndarray) -> list[dict]:
             yaxis="y",
             line=dict(color=COLORS["x"], width=3),
             name=f"x[{d}]",
-            hovertemplate="t=%{x}<br>x=%{y:.3f}<extra></extra>",
+            hovertemplate=hover,
+            **({"text": [str(label) for label in step_labels]} if labelled else {}),
         )
         for d in range(min(x.shape[1], MAX_INPUT_LINES))
     ]
@@ -275,12 +280,14 @@ def timeline_figure(
     detail: Detail | None = None,
     title: str | None = None,
     detail_px: int = DETAIL_PX,
+    step_labels=(),
 ) -> go.Figure:
     """The input on top, one heatmap row per panel, and (with ``detail``) the cell diagram and its numbers on
     the right; Play and the slider move the step marker on every row and redraw the detail for each step.
     Heatmaps keep their colour scales fixed while playing; the figure is built as one dictionary and
     validated once (adding 200 frames one object at a time costs Plotly several times longer). ``detail_px``
-    is the detail's height (smaller on a projector's 720 px)."""
+    is the detail's height (smaller on a projector's 720 px). ``step_labels``: one per step (a character, a date)
+    for the input's hover, as a model handed over from another page has them."""
     x = np.asarray(x, dtype=float)
     T = x.shape[0]
     step = int(np.clip(step, 0, T - 1))
@@ -297,7 +304,7 @@ def timeline_figure(
         f" (first {MAX_INPUT_LINES} of {features} features)" if features > MAX_INPUT_LINES else ""
     )
     layout["annotations"].append(_row_title(input_title, "x", domains[0][1], right))
-    data += _input_traces(x)
+    data += _input_traces(x, step_labels)
     lo, hi = float(np.min(x[:, :MAX_INPUT_LINES])) - 0.1, float(np.max(x[:, :MAX_INPUT_LINES])) + 0.1
     layout["yaxis"]["range"] = [lo, hi]
     spans.append((lo, hi))
