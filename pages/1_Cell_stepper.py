@@ -34,7 +34,7 @@ CELLS = {
 KIND_LABELS = {**ui.KIND_LABELS, "lstm1997": "LSTM 1997"}
 HISTORY = (
     "**History.** This is the LSTM of Hochreiter & Schmidhuber (1997): its cell state only accumulates, "
-    "c_t = c_{t−1} + i_t ⊙ g_t, so the gradient along c passes back unchanged (the constant error carousel). "
+    "cₜ = cₜ₋₁ + iₜ ⊙ gₜ, so the gradient along c passes back unchanged (the constant error carousel). "
     'The forget gate came three years later with Gers, Schmidhuber & Cummins (2000), "Learning to forget": '
     "a cell state that only accumulates can grow without bound on long input streams."
 )
@@ -312,6 +312,7 @@ def draw_forward(shown: dict) -> None:
             detail=detail if with_detail else None,
             detail_px=stepper.DETAIL_PX if with_rows else PRESENT_DETAIL_PX,
             step_labels=offer.step_labels if offer is not None else (),
+            projector=present,
         )
 
     rows = tuple(S["rows"]) if with_rows else ()
@@ -329,28 +330,42 @@ def show_backward() -> None:
     """The backward view: a loss at the last step, its gradient at every step and unit, played backwards."""
     unit, loss = int(S["unit"]), S["loss"]
     records = {k: engine_backward.backward_pass(ui.cell_of(r), r.x, loss, unit) for k, r in runs.items()}
-    st.caption(
+    words = (
         "Colour is the gradient of the loss at the last step: teal positive, brown negative, and its darkness the "
         "power of ten (the colour bar); white is below the bar's last power. **◀ Play backwards** runs from the "
         "loss back to the first step; the arrows' width on the diagram follows the size of what they carry. "
         + backward_text.caption(records, unit)
     )
-
+    if not present:  # on a projector the words go under the figure, as the forward view's
+        st.caption(words)
     start = int(S["step"]) if "stepper.picked" in st.session_state else None  # a clicked step; else the loss's
+    with_rows, with_detail = not present or show == "rows", not present or show == "diagram"
 
     def build():
-        return backward_view.backward_figure(records, list(S["rows"]), detail=S["detail_kind"], unit=unit, step=start)
+        return backward_view.backward_figure(
+            records,
+            list(S["rows"]),
+            detail=S["detail_kind"],
+            unit=unit,
+            step=start,
+            overview=with_rows,
+            with_detail=with_detail,
+            detail_px=stepper.DETAIL_PX if with_rows else PRESENT_DETAIL_PX,
+            projector=present,
+        )
 
-    view_key = ("backward", config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start)
+    view_key = ("backward", config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start, present, show)
     if personal is None:
         fig = ui.shared_figure(("stepper-backward", *view_key), tagged(build, view_key))
     else:
         fig = tagged(build, (view_key, personal))()
     remember_pick_layers(fig)
-    ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
+    ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
     player.keyboard_player(
         ui.PRESENTER_FONT if present else 17, backward=True, view=view_token(view_key), keep=keep_step()
     )
+    if present:
+        st.caption(words)
     with st.expander("The backward equations, in symbols (the figure shows them with the numbers)"):
         for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind]:
             st.latex(equation)
@@ -417,7 +432,7 @@ if runs:
     if S["detail_kind"] not in runs:
         S["detail_kind"] = first.kind
 
-    c1, c2, c3, *c4 = st.columns([2, 2, 3, 3] if present and not backward else [1, 2, 2])
+    c1, c2, c3, *c4 = st.columns([2, 2, 3, 3] if present else [1, 2, 2])
     c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
     if c4:
         show = c4[0].radio("Show", list(SHOWS), format_func=SHOWS.get, key="stepper.present_show", horizontal=True)
@@ -431,12 +446,14 @@ if runs:
             key=S.key("detail_kind"),
         )
     run = runs[S["detail_kind"]]
-    if run.kind == "lstm1997":
+    if run.kind == "lstm1997" and not present:
         st.info(HISTORY + " " + growth_sentence(run), icon="📜")
     if backward:
         show_backward()
     else:
         show_forward()
+    if run.kind == "lstm1997" and present:  # on a projector the figure first, the history under it
+        st.info(HISTORY + " " + growth_sentence(run), icon="📜")
     if run.kind != "rnn":
         st.markdown(
             "**Whole run: share of saturated gate values** (sigmoid gates below 0.1 or above 0.9; "
