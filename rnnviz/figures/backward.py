@@ -352,7 +352,8 @@ def backward_figure(
         data.append(_marker(step, a, b, "" if r == 1 else str(r)))
     if with_detail:
         gap = 95 if projector else 70  # px under the last row for its ticks and "time step t" (larger type)
-        animated += _detail(data, layout, record, unit, step, scale, n_rows + 1, bottom - gap / (heat_px + under))
+        top = bottom - gap / (heat_px + under)
+        animated += _detail(data, layout, record, unit, step, scale, n_rows + 1, top, brief=projector)
     arrows = ARROWS[record.kind]
     values = {t: diagram_values(record, t, unit) for t in range(T)} if with_detail else {}
     boxes = data[animated[len(spans) + len(arrows)]] if with_detail else None
@@ -376,7 +377,8 @@ def backward_figure(
                 )
             )
             frame_data.append(dict(type="scatter", text=_labels(record, v)))
-            frame_data.append(dict(type="scatter", text=[plain(line) for line in equation_lines(record, t, unit)]))
+            lines = equation_lines(record, t, unit, brief=projector)
+            frame_data.append(dict(type="scatter", text=[plain(line) for line in lines]))
         frames.append(dict(name=str(t), traces=animated, data=frame_data))
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
     layout["updatemenus"][0]["buttons"][0]["label"] = "◀ Play backwards"
@@ -385,13 +387,14 @@ def backward_figure(
     return fig
 
 
-
-
-def _detail(data: list, layout: dict, record: BackwardRecord, unit: int, step: int, scale, n: int, top: float):
+def _detail(
+    data: list, layout: dict, record: BackwardRecord, unit: int, step: int, scale, n: int, top: float, brief: bool
+):
     """The detail under the rows, added to ``data`` and ``layout`` on axes ``n`` and ``n + 1``: the diagram
-    (left) and the equations (right). Returns the indices of its traces, which the frames update."""
+    (left) and the equations (right; ``brief``: equation_lines'). Returns the indices of its traces, which the
+    frames update."""
     dx, dy, ex, ey = f"x{n}", f"y{n}", f"x{n + 1}", f"y{n + 1}"
-    n_lines = len(equation_lines(record, step, unit))
+    n_lines = len(equation_lines(record, step, unit, brief))
     layout[f"xaxis{n}"] = dict(domain=[0.0, 0.48], anchor=dy, visible=False, range=list(CANVAS_X), fixedrange=True)
     layout[f"yaxis{n}"] = dict(
         domain=[0.0, top], anchor=dx, visible=False, range=list(diagram.CANVAS_Y), fixedrange=True
@@ -432,6 +435,6 @@ def _detail(data: list, layout: dict, record: BackwardRecord, unit: int, step: i
             cliponaxis=False,
         )
     )
-    data.append(_line_trace(equation_lines(record, step, unit), ex, ey))
+    data.append(_line_trace(equation_lines(record, step, unit, brief), ex, ey))
     data[-1]["textfont"]["size"] = FONT_SIZE - 3  # longer lines than the forward view's
     return list(range(first, len(data)))

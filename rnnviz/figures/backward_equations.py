@@ -104,9 +104,11 @@ def backward_equations(record: BackwardRecord, t: int, unit: int) -> list[Equati
     ]
 
 
-def equation_lines(record: BackwardRecord, t: int, unit: int) -> list[str]:
+def equation_lines(record: BackwardRecord, t: int, unit: int, brief: bool = False) -> list[str]:
     """The detail's lines for step t and ``unit``: a heading, what arrives at h_t, one line per equation
-    ("name = products of shown numbers = result"), and the running products."""
+    ("name = products of shown numbers = result"), and the running products. ``brief`` (a projector's short
+    screen) keeps the lines that carry the gradient back (dc_t, dh_t-1, dc_t-1) and leaves out the gates'
+    pre-activations, whose numbers the diagram's boxes show."""
     v = record.at(t, unit)
     kind = record.kind
     arrives = "from the loss" if t == record.steps - 1 else "from step t+1"
@@ -114,7 +116,8 @@ def equation_lines(record: BackwardRecord, t: int, unit: int) -> list[str]:
         f"<b>{MODEL_NAMES[kind]} unit {unit} at step t = {t}</b>",
         f"{_q('h', 'dh<sub>t</sub>')} = {fmt(v['d_h'])}  ← {arrives}",
     ]
-    lines += [e.line() for e in backward_equations(record, t, unit)]
+    kept = [e for e in backward_equations(record, t, unit) if not (brief and kind != "rnn" and e.name.startswith("da"))]
+    lines += [e.line() for e in kept]
     if kind == "rnn":
         weights = f"(W<sub>hh</sub><sup>T</sup>da<sub>t</sub>)[{unit}]"
         lines.append(f"{_q('h', 'dh<sub>t−1</sub>')} = {weights} = {fmt(v['d_h_prev'])}")
