@@ -1,6 +1,10 @@
-"""Cell stepper: one sequence into an RNN, LSTM or GRU, played step by step in the browser."""
+"""Cell stepper: one sequence into an RNN, LSTM, GRU or the 1997 LSTM, played step by step in the browser.
 
-import hashlib
+Longer than a thin page: two passes (forward, backward), each with a presenter layout, clicks on the figure, an
+uploaded model and a model handed over from another page. What it shows is built elsewhere: the runs in
+engine.studies and engine.backward, the figures in figures.stepper and figures.backward, the keyboard and the
+kept step in app.player."""
+
 from dataclasses import replace
 from pathlib import Path
 
@@ -92,14 +96,14 @@ def apply_pick() -> None:
     if st.session_state.get("stepper.picked") == mark:
         return  # this click was applied already
     st.session_state["stepper.picked"] = mark
-    st.session_state["stepper.picked_now"] = True  # this run's figure starts at the clicked step
+    st.session_state[player.CHOSEN] = True  # this run's figure starts at the clicked step
     S["step"], S["unit"] = step, unit
     kind_of = st.session_state.get("stepper.pick_kinds", {})
     if mark[2] in kind_of:
         S["detail_kind"] = kind_of[mark[2]]
 
 
-st.session_state["stepper.picked_now"] = False
+st.session_state[player.CHOSEN] = False
 apply_pick()
 
 with st.sidebar:
@@ -318,12 +322,14 @@ def draw_forward(shown: dict) -> None:
     rows = tuple(S["rows"]) if with_rows else ()
     view_key = (config, kind, view, rows, with_detail, int(S["unit"]), S["detail_kind"], int(S["step"]))
     if personal is None:  # the same view for every session that asks for it: built once per server
-        fig = ui.shared_figure(("stepper", *view_key), tagged(build, view_key))
+        fig = ui.shared_figure(("stepper", *view_key), player.tagged(build, view_key))
     else:
-        fig = tagged(build, (view_key, personal))()
+        fig = player.tagged(build, (view_key, personal))()
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
-    player.keyboard_player(ui.PRESENTER_FONT if present else 17, view=view_token(view_key), keep=keep_step())
+    player.keyboard_player(
+        ui.PRESENTER_FONT if present else 17, view=player.view_token(view_key), keep=player.keep_step(st.session_state)
+    )
 
 
 def show_backward() -> None:
@@ -356,13 +362,16 @@ def show_backward() -> None:
 
     view_key = ("backward", config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start, present, show)
     if personal is None:
-        fig = ui.shared_figure(("stepper-backward", *view_key), tagged(build, view_key))
+        fig = ui.shared_figure(("stepper-backward", *view_key), player.tagged(build, view_key))
     else:
-        fig = tagged(build, (view_key, personal))()
+        fig = player.tagged(build, (view_key, personal))()
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
     player.keyboard_player(
-        ui.PRESENTER_FONT if present else 17, backward=True, view=view_token(view_key), keep=keep_step()
+        ui.PRESENTER_FONT if present else 17,
+        backward=True,
+        view=player.view_token(view_key),
+        keep=player.keep_step(st.session_state),
     )
     if present:
         st.caption(words)
@@ -379,29 +388,6 @@ def growth_sentence(run: studies.Run) -> str:
     marks = sorted({max(T // 4 - 1, 0), max(T // 2 - 1, 0), T - 1})
     said = ", ".join(f"{size[t]:.2f} at step {t}" for t in marks)
     return f"Here the largest |c_t| is {said}."
-
-
-def view_token(view_key) -> str:
-    """A short name for one built view: the figure carries it (layout.meta.view) and so does its keyboard player,
-    which keeps the learner's step when a changed setting rebuilds the figure (rnnviz/app/player.py)."""
-    return hashlib.sha1(repr(view_key).encode()).hexdigest()[:12]
-
-
-def tagged(build, view_key):
-    """``build`` with the view's token put in the figure's layout.meta (beside what the builder put there)."""
-
-    def built():
-        fig = build()
-        fig.layout.meta = {**(fig.layout.meta or {}), "view": view_token(view_key)}
-        return fig
-
-    return built
-
-
-def keep_step() -> bool:
-    """Whether the browser should put the figure back on the step the learner was on: yes, unless this run's
-    step is a choice of its own (a click on a cell picked it)."""
-    return not st.session_state.get("stepper.picked_now", False)
 
 
 def remember_pick_layers(fig) -> None:

@@ -6,9 +6,15 @@ them (issue 23). This block is a small same-origin iframe (``st.components.v1.ht
 page's animated figure (the first plot with frames) in ``window.parent.document`` and drives it the way its own
 controls do: Play and Pause dispatch a click on the figure's own buttons (so a backward pass plays backwards, as
 its button and this one say), a step calls ``Plotly.animate`` with the slider step's own arguments. The slider
-follows (it is bound to the frames), and the step read back from it is announced in a live region."""
+follows (it is bound to the frames), and the step read back from it is announced in a live region.
+
+The step lives in the browser, so the player also keeps it when a changed setting rebuilds the figure
+(``KEEP_JS``): a page tags each figure (:func:`tagged`) and tells the player its token (:func:`view_token`)
+and whether to keep the step this time (:func:`keep_step`)."""
 
 from __future__ import annotations
+
+import hashlib
 
 import streamlit.components.v1 as components
 
@@ -125,3 +131,33 @@ def keyboard_player(font_px: int = 17, backward: bool = False, view: str = "", k
         kept = KEEP_JS % {"view": json.dumps(view), "keep": json.dumps(bool(keep)), "slot": json.dumps(slot)}
     fields = {"px": font_px, "narrow": NARROW_JS, "play": play, "play_aria": aria, "keep": kept}
     components.html(_HTML % fields, height=font_px * 2 + 22)
+
+
+# --------------------------------------------------------------------------------------------------
+# Which figure a player belongs to, and whether it keeps the learner's step
+
+CHOSEN = "player.step_chosen"  # session state: True while a page's own choice (a click) sets this run's step
+
+
+def view_token(view_key) -> str:
+    """A short name for one built view (``view_key``: the page's key of what the figure shows): the figure
+    carries it in layout.meta.view (:func:`tagged`) and so does its keyboard player (``keyboard_player(view=)``)."""
+    return hashlib.sha1(repr(view_key).encode()).hexdigest()[:12]
+
+
+def tagged(build, view_key):
+    """``build`` (a function making a figure) with the view's token put in the figure's layout.meta, beside what
+    the builder put there."""
+
+    def built():
+        fig = build()
+        fig.layout.meta = {**(fig.layout.meta or {}), "view": view_token(view_key)}
+        return fig
+
+    return built
+
+
+def keep_step(state) -> bool:
+    """Whether the player should put a rebuilt figure back on the step the learner was on (``state``:
+    ``st.session_state``): yes, unless the page chose this run's step itself (it set ``state[CHOSEN]``)."""
+    return not state.get(CHOSEN, False)
