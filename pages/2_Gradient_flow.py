@@ -242,6 +242,13 @@ if result is not None:
             "steps. A tanh RNN cannot keep $\\gamma\\sigma_{\\max}$ near 1 without also saturating: with "
             "ρ above 1 its units saturate, $\\tanh'$ drops, and the gradient vanishes anyway."
         )
+        st.markdown(
+            "The 1997 LSTM (Hochreiter & Schmidhuber) had no forget gate: $c_t = c_{t-1} + i_t \\odot g_t$, so "
+            "along its cell state each step back multiplies by exactly 1, the *constant error carousel* (its card "
+            "and the caption under the figure read that factor from the engine). Nothing along c is forgotten, "
+            "neither the gradient nor the state, which can grow without bound on a long input: the forget gate came "
+            "with Gers, Schmidhuber & Cummins (2000), *Learning to forget*."
+        )
 
     # ---- which steps reach the loss ---------------------------------------------------------------------
     st.subheader("Which steps can still change the loss?")
