@@ -472,5 +472,7 @@ with st.expander("How to read this page"):
         "- **The RNN** has no cell state: everything it remembers is re-squashed through tanh at every step.\n"
         "- **Backward** shows the gradient of a loss at the last step, computed by the engine's backpropagation: "
         "the RNN's shrinks by W_hhᵀ and tanh' at every step back; the LSTM's cell state passes it on times f.\n"
+        "- **The 1997 LSTM** has no forget gate: its cell state only adds up, and the backward view shows dc passed "
+        "back times exactly 1 at every step.\n"
         "- The cells are untrained (PyTorch's initialisation, seeded); the Training lab shows trained ones."
     )

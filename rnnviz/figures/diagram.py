@@ -1,6 +1,7 @@
-"""The cell diagram: the textbook picture of one RNN, LSTM or GRU unit, as geometry (boxes, operations and
-wires on a 12 x 7 canvas) and as Plotly pieces. The boxes are one scatter trace, so an animation frame can
-recolour and relabel them for each step; wires and operations are layout shapes that never change.
+"""The cell diagram: the textbook picture of one RNN, LSTM, GRU or 1997 LSTM (no forget gate) unit, as geometry
+(boxes, operations and wires on a 12 x 7 canvas) and as Plotly pieces. The boxes are one scatter trace, so an
+animation frame can recolour and relabel them for each step; wires and operations are layout shapes that never
+change.
 
 Each box is filled with its value's colour on the heatmaps' scale, outlined in the quantity's own colour, and
 labelled with its name and number.
