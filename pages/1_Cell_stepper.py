@@ -1,11 +1,17 @@
-"""Cell stepper: one sequence into an RNN, LSTM or GRU, played step by step in the browser."""
+"""Cell stepper: one sequence into an RNN, LSTM, GRU or the 1997 LSTM, played step by step in the browser.
+
+Longer than a thin page: two passes (forward, backward), each with a presenter layout, clicks on the figure, an
+uploaded model and a model handed over from another page. What it shows is built elsewhere: the runs in
+engine.studies and engine.backward, the figures in figures.stepper and figures.backward, the keyboard and the
+kept step in app.player."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from rnnviz.app import player, ui
+from rnnviz.app import handoff, player, ui
 from rnnviz.engine import analysis, inputs, studies
 from rnnviz.engine import backward as engine_backward
 from rnnviz.figures import backward as backward_view
@@ -22,8 +28,22 @@ ui.setup_page(
     "step the slider is on. Click a hidden-state cell to pick its step and unit.",
 )
 
-CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (plain)", "all": "All three, same input", "rnn_lstm": "RNN and LSTM"}
+CELLS = {
+    "lstm": "LSTM",
+    "gru": "GRU",
+    "rnn": "RNN (plain)",
+    "lstm1997": "LSTM 1997 (no forget gate)",
+    "all": "All three, same input",  # the three cells the lessons compare (the 1997 LSTM is a history lesson)
+    "rnn_lstm": "RNN and LSTM",
+}
 SEVERAL = {"all": ["rnn", "lstm", "gru"], "rnn_lstm": ["rnn", "lstm"]}  # the choices that show several cells
+KIND_LABELS = {**ui.KIND_LABELS, "lstm1997": "LSTM 1997"}
+HISTORY = (
+    "**History.** This is the LSTM of Hochreiter & Schmidhuber (1997): its cell state only accumulates, "
+    "cₜ = cₜ₋₁ + iₜ ⊙ gₜ, so the gradient along c passes back unchanged (the constant error carousel). "
+    'The forget gate came three years later with Gers, Schmidhuber & Cummins (2000), "Learning to forget": '
+    "a cell state that only accumulates can grow without bound on long input streams."
+)
 VIEWS = {
     "effect": "the input's effect (minus the same cell fed zeros)",
     "values": "the values themselves",
@@ -53,7 +73,7 @@ S = ui.Settings(
         ui.Setting("rows", FOCUS, options=ROWS, many=True),
         ui.Setting("step", 0, low=0, high=499),
         ui.Setting("unit", 0, low=0, high=255),
-        ui.Setting("detail_kind", "lstm", options=("rnn", "lstm", "gru")),
+        ui.Setting("detail_kind", "lstm", options=("rnn", "lstm", "gru", "lstm1997")),
         ui.Setting("pass", "forward", options=tuple(PASSES)),
         ui.Setting("loss", "unit", options=tuple(engine_backward.LOSSES)),
     ],
@@ -78,12 +98,14 @@ def apply_pick() -> None:
     if st.session_state.get("stepper.picked") == mark:
         return  # this click was applied already
     st.session_state["stepper.picked"] = mark
+    st.session_state[player.CHOSEN] = True  # this run's figure starts at the clicked step
     S["step"], S["unit"] = step, unit
     kind_of = st.session_state.get("stepper.pick_kinds", {})
     if mark[2] in kind_of:
         S["detail_kind"] = kind_of[mark[2]]
 
 
+st.session_state[player.CHOSEN] = False
 apply_pick()
 
 with st.sidebar:
@@ -107,8 +129,9 @@ with st.sidebar:
         6.0,
         step=0.5,
         key=S.key("forget_bias"),
-        disabled=kind == "rnn",
-        help="Sets the LSTM's forget-gate bias (the GRU's update gate). Large = keep memory longer.",
+        disabled=kind in ("rnn", "lstm1997"),
+        help="Sets the LSTM's forget-gate bias (the GRU's update gate). Large = keep memory longer. "
+        "The 1997 LSTM has no forget gate.",
     )
     st.slider("Recurrent weight scale (spectral radius of W_hh)", 0.25, 2.0, step=0.05, key=S.key("spectral_radius"))
     if kind in ("rnn", *SEVERAL):
@@ -153,13 +176,15 @@ config = studies.CellConfig(
 
 def load_runs() -> tuple[dict, dict]:
     """The runs to show, and the same cells fed zeros (for the effect view); ({}, {}) after a message."""
+    if offer is not None:  # a model another page handed over (rnnviz/app/handoff.py), on its own input
+        return show_offer(offer)
     if upload is not None:
         data = upload.getvalue()
         run = ui.guarded(ui.cached_uploaded_run, data, S["nonlinearity"], config)
         if run is None:
             return {}, {}
         st.info(
-            f"Showing your uploaded {ui.KIND_LABELS[run.kind]} ({run.h.shape[1]} units, {run.x.shape[1]} inputs). "
+            f"Showing your uploaded {KIND_LABELS[run.kind]} ({run.h.shape[1]} units, {run.x.shape[1]} inputs). "
             "Remove the file to go back to the generated cell.",
             icon="📦",
         )
@@ -171,6 +196,24 @@ def load_runs() -> tuple[dict, dict]:
             return {}, {}
         runs[k], quiet[k] = run, ui.cached_silence(replace(config, kind=k))
     return runs, quiet
+
+
+def show_offer(item: handoff.Offer) -> tuple[dict, dict]:
+    """The offered model run on the offered input, and on zeros (the effect view), with a box that says whose
+    model this is, links back to where it came from, and dismisses it."""
+    cell = item.cell()
+    run = studies.run(cell, item.x)
+    source = Path(item.source).stem.lstrip("0123456789_").replace("_", " ")
+    with st.container(border=True):
+        st.info(
+            f"Showing {ui.literal(item.title)}: a {KIND_LABELS.get(run.kind, run.kind)} with {run.h.shape[1]} units, "
+            f"fed its own {run.h.shape[0]} steps. The sidebar's cell settings apply to the generated cell.",
+            icon="🤝",
+        )
+        left, right = st.columns(2)
+        left.page_link(item.source, label=f"Back to {source}", icon="↩️")
+        right.button("Show the generated cell again", on_click=handoff.dismiss, args=(st.session_state,))
+    return {run.kind: run}, {run.kind: studies.run(cell, np.zeros_like(item.x))}
 
 
 def arrays(run: studies.Run, quiet: studies.Run) -> dict[str, np.ndarray]:
@@ -200,7 +243,7 @@ def panels_for(runs: dict, shown: dict) -> list[stepper.Panel]:
         }
     panels = []
     for k, run in runs.items():
-        prefix = f"{ui.KIND_LABELS[k]}: " if len(runs) > 1 else ""
+        prefix = f"{KIND_LABELS[k]}: " if len(runs) > 1 else ""
         values = shown[k]
         own = {p.quantity: p.scale for p in stepper.trace_panels(k, run.h, run.c, run.gates)}  # the values' scales
         for q in ROWS:
@@ -224,7 +267,7 @@ def effect_caption(shown: dict) -> str:
             if peak == 0:
                 continue
             left = float(size[-1]) / peak
-            parts.append(f"{ui.KIND_LABELS[k]} {q}: {left:.0%} of its largest effect is left at the last step")
+            parts.append(f"{KIND_LABELS[k]} {q}: {left:.0%} of its largest effect is left at the last step")
     return "; ".join(parts) + "." if parts else "The input has no effect at these settings."
 
 
@@ -274,46 +317,79 @@ def draw_forward(shown: dict) -> None:
             step=int(S["step"]),
             detail=detail if with_detail else None,
             detail_px=stepper.DETAIL_PX if with_rows else PRESENT_DETAIL_PX,
+            step_labels=offer.step_labels if offer is not None else (),
+            projector=present,
         )
 
-    if upload is None:  # the same view for every session that asks for it: built once per server
-        rows = tuple(S["rows"]) if with_rows else ()
-        view_key = (config, kind, view, rows, with_detail, int(S["unit"]), S["detail_kind"], int(S["step"]))
-        fig = ui.shared_figure(("stepper", *view_key), build)
+    rows = tuple(S["rows"]) if with_rows else ()
+    view_key = (config, kind, view, rows, with_detail, int(S["unit"]), S["detail_kind"], int(S["step"]))
+    if personal is None:  # the same view for every session that asks for it: built once per server
+        fig = ui.shared_figure(("stepper", *view_key), player.tagged(build, view_key))
     else:
-        fig = build()
+        fig = player.tagged(build, (view_key, personal))()
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
-    player.keyboard_player(ui.PRESENTER_FONT if present else 17)
+    player.keyboard_player(
+        ui.PRESENTER_FONT if present else 17, view=player.view_token(view_key), keep=player.keep_step(st.session_state)
+    )
 
 
 def show_backward() -> None:
     """The backward view: a loss at the last step, its gradient at every step and unit, played backwards."""
     unit, loss = int(S["unit"]), S["loss"]
     records = {k: engine_backward.backward_pass(ui.cell_of(r), r.x, loss, unit) for k, r in runs.items()}
-    st.caption(
+    words = (
         "Colour is the gradient of the loss at the last step: teal positive, brown negative, and its darkness the "
         "power of ten (the colour bar); white is below the bar's last power. **◀ Play backwards** runs from the "
         "loss back to the first step; the arrows' width on the diagram follows the size of what they carry. "
         + backward_text.caption(records, unit)
     )
-
+    if not present:  # on a projector the words go under the figure, as the forward view's
+        st.caption(words)
     start = int(S["step"]) if "stepper.picked" in st.session_state else None  # a clicked step; else the loss's
+    with_rows, with_detail = not present or show == "rows", not present or show == "diagram"
 
     def build():
-        return backward_view.backward_figure(records, list(S["rows"]), detail=S["detail_kind"], unit=unit, step=start)
+        return backward_view.backward_figure(
+            records,
+            list(S["rows"]),
+            detail=S["detail_kind"],
+            unit=unit,
+            step=start,
+            overview=with_rows,
+            with_detail=with_detail,
+            detail_px=stepper.DETAIL_PX if with_rows else PRESENT_DETAIL_PX,
+            projector=present,
+        )
 
-    if upload is None:
-        view_key = (config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start)
-        fig = ui.shared_figure(("stepper-backward", *view_key), build)
+    view_key = ("backward", config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start, present, show)
+    if personal is None:
+        fig = ui.shared_figure(("stepper-backward", *view_key), player.tagged(build, view_key))
     else:
-        fig = build()
+        fig = player.tagged(build, (view_key, personal))()
     remember_pick_layers(fig)
-    ui.show_figure(fig, key="stepper.timeline", on_select="rerun")
-    player.keyboard_player(ui.PRESENTER_FONT if present else 17)
+    ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
+    player.keyboard_player(
+        ui.PRESENTER_FONT if present else 17,
+        backward=True,
+        view=player.view_token(view_key),
+        keep=player.keep_step(st.session_state),
+    )
+    if present:
+        st.caption(words)
     with st.expander("The backward equations, in symbols (the figure shows them with the numbers)"):
         for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind]:
             st.latex(equation)
+
+
+def growth_sentence(run: studies.Run) -> str:
+    """How far this run's cell state went, from its numbers: the largest |c_t| over units at a quarter of the
+    way, halfway and at the last step."""
+    size = np.max(np.abs(run.c), axis=1)  # (T,)
+    T = size.shape[0]
+    marks = sorted({max(T // 4 - 1, 0), max(T // 2 - 1, 0), T - 1})
+    said = ", ".join(f"{size[t]:.2f} at step {t}" for t in marks)
+    return f"Here the largest |c_t| is {said}."
 
 
 def remember_pick_layers(fig) -> None:
@@ -324,7 +400,13 @@ def remember_pick_layers(fig) -> None:
     }
 
 
+offer = handoff.current(st.session_state)
+# a model of this session's own (an offer, an upload) is drawn for this session alone; its name keys the figure
+personal = ("offer", id(offer), offer.title) if offer is not None else (upload.file_id if upload is not None else None)
 runs, quiet = load_runs()
+if runs:  # the step and unit kept across a changed setting, clamped to what the new run has (the URL says so)
+    S["step"] = min(int(S["step"]), next(iter(runs.values())).h.shape[0] - 1)
+    S["unit"] = min(int(S["unit"]), next(iter(runs.values())).h.shape[1] - 1)
 S.sync_url()
 if runs:
     first = next(iter(runs.values()))
@@ -335,12 +417,10 @@ if runs:
             "The heatmap shows it clipped to the colour range; lower the scale to see it settle.",
             icon="💥",
         )
-    S["step"] = min(int(S["step"]), T - 1)
-    S["unit"] = min(int(S["unit"]), H - 1)
     if S["detail_kind"] not in runs:
         S["detail_kind"] = first.kind
 
-    c1, c2, c3, *c4 = st.columns([2, 2, 3, 3] if present and not backward else [1, 2, 2])
+    c1, c2, c3, *c4 = st.columns([2, 2, 3, 3] if present else [1, 2, 2])
     c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
     if c4:
         show = c4[0].radio("Show", list(SHOWS), format_func=SHOWS.get, key="stepper.present_show", horizontal=True)
@@ -349,15 +429,19 @@ if runs:
         c2.radio(
             "Model on the diagram",
             list(runs),
-            format_func=ui.KIND_LABELS.get,
+            format_func=KIND_LABELS.get,
             horizontal=True,
             key=S.key("detail_kind"),
         )
     run = runs[S["detail_kind"]]
+    if run.kind == "lstm1997" and not present:
+        st.info(HISTORY + " " + growth_sentence(run), icon="📜")
     if backward:
         show_backward()
     else:
         show_forward()
+    if run.kind == "lstm1997" and present:  # on a projector the figure first, the history under it
+        st.info(HISTORY + " " + growth_sentence(run), icon="📜")
     if run.kind != "rnn":
         st.markdown(
             "**Whole run: share of saturated gate values** (sigmoid gates below 0.1 or above 0.9; "
@@ -365,7 +449,7 @@ if runs:
             "ln(1/2) / ln(m) steps)."
         )
         saturation = analysis.gate_saturation(run)  # a Run carries the same kind and gates as a Trace
-        half = analysis.memory_half_life(run)
+        half = [float("inf")] if run.kind == "lstm1997" else analysis.memory_half_life(run)  # nothing forgets
         cols = st.columns(len(saturation) + 1)
         for col, (name, frac) in zip(cols, saturation.items(), strict=False):
             col.metric(name, f"{100 * frac:.0f}%")
@@ -390,5 +474,7 @@ with st.expander("How to read this page"):
         "- **The RNN** has no cell state: everything it remembers is re-squashed through tanh at every step.\n"
         "- **Backward** shows the gradient of a loss at the last step, computed by the engine's backpropagation: "
         "the RNN's shrinks by W_hhᵀ and tanh' at every step back; the LSTM's cell state passes it on times f.\n"
+        "- **The 1997 LSTM** has no forget gate: its cell state only adds up, and the backward view shows dc passed "
+        "back times exactly 1 at every step.\n"
         "- The cells are untrained (PyTorch's initialisation, seeded); the Training lab shows trained ones."
     )

@@ -4,18 +4,19 @@ import numpy as np
 import streamlit as st
 
 from rnnviz.app import ui
-from rnnviz.engine import inputs, studies
+from rnnviz.engine import cells, inputs, studies
 from rnnviz.figures import common
 from rnnviz.figures import gradient_flow as gfig
-from rnnviz.figures.theme import LINE_COLORS, MODEL_SYMBOLS, TEXT_COLORS
+from rnnviz.figures.theme import LINE_COLORS, MODEL_COLORS, MODEL_DASH, MODEL_SYMBOLS, TEXT_COLORS
 
 ui.setup_page(
     "gradient",
     "Gradient flow",
     "📉",
     "Learning to use something seen k steps ago needs a gradient that travels k steps back. Here a loss sits "
-    "at the last step and the engine backpropagates it through the RNN, the LSTM and the GRU, all fed the same "
-    "input. The thick curves are measured; thin dash-dot curves are theory, drawn beside them and named so.",
+    "at the last step and the engine backpropagates it through the RNN, the LSTM, the GRU and the 1997 LSTM "
+    "(no forget gate), all fed the same input. The thick curves are measured; thin dash-dot curves are theory, "
+    "drawn beside them and named so.",
 )
 
 CLIP_OPTIONS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
@@ -108,9 +109,9 @@ config = studies.CellConfig(
 )
 
 
-@st.cache_data(max_entries=32, show_spinner="Backpropagating through three models...")
+@st.cache_data(max_entries=32, show_spinner="Backpropagating through four models...")
 def study(config: studies.CellConfig) -> studies.GradientStudy:
-    return studies.gradient_study(config)
+    return studies.gradient_study(config, cells.ALL_KINDS)
 
 
 @st.cache_data(max_entries=32, show_spinner="Training the RNN twice...")
@@ -134,7 +135,7 @@ present = ui.presenting()
 result = ui.guarded(study, config)
 if result is not None:
     models = result.models
-    rnn, lstm, gru = models["rnn"], models["lstm"], models["gru"]
+    rnn, lstm, gru, old = models["rnn"], models["lstm"], models["gru"], models["lstm1997"]
 
     # On a projector the lag figure comes first (under the title), its words and the readout under it.
     first, second = st.container(), st.container()
@@ -143,13 +144,14 @@ if result is not None:
         # ---- the readout ----------------------------------------------------------------------------------
         st.subheader("Regime and memory horizon")
         st.caption(gfig.CARD_RULES)
-        cols = [c for row in (st.columns(2), st.columns(2)) for c in row]
-        rows = [
+        rows = [  # the hidden states on the first row, the two cell-state paths (with and without f) on the second
             ("RNN: dL/dh", rnn.h_norm),
             ("LSTM: dL/dh", lstm.h_norm),
-            ("LSTM: dL/dc (cell path)", lstm.c_norm),
             ("GRU: dL/dh", gru.h_norm),
+            ("LSTM: dL/dc (cell path)", lstm.c_norm),
+            ("LSTM 1997: dL/dc (no forget gate)", old.c_norm),
         ]
+        cols = [c for row in (st.columns(3), st.columns(3)) for c in row][: len(rows)]
         for col, (name, norms) in zip(cols, rows, strict=True):
             card = gfig.regime_card(norms)  # from the curve the lag figure draws
             with col.container(border=True):
@@ -177,6 +179,7 @@ if result is not None:
         "LSTM dL/dh": (lstm.h_norm, *common.model_style("lstm"), MODEL_SYMBOLS["lstm"]),
         "LSTM dL/dc": (lstm.c_norm, LINE_COLORS["c"], "solid", "triangle-up"),
         "GRU  dL/dh": (gru.h_norm, *common.model_style("gru"), MODEL_SYMBOLS["gru"]),
+        "LSTM 1997 dL/dc": (old.c_norm, MODEL_COLORS["lstm1997"], MODEL_DASH["lstm1997"], "star"),
     }
     growth = result.sigma_max  # gamma = 1 for tanh and relu
     theory = {"LSTM Π forget gates": (lstm.theory, TEXT_COLORS["c"], "longdashdot")}
@@ -210,6 +213,7 @@ if result is not None:
     if any("clipped" in str(t.get("name", "")) for t in lag_fig.spec["data"]):
         notes.append("A theory curve that leaves the chart is cut where it leaves (it says so in the legend).")
     st.caption(" ".join(notes))
+    st.caption(gfig.carousel_sentence(old.c_factor, old.c_norm, lag))
 
     with st.expander("Why the product shrinks or grows (theory)", expanded=False):
         st.markdown("Backpropagation through the RNN multiplies by one Jacobian per step:")
@@ -238,6 +242,13 @@ if result is not None:
             "steps. A tanh RNN cannot keep $\\gamma\\sigma_{\\max}$ near 1 without also saturating: with "
             "ρ above 1 its units saturate, $\\tanh'$ drops, and the gradient vanishes anyway."
         )
+        st.markdown(
+            "The 1997 LSTM (Hochreiter & Schmidhuber) had no forget gate: $c_t = c_{t-1} + i_t \\odot g_t$, so "
+            "along its cell state each step back multiplies by exactly 1, the *constant error carousel* (its card "
+            "and the caption under the figure read that factor from the engine). Nothing along c is forgotten, "
+            "neither the gradient nor the state, which can grow without bound on a long input: the forget gate came "
+            "with Gers, Schmidhuber & Cummins (2000), *Learning to forget*."
+        )
 
     # ---- which steps reach the loss ---------------------------------------------------------------------
     st.subheader("Which steps can still change the loss?")
@@ -246,6 +257,7 @@ if result is not None:
         "LSTM h": padded(lstm.h_norm, oldest_first=True),
         "LSTM c": padded(lstm.c_norm, oldest_first=True),
         "GRU h": padded(gru.h_norm, oldest_first=True),
+        "LSTM 1997 c": padded(old.c_norm, oldest_first=True),
         "RNN input x": padded(rnn.x_norm, oldest_first=True),
         "LSTM input x": padded(lstm.x_norm, oldest_first=True),
         "GRU input x": padded(gru.x_norm, oldest_first=True),
@@ -337,6 +349,7 @@ if result is not None:
         columns[f"{kind}_dL_dh"] = padded(m.h_norm)
         columns[f"{kind}_dL_dx"] = padded(m.x_norm)
     columns["lstm_dL_dc"] = padded(lstm.c_norm)
+    columns["lstm1997_dL_dc"] = padded(old.c_norm)
     columns["theory_rnn_bound"] = padded(rnn.theory)
     columns["theory_lstm_forget_path"] = padded(lstm.theory)
     ui.csv_download("Download the curves (CSV)", columns, "rnnviz_gradients.csv")

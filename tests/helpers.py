@@ -312,10 +312,16 @@ def ys(trace: dict) -> np.ndarray:
 
 
 def readout(at) -> dict:
-    """Each model's readout word and the caption under it."""
-    boxes = at.metric[:4]
+    """Each model's readout word and the caption under it (the cards are the metrics labelled "...: dL/d...")."""
+    boxes = [m for m in at.metric if ": dL/d" in m.label]
     details = [c.value for c in at.caption if re.match(r"^(below|never below|down to|up to|above|overflowed)", c.value)]
     return {m.label: (m.value, d) for m, d in zip(boxes, details, strict=True)}
+
+
+def metric(at, label: str) -> str:
+    """The value of the one metric whose label starts with ``label``."""
+    (value,) = [m.value for m in at.metric if m.label.startswith(label)]
+    return value
 
 
 # The Cell stepper's animated figure, read in the browser

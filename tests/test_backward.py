@@ -17,7 +17,8 @@ from rnnviz.engine.weights import init_cell
 from rnnviz.figures import backward as bview
 from rnnviz.figures import backward_equations as beq
 
-KINDS = ("rnn", "lstm", "gru")
+KINDS = ("rnn", "lstm", "gru", "lstm1997")
+LSTMS = ("lstm", "lstm1997")
 
 
 def small(kind: str, T: int = 12, H: int = 5, D: int = 2, seed: int = 3, **options):
@@ -65,14 +66,14 @@ def test_record_takes_the_engines_gradients_apart(kind, loss):
     d_h[-1] = bw.loss_gradient(loss, trace.h[-1], 2)
     grads = cell.backward(trace, d_h)
     np.testing.assert_array_equal(record.d_h, grads.h)
-    if kind == "lstm":
+    if kind in LSTMS:
         np.testing.assert_array_equal(record.d_c, grads.c)
     # what step t sends back through the recurrence is what the engine has at h_{t-1} (h0 for t = 0) ...
     np.testing.assert_allclose(record.d_h_prev[1:], grads.h[:-1] - d_h[:-1], rtol=0, atol=1e-15)
     np.testing.assert_array_equal(record.d_h_prev[0], grads.h0)
     # ... and the parts, one per weight block (and the GRU's direct path), add up to it
     np.testing.assert_allclose(sum(record.d_h_parts.values()), record.d_h_prev, rtol=1e-10, atol=1e-15)
-    if kind == "lstm":
+    if kind in LSTMS:
         np.testing.assert_allclose(record.d_c_prev[0], grads.c0, rtol=1e-12, atol=1e-15)
         o, tanh_c = trace.gates["output"], np.tanh(trace.c)
         np.testing.assert_allclose(  # d_c_t = d_h_t o_t (1 - tanh^2 c_t) + d_c_{t+1} f_{t+1}
@@ -112,6 +113,7 @@ def finite_difference(kind, cell, x, loss, unit, t, j, what, eps=1e-6):
         a_x = p["weight_ih"] @ x[t] + p["bias_ih"]
         a_h = p["weight_hh"] @ h_prev + p["bias_hh"]
         names = {"lstm": ("input", "forget", "cell", "output"), "gru": ("reset", "update", "new"), "rnn": ("a",)}
+        names["lstm1997"] = ("input", "cell", "output")
         k = names[kind].index(what)
         nudge = np.zeros(len(a_x))
         nudge[k * H + j] = sign * eps
@@ -122,6 +124,12 @@ def finite_difference(kind, cell, x, loss, unit, t, j, what, eps=1e-6):
             a = a_x + a_h + nudge
             i, f, g, o = sigmoid(a[:H]), sigmoid(a[H : 2 * H]), np.tanh(a[2 * H : 3 * H]), sigmoid(a[3 * H :])
             c_t = f * c_prev + i * g
+            out.append(loss_from(o * np.tanh(c_t), c_t, t + 1))
+        elif kind == "lstm1997":  # no forget gate: c_t = c_{t-1} + i_t g_t
+            c_prev = before.c[-1] if before else np.zeros(H)
+            a = a_x + a_h + nudge
+            i, g, o = sigmoid(a[:H]), np.tanh(a[H : 2 * H]), sigmoid(a[2 * H :])
+            c_t = c_prev + i * g
             out.append(loss_from(o * np.tanh(c_t), c_t, t + 1))
         else:
             r = sigmoid(a_x[:H] + a_h[:H] + nudge[:H])
@@ -134,14 +142,16 @@ def finite_difference(kind, cell, x, loss, unit, t, j, what, eps=1e-6):
 @pytest.mark.parametrize(
     "kind, what",
     [("rnn", "h"), ("rnn", "a"), ("lstm", "h"), ("lstm", "c"), ("lstm", "forget"), ("lstm", "output")]
-    + [("lstm", "cell"), ("gru", "h"), ("gru", "new"), ("gru", "reset"), ("gru", "update")],
+    + [("lstm", "cell"), ("gru", "h"), ("gru", "new"), ("gru", "reset"), ("gru", "update")]
+    + [("lstm1997", "h"), ("lstm1997", "c"), ("lstm1997", "input"), ("lstm1997", "cell"), ("lstm1997", "output")],
 )
 @pytest.mark.parametrize("loss", ["unit", "target"])
 def test_record_agrees_with_finite_differences(kind, what, loss):
     cell, x = small(kind)
     record = bw.backward_pass(cell, x, loss, unit=1)
     t, j = 6, 3
-    numeric = finite_difference(kind, cell, x, loss, 1, t, j, what)
+    # the 1997 cell's state only accumulates (|c| up to 7 here): a larger step keeps rounding below the check
+    numeric = finite_difference(kind, cell, x, loss, 1, t, j, what, eps=1e-5 if kind == "lstm1997" else 1e-6)
     drawn = {"h": record.d_h, "c": record.d_c}.get(what)
     analytic = (drawn if drawn is not None else record.d_gates[what])[t, j]
     assert analytic == pytest.approx(numeric, rel=1e-6, abs=1e-10)
@@ -216,7 +226,7 @@ def figure_for(kind, loss="unit", unit=1, rows=("h", "c", "forget", "update", "n
 @pytest.mark.parametrize("kind", KINDS)
 def test_heatmaps_draw_the_engines_gradients(kind):
     record, fig = figure_for(kind)
-    expected = [record.d_h] + ([record.d_c] if kind == "lstm" else [])
+    expected = [record.d_h] + ([record.d_c] if kind in LSTMS else [])
     expected += [record.d_gates[g] for g in ("forget", "update", "new") if g in record.d_gates]
     images = fig["layout"]["images"]
     assert len(images) == len(expected)
@@ -292,7 +302,8 @@ def test_equations_multiply_back_and_show_the_engines_numbers(kind, loss):
         t = int(frame["name"])
         lines = frame["data"][-1]["text"]
         assert plain(lines[0]) == f"{beq.MODEL_NAMES[kind]} unit 1 at step t = {t}"
-        expected = {"lstm": 7, "gru": 4, "rnn": 1}[kind] + (2 if kind != "rnn" else 1)  # and the running products
+        expected = {"lstm": 7, "gru": 4, "rnn": 1, "lstm1997": 6}[kind]
+        expected += 2 if kind != "rnn" else 1  # and the running products
         assert equation_checks(lines) == expected
         v = record.at(t, 1)
         for line in map(plain, lines[1:]):

@@ -122,3 +122,62 @@ def test_clicking_a_gradient_cell_picks_its_step_and_unit(page, app_url):
     assert step == 30
     assert numbers["dct"] == pytest.approx(record.at(30, 5)["d_c"], rel=5e-3)
     assert page.locator("[data-testid=stException]").count() == 0
+
+
+# The keyboard player's focused button (it lives in a same-origin iframe): its id and its focus ring
+FOCUSED = """() => { const f = document.activeElement;
+  if (!f || f.tagName !== 'IFRAME') return null;
+  const b = f.contentDocument.activeElement; const s = f.contentWindow.getComputedStyle(b);
+  return {id: b.id, text: b.textContent, outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
+
+
+def test_the_backward_view_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
+    """Modelled on the forward view's keyboard test (tests/test_browser_screens.py): Tab to Play, which says it
+    plays backwards; Enter plays back in time from the loss, Space pauses; the arrows step earlier and later,
+    Home and End go to the first and the last step; each step's equations are the engine's gradients there."""
+    page.goto(f"{app_url}/Cell_stepper?kind=lstm&pass=backward")
+    wait_for_app(page, charts=1, timeout=180_000)
+    record = engine_record()
+    page.locator("[data-testid=stMain] h1").click()  # start from the top of the page, then only keys
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused and focused["id"] == "play":
+            break
+    else:
+        raise AssertionError("Tab never reached the Play button")
+    assert focused["outline"] == "solid" and focused["width"] >= 2, focused  # a visible focus ring
+    assert "backwards" in focused["text"], focused
+    assert page.evaluate(SLIDER_STEP, 0) == 59  # the backward view starts at the loss, the last step
+    page.keyboard.press("Enter")  # play: back in time
+    page.wait_for_timeout(1500)
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["id"] == "pause"
+    page.keyboard.press("Space")  # pause
+    page.wait_for_timeout(400)
+    paused = page.evaluate(SLIDER_STEP, 0)
+    assert 0 < paused < 59  # it went back, and stopped on the way
+    page.wait_for_timeout(800)
+    assert page.evaluate(SLIDER_STEP, 0) == paused  # and stayed paused
+    step, numbers = backward_numbers(page)
+    assert step == paused
+    assert_engine_numbers(page, record, step, numbers)
+    page.keyboard.press("ArrowLeft")  # one step earlier: where the gradient goes next
+    page.wait_for_timeout(400)
+    assert page.evaluate(SLIDER_STEP, 0) == paused - 1
+    step, numbers = backward_numbers(page)
+    assert step == paused - 1
+    assert_engine_numbers(page, record, step, numbers)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(400)
+    assert page.evaluate(SLIDER_STEP, 0) == paused + 1
+    page.keyboard.press("Home")
+    page.wait_for_timeout(400)
+    assert page.evaluate(SLIDER_STEP, 0) == 0
+    assert_engine_numbers(page, record, *backward_numbers(page))
+    page.keyboard.press("End")
+    page.wait_for_timeout(400)
+    assert page.evaluate(SLIDER_STEP, 0) == 59
+    assert_engine_numbers(page, record, *backward_numbers(page))
+    assert page.locator("[data-testid=stException]").count() == 0

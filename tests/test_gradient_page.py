@@ -18,6 +18,7 @@ from tests.helpers import (
     SCENARIOS,
     assert_clean,
     charts,
+    metric,
     open_page,
     readout,
     traces,
@@ -87,7 +88,7 @@ def test_theory_is_drawn_only_on_the_chart_and_labelled(scenario):
 
 def test_the_rnn_bound_is_drawn_where_it_guarantees_vanishing():
     at = open_page(GRADIENTS, spectral_radius=0.5)
-    sigma = float(at.metric[5].value)
+    sigma = float(metric(at, "σ_max"))
     assert sigma < 1
     names = traces(charts(at)[LAG])
     assert any(name.startswith("theory: RNN bound") for name in names)
@@ -95,7 +96,7 @@ def test_the_rnn_bound_is_drawn_where_it_guarantees_vanishing():
 
 def test_every_measured_curve_has_its_own_colour_dash_and_marker(defaults):
     measured = [t for t in charts(defaults)[LAG]["data"] if t.get("name") and not t["name"].startswith("theory")]
-    assert len(measured) == 4
+    assert len(measured) == 5  # RNN, LSTM and GRU dL/dh; the LSTM's and the 1997 LSTM's dL/dc
     for a, b in itertools.combinations(measured, 2):
         assert a["marker"]["symbol"] != b["marker"]["symbol"], (a["name"], b["name"])
         assert (a["line"]["color"], a["line"]["dash"]) != (b["line"]["color"], b["line"]["dash"])
@@ -133,7 +134,9 @@ def test_readout_words_agree_with_the_curves(scenario):
         "LSTM: dL/dh": "LSTM dL/dh",
         "LSTM: dL/dc (cell path)": "LSTM dL/dc",
         "GRU: dL/dh": "GRU  dL/dh",
+        "LSTM 1997: dL/dc (no forget gate)": "LSTM 1997 dL/dc",
     }
+    assert set(readout(at)) == set(curves)  # a card for every curve, a curve for every card
     for label, (word, detail) in readout(at).items():
         y = ys(lag[curves[label]])
         ratio = y[np.isfinite(y)] / y[0]  # over the whole curve, not its last point
@@ -146,13 +149,15 @@ def test_readout_words_agree_with_the_curves(scenario):
             assert 1e-3 <= ratio.min() < 0.1 and ratio.max() <= 10, label
         elif word == "exploding":
             assert ratio.max() > 1000 or not np.isfinite(y).all(), label
+        elif word == "growing":
+            assert 1e-3 <= ratio.min() and 10 < ratio.max() <= 1000, label
         else:
             raise AssertionError(f"{label}: unexpected word {word!r}")
 
 
 def test_rho_and_sigma_max_are_both_shown_and_explained():
     at = open_page(GRADIENTS, spectral_radius=0.9)
-    rho, sigma = float(at.metric[4].value), float(at.metric[5].value)
+    rho, sigma = float(metric(at, "ρ")), float(metric(at, "σ_max"))
     assert rho == pytest.approx(0.9, abs=0.005)
     assert sigma >= rho
     text = " ".join(m.value for m in at.markdown)
@@ -219,7 +224,7 @@ def test_reach_colours_and_caption_agree(scenario):
 def test_exploding_scenario_clipping_compares_both_runs_over_many_steps():
     at = open_page(GRADIENTS)
     at.sidebar.button[3].click().run()
-    assert at.metric[0].value == "exploding"
+    assert readout(at)["RNN: dL/dh"][0] == "exploding"
     fig = charts(at)[CLIP]
     runs = {(t["name"], t["yaxis"]): ys(t) for t in fig["data"] if t.get("name")}
     loss_plain, loss_clipped = runs[("no clipping", "y2")], runs[("clipped at 3", "y2")]

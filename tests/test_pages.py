@@ -13,7 +13,7 @@ import rnnviz
 from rnnviz.content import lessons
 from rnnviz.engine import studies
 from rnnviz.figures import common
-from tests.helpers import GRADIENTS, STEPPER, assert_clean, open_page
+from tests.helpers import GRADIENTS, STEPPER, assert_clean, open_page, readout
 
 
 def test_landing_page_reveals_the_measurement_after_a_guess():
@@ -143,14 +143,16 @@ def test_gradient_page_defaults_show_all_figures_and_readouts():
     assert labels == [
         "RNN: dL/dh",
         "LSTM: dL/dh",
-        "LSTM: dL/dc (cell path)",
         "GRU: dL/dh",
+        "LSTM: dL/dc (cell path)",
+        "LSTM 1997: dL/dc (no forget gate)",
         "ρ = max |λ|, set by the slider",
         "σ_max, the largest singular value",
     ]
-    assert all(m.value in ("vanishing", "fading", "kept", "growing", "exploding") for m in at.metric[:4])
+    words = {label: word for label, (word, _) in readout(at).items()}
+    assert len(words) == 5 and set(words.values()) <= {"vanishing", "fading", "kept", "growing", "exploding"}
     # the default view is the contrast: the RNN's gradient vanishes, the LSTM's cell path keeps it
-    assert at.metric[0].value == "vanishing" and at.metric[2].value == "kept"
+    assert words["RNN: dL/dh"] == "vanishing" and words["LSTM: dL/dc (cell path)"] == "kept"
 
 
 @pytest.mark.parametrize("scenario", [0, 1, 2, 3])
@@ -158,10 +160,10 @@ def test_gradient_scenarios(scenario):
     at = open_page(GRADIENTS)
     at.sidebar.button[scenario].click().run()
     assert_clean(at)
-    words = [m.value for m in at.metric[:4]]  # RNN h, LSTM h, LSTM c, GRU h
+    words = {label: word for label, (word, _) in readout(at).items()}
     expected_rnn = ["vanishing", "vanishing", "vanishing", "exploding"][scenario]
-    assert words[0] == expected_rnn
-    assert words[2] == ["kept", "vanishing", "kept", "vanishing"][scenario]
+    assert words["RNN: dL/dh"] == expected_rnn
+    assert words["LSTM: dL/dc (cell path)"] == ["kept", "vanishing", "kept", "vanishing"][scenario]
 
 
 @pytest.mark.parametrize(
@@ -189,7 +191,7 @@ def test_gradient_page_overflowing_corner_is_reported_not_raised():
     at = open_page(GRADIENTS, spectral_radius=2.0, nonlinearity="relu", dtype="float32", length=500, hidden_size=64)
     assert_clean(at)
     assert any("overflowed in the forward pass" in w.value for w in at.warning)
-    assert at.metric[0].value == "exploding"
+    assert readout(at)["RNN: dL/dh"][0] == "exploding"
     at.select_slider(key="gradient.clip").set_value(0.1).run()
     assert_clean(at)
 

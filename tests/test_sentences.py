@@ -310,6 +310,7 @@ def test_gradient_cards_and_caption_are_the_lag_curves(scenario):
     lag = traces(charts(at)[LAG])
     names = {"RNN: dL/dh": "RNN  dL/dh", "LSTM: dL/dh": "LSTM dL/dh", "LSTM: dL/dc (cell path)": "LSTM dL/dc"}
     names["GRU: dL/dh"] = "GRU  dL/dh"
+    names["LSTM 1997: dL/dc (no forget gate)"] = "LSTM 1997 dL/dc"
     for label, (word, detail) in readout(at).items():
         assert card_problems(detail, ys(lag[names[label]])) == [], (label, word, detail)
     at_lag = next((c.value for c in at.caption if c.value.startswith("At lag")), None)
@@ -320,6 +321,41 @@ def test_gradient_cards_and_caption_are_the_lag_curves(scenario):
         c, r = ys(lag["LSTM dL/dc"]), ys(lag["RNN  dL/dh"])
         k = int(k)
         assert near(c_far, c[k]) and near(c_share, c[k] / c[0]) and near(rnn_far, r[k]) and near(rnn_share, r[k] / r[0])
+
+
+def gradient_settings(at) -> dict:
+    """The Gradient flow page's settings as its CellConfig takes them."""
+    fields = ("spectral_radius", "forget_bias", "length", "hidden_size", "nonlinearity", "preset", "seed", "dtype")
+    return {k: at.session_state[f"gradient.{k}"] for k in fields} | {"seed": int(at.session_state["gradient.seed"])}
+
+
+@pytest.mark.parametrize("scenario", range(SCENARIOS))
+def test_the_carousel_sentence_is_the_1997_curve_and_the_engines_factors(scenario):
+    """The caption under the lag figure about the 1997 LSTM: its factor per step and its dL/dc at the lag it
+    names are the engine's (recomputed here from the same settings) and the plotted curve's."""
+    at = open_page(GRADIENTS)
+    at.sidebar.button[scenario].click().run()
+    assert_clean(at)
+    (text,) = [c.value for c in at.caption if c.value.startswith("The 1997 LSTM")]
+    config = studies.CellConfig(**gradient_settings(at))
+    model = studies.gradient_study(config, ("lstm1997",)).models["lstm1997"]
+    assert np.max(np.abs(model.c_factor - 1.0)) <= 1e-12
+    factor, steps, units, lag, value, share = grab(
+        r"by (exactly 1|1 to within \S+) at each of the (\d+) steps back, in all (\d+) units .* At lag (\d+) its dL/dc "
+        r"is {N}, ×{N} its size",
+        text,
+    )
+    assert factor == ("exactly 1" if np.all(model.c_factor == 1.0) else factor)
+    assert int(steps) == model.c_factor.shape[0] - 1 and int(units) == config.hidden_size
+    curve = ys(traces(charts(at)[LAG])["LSTM 1997 dL/dc"])
+    k = int(lag)
+    assert near(value, curve[k]) and near(value, model.c_norm[k]) and near(share, curve[k] / curve[0])
+
+
+def test_the_carousel_sentence_says_when_there_is_no_carousel():
+    k = np.arange(10.0)
+    assert "not a carousel" in gfig.carousel_sentence(np.full((10, 3), 0.9), 0.9**k, 5)
+    assert "exactly 1" in gfig.carousel_sentence(np.ones((10, 3)), np.ones(10), 5)
 
 
 def test_the_old_card_sentence_fails_the_check():

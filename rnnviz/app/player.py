@@ -5,10 +5,16 @@ Plotly's own Play/Pause (an updatemenu) and its step slider are SVG without tabi
 them (issue 23). This block is a small same-origin iframe (``st.components.v1.html``); its script finds the
 page's animated figure (the first plot with frames) in ``window.parent.document`` and drives it the way its own
 controls do: Play and Pause dispatch a click on the figure's own buttons (so a backward pass plays backwards, as
-its button says), a step calls ``Plotly.animate`` with the slider step's own arguments. The slider follows (it is
-bound to the frames), and the step read back from it is announced in a live region."""
+its button and this one say), a step calls ``Plotly.animate`` with the slider step's own arguments. The slider
+follows (it is bound to the frames), and the step read back from it is announced in a live region.
+
+The step lives in the browser, so the player also keeps it when a changed setting rebuilds the figure
+(``KEEP_JS``): a page tags each figure (:func:`tagged`) and tells the player its token (:func:`view_token`)
+and whether to keep the step this time (:func:`keep_step`)."""
 
 from __future__ import annotations
+
+import hashlib
 
 import streamlit.components.v1 as components
 
@@ -25,12 +31,12 @@ button:focus-visible { outline: 3px solid #0072B2; outline-offset: 2px; }
 <div role="toolbar" aria-label="Animation: step through time" id="bar">
   <button id="first" aria-label="First step">⏮</button>
   <button id="prev" aria-label="Previous step">◀ step</button>
-  <button id="play" aria-label="Play">▶ Play</button>
+  <button id="play" aria-label="%(play_aria)s">%(play)s</button>
   <button id="pause" aria-label="Pause">❚❚ Pause</button>
   <button id="next" aria-label="Next step">step ▶</button>
   <button id="last" aria-label="Last step">⏭</button>
   <span id="now" aria-live="polite"></span>
-  <span class="hint">(← → step, Home / End)</span>
+  <span class="hint">(← earlier, → later, Home / End)</span>
 </div>
 <script>
 const doc = window.parent.document;
@@ -68,6 +74,7 @@ document.getElementById('bar').addEventListener('keydown', e => {
 });
 setTimeout(show, 500);
 %(narrow)s
+%(keep)s
 </script></body></html>"""
 
 
@@ -86,6 +93,71 @@ narrow();
 """
 
 
-def keyboard_player(font_px: int = 17) -> None:
-    """The keyboard controls of the page's animated figure, drawn where it is called (under the figure)."""
-    components.html(_HTML % {"px": font_px, "narrow": NARROW_JS}, height=font_px * 2 + 22)
+# The step the learner is on lives in the browser (Play and the slider never rerun the page), so a rebuilt
+# figure (a changed setting) would start at the step the server last knew. Each player records its figure's
+# step under the page and pass (in the parent window: a reload starts afresh), and when the figure it belongs
+# to (layout.meta.view == VIEW) first appears, moves it to the recorded step, clamped to its steps, unless
+# the server chose the step itself this time (KEEP false: a click on a cell).
+KEEP_JS = """
+const VIEW = %(view)s, KEEP = %(keep)s, SLOT = window.parent.location.pathname + '|' + %(slot)s;
+const steps = window.parent.__rnnvizSteps || (window.parent.__rnnvizSteps = {});
+let arrived = false;
+function follow() {
+  const gd = figure(), s = slider(gd);
+  if (!s || !gd.layout.meta || gd.layout.meta.view !== VIEW) return;  // not (yet) this player's figure
+  if (!arrived) {
+    arrived = true;
+    const want = steps[SLOT];
+    if (KEEP && want !== undefined && want !== s.active) { go(0, Math.min(want, s.steps.length - 1)); return; }
+  }
+  steps[SLOT] = s.active;
+}
+setInterval(follow, 250);
+"""
+
+
+def keyboard_player(font_px: int = 17, backward: bool = False, view: str = "", keep: bool = True) -> None:
+    """The keyboard controls of the page's animated figure, drawn where it is called (under the figure).
+    ``backward``: the figure's Play runs back in time (the Cell stepper's backward view), and its button says so;
+    the step buttons and keys keep to time order (previous = t − 1, Home = the first step) in either view.
+    ``view``: the token the figure carries in ``layout.meta.view``; with one, the step is kept across rebuilds
+    (``KEEP_JS``) unless ``keep`` is False."""
+    import json
+
+    play, aria = ("◀ Play backwards", "Play backwards in time") if backward else ("▶ Play", "Play")
+    kept = ""
+    if view:
+        slot = "backward" if backward else "forward"
+        kept = KEEP_JS % {"view": json.dumps(view), "keep": json.dumps(bool(keep)), "slot": json.dumps(slot)}
+    fields = {"px": font_px, "narrow": NARROW_JS, "play": play, "play_aria": aria, "keep": kept}
+    components.html(_HTML % fields, height=font_px * 2 + 22)
+
+
+# --------------------------------------------------------------------------------------------------
+# Which figure a player belongs to, and whether it keeps the learner's step
+
+CHOSEN = "player.step_chosen"  # session state: True while a page's own choice (a click) sets this run's step
+
+
+def view_token(view_key) -> str:
+    """A short name for one built view (``view_key``: the page's key of what the figure shows): the figure
+    carries it in layout.meta.view (:func:`tagged`) and so does its keyboard player (``keyboard_player(view=)``)."""
+    return hashlib.sha1(repr(view_key).encode()).hexdigest()[:12]
+
+
+def tagged(build, view_key):
+    """``build`` (a function making a figure) with the view's token put in the figure's layout.meta, beside what
+    the builder put there."""
+
+    def built():
+        fig = build()
+        fig.layout.meta = {**(fig.layout.meta or {}), "view": view_token(view_key)}
+        return fig
+
+    return built
+
+
+def keep_step(state) -> bool:
+    """Whether the player should put a rebuilt figure back on the step the learner was on (``state``:
+    ``st.session_state``): yes, unless the page chose this run's step itself (it set ``state[CHOSEN]``)."""
+    return not state.get(CHOSEN, False)

@@ -9,13 +9,18 @@ arrays; nothing here is a formula standing in for the engine, only the engine's 
 - ``d_gates[name][t]``: each gate's pre-activation gradient (``Grads.gates``; the RNN's is named "a");
 - what step t sends back: ``d_h_prev[t]`` reaches h_{t-1} through the recurrence (``Grads.h[t-1]`` less the
   loss's own share, ``Grads.h0`` at t = 0), split into ``d_h_parts`` by the weight block it passes
-  (W_hi^T d_a_i, ... and the GRU's direct path d_h_t * z_t); ``d_c_prev[t]`` = d_c_t * f_t reaches c_{t-1}.
+  (W_hi^T d_a_i, ... and the GRU's direct path d_h_t * z_t); ``d_c_prev[t]`` = d_c_t * dc_t/dc_{t-1} reaches
+  c_{t-1};
+- ``c_factor[t]`` = dc_t/dc_{t-1} with h_{t-1} held fixed (the LSTMs): what the cell-state path multiplies the
+  gradient by at step t, measured by the engine's own one-step backward (a unit gradient put on c_t, read back
+  at c_{t-1}), not written in. It is f_t for today's LSTM and 1 for the 1997 LSTM (no forget gate: the
+  "constant error carousel").
 
 And the two running products that decide whether anything arrives far back:
 
 - ``h_left[t]`` = ||dL/dh_t|| / ||dL/dh_{T-1}||: how much of the gradient at the loss is left at step t,
   measured (this is the Gradient flow page's curve, divided by its value at lag 0);
-- ``keep_product[t, j]`` = keep_{t+1} * ... * keep_{T-1} for unit j, keep = the LSTM's forget gate f (the
+- ``keep_product[t, j]`` = keep_{t+1} * ... * keep_{T-1} for unit j, keep = the LSTMs' ``c_factor`` (the
   GRU's update gate z): the factor the cell-state path alone (the GRU's direct path z * h_{t-1} alone)
   multiplies the gradient by on its way from T-1 back to t. It is a product of gates, not the whole
   gradient; ``c_left`` is the measured whole, ||dL/dc_t|| / ||dL/dh_{T-1}||, against the same start as
@@ -39,7 +44,8 @@ LOSSES = {
     "all": "all units equally, L = Σ h_T / √H (the Gradient flow page's loss)",
 }
 TARGET = 0.5  # the "target" loss's goal for every unit
-KEEP_GATE = {"lstm": "forget", "gru": "update"}
+KEEP_GATE = {"lstm": "forget", "gru": "update"}  # the gate named in the words; the LSTMs' factor is c_factor
+LSTMS = ("lstm", "lstm1997")  # the kinds with a cell state
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class BackwardRecord:
     d_h_prev: np.ndarray
     d_h_parts: dict[str, np.ndarray]
     d_c_prev: np.ndarray | None
+    c_factor: np.ndarray | None  # (T, H): dc_t/dc_{t-1}, the engine's (LSTMs only)
     h_left: np.ndarray  # (T,)
     c_left: np.ndarray | None  # (T,)
     keep_product: np.ndarray | None
@@ -80,7 +87,7 @@ class BackwardRecord:
 
     def arrived(self, t: int) -> tuple[np.ndarray, np.ndarray | None]:
         """What reaches step t from step t+1 (and from the loss): d_h arriving at h_t is all of d_h_t; the
-        cell state's share from c_{t+1} is d_c_{t+1} * f_{t+1} (zero at the last step)."""
+        cell state's share from c_{t+1} is d_c_{t+1} * dc_{t+1}/dc_t (zero at the last step)."""
         if self.d_c_prev is None:
             return self.d_h[t], None
         return self.d_h[t], self.d_c_prev[t + 1] if t + 1 < self.steps else np.zeros_like(self.d_h[t])
@@ -112,7 +119,8 @@ class BackwardRecord:
                 d_c=self.d_c[t, unit],
                 d_c_next=d_c_next[unit],  # = d_c_after * forget_next
                 d_c_after=self.d_c[t + 1, unit] if t + 1 < T else 0.0,
-                forget_next=tr.gates["forget"][t + 1, unit] if t + 1 < T else 0.0,
+                forget_next=self.c_factor[t + 1, unit] if t + 1 < T else 0.0,  # f_{t+1}; 1 in the 1997 cell
+                c_factor=self.c_factor[t, unit],
                 d_c_prev=self.d_c_prev[t, unit],
                 c_left=self.c_left[t],
             )
@@ -162,7 +170,8 @@ def backward_pass(cell: Cell, x, loss: str = "unit", unit: int = 0, h0=None, c0=
         if cell.kind == "gru":  # h_t = ... + z_t * h_{t-1}: a path that passes no weight
             parts = {"direct": grads.h * trace.gates["update"], **parts}
         d_h_prev = np.vstack([grads.h0[None], grads.h[:-1] - d_loss[:-1]])
-        d_c_prev = None if grads.c is None else grads.c * trace.gates["forget"]
+        c_factor = cell_state_factor(cell, trace) if grads.c is not None else None
+        d_c_prev = None if grads.c is None else grads.c * c_factor
         h_norm = norm(grads.h)
         h_left = h_norm / h_norm[-1]
         c_left = None
@@ -170,8 +179,8 @@ def backward_pass(cell: Cell, x, loss: str = "unit", unit: int = 0, h0=None, c0=
             c_norm = norm(grads.c)
             c_left = c_norm / h_norm[-1]
     keep_product = None
-    if cell.kind in KEEP_GATE:
-        keep = trace.gates[KEEP_GATE[cell.kind]]
+    if cell.kind in KEEP_GATE or c_factor is not None:
+        keep = c_factor if c_factor is not None else trace.gates[KEEP_GATE[cell.kind]]
         later = np.concatenate([keep[1:], np.ones((1, H), keep.dtype)])  # keep_{t+1}, 1 after the last step
         keep_product = np.cumprod(later[::-1], axis=0)[::-1]
     return BackwardRecord(
@@ -190,7 +199,23 @@ def backward_pass(cell: Cell, x, loss: str = "unit", unit: int = 0, h0=None, c0=
         d_h_prev=d_h_prev,
         d_h_parts=parts,
         d_c_prev=d_c_prev,
+        c_factor=c_factor,
         h_left=h_left,
         c_left=c_left,
         keep_product=keep_product,
     )
+
+
+def cell_state_factor(cell: Cell, trace: Trace) -> np.ndarray:
+    """dc_t/dc_{t-1} for every step and unit, (T, H), with h_{t-1} (and x_t) held fixed: the factor the cell-state
+    path multiplies the gradient by at step t. Measured by the engine: every step is run again as a batch of
+    one-step sequences from its own (h_{t-1}, c_{t-1}), and the engine's backward is given a unit gradient on c_t
+    and nothing on h_t; what it hands back to c_{t-1} is the factor (c_t depends on c_{t-1} unit by unit, so the
+    diagonal is all of it). Today's LSTM gives f_t; the 1997 LSTM gives 1, step after step."""
+    T, H = trace.h.shape
+    h_prev = np.vstack([trace.h0[None], trace.h[:-1]])  # (T, H): step t's h_{t-1}, one batch row per step
+    c_prev = np.vstack([trace.c0[None], trace.c[:-1]])
+    with np.errstate(over="ignore", invalid="ignore"):
+        one_step = cell.forward(np.asarray(trace.x)[None], h_prev, c_prev)  # (1, T, D): T sequences of one step
+        grads = cell.backward(one_step, np.zeros_like(one_step.h), np.ones_like(one_step.c))
+    return grads.c0  # (T, H)

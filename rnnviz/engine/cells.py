@@ -385,7 +385,9 @@ class Cell:
             params = self._param_grads(grads, cache, x3)
             d_x = np.matmul(grads.xw.transpose(0, 2, 1), p["dx_weight"])  # (T, B, D)
             overflowed = not all(np.all(np.isfinite(a)) for a in (d_s, d_x, *params.values()))
-        d_a = np.concatenate([xw[:, H:], xw[:, :H]], axis=1) if self.kind == "lstm" else xw.copy()  # i, f, g, o
+        d_a = np.concatenate([xw[:, H:], xw[:, :H]], axis=1) if isinstance(self, LSTMCell) else xw.copy()  # i, f, g, o
+        if self.kind == "lstm1997":  # its rows i, g, o: the held-open forget gate is not one of its gates
+            d_a = np.delete(d_a, np.s_[H : 2 * H], axis=1)
         unbatch = (lambda a: a) if trace.batched else (lambda a: None if a is None else a[:, 0])
         un0 = (lambda a: a.T) if trace.batched else (lambda a: None if a is None else a[:, 0])
         return Grads(

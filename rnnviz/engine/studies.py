@@ -36,7 +36,7 @@ class CellConfig:
             input_size,
             self.hidden_size,
             seed=self.seed,
-            forget_bias=None if self.kind == "rnn" else self.forget_bias,
+            forget_bias=None if self.kind in ("rnn", "lstm1997") else self.forget_bias,  # 1997: no forget gate
             spectral_radius=self.spectral_radius,
             nonlinearity=self.nonlinearity if self.kind == "rnn" else "tanh",  # the gated cells have no choice
             dtype=self.dtype,
@@ -99,6 +99,7 @@ class ModelGradients:
     theory: np.ndarray  # RNN: the singular-value bound; LSTM: the forget-gate path; GRU: None
     state_overflow_step: int | None  # first step whose forward state was not finite (None: all finite)
     loss_step: int  # where the loss sits: the last step, or the last finite one if the state overflowed
+    c_factor: np.ndarray | None = None  # LSTMs: dc_t/dc_{t-1} per step and unit, (T, H) in time order, the engine's
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,10 @@ class GradientStudy:
 
 def gradient_study(config: CellConfig, kinds=KINDS) -> GradientStudy:
     """Everything the gradient page shows, for each model fed the same input: a loss at the last step,
-    backpropagated by the engine."""
+    backpropagated by the engine. ``kinds`` may include "lstm1997" (engine.cells.ALL_KINDS): its cell-state
+    factor per step (``c_factor``, measured by engine.backward.cell_state_factor) is 1, the carousel."""
     from rnnviz.engine import analysis
+    from rnnviz.engine.backward import cell_state_factor
 
     x = config.make_input()
     models = {}
@@ -144,6 +147,7 @@ def gradient_study(config: CellConfig, kinds=KINDS) -> GradientStudy:
             theory=theory,
             state_overflow_step=overflow_step,
             loss_step=profile.h_norm.shape[0] - 1,
+            c_factor=None if profile.c_norm is None else cell_state_factor(cell, profile.trace),
         )
     rho = float(np.max(np.abs(eig))) if eig.size else 0.0
     return GradientStudy(models=models, eigenvalues=eig, sigma_max=sigma, rho=rho)

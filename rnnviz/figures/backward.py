@@ -144,6 +144,17 @@ ARROWS = {
         Arrow("d_output", "output", 9.3, 3.0, 8.95, 3.0),
         Arrow("d_h_prev", "h", 8.2, 1.5, 1.65, 1.5, (5.0, 1.0)),
     ],
+    "lstm1997": [  # no forget gate: dc runs straight from the + back to c_{t-1}, times 1
+        Arrow("d_h", "h", 13.35, 1.5, 12.15, 1.5),
+        Arrow("d_c_next", "c", 13.35, 6.0, 12.15, 6.0, (12.75, 6.75)),
+        Arrow("d_dc_dh", "c", 9.8, 2.0, 9.8, 5.5, (11.35, 4.5)),
+        Arrow("d_c", "c", 10.45, 6.0, 5.9, 6.0),
+        Arrow("d_c_prev", "c", 4.9, 6.0, 1.65, 6.0, (3.2, 6.75)),
+        Arrow("d_input", "input", 5.2, 5.5, 4.75, 3.65),
+        Arrow("d_cell", "cell", 5.6, 5.5, 6.05, 3.65),
+        Arrow("d_output", "output", 9.3, 3.0, 8.95, 3.0),
+        Arrow("d_h_prev", "h", 8.2, 1.5, 1.65, 1.5, (5.0, 1.0)),
+    ],
     "gru": [
         Arrow("d_h", "h", 13.35, 6.0, 12.15, 6.0),
         Arrow("d_h", "h", 10.45, 6.0, 4.5, 6.0),
@@ -159,6 +170,7 @@ ARROWS = {
 BOX_VALUES = {
     "rnn": ("d_h_prev", "d_x", "d_h"),
     "lstm": ("d_c_prev", "d_c", "d_forget", "d_input", "d_cell", "d_output", "d_h_prev", "d_x", "d_h"),
+    "lstm1997": ("d_c_prev", "d_c", "d_input", "d_cell", "d_output", "d_h_prev", "d_x", "d_h"),
     "gru": ("part_direct", "d_h", "d_update", "d_reset", "d_new", "part_weights", "d_x"),
 }
 BOX_NAMES = {"d_a": "da", "part_direct": "via z", "part_weights": "via W"}
@@ -169,7 +181,7 @@ def diagram_values(record: BackwardRecord, t: int, unit: int) -> dict[str, float
     comes through h_t, and (GRU) the share of d_h_prev that passes the weights."""
     v = record.at(t, unit)
     v["d_x"] = float(np.ravel(record.grads.x[t])[0])
-    if record.kind == "lstm":
+    if record.d_c is not None:
         v["d_dc_dh"] = v["d_c"] - v["d_c_next"]
     if record.kind == "gru":
         v["part_weights"] = v["d_h_prev"] - v["part_direct"]
@@ -262,22 +274,36 @@ def _hover_trace(title: str, values: np.ndarray, suffix: str, pick: str | None) 
 
 
 def backward_figure(
-    records: dict[str, BackwardRecord], rows: list[str], *, detail: str, unit: int, step: int | None = None
+    records: dict[str, BackwardRecord],
+    rows: list[str],
+    *,
+    detail: str,
+    unit: int,
+    step: int | None = None,
+    overview: bool = True,
+    with_detail: bool = True,
+    detail_px: int = DETAIL_PX,
+    projector: bool = False,
 ) -> AnimatedFigure:
     """The input on top, one heatmap row per gradient, and the ``detail`` model's cell diagram and equations for
-    ``unit``; frames run from the last step to the first (``step``: where the slider starts, default the last)."""
+    ``unit``; frames run from the last step to the first (``step``: where the slider starts, default the last).
+    On a projector the rows (``overview``) and the detail (``with_detail``, ``detail_px`` tall) take turns, and
+    (``projector``) the detail's sub- and superscripts are Unicode letters, which keep the text's size
+    (diagram.plain_scripts); the colours stay those of the rows' scale either way."""
     record = records[detail]
     x = np.asarray(record.trace.x, dtype=float)
     T = x.shape[0]
     step = T - 1 if step is None else int(np.clip(step, 0, T - 1))
     rows = list(rows) or ["h"]
-    shown = panels(records, rows, LogScale(0))
-    scale = LogScale.fitted(*[p[2] for p in shown])
+    every = panels(records, rows, LogScale(0))
+    scale = LogScale.fitted(*[p[2] for p in every])
+    shown = every if overview else []
     right = 0.9
     n_rows = 1 + len(shown)
     heat_px = 45 + ROW_PX * len(shown)
-    height = 130 + heat_px + DETAIL_PX + 40
-    bottom = (DETAIL_PX + 40) / (heat_px + DETAIL_PX + 40)
+    under = detail_px + 40 if with_detail else 50
+    height = 130 + heat_px + under
+    bottom = (detail_px + 40) / (heat_px + detail_px + 40) if with_detail else 0.0
     layout, domains = stacked_rows(T, len(shown), right, bottom)
     data: list[dict] = []
     layout["annotations"].append(_row_title(LABELS["x"], "x", domains[0][1], right))
@@ -307,27 +333,68 @@ def backward_figure(
         layout["annotations"].append(_row_title(title, quantity, domains[r - 1][1], right))
         data.append(_hover_trace(title, values, suffix, kind if quantity == "h" else None))
         spans.append((-0.5, H - 0.5))
-    bar = (1 - bottom) * 0.85
-    layout["coloraxis"] = scale.coloraxis(y=1.0, length=bar, x=right + 0.01, px=bar * (height - 145))
-    data.append(
-        dict(
-            type="scatter",
-            x=[0],
-            y=[lo],
-            mode="markers",
-            hoverinfo="skip",
-            marker=dict(size=0.1, color=[0.0], coloraxis="coloraxis"),
-            showlegend=False,
+    if shown:  # the colour bar belongs to the rows
+        bar = (1 - bottom) * 0.85
+        layout["coloraxis"] = scale.coloraxis(y=1.0, length=bar, x=right + 0.01, px=bar * (height - 145))
+        data.append(
+            dict(
+                type="scatter",
+                x=[0],
+                y=[lo],
+                mode="markers",
+                hoverinfo="skip",
+                marker=dict(size=0.1, color=[0.0], coloraxis="coloraxis"),
+                showlegend=False,
+            )
         )
-    )
     animated = list(range(len(data), len(data) + n_rows))
     for r, (a, b) in enumerate(spans, start=1):
         data.append(_marker(step, a, b, "" if r == 1 else str(r)))
-    # the detail: diagram (left) and equations (right)
-    n = n_rows + 1
+    if with_detail:
+        gap = 95 if projector else 70  # px under the last row for its ticks and "time step t" (larger type)
+        top = bottom - gap / (heat_px + under)
+        animated += _detail(data, layout, record, unit, step, scale, n_rows + 1, top, brief=projector)
+    arrows = ARROWS[record.kind]
+    values = {t: diagram_values(record, t, unit) for t in range(T)} if with_detail else {}
+    boxes = data[animated[len(spans) + len(arrows)]] if with_detail else None
+    plain = diagram.plain_scripts if projector else (lambda text: text)
+    if projector and with_detail:
+        for k in animated[len(spans) + len(arrows) :]:  # the boxes, the wires' numbers, the equations
+            data[k]["text"] = [plain(t) for t in data[k]["text"]]
+    frames = []
+    for t in reversed(range(T)):  # Play goes back in time
+        frame_data = [dict(type="scatter", x=[t, t]) for _ in spans]
+        if with_detail:
+            v = values[t]
+            frame_data += [dict(type="scatter", **_arrow_style(a, v[a.value], scale)) for a in arrows]
+            style = _box_style(record, v, scale)
+            frame_data.append(
+                dict(
+                    type="scatter",
+                    marker={k: m for k, m in boxes["marker"].items() if k != "line"} | {"color": style["color"]},
+                    text=[plain(text) for text in style["text"]],
+                    textfont={**boxes["textfont"], "color": style["ink"]},
+                )
+            )
+            frame_data.append(dict(type="scatter", text=_labels(record, v)))
+            lines = equation_lines(record, t, unit, brief=projector)
+            frame_data.append(dict(type="scatter", text=[plain(line) for line in lines]))
+        frames.append(dict(name=str(t), traces=animated, data=frame_data))
+    layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
+    layout["updatemenus"][0]["buttons"][0]["label"] = "◀ Play backwards"
+    fig = base_layout(AnimatedFigure(dict(data=data, layout=layout), frames), height=height)
+    fig.update_layout(margin=dict(l=70, r=20, t=125, b=20))
+    return fig
+
+
+def _detail(
+    data: list, layout: dict, record: BackwardRecord, unit: int, step: int, scale, n: int, top: float, brief: bool
+):
+    """The detail under the rows, added to ``data`` and ``layout`` on axes ``n`` and ``n + 1``: the diagram
+    (left) and the equations (right; ``brief``: equation_lines'). Returns the indices of its traces, which the
+    frames update."""
     dx, dy, ex, ey = f"x{n}", f"y{n}", f"x{n + 1}", f"y{n + 1}"
-    top = bottom - 70 / (heat_px + DETAIL_PX + 40)
-    n_lines = len(equation_lines(record, step, unit))
+    n_lines = len(equation_lines(record, step, unit, brief))
     layout[f"xaxis{n}"] = dict(domain=[0.0, 0.48], anchor=dy, visible=False, range=list(CANVAS_X), fixedrange=True)
     layout[f"yaxis{n}"] = dict(
         domain=[0.0, top], anchor=dx, visible=False, range=list(diagram.CANVAS_Y), fixedrange=True
@@ -345,7 +412,7 @@ def backward_figure(
             note.update(arrowcolor="#DDDDDD", arrowwidth=3, arrowhead=0)
     layout["shapes"] += shapes
     layout["annotations"] += notes
-    values = {t: diagram_values(record, t, unit) for t in range(T)}
+    values = {t: diagram_values(record, t, unit) for t in range(record.steps)}
     arrows = ARROWS[record.kind]
     first = len(data)
     for a in arrows:
@@ -368,29 +435,6 @@ def backward_figure(
             cliponaxis=False,
         )
     )
-    data.append(_line_trace(equation_lines(record, step, unit), ex, ey))
+    data.append(_line_trace(equation_lines(record, step, unit, brief), ex, ey))
     data[-1]["textfont"]["size"] = FONT_SIZE - 3  # longer lines than the forward view's
-    animated += list(range(first, len(data)))
-    boxes = data[first + len(arrows)]
-    frames = []
-    for t in reversed(range(T)):  # Play goes back in time
-        v = values[t]
-        frame_data = [dict(type="scatter", x=[t, t]) for _ in spans]
-        frame_data += [dict(type="scatter", **_arrow_style(a, v[a.value], scale)) for a in arrows]
-        style = _box_style(record, v, scale)
-        frame_data.append(
-            dict(
-                type="scatter",
-                marker={k: m for k, m in boxes["marker"].items() if k != "line"} | {"color": style["color"]},
-                text=style["text"],
-                textfont={**boxes["textfont"], "color": style["ink"]},
-            )
-        )
-        frame_data.append(dict(type="scatter", text=_labels(record, v)))
-        frame_data.append(dict(type="scatter", text=equation_lines(record, t, unit)))
-        frames.append(dict(name=str(t), traces=animated, data=frame_data))
-    layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
-    layout["updatemenus"][0]["buttons"][0]["label"] = "◀ Play backwards"
-    fig = base_layout(AnimatedFigure(dict(data=data, layout=layout), frames), height=height)
-    fig.update_layout(margin=dict(l=70, r=20, t=125, b=20))
-    return fig
+    return list(range(first, len(data)))

@@ -76,18 +76,23 @@ def backward_equations(record: BackwardRecord, t: int, unit: int) -> list[Equati
     if record.kind == "rnn":
         slope = (1.0 if v["h"] > 0 else 0.0) if record.nonlinearity == "relu" else 1.0 - v["h"] ** 2
         return [Equation("da<sub>t</sub>", None, [[v["d_h"], slope]], v["d_a"])]
-    if record.kind == "lstm":
-        o, i, f, g = v["output"], v["input"], v["forget"], v["cell"]
+    if record.kind in ("lstm", "lstm1997"):
+        # the cell-state path's factors are the engine's dc_t/dc_{t-1} (record.c_factor): f_t, or 1 in the 1997 cell
+        o, i, g = v["output"], v["input"], v["cell"]
         from_later = [] if last else [[v["d_c_after"], v["forget_next"]]]
-        gates = ["input", "forget", "cell", "output"]
+        gates = ["input", "forget", "cell", "output"] if record.kind == "lstm" else ["input", "cell", "output"]
+        forget = []
+        if record.kind == "lstm":
+            f = v["forget"]
+            forget = [Equation("da<sub>f</sub>", "forget", [[v["d_c"], v["c_prev"], f * (1 - f)]], v["d_forget"])]
         return [
             Equation("dc<sub>t</sub>", "c", [[v["d_h"], o, 1.0 - v["tanh_c"] ** 2], *from_later], v["d_c"]),
             Equation("da<sub>o</sub>", "output", [[v["d_h"], v["tanh_c"], o * (1 - o)]], v["d_output"]),
             Equation("da<sub>i</sub>", "input", [[v["d_c"], g, i * (1 - i)]], v["d_input"]),
-            Equation("da<sub>f</sub>", "forget", [[v["d_c"], v["c_prev"], f * (1 - f)]], v["d_forget"]),
+            *forget,
             Equation("da<sub>g</sub>", "cell", [[v["d_c"], i, 1 - g * g]], v["d_cell"]),
             Equation("dh<sub>t−1</sub>", "h", [[v["part_" + q]] for q in gates], v["d_h_prev"], gates),
-            Equation("dc<sub>t−1</sub>", "c", [[v["d_c"], f]], v["d_c_prev"]),
+            Equation("dc<sub>t−1</sub>", "c", [[v["d_c"], v["c_factor"]]], v["d_c_prev"]),
         ]
     r, z, n = v["reset"], v["update"], v["new"]
     paths = ["direct", "reset", "update", "new"]
@@ -99,9 +104,11 @@ def backward_equations(record: BackwardRecord, t: int, unit: int) -> list[Equati
     ]
 
 
-def equation_lines(record: BackwardRecord, t: int, unit: int) -> list[str]:
+def equation_lines(record: BackwardRecord, t: int, unit: int, brief: bool = False) -> list[str]:
     """The detail's lines for step t and ``unit``: a heading, what arrives at h_t, one line per equation
-    ("name = products of shown numbers = result"), and the running products."""
+    ("name = products of shown numbers = result"), and the running products. ``brief`` (a projector's short
+    screen) keeps the lines that carry the gradient back (dc_t, dh_t-1, dc_t-1) and leaves out the gates'
+    pre-activations, whose numbers the diagram's boxes show."""
     v = record.at(t, unit)
     kind = record.kind
     arrives = "from the loss" if t == record.steps - 1 else "from step t+1"
@@ -109,7 +116,8 @@ def equation_lines(record: BackwardRecord, t: int, unit: int) -> list[str]:
         f"<b>{MODEL_NAMES[kind]} unit {unit} at step t = {t}</b>",
         f"{_q('h', 'dh<sub>t</sub>')} = {fmt(v['d_h'])}  ← {arrives}",
     ]
-    lines += [e.line() for e in backward_equations(record, t, unit)]
+    kept = [e for e in backward_equations(record, t, unit) if not (brief and kind != "rnn" and e.name.startswith("da"))]
+    lines += [e.line() for e in kept]
     if kind == "rnn":
         weights = f"(W<sub>hh</sub><sup>T</sup>da<sub>t</sub>)[{unit}]"
         lines.append(f"{_q('h', 'dh<sub>t−1</sub>')} = {weights} = {fmt(v['d_h_prev'])}")
@@ -128,13 +136,13 @@ def running_products(record: BackwardRecord, t: int, unit: int) -> list[Equation
         )
     ]
     if record.keep_product is not None:
-        name = (
-            "c path: f<sub>t+1</sub>⋯f<sub>T</sub>"
-            if record.kind == "lstm"
-            else "z path: z<sub>t+1</sub>⋯z<sub>T</sub>"
-        )
+        name = {
+            "lstm": "c path: f<sub>t+1</sub>⋯f<sub>T</sub>",
+            "lstm1997": "c path: (∂c<sub>t+1</sub>/∂c<sub>t</sub>)⋯(∂c<sub>T</sub>/∂c<sub>T−1</sub>)",
+            "gru": "z path: z<sub>t+1</sub>⋯z<sub>T</sub>",
+        }[record.kind]
         keep = record.keep_product[:, unit]
-        gate = record.trace.gates["forget" if record.kind == "lstm" else "update"][:, unit]
+        gate = record.c_factor[:, unit] if record.c_factor is not None else record.trace.gates["update"][:, unit]
         out.append(Equation(name, None, _step(gate[t + 1] if later else None, keep, t), keep[t]))
     return out
 
@@ -154,7 +162,9 @@ def caption(records: dict[str, BackwardRecord], unit: int) -> str:
             parts.append(f"the {name}'s state overflowed in the forward pass, so its loss has no finite gradient")
             continue
         said = f"the {name}'s gradient through h is {_power(float(record.h_left[0]))} of its size at the loss"
-        if record.keep_product is not None:
+        if kind == "lstm1997":
+            said += ", and " + carousel(record)
+        elif record.keep_product is not None:
             gates, path = ("forget gates", "its cell state") if kind == "lstm" else ("update gates", "its path z·h")
             product = _power(float(record.keep_product[0, unit]))
             said += f", and unit {unit}'s {gates} multiply what enters {path} by {product} on the way back"
@@ -166,6 +176,26 @@ def caption(records: dict[str, BackwardRecord], unit: int) -> str:
     if first.steps == 1:
         return f"Loss: {loss}. A sequence of one step has no earlier step for the gradient to reach."
     return f"Loss: {loss}. After {first.steps - 1} steps back, " + "; ".join(parts) + "."
+
+
+def carousel(record: BackwardRecord) -> str:
+    """The 1997 cell's constant error carousel, read from the engine's factors dc_t/dc_{t-1} (``c_factor``): how
+    far the furthest of them, over every step and unit, is from 1."""
+    factors = record.c_factor[1:]  # the steps the gradient passes on its way back (step 0 hands it to c0)
+    if factors.size == 0:
+        return "its cell state has no earlier step to pass the gradient to"
+    off = float(np.max(np.abs(factors - 1.0)))
+    if off == 0:
+        how = "exactly 1"
+    elif off < 1e-12:
+        how = f"1 to within {_power(off)}"
+    else:
+        return f"its cell state's factor per step is not 1 here (up to {_power(off)} away): not a carousel"
+    return (
+        f"its cell state passes dL/dc back with a factor of {how} at every one of the {factors.shape[0]} steps and "
+        f"{factors.shape[1]} units (the engine's dc_t/dc_t−1): with no forget gate nothing is lost along c, the "
+        "constant error carousel"
+    )
 
 
 def _power(v: float) -> str:
@@ -194,6 +224,14 @@ EQUATIONS = {
         r"da_g = dc_t \odot i_t \odot (1 - g_t^2)",
         r"dh_{t-1} = W_{hi}^\top da_i + W_{hf}^\top da_f + W_{hg}^\top da_g + W_{ho}^\top da_o",
         r"dc_{t-1} = dc_t \odot f_t",
+    ],
+    "lstm1997": [
+        r"dc_t = dh_t \odot o_t \odot (1 - \tanh^2 c_t) + dc_{t+1} \cdot 1",
+        r"da_o = dh_t \odot \tanh c_t \odot o_t (1 - o_t)",
+        r"da_i = dc_t \odot g_t \odot i_t (1 - i_t)",
+        r"da_g = dc_t \odot i_t \odot (1 - g_t^2)",
+        r"dh_{t-1} = W_{hi}^\top da_i + W_{hg}^\top da_g + W_{ho}^\top da_o",
+        r"dc_{t-1} = dc_t \cdot \partial c_t / \partial c_{t-1} = dc_t \cdot 1",
     ],
     "gru": [
         r"da_n = dh_t \odot (1 - z_t) \odot (1 - n_t^2)",

@@ -1,6 +1,7 @@
-"""The cell diagram: the textbook picture of one RNN, LSTM or GRU unit, as geometry (boxes, operations and
-wires on a 12 x 7 canvas) and as Plotly pieces. The boxes are one scatter trace, so an animation frame can
-recolour and relabel them for each step; wires and operations are layout shapes that never change.
+"""The cell diagram: the textbook picture of one RNN, LSTM, GRU or 1997 LSTM (no forget gate) unit, as geometry
+(boxes, operations and wires on a 12 x 7 canvas) and as Plotly pieces. The boxes are one scatter trace, so an
+animation frame can recolour and relabel them for each step; wires and operations are layout shapes that never
+change.
 
 Each box is filled with its value's colour on the heatmaps' scale, outlined in the quantity's own colour, and
 labelled with its name and number.
@@ -8,6 +9,7 @@ labelled with its name and number.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +111,35 @@ _DIAGRAMS = {
         [(1.55, 3.5, 5.5, 3.5, "h", True), (6.0, 1.15, 6.0, 3.0, "bus", True), (6.5, 3.5, 10.45, 3.5, "h", True)],
     ),
 }
+
+
+# The 1997 LSTM: the LSTM's picture without the forget gate, whose box and × on the cell-state line are gone; the
+# line runs straight from c_{t-1} into the + (c_t = c_{t-1} + i_t g_t: the "constant error carousel").
+_LSTM_NODES, _LSTM_WIRES = _DIAGRAMS["lstm"]
+_DIAGRAMS["lstm1997"] = (
+    [n for n in _LSTM_NODES if n.quantity != "forget" and not (n.label == "×" and (n.x, n.y) == (3.0, 6.0))],
+    [(1.55, 6, 4.95, 6, "c", True)]
+    + [w for w in _LSTM_WIRES[2:] if w[4] not in ("forget", "bus")]
+    + _bus((4.6, 6.2, 8.2), 8.2),
+)
+
+# Plotly draws <sub> and <sup> at 70% of the text: on a projector (text of 23 px) that is 16 px. There the
+# labels use Unicode's sub- and superscript letters, drawn at the text's own size; a letter Unicode lacks as a
+# subscript (f, g, z, T, ...) is written after an underscore.
+_SUB = dict(zip("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True))
+_SUP = dict(zip("0123456789+-−T", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻ᵀ", strict=True))
+
+
+def plain_scripts(text: str) -> str:
+    """``text`` with its <sub>...</sub> and <sup>...</sup> written in Unicode sub- and superscripts (or after
+    _ and ^ when a letter has none), so that they keep the size of the text around them."""
+
+    def written(match, table: dict, mark: str) -> str:
+        inner = match.group(1)
+        return "".join(table[c] for c in inner) if all(c in table for c in inner) else mark + inner
+
+    text = re.sub(r"<sub>(.*?)</sub>", lambda m: written(m, _SUB, "_"), text)
+    return re.sub(r"<sup>(.*?)</sup>", lambda m: written(m, _SUP, "^"), text)
 
 
 CANVAS_X = (-0.2, 12.2)

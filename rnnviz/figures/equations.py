@@ -21,6 +21,13 @@ EQUATIONS = {
         r"c_t = f_t \odot c_{t-1} + i_t \odot g_t",
         r"h_t = o_t \odot \tanh(c_t)",
     ],
+    "lstm1997": [  # Hochreiter & Schmidhuber (1997): no forget gate, the cell state only accumulates
+        r"i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi})",
+        r"g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg})",
+        r"o_t = \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho})",
+        r"c_t = c_{t-1} + i_t \odot g_t",
+        r"h_t = o_t \odot \tanh(c_t)",
+    ],
     "gru": [
         r"r_t = \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr})",
         r"z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz})",
@@ -28,6 +35,10 @@ EQUATIONS = {
         r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
     ],
 }
+
+LSTM_GATES = {"lstm": ("input", "forget", "cell", "output"), "lstm1997": ("input", "cell", "output")}  # row order
+_SYMBOLS = {"input": ("i", r"\sigma", "σ"), "forget": ("f", r"\sigma", "σ"), "cell": ("g", r"\tanh", "tanh")}
+_SYMBOLS["output"] = ("o", r"\sigma", "σ")
 
 # LaTeX colour per quantity: the readable text shade of rnnviz.figures.theme's colour (KaTeX takes hex colours).
 _TEX = {name: rf"\color{{{TEXT_COLORS[name]}}}" for name in TEXT_COLORS}
@@ -61,10 +72,10 @@ def unit_series(
     a_h = h_prev @ p["weight_hh"][rows].T + p["bias_hh"][rows]  # (T, G)
     series = {"x": np.mean(x, axis=1), "h_prev": h_prev[:, unit], "h": h[:, unit]}
     series.update({name: v[:, unit] for name, v in gates.items()})
-    if cell.kind == "lstm":
+    if cell.kind in LSTM_GATES:
         c_prev = np.vstack([np.zeros((1, H)) if c0 is None else np.asarray(c0, dtype=float)[None], c[:-1]])
         series.update(c_prev=c_prev[:, unit], c=c[:, unit])
-        for k, name in enumerate(("input", "forget", "cell", "output")):
+        for k, name in enumerate(LSTM_GATES[cell.kind]):
             series["a_" + name] = a_x[:, k] + a_h[:, k]
     elif cell.kind == "gru":
         series.update(a_reset=a_x[:, 0] + a_h[:, 0], a_update=a_x[:, 1] + a_h[:, 1], a_in=a_x[:, 2], a_hn=a_h[:, 2])
@@ -105,26 +116,23 @@ def equations_with_numbers(kind: str, v: dict[str, float], nonlinearity: str = "
                 rf"{_c('h', 'h_t')} = {act}({_n(v['a'])}) = {_c('h', _n(v['h']))}",
             )
         ]
-    if kind == "lstm":
+    if kind in LSTM_GATES:
+        lines = EQUATIONS[kind]
         out = []
-        for name, sym, fn in (
-            ("input", "i_t", r"\sigma"),
-            ("forget", "f_t", r"\sigma"),
-            ("cell", "g_t", r"\tanh"),
-            ("output", "o_t", r"\sigma"),
-        ):
-            line = EQUATIONS["lstm"][("input", "forget", "cell", "output").index(name)]
-            out.append((line, rf"{_c(name, sym)} = {fn}({_n(v['a_' + name])}) = {_c(name, _n(v[name]))}"))
+        for k, name in enumerate(LSTM_GATES[kind]):
+            sym, fn = _SYMBOLS[name][0] + "_t", _SYMBOLS[name][1]
+            out.append((lines[k], rf"{_c(name, sym)} = {fn}({_n(v['a_' + name])}) = {_c(name, _n(v[name]))}"))
+        keep = rf"{_c('forget', _n(v['forget']))} \times " if kind == "lstm" else ""  # the 1997 cell keeps all of c
         out.append(
             (
-                EQUATIONS["lstm"][4],
-                rf"{_c('c', 'c_t')} = {_c('forget', _n(v['forget']))} \times {_c('c', _n(v['c_prev']))}"
+                lines[-2],
+                rf"{_c('c', 'c_t')} = {keep}{_c('c', _n(v['c_prev']))}"
                 rf" + {_c('input', _n(v['input']))} \times {_c('cell', _n(v['cell']))} = {_c('c', _n(v['c']))}",
             )
         )
         out.append(
             (
-                EQUATIONS["lstm"][5],
+                lines[-1],
                 rf"{_c('h', 'h_t')} = {_c('output', _n(v['output']))} \times \tanh({_c('c', _n(v['c']))})"
                 rf" = {_c('h', _n(v['h']))}",
             )
@@ -172,18 +180,14 @@ def number_lines(kind: str, v: dict[str, float], nonlinearity: str = "tanh") -> 
     if kind == "rnn":
         act = "tanh" if nonlinearity == "tanh" else "relu"
         return [f"{_q('h', 'h')} = {act}({_f(v['a'])}) = {_q('h', _f(v['h']))}"]
-    if kind == "lstm":
+    if kind in LSTM_GATES:
         lines = [
-            f"{_q(name, sym)} = {fn}({_f(v['a_' + name])}) = {_q(name, _f(v[name]))}"
-            for name, sym, fn in (
-                ("input", "i", "σ"),
-                ("forget", "f", "σ"),
-                ("cell", "g", "tanh"),
-                ("output", "o", "σ"),
-            )
+            f"{_q(name, _SYMBOLS[name][0])} = {_SYMBOLS[name][2]}({_f(v['a_' + name])}) = {_q(name, _f(v[name]))}"
+            for name in LSTM_GATES[kind]
         ]
+        keep = f"{_q('forget', _f(v['forget']))}×" if kind == "lstm" else ""  # the 1997 cell keeps all of c
         lines.append(
-            f"{_q('c', 'c')} = {_q('forget', _f(v['forget']))}×{_q('c', _f(v['c_prev']))}"
+            f"{_q('c', 'c')} = {keep}{_q('c', _f(v['c_prev']))}"
             f" + {_q('input', _f(v['input']))}×{_q('cell', _f(v['cell']))} = {_q('c', _f(v['c']))}"
         )
         lines.append(

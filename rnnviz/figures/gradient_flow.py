@@ -234,6 +234,27 @@ def regime_card(norms: np.ndarray) -> Card:
     return Card("fading", f"down to ×{ratio[bottom]:.1e} of its size at the loss ({bottom} steps back); {end}")
 
 
+def carousel_sentence(c_factor: np.ndarray, c_norm: np.ndarray, lag: int) -> str:
+    """The 1997 LSTM's card in words, from its numbers: how far the engine's cell-state factors dc_t/dc_{t-1}
+    (``c_factor``, (T, H), time order) are from 1, and its cell-path gradient ``c_norm`` (lag-first) at ``lag``."""
+    factors = np.asarray(c_factor, dtype=float)[1:]  # the steps the gradient passes between states
+    c_norm = np.asarray(c_norm, dtype=float)
+    if not factors.size or not c_norm.size or not c_norm[0] > 0:
+        return "The 1997 LSTM has no earlier step for its cell-state gradient to reach."
+    off = float(np.max(np.abs(factors - 1.0)))
+    if off > 1e-12:
+        return f"The 1997 LSTM's cell-state factor per step is up to {off:.2g} away from 1 here: not a carousel."
+    how = "exactly 1" if off == 0 else f"1 to within {off:.0e}"
+    lag = min(lag, c_norm.shape[0] - 1)
+    left = c_norm[lag] / c_norm[0]
+    return (
+        f"The 1997 LSTM (no forget gate) multiplies its cell-state gradient by {how} at each of the "
+        f"{factors.shape[0]} steps back, in all {factors.shape[1]} units (the engine's ∂c_t/∂c_t−1): nothing "
+        f"along c decays, the constant error carousel. At lag {lag} its dL/dc is {c_norm[lag]:.2g}, "
+        f"×{left:.2g} its size at the loss (what joins it from h on the way adds up, and is never forgotten)."
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Which steps can still change the loss
 

@@ -150,8 +150,12 @@ def _row_title(text: str, quantity: str, top: float, right: float) -> dict:
     )
 
 
-def _input_traces(x: np.ndarray) -> list[dict]:
+def _input_traces(x: np.ndarray, step_labels=()) -> list[dict]:
+    """The input's lines (the first MAX_INPUT_LINES features); ``step_labels`` (one per step: a character, a
+    date) join the step number on hover."""
     t = np.arange(x.shape[0])
+    labelled = len(step_labels) == x.shape[0]
+    hover = "t=%{x} (%{text})<br>x=%{y:.3f}<extra></extra>" if labelled else "t=%{x}<br>x=%{y:.3f}<extra></extra>"
     return [
         dict(
             type="scatter",
@@ -162,7 +166,8 @@ def _input_traces(x: np.ndarray) -> list[dict]:
             yaxis="y",
             line=dict(color=COLORS["x"], width=3),
             name=f"x[{d}]",
-            hovertemplate="t=%{x}<br>x=%{y:.3f}<extra></extra>",
+            hovertemplate=hover,
+            **({"text": [str(label) for label in step_labels]} if labelled else {}),
         )
         for d in range(min(x.shape[1], MAX_INPUT_LINES))
     ]
@@ -275,12 +280,16 @@ def timeline_figure(
     detail: Detail | None = None,
     title: str | None = None,
     detail_px: int = DETAIL_PX,
+    step_labels=(),
+    projector: bool = False,
 ) -> go.Figure:
     """The input on top, one heatmap row per panel, and (with ``detail``) the cell diagram and its numbers on
     the right; Play and the slider move the step marker on every row and redraw the detail for each step.
     Heatmaps keep their colour scales fixed while playing; the figure is built as one dictionary and
     validated once (adding 200 frames one object at a time costs Plotly several times longer). ``detail_px``
-    is the detail's height (smaller on a projector's 720 px)."""
+    is the detail's height (smaller on a projector's 720 px). ``step_labels``: one per step (a character, a date)
+    for the input's hover, as a model handed over from another page has them. ``projector``: the diagram's
+    labels with Unicode subscripts (diagram.plain_scripts), which keep the text's size on a projector."""
     x = np.asarray(x, dtype=float)
     T = x.shape[0]
     step = int(np.clip(step, 0, T - 1))
@@ -297,7 +306,7 @@ def timeline_figure(
         f" (first {MAX_INPUT_LINES} of {features} features)" if features > MAX_INPUT_LINES else ""
     )
     layout["annotations"].append(_row_title(input_title, "x", domains[0][1], right))
-    data += _input_traces(x)
+    data += _input_traces(x, step_labels)
     lo, hi = float(np.min(x[:, :MAX_INPUT_LINES])) - 0.1, float(np.max(x[:, :MAX_INPUT_LINES])) + 0.1
     layout["yaxis"]["range"] = [lo, hi]
     spans.append((lo, hi))
@@ -353,7 +362,8 @@ def timeline_figure(
     if detail is not None:
         n = rows + 1
         dx, dy, ex, ey = f"x{n}", f"y{n}", f"x{n + 1}", f"y{n + 1}"
-        top = bottom - 70 / (heat_px + detail_px + 40)
+        gap = 95 if projector else 70  # px under the last row for its ticks and "time step t" (larger type)
+        top = bottom - gap / (heat_px + detail_px + 40)
         n_lines = len(_detail_lines(detail, step))
         layout[f"xaxis{n}"] = dict(domain=[0.0, 0.52], anchor=dy, visible=False, range=list(diagram.CANVAS_X))
         layout[f"yaxis{n}"] = dict(domain=[0.0, top], anchor=dx, visible=False, range=list(diagram.CANVAS_Y))
@@ -366,6 +376,8 @@ def timeline_figure(
         layout["annotations"] += notes
         box_id = len(data)
         styles = diagram.box_styles(detail.kind, detail.series, detail.scales)
+        if projector:
+            styles = [{**style, "text": [diagram.plain_scripts(t) for t in style["text"]]} for style in styles]
         data.append(diagram.box_trace(detail.kind, styles[step], dx, dy))
         data.append(_line_trace(_detail_lines(detail, step), ex, ey))
         animated += [box_id, box_id + 1]
