@@ -402,6 +402,23 @@ async def sweep_load(port: int, servers: Servers, n: int, query: str, settle: fl
     return n - refused, refused, share
 
 
+def start_profile(out: Path, servers: Servers) -> subprocess.Popen:
+    """py-spy (from PATH or ~/.local/bin) sampling the first server's threads from now on, into ``out`` (the
+    collapsed-stack text format: one line per stack, ``frame;frame;... count``)."""
+    spy = shutil.which("py-spy") or str(Path.home() / ".local" / "bin" / "py-spy")
+    return subprocess.Popen(
+        [spy, "record", "-p", str(servers.pid), "-r", "200", "-f", "raw", "-o", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profile(spy: subprocess.Popen, out: Path) -> None:
+    spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+    spy.wait(30)
+    print(f"  profile of the measured reruns: {out}")
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -435,6 +452,7 @@ async def main(args, servers: Servers, port: int) -> None:
         rows, memory = [], None
         for page in args.pages:  # warm the server (imports, first caches) outside the measurement
             await (await rerun_load(port, page, 1, 1))[1][0].close()
+        spy = start_profile(args.profile, servers) if args.profile else None
         for n in args.sessions:
             for page in args.pages:
                 server0, client0, wall0 = servers.cpu(), time.process_time(), time.perf_counter()
@@ -450,6 +468,8 @@ async def main(args, servers: Servers, port: int) -> None:
                 if n == max(args.sessions) and page == args.pages[-1]:
                     memory = servers.memory()
                 await asyncio.gather(*(s.close() for s in sessions))
+        if spy is not None:
+            stop_profile(spy, args.profile)
         print(
             "\n| page | sessions | reruns | p50 rerun (s) | p95 rerun (s) | server CPU per rerun (ms) |"
             "\n|---|---|---|---|---|---|"
@@ -530,6 +550,7 @@ if __name__ == "__main__":
     parser.add_argument("--sweep-sessions", type=int, default=0, help="sessions pressing the sweep at once")
     parser.add_argument("--sweep-query", default="steps=200", help="Training lab settings of every sweep")
     parser.add_argument("--settle", type=float, default=15, help="seconds between the sweep presses and the window")
+    parser.add_argument("--profile", type=Path, help="sample the server with py-spy during the reruns, into this file")
     parser.add_argument("--window", type=float, default=30, help="seconds the server's CPU is measured over")
     args = parser.parse_args()
     counts = (args.train_sessions, args.largest_sessions, args.sweep_sessions)
