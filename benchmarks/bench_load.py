@@ -5,6 +5,7 @@
     python benchmarks/bench_load.py --skip-reruns --train-sessions 30 --train-query steps=200
     python benchmarks/bench_load.py --replicas 2            # two servers behind nginx (scripts/deploy/nginx.conf)
     python benchmarks/bench_load.py --skip-reruns --train-sessions 0 --largest-sessions 30 --sweep-sessions 30
+    python benchmarks/bench_load.py --sessions 30 --train-sessions 0 --cpu-reruns 40 --profile /tmp/spy.txt
 
 It starts the server itself on a free port of 127.0.0.1, sends traffic only there, and stops the server
 at the end (or after ``--timeout`` seconds, whatever happens). Prints Markdown tables for the docs. With
@@ -44,6 +45,10 @@ What is measured:
   shared); after ``--settle`` seconds, the server process's CPU over ``--window`` seconds while the sweeps wait
   (its polling and bookkeeping; the workers are other processes), and how many sweeps were admitted. Run it
   against an older copy (``--app-dir``) for a before/after.
+
+- **CPU per rerun** (``--cpu-reruns``): one session alone, one rerun at a time, the server's CPU seconds per
+  rerun for a view built before and for a new seed: what a rerun costs whatever else runs on the machine.
+  ``--profile FILE`` samples the server with py-spy during the N-session reruns (``pip install py-spy``).
 
 The machine is shared: take the numbers as "under load" unless it was idle.
 """
@@ -419,6 +424,26 @@ def stop_profile(spy: subprocess.Popen, out: Path) -> None:
     print(f"  profile of the measured reruns: {out}")
 
 
+async def cpu_per_rerun(port: int, servers: Servers, page: str, n: int) -> tuple[float, float]:
+    """Server CPU seconds per rerun of one session alone, one rerun at a time (load-independent, unlike the
+    wall times): (a view built before, i.e. the shared figure and cached results reused; a new seed each time)."""
+    key, make, _ = PAGES[page]
+    session = Session(port, page)
+    await session.open()
+    wid = session.widget_id(key)
+    for value in (1.0, 2.0):  # two views, built once
+        await session.rerun(make(wid, value))
+    cpu = servers.cpu()
+    for i in range(n):
+        await session.rerun(make(wid, 1.0 + i % 2))
+    shared = (servers.cpu() - cpu) / n
+    cpu = servers.cpu()
+    for i in range(n):
+        await session.rerun(make(wid, 5000.0 + i))
+    await session.close()
+    return shared, (servers.cpu() - cpu) / n
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -485,6 +510,11 @@ async def main(args, servers: Servers, port: int) -> None:
                 f"\nServer RSS with {max(args.sessions)} sessions open: {rss:.0f} MB"
                 f" (+ {count} child processes, {child:.0f} MB)"
             )
+    if args.cpu_reruns:
+        print("\n| page | server CPU per rerun, a view built before (ms) | a new seed (ms) |\n|---|---|---|")
+        for page in args.pages:
+            shared, new = await cpu_per_rerun(port, servers, page, args.cpu_reruns)
+            print(f"| {page.replace('_', ' ')} | {1000 * shared:.1f} | {1000 * new:.1f} |", flush=True)
     if args.train_sessions:
         print("\n| Train press | sessions | first results (s) | all results (s) |\n|---|---|---|---|")
         # Seeds no earlier row used, so that nothing is cached unless the row says so.
@@ -550,6 +580,9 @@ if __name__ == "__main__":
     parser.add_argument("--sweep-sessions", type=int, default=0, help="sessions pressing the sweep at once")
     parser.add_argument("--sweep-query", default="steps=200", help="Training lab settings of every sweep")
     parser.add_argument("--settle", type=float, default=15, help="seconds between the sweep presses and the window")
+    parser.add_argument(
+        "--cpu-reruns", type=int, default=0, help="then one session alone: server CPU per rerun over this many"
+    )
     parser.add_argument("--profile", type=Path, help="sample the server with py-spy during the reruns, into this file")
     parser.add_argument("--window", type=float, default=30, help="seconds the server's CPU is measured over")
     args = parser.parse_args()
