@@ -10,8 +10,8 @@ import pytest
 
 from rnnviz.app import ui
 from rnnviz.engine import backward, studies
-from rnnviz.figures import common, equations, stepper
 from rnnviz.figures import backward as backward_view
+from rnnviz.figures import common, equations, stepper
 from rnnviz.figures import gradient_flow as gfig
 
 
