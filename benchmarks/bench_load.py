@@ -5,6 +5,7 @@
     python benchmarks/bench_load.py --skip-reruns --train-sessions 30 --train-query steps=200
     python benchmarks/bench_load.py --replicas 2            # two servers behind nginx (scripts/deploy/nginx.conf)
     python benchmarks/bench_load.py --skip-reruns --train-sessions 0 --largest-sessions 30 --sweep-sessions 30
+    python benchmarks/bench_load.py --sessions 30 --train-sessions 0 --cpu-reruns 40 --profile /tmp/spy.txt
 
 It starts the server itself on a free port of 127.0.0.1, sends traffic only there, and stops the server
 at the end (or after ``--timeout`` seconds, whatever happens). Prints Markdown tables for the docs. With
@@ -44,6 +45,10 @@ What is measured:
   shared); after ``--settle`` seconds, the server process's CPU over ``--window`` seconds while the sweeps wait
   (its polling and bookkeeping; the workers are other processes), and how many sweeps were admitted. Run it
   against an older copy (``--app-dir``) for a before/after.
+
+- **CPU per rerun** (``--cpu-reruns``): one session alone, one rerun at a time, the server's CPU seconds per
+  rerun for a view built before and for a new seed: what a rerun costs whatever else runs on the machine.
+  ``--profile FILE`` samples the server with py-spy during the N-session reruns (``pip install py-spy``).
 
 The machine is shared: take the numbers as "under load" unless it was idle.
 """
@@ -402,6 +407,43 @@ async def sweep_load(port: int, servers: Servers, n: int, query: str, settle: fl
     return n - refused, refused, share
 
 
+def start_profile(out: Path, servers: Servers) -> subprocess.Popen:
+    """py-spy (from PATH or ~/.local/bin) sampling the first server's threads from now on, into ``out`` (the
+    collapsed-stack text format: one line per stack, ``frame;frame;... count``)."""
+    spy = shutil.which("py-spy") or str(Path.home() / ".local" / "bin" / "py-spy")
+    return subprocess.Popen(
+        [spy, "record", "-p", str(servers.pid), "-r", "200", "-f", "raw", "-o", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profile(spy: subprocess.Popen, out: Path) -> None:
+    spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+    spy.wait(30)
+    print(f"  profile of the measured reruns: {out}")
+
+
+async def cpu_per_rerun(port: int, servers: Servers, page: str, n: int) -> tuple[float, float]:
+    """Server CPU seconds per rerun of one session alone, one rerun at a time (load-independent, unlike the
+    wall times): (a view built before, i.e. the shared figure and cached results reused; a new seed each time)."""
+    key, make, _ = PAGES[page]
+    session = Session(port, page)
+    await session.open()
+    wid = session.widget_id(key)
+    for value in (1.0, 2.0):  # two views, built once
+        await session.rerun(make(wid, value))
+    cpu = servers.cpu()
+    for i in range(n):
+        await session.rerun(make(wid, 1.0 + i % 2))
+    shared = (servers.cpu() - cpu) / n
+    cpu = servers.cpu()
+    for i in range(n):
+        await session.rerun(make(wid, 5000.0 + i))
+    await session.close()
+    return shared, (servers.cpu() - cpu) / n
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -435,6 +477,7 @@ async def main(args, servers: Servers, port: int) -> None:
         rows, memory = [], None
         for page in args.pages:  # warm the server (imports, first caches) outside the measurement
             await (await rerun_load(port, page, 1, 1))[1][0].close()
+        spy = start_profile(args.profile, servers) if args.profile else None
         for n in args.sessions:
             for page in args.pages:
                 server0, client0, wall0 = servers.cpu(), time.process_time(), time.perf_counter()
@@ -450,6 +493,8 @@ async def main(args, servers: Servers, port: int) -> None:
                 if n == max(args.sessions) and page == args.pages[-1]:
                     memory = servers.memory()
                 await asyncio.gather(*(s.close() for s in sessions))
+        if spy is not None:
+            stop_profile(spy, args.profile)
         print(
             "\n| page | sessions | reruns | p50 rerun (s) | p95 rerun (s) | server CPU per rerun (ms) |"
             "\n|---|---|---|---|---|---|"
@@ -465,6 +510,11 @@ async def main(args, servers: Servers, port: int) -> None:
                 f"\nServer RSS with {max(args.sessions)} sessions open: {rss:.0f} MB"
                 f" (+ {count} child processes, {child:.0f} MB)"
             )
+    if args.cpu_reruns:
+        print("\n| page | server CPU per rerun, a view built before (ms) | a new seed (ms) |\n|---|---|---|")
+        for page in args.pages:
+            shared, new = await cpu_per_rerun(port, servers, page, args.cpu_reruns)
+            print(f"| {page.replace('_', ' ')} | {1000 * shared:.1f} | {1000 * new:.1f} |", flush=True)
     if args.train_sessions:
         print("\n| Train press | sessions | first results (s) | all results (s) |\n|---|---|---|---|")
         # Seeds no earlier row used, so that nothing is cached unless the row says so.
@@ -530,6 +580,10 @@ if __name__ == "__main__":
     parser.add_argument("--sweep-sessions", type=int, default=0, help="sessions pressing the sweep at once")
     parser.add_argument("--sweep-query", default="steps=200", help="Training lab settings of every sweep")
     parser.add_argument("--settle", type=float, default=15, help="seconds between the sweep presses and the window")
+    parser.add_argument(
+        "--cpu-reruns", type=int, default=0, help="then one session alone: server CPU per rerun over this many"
+    )
+    parser.add_argument("--profile", type=Path, help="sample the server with py-spy during the reruns, into this file")
     parser.add_argument("--window", type=float, default=30, help="seconds the server's CPU is measured over")
     args = parser.parse_args()
     counts = (args.train_sessions, args.largest_sessions, args.sweep_sessions)

@@ -265,7 +265,7 @@ def _hover_trace(title: str, values: np.ndarray, suffix: str, pick: str | None) 
         y=uu.ravel().astype(np.int16),
         customdata=np.clip(np.nan_to_num(values.T.ravel()), -big, big).astype(np.float32),
         mode="markers",
-        marker=dict(size=10, opacity=0),
+        marker=dict(size=10, opacity=0, maxdisplayed=1),  # hover reads the data: one drawn point (figures.stepper)
         xaxis=f"x{suffix}",
         yaxis=f"y{suffix}",
         name=f"pick:{pick}" if pick else title,

@@ -201,7 +201,9 @@ def _panel_traces(panel: Panel, suffix: str) -> list[dict]:
             y=uu.ravel().astype(np.uint8 if H <= 256 else np.int16),
             customdata=shown.T.ravel(),
             mode="markers",
-            marker=dict(size=10, opacity=0),
+            # hover and clicks read the data, not drawn points: draw one (T x H invisible SVG points took
+            # most of the browser's first drawing at 200 steps, 32 units and three cells)
+            marker=dict(size=10, opacity=0, maxdisplayed=1),
             xaxis=f"x{suffix}",
             yaxis=f"y{suffix}",
             name=f"pick:{panel.pick}",
