@@ -309,8 +309,12 @@ def test_deviation_sentences_match_the_settings(name):
         assert abs(exact - float(value)) <= 0.5 * 10 ** -(len(value.split(".")[1])), (b, n, value)
     assert "0.95^100" not in text  # that is 0.006, not what a bias of 3 gives (sigmoid(3)^100 = 0.0078)
     if "lstm1997" in exp.models and exp.input_gate_biases_1997:
-        assert exp.input_gate_biases_1997 == paper_runs.INPUT_GATE_BIASES_1997 == (-3.0, -6.0)
-        assert "(-3, -6)" in text or "(-3 for half the units, -6 for the other half)" in text
+        # the paper's own per experiment (Section 5): Experiment 4 (adding) -3/-6, 6a (temporal order) -2/-4;
+        # 2a names none, so it takes Experiment 4's and says so
+        own = {"order": (-2.0, -4.0)}.get(name, paper_runs.INPUT_GATE_BIASES_1997)
+        assert exp.input_gate_biases_1997 == own and paper_runs.INPUT_GATE_BIASES_1997 == (-3.0, -6.0)
+        low, high = (f"{b:g}" for b in own)
+        assert f"({low}, {high})" in text or f"({low} for half the units, {high} for the other half)" in text
     elif "lstm1997" in exp.models:  # the ablation: PyTorch's biases, and it says so
         assert "without the paper's initial input-gate biases" in text and "-3" not in text
     if name in ("adding", "order"):  # the paper ran no other method after Experiment 2
