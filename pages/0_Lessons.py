@@ -206,4 +206,5 @@ else:
     st.page_link(path, label=label, icon="🔗", query_params=query)
 with st.expander("Link for a class: this lesson in presenter mode", expanded=present):
     base = (st.context.url or "").split("?")[0]
-    st.code(f"{base}?{urlencode(lessons.presenter_query(number))}", language=None, wrap_lines=True)
+    # a code span, not st.code: a code block loads Streamlit's 1.5 MB syntax highlighter before the figure draws
+    st.markdown(ui.literal(f"{base}?{urlencode(lessons.presenter_query(number))}"))
