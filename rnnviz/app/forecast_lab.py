@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnviz.app import handoff
-from rnnviz.app.lab_state import LOST
+from rnnviz.app.lab_state import LOST, ServiceRun, replayed_by
 from rnnviz.app.trainer import CLOSED, Handle, Snapshot
 from rnnviz.engine import forecast as fc
 
@@ -46,7 +46,7 @@ def live_models(snap: Snapshot) -> dict:
 
 
 @dataclass(eq=False)
-class ForecastRun:
+class ForecastRun(ServiceRun):
     """One press of Train: its jobs (what was pressed, not what the sidebar says now), the series it trains on
     (values, time labels, name and unit), the service's handle, and once it has ended, how (``ended``) and
     the result (a ``forecast.ForecastResult`` of the models at their kept parameters)."""
@@ -69,24 +69,6 @@ class ForecastRun:
         if self.ended is not None:
             return self.ended
         return "queued" if self.handle.status == "queued" else "running"
-
-    @property
-    def live(self) -> bool:
-        return self.ended is None
-
-    def settle(self, service=None) -> bool:
-        """If the job has finished, record how it ended and the result; True if it has ended. A live run of a
-        service other than ``service`` (the server's current one) is lost."""
-        if self.ended is None and service is not None and self.handle.service is not service:
-            self.ended = "lost"
-        if self.ended is None and (snap := self.handle.snapshot()).finished:
-            self._end(snap)
-        return self.ended is not None
-
-    def stop(self) -> None:
-        if self.ended is None:
-            self.handle.stop()
-            self._end(self.handle.snapshot())
 
     def _end(self, snap: Snapshot) -> None:
         self.detached = snap.detached
@@ -133,12 +115,7 @@ class Lab:
         self.lost = False
         if old is not None and old.live:
             old.handle.stop()
-        if handle.joined:
-            replayed = "yours" if handle.job_id in self.mine else "other"
-        else:
-            replayed = None
-            self.mine.add(handle.job_id)
-        self.run = ForecastRun(jobs, series, handle, replayed)
+        self.run = ForecastRun(jobs, series, handle, replayed_by(handle, self.mine))
         return self.run
 
     def stop(self) -> None:

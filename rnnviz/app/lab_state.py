@@ -149,8 +149,42 @@ def runs_of(snapshot: Snapshot, data: tuple[tasks.Dataset, tasks.Dataset] | None
     return runs
 
 
+class ServiceRun:
+    """What every lab's press on the shared training service does alike (the Training, Forecast and Text labs):
+    a subclass is a dataclass with ``handle`` (the service's) and ``ended`` (None while live) fields and an
+    ``_end(snapshot)`` that records how it ended and its result."""
+
+    @property
+    def live(self) -> bool:
+        return self.ended is None
+
+    def settle(self, service=None) -> bool:
+        """If the job has finished, record how it ended and its result; True if it has ended. A live run whose
+        handle belongs to a service other than ``service`` (the server's current one) is lost."""
+        if self.ended is None and service is not None and self.handle.service is not service:
+            self.ended = "lost"
+        if self.ended is None and (snap := self.handle.snapshot()).finished:
+            self._end(snap)
+        return self.ended is not None
+
+    def stop(self) -> None:
+        """Stop: this session stops watching; the job stops too unless another session watches it."""
+        if self.ended is None:
+            self.handle.stop()
+            self._end(self.handle.snapshot())
+
+
+def replayed_by(handle, mine: set) -> str | None:
+    """Whether a press's ``handle`` replays a run: "yours" (a job this session started, its id in ``mine``),
+    "other" (another session's) or None (a new job, whose id joins ``mine``)."""
+    if handle.joined:
+        return "yours" if handle.job_id in mine else "other"
+    mine.add(handle.job_id)
+    return None
+
+
 @dataclass(eq=False)
-class TrainRun:
+class TrainRun(ServiceRun):
     """One press of Train. ``configs`` by cell (what was pressed, not what the sidebar says now); ``handle``
     the service's (None for a record made without one, as a test's stand-in); ``replayed`` None, "yours" or
     "other" (this press attached to a job this session or another session started). Once it has ended,
@@ -180,27 +214,8 @@ class TrainRun:
         return "queued" if self.handle.snapshot().status == "queued" else "running"
 
     @property
-    def live(self) -> bool:
-        return self.ended is None
-
-    @property
     def first(self) -> training.TrainConfig:
         return next(iter(self.configs.values()))
-
-    def settle(self, service=None) -> bool:
-        """If the job has finished, record how it ended (and each model's run); True if it has ended. A live
-        run whose handle belongs to a service other than ``service`` (the server's current one) is lost."""
-        if self.ended is None and service is not None and self.handle.service is not service:
-            self.ended = "lost"
-        if self.ended is None and (snap := self.handle.snapshot()).finished:
-            self._end(snap)
-        return self.ended is not None
-
-    def stop(self) -> None:
-        """Stop: this session stops watching; the job stops too unless another session watches it."""
-        if self.ended is None:
-            self.handle.stop()
-            self._end(self.handle.snapshot())
 
     def _end(self, snap: Snapshot) -> None:
         self.detached, self.shared_with = snap.detached, snap.shared_with
@@ -348,12 +363,7 @@ class Lab:
         self.lost = False
         if old is not None and old.live:
             old.handle.stop()
-        if handle.joined:
-            replayed = "yours" if handle.job_id in self.mine else "other"
-        else:
-            replayed = None
-            self.mine.add(handle.job_id)
-        self.run = TrainRun(configs, prediction, handle, replayed)
+        self.run = TrainRun(configs, prediction, handle, replayed_by(handle, self.mine))
         return self.run
 
     def stop(self) -> None:

@@ -200,7 +200,7 @@ def jobs_for(corpus: tx.Corpus, hidden: int, steps: int) -> tuple:
 
 
 @dataclass(eq=False)
-class Press:
+class Press(lab_state.ServiceRun):
     """One press of Train: its jobs (one per cell), the service's handle, whether it replayed a run ("yours",
     "other" or None), and once over, how it ended and its last snapshot."""
 
@@ -210,28 +210,12 @@ class Press:
     ended: str | None = None  # done, stopped, failed, lost
     final: trainer.Snapshot | None = None
 
-    @property
-    def live(self) -> bool:
-        return self.ended is None
-
     def snapshot(self) -> trainer.Snapshot:
         return self.final if self.final is not None else self.handle.snapshot()
 
     def reads(self, corpus: tx.Corpus) -> bool:
         """Whether this press trained on ``corpus`` (the student's text: the same text, by its digest)."""
         return self.jobs[0] == tx.TextJob.of(corpus, self.jobs[0].config)
-
-    def settle(self, service=None) -> bool:
-        if self.ended is None and service is not None and self.handle.service is not service:
-            self.ended = "lost"
-        if self.ended is None and (snap := self.handle.snapshot()).finished:
-            self._end(snap)
-        return self.ended is not None
-
-    def stop(self) -> None:
-        if self.ended is None:
-            self.handle.stop()
-            self._end(self.handle.snapshot())
 
     def _end(self, snap: trainer.Snapshot) -> None:
         self.final = snap
@@ -268,9 +252,7 @@ class TextLab:
             return None
         if old is not None and old.live:
             old.stop()
-        replayed = ("yours" if handle.job_id in self.mine else "other") if handle.joined else None
-        self.mine.add(handle.job_id)
-        self.press = Press(jobs, handle, replayed)
+        self.press = Press(jobs, handle, lab_state.replayed_by(handle, self.mine))
         return self.press
 
     def stop(self) -> None:
