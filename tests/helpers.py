@@ -355,12 +355,8 @@ def numeric_grad(f, array, eps=1e-6):
 
 
 def choose_in_sidebar(page, option: str, menu: int = 0) -> None:
-    """Pick ``option`` in the sidebar's ``menu``-th select box. With eight pages in the sidebar's navigation, a
-    page's first menu starts at the bottom edge of a 720 px window, where its list does not open (Playwright
-    scrolls an element only just into view): scroll it to the middle first, as a student scrolls it up."""
-    box = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").nth(menu)
-    box.evaluate("e => e.scrollIntoView({block: 'center'})")
-    box.click()
+    """Pick ``option`` in the sidebar's ``menu``-th select box."""
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").nth(menu).click()
     page.get_by_role("option", name=option).click()
 
 
