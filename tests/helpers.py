@@ -354,6 +354,14 @@ def numeric_grad(f, array, eps=1e-6):
     return grad
 
 
+def sidebar_link(page, label: str):
+    """The sidebar's link to the page named ``label``, its folded page list opened first (as a student opens it)."""
+    link = page.locator("[data-testid=stSidebar] a", has_text=label)
+    if not link.is_visible():
+        page.locator("[data-testid=stSidebar] [data-testid=stExpander] summary").first.click()
+    return link
+
+
 def choose_in_sidebar(page, option: str, menu: int = 0) -> None:
     """Pick ``option`` in the sidebar's ``menu``-th select box."""
     page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").nth(menu).click()

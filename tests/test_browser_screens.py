@@ -132,6 +132,54 @@ def test_the_stepper_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
     assert page.evaluate(FIGURE_TEXT, 0) == before
 
 
+ACTIVE = """() => { const e = document.activeElement; const s = getComputedStyle(e);
+  return {tag: e.tagName, text: e.textContent.trim(), outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
+
+
+# A page's main action, reached by Tab from the top of the page: (path, the button's text)
+MAIN_ACTIONS = {
+    "lessons-next": ("Lessons?lesson=2", "Next"),
+    "lab-train": ("Training_lab", "▶ Train"),
+    "lab-stop": ("Training_lab", "■ Stop"),
+    "forecast-train": ("Forecast_lab", "▶ Train"),
+}
+
+
+def tab_to_button(page, text: str, presses: int = 150) -> dict:
+    """Press Tab from the top of the page until the focused element is the button starting with ``text``."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(ACTIVE)
+        if focused["tag"] == "BUTTON" and focused["text"].startswith(text):
+            return focused
+    raise AssertionError(f"Tab never reached the button {text!r}")
+
+
+@pytest.mark.parametrize("name", MAIN_ACTIONS)
+def test_a_page_s_main_action_is_reached_by_tab_with_a_focus_ring(page, app_url, name):
+    path, text = MAIN_ACTIONS[name]
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page, charts=1, timeout=180_000)
+    focused = tab_to_button(page, text)
+    assert focused["outline"] == "solid" and focused["width"] >= 2, focused  # a visible focus ring
+
+
+def test_a_lesson_s_next_button_opens_the_next_lesson_by_keyboard_alone(page, app_url):
+    """From the top of a lesson, Tab reaches Next (past the page list, the quiz and the figure's controls) and
+    Enter opens the following lesson."""
+    page.goto(f"{app_url}/Lessons?lesson=2")
+    wait_for_app(page, charts=1, timeout=180_000)
+    heading = "() => Array.from(document.querySelectorAll('[data-testid=stMain] h3'))"
+    heading += ".map(h => h.innerText).find(t => t.startsWith('Lesson ')) || null"
+    assert page.evaluate(heading).startswith("Lesson 2 of")
+    tab_to_button(page, "Next")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => ({heading})()?.startsWith('Lesson 3 of')", timeout=60_000)
+    wait_for_app(page, charts=1, timeout=180_000)
+    assert "lesson=3" in page.url
+
+
 # ---- every figure's labels apart, at every width ----------------------------------------------------------
 
 # Every SVG text of every drawn figure as the quadrilateral it covers on the screen (its box through its own
@@ -252,7 +300,11 @@ def test_the_sidebar_shows_a_page_s_first_control_and_reaches_every_page_by_keyb
     for path in SIDEBAR_PAGES:
         page.goto(f"{app_url}/{path}")
         wait_for_app(page, timeout=180_000)
-        page.wait_for_function(f"() => ({FIRST_CONTROL})() !== null", timeout=60_000)
+        page.wait_for_function(  # the sidebar drawn in full: no placeholder or stale element left
+            "() => !document.querySelector('[data-testid=stSidebar] :is([data-testid=stSkeleton], [data-stale=true])')",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(500)
         first = page.evaluate(FIRST_CONTROL)
         assert first["scrolled"] == 0 and first["top"] >= 0 and first["bottom"] <= HEIGHT, (path, first)
     from rnnviz.app.ui import PAGES
