@@ -71,6 +71,7 @@ _PAGE_CSS = """<style>
 :focus-visible { outline: 3px solid #0072B2 !important; outline-offset: 2px; }
 [data-testid=stCode] pre { overflow: visible !important; white-space: pre-wrap !important; }
 [data-testid=stCode] code { white-space: pre-wrap !important; }
+[data-testid=stSidebar] [data-testid=stElementContainer]:has(script) { display: none; }  /* _PHONE_JS: no gap */
 @media (max-width: 480px) {  /* a phone: a wide table wraps its words rather than pushing the page sideways */
   [data-testid=stMarkdownContainer] table { font-size: 0.8rem; }
   [data-testid=stMarkdownContainer] :is(th, td) { padding: 0.25rem; overflow-wrap: anywhere; }
