@@ -34,6 +34,7 @@ if not NAMES:
     st.warning("No shipped results found: run `python -m rnnviz reproduce NAME --write` first.")
     st.stop()
 
+
 def success_against_length(height: int | None = None) -> None:
     """The two figures of the papers' central claim, side by side: the latch's share of seeds and the adding
     problem's sequences to success against length (first on a projector, ``height`` px tall)."""
@@ -61,7 +62,7 @@ def success_against_length(height: int | None = None) -> None:
                 paper_figures.sequences_against_length(
                     adding["summary"] + data.get("adding_long", {}).get("summary", []),
                     papers.EXPERIMENTS["adding"].paper_figures,
-                    "LSTM 1997, paper (Table 7, mean of 10 trials)",
+                    "LSTM 1997, paper<br>(Table 7, mean of 10 trials)",
                 ),
                 key="papers.adding",
                 presenter_height=height,

@@ -360,13 +360,17 @@ def numeric_grad(f, array, eps=1e-6):
     return grad
 
 
+def sidebar_link(page, label: str):
+    """The sidebar's link to the page named ``label``, its folded page list opened first (as a student opens it)."""
+    link = page.locator("[data-testid=stSidebar] a", has_text=label)
+    if not link.is_visible():
+        page.locator("[data-testid=stSidebar] [data-testid=stExpander] summary").first.click()
+    return link
+
+
 def choose_in_sidebar(page, option: str, menu: int = 0) -> None:
-    """Pick ``option`` in the sidebar's ``menu``-th select box. With eight pages in the sidebar's navigation, a
-    page's first menu starts at the bottom edge of a 720 px window, where its list does not open (Playwright
-    scrolls an element only just into view): scroll it to the middle first, as a student scrolls it up."""
-    box = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").nth(menu)
-    box.evaluate("e => e.scrollIntoView({block: 'center'})")
-    box.click()
+    """Pick ``option`` in the sidebar's ``menu``-th select box."""
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").nth(menu).click()
     page.get_by_role("option", name=option).click()
 
 

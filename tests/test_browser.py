@@ -10,6 +10,7 @@ from tests.helpers import (
     choose_in_sidebar,
     click_slider,
     screenshot,
+    sidebar_link,
     wait_for_app,
 )
 
@@ -206,7 +207,7 @@ def test_walking_the_sidebar_keeps_each_pages_settings(page, app_url):
     walk = ["Cell stepper", "Gradient flow", "Training lab", "Gradient flow", "Cell stepper", "Training lab"] * 2
     for visit, label in enumerate(walk):
         path, charts, field = WALK_PAGES[label]
-        page.locator("[data-testid=stSidebar] a", has_text=label).click()
+        sidebar_link(page, label).click()
         page.wait_for_url(f"**/{path}*")
         wait_for_app(page, charts)
         shown = query_of(page)

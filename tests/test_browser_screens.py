@@ -132,60 +132,204 @@ def test_the_stepper_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
     assert page.evaluate(FIGURE_TEXT, 0) == before
 
 
-# ---- a phone ---------------------------------------------------------------------------------------------
+ACTIVE = """() => { const e = document.activeElement; const s = getComputedStyle(e);
+  return {tag: e.tagName, text: e.textContent.trim(), outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
 
-# Every SVG text of every figure: pairs whose boxes overlap by more than 2 px both ways, and texts that leave
-# their figure's box. Hidden texts (display, visibility, opacity) are skipped.
-TEXT_CLASHES = """() => {
+
+# A page's main action, reached by Tab from the top of the page: (path, the button's text)
+MAIN_ACTIONS = {
+    "lessons-next": ("Lessons?lesson=2", "Next"),
+    "lab-train": ("Training_lab", "▶ Train"),
+    "lab-stop": ("Training_lab", "■ Stop"),
+    "forecast-train": ("Forecast_lab", "▶ Train"),
+}
+
+
+def tab_to_button(page, text: str, presses: int = 150) -> dict:
+    """Press Tab from the top of the page until the focused element is the button starting with ``text``."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(ACTIVE)
+        if focused["tag"] == "BUTTON" and focused["text"].startswith(text):
+            return focused
+    raise AssertionError(f"Tab never reached the button {text!r}")
+
+
+@pytest.mark.parametrize("name", MAIN_ACTIONS)
+def test_a_page_s_main_action_is_reached_by_tab_with_a_focus_ring(page, app_url, name):
+    path, text = MAIN_ACTIONS[name]
+    page.goto(f"{app_url}/{path}")
+    wait_for_app(page, charts=1, timeout=180_000)
+    focused = tab_to_button(page, text)
+    assert focused["outline"] == "solid" and focused["width"] >= 2, focused  # a visible focus ring
+
+
+def test_a_lesson_s_next_button_opens_the_next_lesson_by_keyboard_alone(page, app_url):
+    """From the top of a lesson, Tab reaches Next (past the page list, the quiz and the figure's controls) and
+    Enter opens the following lesson."""
+    page.goto(f"{app_url}/Lessons?lesson=2")
+    wait_for_app(page, charts=1, timeout=180_000)
+    heading = "() => Array.from(document.querySelectorAll('[data-testid=stMain] h3'))"
+    heading += ".map(h => h.innerText).find(t => t.startsWith('Lesson ')) || null"
+    assert page.evaluate(heading).startswith("Lesson 2 of")
+    tab_to_button(page, "Next")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => ({heading})()?.startsWith('Lesson 3 of')", timeout=60_000)
+    wait_for_app(page, charts=1, timeout=180_000)
+    assert "lesson=3" in page.url
+
+
+# ---- every figure's labels apart, at every width ----------------------------------------------------------
+
+# Every SVG text of every drawn figure as the quadrilateral it covers on the screen (its box through its own
+# transform, so a tick label turned 30 degrees is measured as drawn, not by the upright box around it): pairs that
+# overlap by more than ``slack`` px (the separating-axis test: the smallest overlap over the four edge directions),
+# and texts that reach more than ``slack`` px past their figure's edge. Hidden texts (display, visibility,
+# opacity) and hover labels are skipped.
+TEXT_CLASHES = """(slack) => {
   const out = [];
+  const quad = t => {
+    const b = t.getBBox(), m = t.getScreenCTM();
+    return [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height], [b.x, b.y + b.height]]
+      .map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
+  };
+  const axes = q => [0, 1].map(i => {
+    const dx = q[i + 1][0] - q[i][0], dy = q[i + 1][1] - q[i][1], n = Math.hypot(dx, dy) || 1;
+    return [-dy / n, dx / n];
+  });
+  const depth = (p, q) => Math.min(...axes(p).concat(axes(q)).map(([ax, ay]) => {
+    const a = p.map(([x, y]) => x * ax + y * ay), b = q.map(([x, y]) => x * ax + y * ay);
+    return Math.min(Math.max(...a), Math.max(...b)) - Math.max(Math.min(...a), Math.min(...b));
+  }));
   document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot').forEach((gd, i) => {
     const fig = gd.getBoundingClientRect();
-    const boxes = [];
+    if (fig.width === 0) return;  // in a closed tab or expander: not drawn
+    const texts = [];
     gd.querySelectorAll('svg.main-svg text').forEach(t => {
-      if (!t.textContent.replace(/[\\u200b\\s]/g, '')) return;
+      if (!t.textContent.replace(/[\\u200b\\s]/g, '') || t.closest('.hoverlayer')) return;
       for (let e = t; e && e !== gd; e = e.parentElement) {
         const s = getComputedStyle(e);
         if (s.display === 'none' || s.visibility === 'hidden' || Number(s.opacity) === 0) return;
       }
       const r = t.getBoundingClientRect();
-      if (r.width > 0 && r.height > 0) boxes.push({text: t.textContent.slice(0, 25), r});
+      if (r.width > 0 && r.height > 0) texts.push({text: t.textContent.slice(0, 30), q: quad(t)});
     });
-    boxes.forEach((A, a) => {
-      const r = A.r;
-      if (r.left < fig.left - 1 || r.right > fig.right + 1 || r.top < fig.top - 1 || r.bottom > fig.bottom + 1)
-        out.push(`figure ${i}: "${A.text}" cut`);
-      boxes.slice(a + 1).forEach(B => {
-        const w = Math.min(r.right, B.r.right) - Math.max(r.left, B.r.left);
-        const h = Math.min(r.bottom, B.r.bottom) - Math.max(r.top, B.r.top);
-        if (w > 2 && h > 2) out.push(`figure ${i}: "${A.text}" on "${B.text}" (${Math.round(w)}x${Math.round(h)} px)`);
+    texts.forEach((A, a) => {
+      const xs = A.q.map(p => p[0]), ys = A.q.map(p => p[1]);
+      const past = Math.max(fig.left - Math.min(...xs), Math.max(...xs) - fig.right,
+                            fig.top - Math.min(...ys), Math.max(...ys) - fig.bottom);
+      if (past > slack) out.push(`figure ${i}: "${A.text}" cut by ${Math.round(past)} px`);
+      texts.slice(a + 1).forEach(B => {
+        const d = depth(A.q, B.q);
+        if (d > slack) out.push(`figure ${i}: "${A.text}" on "${B.text}" (${d.toFixed(1)} px)`);
       });
     });
   });
   return out;
 }"""
-PHONE = {
-    "landing": ("", _guess),
-    "lesson": ("Lessons?lesson=1", None),
-    "stepper": ("Cell_stepper", None),
-}
+SLACK_PX = 1
+WIDTHS = {390: 844, 1280: 720, 1440: 900}  # a phone, a projector, a laptop
+FIGURE_PAGES = ["", *(f"Lessons?lesson={n}" for n in range(1, 9))] + [
+    "Cell_stepper",
+    "Gradient_flow",
+    "Training_lab",
+    "Papers",
+    "Forecast_lab",
+    "Text_lab",
+]
+# A figure may carry a phone layout (layout.meta.narrow, .phone, .phone_style) that the page applies within a second.
+HAS_NARROW = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .some(gd => ['narrow', 'phone', 'phone_style'].some(k => gd.layout?.meta?.[k]))"""
 
 
-@pytest.mark.parametrize("name", PHONE)
-def test_a_phone_sees_every_figure_whole_and_legible(browser, app_url, name):
-    path, first = PHONE[name]
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_figure_label_overlaps_another_or_is_cut(browser, app_url, width):
+    """Every page's figures at their default settings (the landing page's after a guess, every lesson): no two
+    texts of a figure (tick labels, axis and panel titles, annotations, legend entries, colour-bar titles) overlap
+    by more than a pixel, none is cut by the figure's edge, and no page scrolls sideways."""
+    context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]}, device_scale_factor=1)
     page = context.new_page()
+    found = {}
     try:
-        page.goto(f"{app_url}/{path}")
-        wait_for_app(page, timeout=180_000)
-        if first is not None:
-            first(page)
-        wait_for_app(page, charts=1, timeout=180_000)
-        page.wait_for_timeout(1500)  # a figure's phone layout is applied in the browser, within a second
-        widths = page.evaluate(
-            "() => [document.documentElement.scrollWidth, document.querySelector('[data-testid=stMain]').scrollWidth]"
-        )
-        assert max(widths) <= 390, widths  # no sideways scroll
-        assert page.evaluate(TEXT_CLASHES) == []
+        for path in FIGURE_PAGES:
+            page.goto(f"{app_url}/{path}")
+            wait_for_app(page, timeout=180_000)
+            if path == "":
+                _guess(page)
+            wait_for_app(page, charts=1, timeout=180_000)
+            assert page.locator("[data-testid=stException]").count() == 0, path
+            if width < 480 and page.evaluate(HAS_NARROW):
+                page.wait_for_timeout(1500)
+            sideways = page.evaluate(
+                "() => Math.max(document.documentElement.scrollWidth,"
+                " document.querySelector('[data-testid=stMain]').scrollWidth)"
+            )
+            problems = page.evaluate(TEXT_CLASHES, SLACK_PX) + (
+                [f"scrolls sideways: {sideways}"] if sideways > width else []
+            )
+            if problems:
+                found[path or "landing"] = problems
     finally:
         context.close()
+    assert found == {}, "\n".join(f"{path}: {p}" for path, problems in found.items() for p in problems)
+
+
+# ---- the sidebar ----------------------------------------------------------------------------------------------
+
+# The sidebar's first control of the page's own (not the page list, not the presenter toggle): its box.
+FIRST_CONTROL = """() => {
+  const kinds = ['stSelectbox', 'stSlider', 'stRadio', 'stNumberInput', 'stButton', 'stCheckbox', 'stTextInput',
+                 'stMultiSelect', 'stFileUploader', 'stSelectSlider', 'stSegmentedControl', 'stTextArea'];
+  const found = Array.from(document.querySelectorAll('[data-testid=stSidebarUserContent] [data-testid]'))
+    .find(e => (kinds.includes(e.dataset.testid) || e.dataset.testid.startsWith('stBaseButton'))
+               && !e.closest('[data-testid=stExpander]')
+               && !e.textContent.includes('Presenter mode'));
+  if (!found) return null;
+  const r = found.getBoundingClientRect();
+  return {kind: found.dataset.testid, top: r.top, bottom: r.bottom,
+          scrolled: document.querySelector('[data-testid=stSidebarContent]').scrollTop};
+}"""
+SIDEBAR_PAGES = ["Cell_stepper", "Gradient_flow", "Training_lab", "Forecast_lab", "Text_lab"]
+
+
+def test_the_sidebar_shows_a_page_s_first_control_and_reaches_every_page_by_keyboard(page, app_url):
+    """At 1280x720 each page's first sidebar control is inside the window without scrolling (the page list folds
+    into one line); from the keyboard alone the folded list opens and every page's link is reached, and Enter
+    follows one."""
+    for path in SIDEBAR_PAGES:
+        page.goto(f"{app_url}/{path}")
+        wait_for_app(page, timeout=180_000)
+        page.wait_for_function(  # the sidebar drawn in full: no placeholder or stale element left
+            "() => !document.querySelector('[data-testid=stSidebar] :is([data-testid=stSkeleton], [data-stale=true])')",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(500)
+        first = page.evaluate(FIRST_CONTROL)
+        assert first["scrolled"] == 0 and first["top"] >= 0 and first["bottom"] <= HEIGHT, (path, first)
+    from rnnviz.app.ui import PAGES
+
+    labels = [label for _, label, _ in PAGES]
+    page.locator("[data-testid=stSidebar] h2").click()  # start at the top of the sidebar, then only keys
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent.trim()").endswith("Pages"):
+            break
+    else:
+        raise AssertionError("Tab never reached the page list")
+    page.keyboard.press("Enter")
+    reached = []
+    for _ in labels:
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; return [e.tagName, e.textContent.trim(),"
+            " getComputedStyle(e).outlineStyle]; }"
+        )
+        assert focused[0] == "A" and focused[2] == "solid", focused  # a link, with a visible focus ring
+        reached.append(focused[1])
+    assert [next(label for label in labels if text.endswith(label)) for text in reached] == labels
+    page.keyboard.press("Shift+Tab")  # back from "Text lab" to "Forecast lab"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/Forecast_lab**", timeout=60_000)
+    wait_for_app(page, timeout=180_000)
+    assert page.locator("[data-testid=stMain] h1").inner_text().endswith("Forecast lab")

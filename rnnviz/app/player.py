@@ -84,8 +84,8 @@ NARROW_JS = """
 function narrow() {
   for (const gd of doc.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')) {
     const update = gd.layout && gd.layout.meta && gd.layout.meta.narrow;
-    if (update && gd.clientWidth > 0 && gd.clientWidth < 480 && gd.layout.yaxis.nticks !== update['yaxis.nticks'])
-      window.parent.Plotly.relayout(gd, update);
+    if (update && gd.clientWidth > 0 && gd.clientWidth < 480 && !gd.layout.meta.narrowed)
+      window.parent.Plotly.relayout(gd, {...update, 'meta.narrowed': true});
   }
 }
 setInterval(narrow, 1000);

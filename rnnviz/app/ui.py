@@ -46,9 +46,14 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
     with st.sidebar:
         st.markdown("## rnnviz")
         st.caption("Why LSTMs remember what plain RNNs forget")
-        for path, label, page_icon in PAGES:
-            st.page_link(path, label=label, icon=page_icon)
+        # Eight links took 330 px: a page's first control started at the bottom of a 720 px window. Folded, they
+        # take one line (open on the landing page, which has no controls); a <details> the keyboard opens.
+        with st.expander("Pages", icon="🧭", expanded=page == "home"):
+            for path, label, page_icon in PAGES:
+                st.page_link(path, label=label, icon=page_icon)
         st.toggle("Presenter mode", key=_PRESENT, help="Large type, no sidebar: for a projector. Also ?present=1.")
+        # a script takes an element's gap (a style alone takes none): here, not in the page's 720 px
+        st.html(_PHONE_JS, unsafe_allow_javascript=True)  # a constant
         st.divider()
     st.html(_PAGE_CSS)  # constants: no user text ever reaches them
     if present:
@@ -64,13 +69,36 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
 # Every page: captions in a grey dark enough for WCAG AA (Streamlit's #828180 on white is 3.9:1, axe-core's
 # color-contrast asks 4.5:1), a focus ring that shows on every control reached by the keyboard, and code blocks
 # that wrap instead of scrolling (a scrolling <pre> is a region the keyboard cannot reach: axe's
-# scrollable-region-focusable).
+# scrollable-region-focusable), as do a wide table's words on a phone.
 _PAGE_CSS = """<style>
 [data-testid=stCaptionContainer], [data-testid=stCaptionContainer] * { color: #5c5b59 !important; opacity: 1; }
 :focus-visible { outline: 3px solid #0072B2 !important; outline-offset: 2px; }
 [data-testid=stCode] pre { overflow: visible !important; white-space: pre-wrap !important; }
 [data-testid=stCode] code { white-space: pre-wrap !important; }
+[data-testid=stSidebar] [data-testid=stElementContainer]:has(script) { display: none; }  /* _PHONE_JS: no gap */
+@media (max-width: 480px) {  /* a phone: a wide table wraps its words rather than pushing the page sideways */
+  [data-testid=stMarkdownContainer] table { font-size: 0.8rem; }
+  [data-testid=stMarkdownContainer] :is(th, td) { padding: 0.25rem; overflow-wrap: anywhere; }
+}
 </style>"""
+
+# A figure's phone layout, on any page: a Plotly.relayout update in layout.meta.phone and/or a Plotly.restyle update
+# (every trace) in layout.meta.phone_style, applied while the plot is under 480 px wide (the server cannot see the
+# width), again after a redraw undid it (checked every second; one timer per browser tab). The Cell stepper's own
+# layout.meta.narrow is applied by rnnviz/app/player.py.
+_PHONE_JS = """<script>
+if (!window.rnnvizPhone) {
+  window.rnnvizPhone = setInterval(() => {
+    for (const gd of document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')) {
+      const meta = gd.layout && gd.layout.meta;
+      if (!meta || meta.phoned || !(meta.phone || meta.phone_style) || !window.Plotly) continue;
+      if (gd.clientWidth === 0 || gd.clientWidth >= 480) continue;
+      if (meta.phone_style) window.Plotly.restyle(gd, meta.phone_style);
+      window.Plotly.relayout(gd, {...(meta.phone || {}), 'meta.phoned': true});
+    }
+  }, 1000);
+}
+</script>"""
 
 # Presenter mode: for a projector at 1280x720. On for the rest of the session once a page is opened with
 # ?present=1 (or the sidebar toggle is set); ?present=0 turns it off. Static CSS hides the sidebar (and with

@@ -6,6 +6,8 @@ module holds the shared layout and the line figures of the other pages.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -27,6 +29,46 @@ def base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Fig
         hoverlabel=dict(font_size=FONT_SIZE),
     )
     return fig
+
+
+PHONE_TITLE_CHARS = 26  # a title's characters per line on a phone (plot about 350 px wide, title type 24 px)
+
+
+def phone_layout(fig: go.Figure, update: dict) -> go.Figure:
+    """Add ``update`` (a Plotly.relayout update) to ``fig``'s phone layout, ``layout.meta.phone``: rnnviz/app/ui.py
+    applies it in the browser while the plot is under 480 px wide. On a wider screen nothing changes."""
+    meta = dict(fig.layout.meta) if fig.layout.meta else {}
+    fig.update_layout(meta={**meta, "phone": {**meta.get("phone", {}), **update}})
+    return fig
+
+
+def phone_titles(fig: go.Figure, **axis_titles: str) -> go.Figure:
+    """Add to ``fig``'s phone layout its title wrapped to PHONE_TITLE_CHARS characters a line (in smaller type, the
+    top margin grown to fit) and the given axes' titles (``xaxis="short title"``) replaced by shorter ones. The
+    wrapped title is an annotation: Plotly anchors a title of several lines by its first line, so the others ran
+    into the plot (or the first off the top)."""
+    update: dict = {f"{axis}.title.text": text for axis, text in axis_titles.items()}
+    title = fig.layout.title.text
+    if title and len(title) > PHONE_TITLE_CHARS and "<br>" not in title:
+        lines = textwrap.wrap(title, PHONE_TITLE_CHARS)
+        left = fig.layout.margin.l if fig.layout.margin.l is not None else 70
+        update["title.text"] = ""
+        update[f"annotations[{len(fig.layout.annotations)}]"] = dict(
+            text="<br>".join(lines),
+            xref="paper",
+            x=0,
+            xanchor="left",
+            xshift=4 - left,  # from the figure's left edge, as the title was
+            yref="paper",
+            y=1,
+            yanchor="bottom",
+            yshift=8,
+            align="left",
+            showarrow=False,
+            font=dict(size=FONT_SIZE + 2),
+        )
+        update["margin.t"] = max(fig.layout.margin.t or 0, 24 * len(lines) + 20)
+    return phone_layout(fig, update)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -150,7 +192,7 @@ def _side_by_side(titles: list[str]) -> dict:
         xaxis=dict(domain=[0.0, 0.44], anchor="y"),
         yaxis=dict(anchor="x"),
         xaxis2=dict(domain=[0.56, 1.0], anchor="y2"),
-        yaxis2=dict(anchor="x2"),
+        yaxis2=dict(anchor="x2", side="right", automargin=True),  # in the gap, its labels ran into the left panel
         annotations=[
             dict(
                 text=text,
@@ -160,6 +202,7 @@ def _side_by_side(titles: list[str]) -> dict:
                 y=1.0,
                 yref="paper",
                 yanchor="bottom",
+                yshift=6,  # clear of a tick label at the top of the axis
                 showarrow=False,
                 font=dict(size=FONT_SIZE),
             )

@@ -73,7 +73,8 @@ def series_figure(values: np.ndarray, split, labels=None, unit: str = "", title:
             line_width=0,
             layer="below",
             annotation_text=f"{name} ({hi - lo})",
-            annotation_position="top left",
+            # the last band's label at the bottom: the two short bands' labels ran into each other on a phone
+            annotation_position="bottom left" if name == "test" else "top left",
             annotation_font_size=FONT_SIZE - 2,
         )
     _time_axis(fig, len(values), labels, "time")

@@ -114,7 +114,10 @@ def lag_figure(
         dict(
             data=data,
             layout=dict(
-                xaxis=dict(title=dict(text="lag k (steps back from the loss at the last step)")),
+                xaxis=dict(  # two lines: one was cut at a phone's width
+                    title=dict(text="lag k: steps back from the loss<br>(the loss is at the last step)"),
+                    automargin=True,
+                ),
                 yaxis=yaxis,
                 legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
             ),
@@ -298,12 +301,17 @@ def reach_heatmap(rows: dict[str, np.ndarray], title: str | None = None) -> go.F
                     zmin=-d,
                     zmax=d,
                     zmid=0,
-                    colorbar=dict(title=dict(text="size ÷ size at the loss"), tickvals=ticks, ticktext=labels, len=1.0),
+                    colorbar=dict(  # the title beside the bar: above it, it touched the top label
+                        title=dict(text="size ÷ size at the loss", side="right"),
+                        tickvals=ticks,
+                        ticktext=labels,
+                        len=1.0,
+                    ),
                     hovertemplate="%{y}<br>step %{x}<br>log₁₀(size ÷ size at the loss) = %{z:.2f}<extra></extra>",
                 )
             ],
             layout=dict(
-                xaxis=dict(title=dict(text="time step t (the loss is at the last step)")),
+                xaxis=dict(title=dict(text="time step t<br>(the loss is at the last step)"), automargin=True),
                 yaxis=dict(autorange="reversed"),
             ),
         )

@@ -101,8 +101,9 @@ def sequences_against_length(
                     y=[r["cap"] for r in lost],
                     name=f"{MODEL_NAMES[kind]}: no seed within the cap",
                     mode="markers+text",
-                    text=["not within cap"] * len(lost),
-                    textposition="middle right",
+                    # one label over the row of open markers (one per marker ran into the next marker's)
+                    text=["not within cap"] + [""] * (len(lost) - 1),
+                    textposition="top right",
                     textfont=dict(color=MODEL_COLORS[kind]),
                     marker=dict(size=15, symbol=f"{SYMBOLS[kind]}-open", color=MODEL_COLORS[kind], line=dict(width=3)),
                     hovertemplate=f"{MODEL_NAMES[kind]}<br>T %{{x}}<br>no seed succeeded within %{{y:,}} "
@@ -129,7 +130,13 @@ def sequences_against_length(
     # room for the labels above the highest marker (a number over a star) and under the lowest
     y_range = [math.log10(min(ys)) - 0.15, math.log10(max(ys)) + 0.5] if ys else None
     fig.update_yaxes(
-        title_text="sequences to success", type="log", exponentformat="power", range=y_range, automargin=True
+        title_text="sequences to success",
+        type="log",
+        exponentformat="power",
+        range=y_range,
+        automargin=True,
+        dtick=1,  # decades only: Plotly's 2..9 between them overlap each other on a short axis
+        minorloglabels="none",
     )
     _legend_on_top(fig)
     return base_layout(fig, height=480, title=title)
@@ -160,7 +167,13 @@ def forget_bias_figure(rows: list[dict], title: str | None = None) -> go.Figure:
                 "%{customdata} sequences<extra></extra>",
             )
         )
-    fig.update_yaxes(title_text="share of LSTM seeds that succeeded", range=[0, 1.2], tickformat=".0%")
+    # room above 100 % for the bars' "n/N" labels, but no tick past 100 %: a share never exceeds it
+    fig.update_yaxes(
+        title_text="share of LSTM seeds that succeeded",
+        range=[0, 1.15],
+        tickvals=[0, 0.25, 0.5, 0.75, 1],
+        tickformat=".0%",
+    )
     fig.update_layout(barmode="group")
     _legend_on_top(fig)
     return base_layout(fig, height=420, title=title)

@@ -24,7 +24,7 @@ from rnnviz.figures.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES, TEXT_CO
 
 MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
 DETAIL_PX = 360  # height of the diagram and its numbers, under the heatmaps
-CONTROLS_PX = 95  # the top margin Play/Pause and the step slider take (a figure shown without them gives it back)
+CONTROLS_PX = 99  # the top margin Play/Pause and the step slider take (a figure shown without them gives it back)
 ROW_PX = 85  # one heatmap row: Play and the h, c and forget rows fit 1280x720 at 150% zoom
 
 
@@ -101,7 +101,7 @@ def play_controls(n_frames: int, active: int, right: float, duration: int = 120)
                 y=1.0,
                 xanchor="left",
                 yanchor="bottom",
-                pad=dict(b=62, r=6),  # above the slider: a button never covers the slider or its label
+                pad=dict(b=66, r=6),  # above the slider: a button never covers the slider or its label
                 showactive=False,
                 font=dict(size=FONT_SIZE),
                 buttons=[
@@ -117,7 +117,7 @@ def play_controls(n_frames: int, active: int, right: float, duration: int = 120)
                 len=right,
                 y=1.0,
                 yanchor="bottom",
-                pad=dict(t=0, b=20),
+                pad=dict(t=0, b=24),  # the slider's numbers clear the input row's title
                 currentvalue=dict(prefix="step t = ", xanchor="right", font=dict(size=FONT_SIZE)),
                 font=dict(size=FONT_SIZE - 4),
                 steps=[dict(label=str(k), method="animate", args=[[str(k)], still]) for k in range(n_frames)],
@@ -400,7 +400,7 @@ def timeline_figure(
             frame_data.append(dict(type="scatter", text=_detail_lines(detail, k)))
         frames.append(dict(name=str(k), traces=animated, data=frame_data))
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
-    layout["yaxis"]["nticks"] = 3  # the short input row: two or three ticks, never touching
+    layout["yaxis"]["nticks"] = 2  # the short input row: two ticks (three touched at 1280 px)
     fig = base_layout(AnimatedFigure(dict(data=data, layout=layout), frames), height=height)
     top_margin = CONTROLS_PX + (30 if title is None else 60)
     fig.update_layout(margin=dict(l=70, r=20, t=top_margin, b=20))
@@ -431,6 +431,8 @@ def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0) 
         if note.get("yref") == "paper" and " − " in note["text"]:
             update[f"annotations[{k}].text"] = note["text"].split(" − ")[0] + "</b>"
     for name in layout:
+        if name.startswith("yaxis") and layout[name].get("title", {}).get("text") == "unit":
+            update[f"{name}.tickfont.size"] = FONT_SIZE - 4  # four ticks in a short row: 17 px boxes touched
         if name.startswith("coloraxis"):
             update[f"{name}.colorbar.title.text"] = ""
             update[f"{name}.colorbar.thickness"] = 10

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rnnviz.figures.colormaps import GATE, STATE, Scale, fitted
-from rnnviz.figures.common import base_layout
+from rnnviz.figures.common import base_layout, phone_titles
 from rnnviz.figures.theme import COLORS, LABELS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
 NEWLINE = "↵"
@@ -94,7 +94,7 @@ def text_figure(
             z=z,
             text=chars,
             texttemplate="%{text}",
-            textfont=dict(size=15, family="monospace"),
+            textfont=dict(size=14, family="monospace"),  # 15 px: neighbours touched at 1280 px
             customdata=index,
             hovertemplate="character %{customdata}: %{z:.3f}<extra></extra>",
             colorscale=scale.colorscale,
@@ -123,8 +123,10 @@ def text_figure(
         tickfont=dict(size=12),
     )
     base_layout(fig, height=90 + 26 * n_rows, title=title)
-    fig.update_layout(margin=dict(l=80, r=20, t=50, b=10))
-    return fig
+    # a phone (rnnviz/app/ui.py applies it under 480 px): a character per 4 px cell is unreadable and runs into
+    # its neighbours, so the colours stay and the characters show on hover
+    fig.update_layout(margin=dict(l=80, r=20, t=50, b=10), meta={"phone_style": {"texttemplate": ""}})
+    return phone_titles(fig)
 
 
 def saturation_figure(saturation: dict[str, tuple[np.ndarray, np.ndarray]], kind: str) -> go.Figure:
@@ -156,14 +158,15 @@ def saturation_figure(saturation: dict[str, tuple[np.ndarray, np.ndarray]], kind
     )
     fig.update_xaxes(title="fraction of characters below 0.1 (gate shut)", range=[-0.02, 1.02], tickformat=".0%")
     fig.update_yaxes(title="fraction above 0.9 (gate open)", range=[-0.02, 1.02], tickformat=".0%")
-    return base_layout(fig, height=460, title=f"{MODEL_NAMES[kind]}: how often each gate unit saturates")
+    base_layout(fig, height=460, title=f"{MODEL_NAMES[kind]}: how often each gate unit saturates")
+    return phone_titles(fig, xaxis="share below 0.1 (shut)")
 
 
 def bits_figure(rows: Sequence[dict], unigram: float) -> go.Figure:
     """Bits per character on training and held-out text, one pair of bars per model; the unigram entropy
     (a model that ignores context) as a line."""
     fig = go.Figure()
-    names = [f"{MODEL_NAMES[r['cell']]} ({r['params']:,} parameters)" for r in rows]
+    names = [f"{MODEL_NAMES[r['cell']]}<br>{r['params']:,} parameters" for r in rows]
     for part, pattern in (("train", ""), ("held_out", "/")):
         fig.add_trace(
             go.Bar(
@@ -178,12 +181,13 @@ def bits_figure(rows: Sequence[dict], unigram: float) -> go.Figure:
     fig.add_hline(
         y=unigram,
         line=dict(color="#666666", dash="dash", width=2),
-        annotation_text=f"no context (unigram): {unigram:.2f}",
+        annotation_text=f"no context: {unigram:.2f}",
         annotation_position="top right",
     )
-    fig.update_yaxes(title="bits per character (lower is better)", rangemode="tozero")
+    fig.update_yaxes(title="bits per character", rangemode="tozero")
     fig.update_layout(barmode="group")
-    return base_layout(fig, height=380, title="Bits per character: same text, same budget")
+    base_layout(fig, height=380, title="Bits per character (lower is better): same text, same budget")
+    return phone_titles(fig)
 
 
 def long_range_figure(series: dict, *, title: str, y_title: str, chance: float | None = None) -> go.Figure:

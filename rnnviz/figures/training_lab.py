@@ -4,10 +4,11 @@ Nothing here calls Streamlit."""
 from __future__ import annotations
 
 import math
+import textwrap
 
 import plotly.graph_objects as go
 
-from rnnviz.figures.common import _curve, _hline, _side_by_side, base_layout
+from rnnviz.figures.common import _curve, _hline, _side_by_side, base_layout, phone_layout
 from rnnviz.figures.theme import COLORS, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
 
@@ -23,8 +24,9 @@ def learning_curves(
     right: the gradient norm, against the update step; one colour, dash and marker per model.
     ``histories``: {kind: [Progress, ...]}; ``budget`` fixes the x-axis to the whole budget, so a run that
     stopped early visibly ends early."""
-    left = f"{metric}: held-out test (thick), training (thin)" if show_train else f"held-out test {metric}"
-    layout = _side_by_side([left, "gradient norm (before clipping)"])
+    # short panel titles (the right one in two lines): longer ones ran into each other at 1280 px
+    left = f"{metric}: test (thick), training (thin)" if show_train else f"held-out test {metric}"
+    layout = _side_by_side([left, "gradient norm<br>(before clipping)"])
     data = []
     for kind, history in histories.items():
         if not history:
@@ -88,8 +90,12 @@ def learning_curves(
         layout[axis].update(title=dict(text="update step"))
         if budget:
             layout[axis].update(range=[0, budget * 1.02])
-    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.1, x=0)
-    return base_layout(go.Figure(dict(data=data, layout=layout)), height=460)
+    layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.16, x=0)
+    fig = base_layout(go.Figure(dict(data=data, layout=layout)), height=460)
+    # on a phone the panels are 130 px wide: their titles in lines that fit, the legend (two rows) under the plots
+    lines = textwrap.wrap(left, 14)
+    phone = {"annotations[0].text": "<br>".join(lines), "margin.t": 20 + 20 * max(len(lines), 2)}
+    return phone_layout(fig, phone | {"legend.y": -0.45, "legend.yanchor": "top"})
 
 
 def sweep_figure(
@@ -113,8 +119,11 @@ def sweep_figure(
     fig.update_xaxes(title_text="sequence length (the lag)", type="log", tickvals=lengths)
     seeds = f"{n_seeds} seeds" if n_seeds else "finished seeds"
     fig.update_yaxes(title_text=f"share of {seeds} solved", range=[-0.05, 1.05], tickformat=".0%")
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
-    return base_layout(fig, height=440, title=title)
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))  # right-aligned, it met the title
+    base_layout(fig, height=440, title=title)
+    if title:  # the legend under the title, not on it
+        fig.update_layout(margin=dict(t=90))
+    return fig
 
 
 # --------------------------------------------------------------------------------------------------
