@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from rnnviz.content.lessons import LESSONS
 from tests.helpers import wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -230,7 +231,7 @@ TEXT_CLASHES = """(slack) => {
 }"""
 SLACK_PX = 1
 WIDTHS = {390: 844, 1280: 720, 1440: 900}  # a phone, a projector, a laptop
-FIGURE_PAGES = ["", *(f"Lessons?lesson={n}" for n in range(1, 9))] + [
+FIGURE_PAGES = ["", *(f"Lessons?lesson={n}" for n in range(1, len(LESSONS) + 1))] + [
     "Cell_stepper",
     "Gradient_flow",
     "Training_lab",
@@ -333,3 +334,34 @@ def test_the_sidebar_shows_a_page_s_first_control_and_reaches_every_page_by_keyb
     page.wait_for_url("**/Forecast_lab**", timeout=60_000)
     wait_for_app(page, timeout=180_000)
     assert page.locator("[data-testid=stMain] h1").inner_text().endswith("Forecast lab")
+
+
+PLAYER_BUTTONS = """() => {
+  const frames = Array.from(document.querySelectorAll('iframe')).filter(f => {
+    try { return f.contentDocument && f.contentDocument.getElementById('play'); } catch (e) { return false; }
+  });
+  if (!frames.length) return null;
+  const frame = frames[0], box = frame.getBoundingClientRect();
+  return Array.from(frame.contentDocument.querySelectorAll('button')).map(b => {
+    const r = b.getBoundingClientRect();  // inside the frame: 0 is the frame's top
+    return {id: b.id, top: r.top, bottom: r.bottom, right: r.right, frameHeight: box.height, frameWidth: box.width};
+  });
+}"""
+
+
+def test_the_stepper_player_shows_every_button_on_a_phone(browser, app_url):
+    """At 390 px the player's six buttons wrap onto a second row; its frame grows to show them all (it was one
+    row high, and the second row was cut off)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/Cell_stepper")
+        wait_for_app(page, charts=1, timeout=180_000)
+        page.wait_for_timeout(1500)  # the frame measures itself once its script has run
+        buttons = page.evaluate(PLAYER_BUTTONS)
+        assert buttons and len(buttons) == 6, buttons
+        assert len({round(b["top"]) for b in buttons}) >= 2, buttons  # wrapped: the test checks the narrow case
+        for b in buttons:
+            assert b["bottom"] <= b["frameHeight"] + 0.5 and b["right"] <= b["frameWidth"] + 0.5, b
+    finally:
+        context.close()

@@ -27,6 +27,7 @@ button:hover { background: #eef5fb; }
 button:focus-visible { outline: 3px solid #0072B2; outline-offset: 2px; }
 #now { margin-left: 8px; color: #333; }
 .hint { color: #555; margin-left: 8px; }
+@media (max-width: 480px) { .hint { display: none; } button { padding: 2px 8px; } #now { margin-left: 2px; } }
 </style></head><body>
 <div role="toolbar" aria-label="Animation: step through time" id="bar">
   <button id="first" aria-label="First step">⏮</button>
@@ -73,6 +74,12 @@ document.getElementById('bar').addEventListener('keydown', e => {
   if (keys[e.key]) { keys[e.key](); e.preventDefault(); }
 });
 setTimeout(show, 500);
+function fit() {  // a narrow screen wraps the buttons: the frame grows to show every row
+  const frame = window.frameElement;
+  if (frame) frame.style.height = Math.ceil(document.body.getBoundingClientRect().height) + 'px';
+}
+new ResizeObserver(fit).observe(document.body);
+fit();
 %(narrow)s
 %(keep)s
 </script></body></html>"""

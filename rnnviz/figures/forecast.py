@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz.figures.common import base_layout
+from rnnviz.figures.common import base_layout, phone_titles
 from rnnviz.figures.theme import FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAMES, MODEL_SYMBOLS
 
 BASELINE_STYLE = {  # colour, dash, marker
@@ -259,4 +259,4 @@ def window_figure(windows, medians: dict, ranges: dict, season: int | None, unit
     fig.update_xaxes(title_text="window W (past values the model reads)", tickvals=list(windows))
     fig.update_yaxes(title_text=f"test MAE{f' ({unit})' if unit else ''}", rangemode="tozero")
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    return base_layout(fig, height=400, title=title)
+    return phone_titles(base_layout(fig, height=400, title=title), xaxis="window W")  # the long title is cut at 390 px
