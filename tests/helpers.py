@@ -433,3 +433,46 @@ def run_async(make_coroutine) -> None:
     thread.join()
     if failure:
         raise failure[0]
+
+
+# Every text node of the main area that is drawn inside the viewport, with its computed font size; SVG text
+# counts too (Plotly writes its sizes as inline styles). Zero-width spaces and invisible texts are skipped, and so
+# are parts shown on hover only. page.evaluate(SMALL_TEXT, [min_px, viewport_height]): the texts under min_px.
+SMALL_TEXT = """([minPx, height]) => {
+  const main = document.querySelector('[data-testid=stMain]');
+  const small = [];
+  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const text = node.textContent.replace(/[\\u200b\\s]/g, '');
+    if (!text) continue;
+    const el = node.parentElement;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || box.bottom <= 0 || box.top >= height) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none' || Number(style.opacity) === 0) continue;
+    if (el.closest('.modebar, .hoverlayer, [data-testid=stTooltipIcon]')) continue;  // shown on hover only
+    const size = parseFloat(style.fontSize);
+    if (size < minPx) small.push(`${text.slice(0, 30)} (${el.tagName}, ${size} px, y=${Math.round(box.top)})`);
+  }
+  return small;
+}"""
+
+# The element focused inside the keyboard player's frame (app/player.py): its id, text and focus ring; None when
+# the focus is not in a frame.
+PLAYER_FOCUSED = """() => { const f = document.activeElement;
+  if (!f || f.tagName !== 'IFRAME') return null;
+  const b = f.contentDocument.activeElement; const s = f.contentWindow.getComputedStyle(b);
+  return {id: b.id, text: b.textContent, outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
+
+
+def tab_to_player(page, button: str = "play", presses: int = 80) -> dict:
+    """From the top of the page, press Tab until the keyboard player's ``button`` has the focus (keys only after
+    one click on the page's title); what PLAYER_FOCUSED reads there. AssertionError if Tab never reaches it."""
+    page.locator("[data-testid=stMain] h1").click()
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(PLAYER_FOCUSED)
+        if focused and focused["id"] == button:
+            return focused
+    raise AssertionError(f"Tab never reached the player's {button} button")

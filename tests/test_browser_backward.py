@@ -3,7 +3,16 @@ heatmaps stay drawn, and the diagram's equations show the engine's gradients at 
 
 import pytest
 
-from tests.helpers import FIGURE_TEXT, RENDERED_IMAGES, SLIDER_STEP, click_slider, screenshot, wait_for_app
+from tests.helpers import (
+    FIGURE_TEXT,
+    PLAYER_FOCUSED,
+    RENDERED_IMAGES,
+    SLIDER_STEP,
+    click_slider,
+    screenshot,
+    tab_to_player,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -125,10 +134,7 @@ def test_clicking_a_gradient_cell_picks_its_step_and_unit(page, app_url):
 
 
 # The keyboard player's focused button (it lives in a same-origin iframe): its id and its focus ring
-FOCUSED = """() => { const f = document.activeElement;
-  if (!f || f.tagName !== 'IFRAME') return null;
-  const b = f.contentDocument.activeElement; const s = f.contentWindow.getComputedStyle(b);
-  return {id: b.id, text: b.textContent, outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
+
 
 
 def test_the_backward_view_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
@@ -138,21 +144,14 @@ def test_the_backward_view_plays_pauses_and_steps_by_keyboard_alone(page, app_ur
     page.goto(f"{app_url}/Cell_stepper?kind=lstm&pass=backward")
     wait_for_app(page, charts=1, timeout=180_000)
     record = engine_record()
-    page.locator("[data-testid=stMain] h1").click()  # start from the top of the page, then only keys
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        focused = page.evaluate(FOCUSED)
-        if focused and focused["id"] == "play":
-            break
-    else:
-        raise AssertionError("Tab never reached the Play button")
+    focused = tab_to_player(page, "play")  # from the top of the page, then only keys
     assert focused["outline"] == "solid" and focused["width"] >= 2, focused  # a visible focus ring
     assert "backwards" in focused["text"], focused
     assert page.evaluate(SLIDER_STEP, 0) == 59  # the backward view starts at the loss, the last step
     page.keyboard.press("Enter")  # play: back in time
     page.wait_for_timeout(1500)
     page.keyboard.press("Tab")
-    assert page.evaluate(FOCUSED)["id"] == "pause"
+    assert page.evaluate(PLAYER_FOCUSED)["id"] == "pause"
     page.keyboard.press("Space")  # pause
     page.wait_for_timeout(400)
     paused = page.evaluate(SLIDER_STEP, 0)

@@ -8,34 +8,12 @@ from __future__ import annotations
 import pytest
 
 from rnnviz.content.lessons import LESSONS
-from tests.helpers import wait_for_app
+from tests.helpers import PLAYER_FOCUSED, SMALL_TEXT, tab_to_player, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 MIN_PX = 20
 WIDTH, HEIGHT = 1280, 720
-
-# Every text node of the main area that is drawn inside the viewport, with its computed font size; SVG text
-# counts too (Plotly writes its sizes as inline styles). Zero-width spaces and invisible texts are skipped.
-SMALL_TEXT = """([minPx, height]) => {
-  const main = document.querySelector('[data-testid=stMain]');
-  const small = [];
-  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
-  let node;
-  while ((node = walker.nextNode())) {
-    const text = node.textContent.replace(/[\\u200b\\s]/g, '');
-    if (!text) continue;
-    const el = node.parentElement;
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0 || box.bottom <= 0 || box.top >= height) continue;
-    const style = getComputedStyle(el);
-    if (style.visibility === 'hidden' || style.display === 'none' || Number(style.opacity) === 0) continue;
-    if (el.closest('.modebar, .hoverlayer, [data-testid=stTooltipIcon]')) continue;  // shown on hover only
-    const size = parseFloat(style.fontSize);
-    if (size < minPx) small.push(`${text.slice(0, 30)} (${el.tagName}, ${size} px, y=${Math.round(box.top)})`);
-  }
-  return small;
-}"""
 
 
 # (path, a locator of the page's key control, what a visitor does first: None or a function of the page)
@@ -82,10 +60,7 @@ def test_presenter_mode_fits_a_projector(page, app_url, name):
 
 # ---- the keyboard --------------------------------------------------------------------------------------------
 
-FOCUSED = """() => { const f = document.activeElement;
-  if (!f || f.tagName !== 'IFRAME') return null;
-  const b = f.contentDocument.activeElement; const s = f.contentWindow.getComputedStyle(b);
-  return {id: b.id, outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }"""
+
 
 
 def test_the_stepper_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
@@ -95,21 +70,14 @@ def test_the_stepper_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
 
     page.goto(f"{app_url}/Cell_stepper")
     wait_for_app(page, charts=1, timeout=180_000)
-    page.locator("[data-testid=stMain] h1").click()  # start from the top of the page, then only keys
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        focused = page.evaluate(FOCUSED)
-        if focused and focused["id"] == "play":
-            break
-    else:
-        raise AssertionError("Tab never reached the Play button")
+    focused = tab_to_player(page, "play")  # from the top of the page, then only keys
     assert focused["outline"] == "solid" and focused["width"] >= 2, focused  # a visible focus ring
     assert page.evaluate(SLIDER_STEP, 0) == 0
     before = page.evaluate(FIGURE_TEXT, 0)
     page.keyboard.press("Enter")  # play
     page.wait_for_timeout(1500)
     page.keyboard.press("Tab")
-    assert page.evaluate(FOCUSED)["id"] == "pause"
+    assert page.evaluate(PLAYER_FOCUSED)["id"] == "pause"
     page.keyboard.press("Space")  # pause
     page.wait_for_timeout(400)
     paused = page.evaluate(SLIDER_STEP, 0)

@@ -1,40 +1,20 @@
 """The Cell stepper in Chromium, beyond its default view: on a projector (1280x720, ?present=1) its Diagram view
 and its Backward view keep the figure and Play inside the screen with no text under 20 px (the per-page check of
-tests/test_browser_screens.py, whose method is copied here), and a changed setting keeps the step the learner
-played to (issue 23)."""
+tests/test_browser_screens.py, its SMALL_TEXT shared in tests/helpers.py), and a changed setting keeps the
+step the learner played to (issue 23)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.helpers import FIGURE_TEXT, SLIDER_STEP, screenshot, wait_for_app
+from tests.helpers import FIGURE_TEXT, SLIDER_STEP, SMALL_TEXT, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 MIN_PX = 20
 WIDTH, HEIGHT = 1280, 720
 
-# As tests/test_browser_screens.py: every text node of the main area drawn inside the viewport, with its computed
-# font size; SVG text counts too. Zero-width spaces, invisible texts and hover-only parts are skipped.
-SMALL_TEXT = """([minPx, height]) => {
-  const main = document.querySelector('[data-testid=stMain]');
-  const small = [];
-  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
-  let node;
-  while ((node = walker.nextNode())) {
-    const text = node.textContent.replace(/[\\u200b\\s]/g, '');
-    if (!text) continue;
-    const el = node.parentElement;
-    const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.height === 0 || box.bottom <= 0 || box.top >= height) continue;
-    const style = getComputedStyle(el);
-    if (style.visibility === 'hidden' || style.display === 'none' || Number(style.opacity) === 0) continue;
-    if (el.closest('.modebar, .hoverlayer, [data-testid=stTooltipIcon]')) continue;  // shown on hover only
-    const size = parseFloat(style.fontSize);
-    if (size < minPx) small.push(`${text.slice(0, 30)} (${el.tagName}, ${size} px, y=${Math.round(box.top)})`);
-  }
-  return small;
-}"""
+
 
 
 def _diagram(page):
