@@ -6,7 +6,7 @@ import time
 import streamlit as st
 
 import rnnviz
-from rnnviz.app import lab_state, lab_sweep, trainer, ui
+from rnnviz.app import lab_state, lab_sweep, ui
 from rnnviz.app.lab_state import DEFAULTS, MODELS, OUTCOMES, SMALL, Lab, TrainRun
 from rnnviz.engine import tasks, training
 from rnnviz.figures import training_lab
@@ -129,13 +129,7 @@ with controls:
 
 def submit(configs: tuple):
     """The press to the service; None when it is refused (said here, with the reason) or its input is bad."""
-    try:
-        return service.submit(configs, owner=ui.session_owner(), alive=ui.session_alive())
-    except trainer.RefusedError as refusal:
-        st.warning(f"**Not started.** {refusal}", icon="⏳")
-    except ValueError as err:
-        st.error(f"**That input cannot be used:** {ui.literal(err)}", icon="⚠️")
-    return None
+    return ui.submitted(service.submit, configs, owner=ui.session_owner(), alive=ui.session_alive())
 
 
 if start and ui.guarded(tasks.make_task, task, S["length"], 1, 1) is not None:

@@ -8,7 +8,7 @@ the run already made. The press's life and the offer to the Cell stepper live in
 
 import streamlit as st
 
-from rnnviz.app import forecast_lab, forecast_views, lab_state, trainer, ui
+from rnnviz.app import forecast_lab, forecast_views, lab_state, ui
 from rnnviz.app.forecast_lab import Lab
 from rnnviz.engine import forecast as fc
 from rnnviz.engine import forecast_study
@@ -204,13 +204,7 @@ elif lab.run is None or not lab.run.live:
 
 def submit(pressed: tuple):
     """The press to the service; None when it is refused (said here, with the reason)."""
-    try:
-        return service.submit(pressed, owner=ui.session_owner(), alive=ui.session_alive(), kind="forecast")
-    except trainer.RefusedError as refusal:
-        st.warning(f"**Not started.** {refusal}", icon="⏳")
-    except ValueError as err:
-        st.error(f"**That input cannot be used:** {ui.literal(err)}", icon="⚠️")
-    return None
+    return ui.submitted(service.submit, pressed, owner=ui.session_owner(), alive=ui.session_alive(), kind="forecast")
 
 
 if start:

@@ -90,13 +90,13 @@ def show(lab: Lab, plan: SweepPlan) -> Callable[[], bool] | None:
 
 def submit(configs: list):
     """The sweep to the service as one press; None when it is refused (said here, with the reason)."""
-    try:
-        return ui.training_service().sweep(configs, ui.session_owner(), ui.session_alive())
-    except trainer.RefusedError as refusal:
-        st.warning(f"**The sweep was not started.** {refusal}", icon="⏳")
-    except ValueError as err:
-        st.error(f"**That input cannot be used:** {ui.literal(err)}", icon="⚠️")
-    return None
+    return ui.submitted(
+        ui.training_service().sweep,
+        configs,
+        ui.session_owner(),
+        ui.session_alive(),
+        refused="The sweep was not started.",
+    )
 
 
 def stop_sweep() -> None:

@@ -264,13 +264,10 @@ def submitter(service: trainer.TrainingService):
     """The service's submit for this session (kind "text"): a refusal or a bad input is said on the page."""
 
     def submit(jobs: tuple):
-        try:
-            return service.submit(jobs, owner=ui.session_owner(), alive=ui.session_alive(), kind="text")
-        except trainer.RefusedError as refusal:
-            st.warning(f"**Not started.** {refusal}", icon="⏳")
-        except ValueError as err:
-            st.error(f"**That text cannot be trained on:** {ui.literal(err)}", icon="⚠️")
-        return None
+        owner, alive = ui.session_owner(), ui.session_alive()
+        return ui.submitted(
+            service.submit, jobs, owner=owner, alive=alive, kind="text", bad="That text cannot be trained on"
+        )
 
     return submit
 

@@ -389,6 +389,19 @@ def guarded(action: Callable, *args, **kwargs):
         return None
 
 
+def submitted(action: Callable, *args, refused: str = "Not started.", bad: str = "That input cannot be used", **kwargs):
+    """A press to the training service, ``action(*args, **kwargs)`` (its ``submit`` or ``sweep``): what it returns,
+    or None after saying why on the page: a refusal (``trainer.RefusedError``, the reason in a student's words) as
+    a warning that starts with ``refused``, a bad input (ValueError) as an error that starts with ``bad``."""
+    try:
+        return action(*args, **kwargs)
+    except trainer.RefusedError as refusal:
+        st.warning(f"**{refused}** {refusal}", icon="⏳")
+    except ValueError as err:
+        st.error(f"**{bad}:** {literal(err)}", icon="⚠️")
+    return None
+
+
 def show_figure(
     fig: go.Figure | SharedFigure,
     key: str | None = None,
