@@ -313,7 +313,7 @@ def draw_forward(shown: dict) -> None:
             scales={"c": stepper.cell_scale(run.c)} if run.c is not None else {},  # the values' scales
         )
         panels = panels_for(runs, shown) if with_rows else []
-        return stepper.timeline_figure(
+        return stepper.timeline_spec(  # sent as built: validated once by tests, not on every new view
             first.x,
             panels,
             step=int(S["step"]),
@@ -327,8 +327,8 @@ def draw_forward(shown: dict) -> None:
     view_key = (config, kind, view, rows, with_detail, int(S["unit"]), S["detail_kind"], int(S["step"]))
     if personal is None:  # the same view for every session that asks for it: built once per server
         fig = ui.shared_figure(("stepper", *view_key), player.tagged(build, view_key))
-    else:
-        fig = player.tagged(build, (view_key, personal))()
+    else:  # this session's own model: built for it alone, in the same form
+        fig = ui.SharedFigure(ui.figure_dict(player.tagged(build, (view_key, personal))()))
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
     player.keyboard_player(

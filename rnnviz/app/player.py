@@ -158,7 +158,10 @@ def tagged(build, view_key):
 
     def built():
         fig = build()
-        fig.layout.meta = {**(fig.layout.meta or {}), "view": view_token(view_key)}
+        if isinstance(fig, dict):  # built as Plotly's JSON (stepper.timeline_spec)
+            fig["layout"]["meta"] = {**fig["layout"].get("meta", {}), "view": view_token(view_key)}
+        else:
+            fig.layout.meta = {**(fig.layout.meta or {}), "view": view_token(view_key)}
         return fig
 
     return built

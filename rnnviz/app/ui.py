@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from _plotly_utils.utils import convert_to_base64
 
-from rnnviz.app import trainer, uploads, wire
+from rnnviz.app import trainer, turns, uploads, wire
 from rnnviz.engine import blas, cells, studies, weights
 from rnnviz.figures import stepper, theme
 
@@ -343,15 +343,15 @@ def _arrive(page: str) -> None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_run(config: studies.CellConfig) -> studies.Run:
-    cell = config.make_cell()
-    return studies.run(cell, config.make_input())
+    with turns.PAGES:
+        return studies.run(config.make_cell(), config.make_input())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_silence(config: studies.CellConfig) -> studies.Run:
     """The same cell fed zeros for as many steps: what the input's effect is measured against."""
-    x = config.make_input()
-    return studies.run(config.make_cell(), np.zeros_like(x))
+    with turns.PAGES:
+        return studies.run(config.make_cell(), np.zeros_like(config.make_input()))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -364,7 +364,8 @@ def cached_uploaded_run(
     if cell.kind == "rnn":  # the activation is a choice for the plain RNN only
         cell = weights.from_state_dict("rnn", cell.state_dict(), nonlinearity=nonlinearity)
     x = config.make_input(cell.input_size)
-    return studies.run(cell, np.zeros_like(x) if silent else x)
+    with turns.PAGES:
+        return studies.run(cell, np.zeros_like(x) if silent else x)
 
 
 def cell_of(run: studies.Run) -> cells.Cell:
@@ -521,7 +522,7 @@ class SharedFigure:
     spec: dict
 
 
-def shared_figure(key: Hashable, build: Callable[[], go.Figure]) -> SharedFigure:
+def shared_figure(key: Hashable, build: Callable[[], go.Figure | dict]) -> SharedFigure:
     """The figure ``build()`` makes, built once per server for ``key`` and shared by every session (up to
     128 keys, least recently used dropped). ``key`` must hold everything the figure shows (small scalars and
     frozen configs: the cell config, the step, the unit, ...); ``build`` must be a pure figure builder.
@@ -533,16 +534,22 @@ def shared_figure(key: Hashable, build: Callable[[], go.Figure]) -> SharedFigure
 
 
 @st.cache_resource(max_entries=128, show_spinner=False)
-def _shared_figure(key: Hashable, _build: Callable[[], go.Figure]) -> SharedFigure:  # _build: not hashed
-    return SharedFigure(figure_dict(_build()))
+def _shared_figure(key: Hashable, _build: Callable[[], go.Figure | dict]) -> SharedFigure:  # _build: not hashed
+    with turns.PAGES:
+        return SharedFigure(figure_dict(_build()))
 
 
-def figure_dict(fig: go.Figure) -> dict:
+def figure_dict(fig: go.Figure | dict) -> dict:
     """``fig.to_dict()`` for a figure nobody uses afterwards, without its copy: ``to_dict`` deep-copies the
     figure's data and layout (every array, every frame) before turning NumPy arrays into Plotly's base64
     form, which was a tenth of building the Cell stepper's figure; this hands over the figure's own
     dictionaries, converted in place. The same dictionary, key for key (tests/test_figure_sending.py); a
-    figure class with a ``to_dict`` of its own other than the stepper's animated one gets its ``to_dict``."""
+    figure class with a ``to_dict`` of its own other than the stepper's animated one gets its ``to_dict``.
+    A figure built as a dictionary (stepper.timeline_spec: data, layout and frames) is converted in place."""
+    if isinstance(fig, dict):
+        out = {"data": fig["data"], "layout": fig["layout"]}
+        convert_to_base64(out)
+        return {**out, "frames": fig["frames"]} if fig.get("frames") else out
     own = type(fig).to_dict
     if own is not go.Figure.to_dict and own is not stepper.AnimatedFigure.to_dict:
         return fig.to_dict()

@@ -91,11 +91,20 @@ class Scale:
 
     def coloraxis(self, y: float, length: float, x: float) -> dict:
         return dict(
-            colorscale=self.colorscale,
+            colorscale=colorscale_json(self.colorscale),
             cmin=self.lo,
             cmax=self.hi,
             colorbar=dict(title=dict(text=self.title, side="right"), len=length, y=y, yanchor="top", x=x, thickness=14),
         )
+
+
+@lru_cache(maxsize=32)  # a handful of names
+def colorscale_json(name: str) -> list:
+    """A named colour scale as Plotly writes it into a figure's JSON (its stops, which Plotly's validation
+    expands the name to), so that a figure built as a dictionary sends the same; shared: never change it."""
+    import plotly.graph_objects as go
+
+    return go.layout.Coloraxis(colorscale=name).to_plotly_json()["colorscale"]
 
 
 STATE = Scale("state", STATE_SCALE, -1.0, 1.0)

@@ -6,6 +6,7 @@ module holds the shared layout and the line figures of the other pages.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 import numpy as np
@@ -18,6 +19,34 @@ from rnnviz.figures.theme import FONT_SIZE, MODEL_COLORS, MODEL_DASH, MODEL_NAME
 # made, while passing the template object to each figure made it validate and copy the whole template every
 # time (30 ms a figure, most of a rerun on the Gradient flow page's four figures).
 pio.templates.default = "plotly_white"
+
+
+@functools.cache
+def _template_json() -> dict:
+    return go.Figure().to_dict()["layout"]["template"]
+
+
+def spec_layout(height: int, margin: dict | None = None) -> dict:
+    """What :func:`base_layout` sets, as layout entries for a figure built as Plotly's JSON without go.Figure
+    (stepper.timeline_spec), the default template included as go.Figure writes it. The template is one
+    dictionary shared by every such figure: nothing may change it."""
+    return dict(
+        template=_template_json(),
+        height=height,
+        font=dict(size=FONT_SIZE),
+        margin=margin or dict(l=70, r=30, t=30, b=50),
+        hoverlabel=dict(font=dict(size=FONT_SIZE)),
+    )
+
+
+def figure_spec(data: list[dict], layout: dict, height: int, title: str | None = None) -> dict:
+    """``base_layout(go.Figure(dict(data=data, layout=layout)), height, title)`` as Plotly's JSON, built without
+    go.Figure's validation (a page sends it as it is; tests/test_figure_sending.py checks that validating it
+    changes nothing). ``go.Figure(figure_spec(...))`` is the Figure."""
+    layout = {**layout, **spec_layout(height, margin=dict(l=70, r=30, t=60 if title else 30, b=50))}
+    if title:
+        layout["title"] = dict(text=title, x=0.0, xanchor="left")
+    return {"data": data, "layout": layout}
 
 
 def base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:

@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.figures import colormaps, diagram, equations
-from rnnviz.figures.common import base_layout
+from rnnviz.figures.common import spec_layout
 from rnnviz.figures.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES, TEXT_COLORS
 
 MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
@@ -64,6 +64,11 @@ class AnimatedFigure(go.Figure):
     def __init__(self, figure: dict, frames: list[dict]):
         super().__init__(figure)
         self._built_frames = frames
+
+    @classmethod
+    def of(cls, spec: dict) -> AnimatedFigure:
+        """The validated figure of a dictionary built as Plotly's JSON (:func:`timeline_spec`)."""
+        return cls({"data": spec["data"], "layout": spec["layout"]}, spec["frames"])
 
     @property
     def built_frames(self) -> list[dict]:
@@ -274,7 +279,14 @@ def stacked_rows(T: int, panels: int, right: float, bottom: float) -> tuple[dict
     return layout, domains
 
 
-def timeline_figure(
+def timeline_figure(x: np.ndarray, panels: list[Panel], **options) -> AnimatedFigure:
+    """:func:`timeline_spec`'s figure, validated by Plotly (a Figure to read or change: tests, lessons, the
+    presenter's copy). The Cell stepper sends the dictionary itself: validating it took a third of a new view's
+    server time, and a test checks that validation changes nothing in it (tests/test_figure_sending.py)."""
+    return AnimatedFigure.of(timeline_spec(x, panels, **options))
+
+
+def timeline_spec(
     x: np.ndarray,
     panels: list[Panel],
     *,
@@ -284,7 +296,7 @@ def timeline_figure(
     detail_px: int = DETAIL_PX,
     step_labels=(),
     projector: bool = False,
-) -> go.Figure:
+) -> dict:
     """The input on top, one heatmap row per panel, and (with ``detail``) the cell diagram and its numbers on
     the right; Play and the slider move the step marker on every row and redraw the detail for each step.
     Heatmaps keep their colour scales fixed while playing; the figure is built as one dictionary and
@@ -401,15 +413,16 @@ def timeline_figure(
         frames.append(dict(name=str(k), traces=animated, data=frame_data))
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
     layout["yaxis"]["nticks"] = 2  # the short input row: two ticks (three touched at 1280 px)
-    fig = base_layout(AnimatedFigure(dict(data=data, layout=layout), frames), height=height)
     top_margin = CONTROLS_PX + (30 if title is None else 60)
-    fig.update_layout(margin=dict(l=70, r=20, t=top_margin, b=20))
+    layout.update(spec_layout(height, margin=dict(l=70, r=20, t=top_margin, b=20)))
     if title:
-        fig.update_layout(title=dict(text=title, x=0.0, xanchor="left", y=1.0, yanchor="top", pad=dict(t=8)))
+        layout["title"] = dict(text=title, x=0.0, xanchor="left", y=1.0, yanchor="top", pad=dict(t=8))
     lines = len(_detail_lines(detail, step)) if detail is not None else 0
-    narrow = narrow_layout(fig.layout.to_plotly_json(), rows + 1 if detail is not None else None, lines)
-    fig.update_layout(meta={"narrow": narrow})
-    return fig
+    layout["meta"] = {"narrow": narrow_layout(layout, rows + 1 if detail is not None else None, lines)}
+    for name in ("images", "annotations", "shapes"):  # Plotly's JSON leaves out an empty list
+        if not layout[name]:
+            del layout[name]
+    return {"data": data, "layout": layout, "frames": frames}
 
 
 def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0) -> dict:
