@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from rnnviz.app import ui
+from rnnviz.app import turns, ui
 from rnnviz.engine import cells, inputs, studies
 from rnnviz.figures import common
 from rnnviz.figures import gradient_flow as gfig
@@ -33,6 +33,7 @@ DEFAULTS = dict(
     seed=0,
     dtype="float64",
     clip=3.0,
+    clipping=False,  # the clipping section folded: it trains the RNN twice, so it runs only when open
 )
 # Each scenario sets every setting the page's figures depend on, so it shows the same whatever came before.
 SCENARIOS = {
@@ -46,6 +47,7 @@ SCENARIOS = {
         "forget_bias": 1.0,
         "length": 300,
         "dtype": "float32",
+        "clipping": True,  # what explodes is what clipping is for: its section opens
     },
 }
 S = ui.Settings(
@@ -60,6 +62,7 @@ S = ui.Settings(
         ui.Setting("seed", DEFAULTS["seed"], low=0, high=9999),
         ui.Setting("dtype", DEFAULTS["dtype"], options=("float64", "float32")),
         ui.Setting("clip", DEFAULTS["clip"], options=CLIP_OPTIONS),
+        ui.Setting("clipping", DEFAULTS["clipping"]),
     ],
 )
 
@@ -111,12 +114,14 @@ config = studies.CellConfig(
 
 @st.cache_data(max_entries=32, show_spinner="Backpropagating through four models...")
 def study(config: studies.CellConfig) -> studies.GradientStudy:
-    return studies.gradient_study(config, cells.ALL_KINDS)
+    with turns.PAGES:  # one computation at a time, first come first served (rnnviz/app/turns.py)
+        return studies.gradient_study(config, cells.ALL_KINDS)
 
 
 @st.cache_data(max_entries=32, show_spinner="Training the RNN twice...")
 def clip_study(config: studies.CellConfig, threshold: float) -> studies.ClipStudy:
-    return studies.clipping_study(config, threshold)
+    with turns.PAGES:
+        return studies.clipping_study(config, threshold)
 
 
 def padded(lag_first: np.ndarray, oldest_first: bool = False) -> np.ndarray:
@@ -129,6 +134,50 @@ def padded(lag_first: np.ndarray, oldest_first: bool = False) -> np.ndarray:
 
 def at_lag(norms: np.ndarray, lag: int) -> float:
     return float(norms[lag]) if lag < norms.shape[0] else float("nan")
+
+
+def show_clipping(clip: studies.ClipStudy, threshold: float) -> None:
+    """The clipping section's figure and its words, from the two runs of ``clip``."""
+    steps = clip.loss_plain.shape[0]
+    st.caption(
+        f"The same plain RNN (in float64) trained by SGD (learning rate {clip.lr:g}, {steps} updates) to "
+        f"reach a fixed target at the last step, on the first {clip.length} steps of the input: the longest "
+        f"start (up to {studies.CLIP_LENGTH}) whose first gradient is at most "
+        f"{studies.CLIP_FIRST_NORM:g} (here {clip.first_norm:.2g}), so that both runs can be compared. "
+        "Twice: once as is, once with the gradient's norm clipped to the threshold before each update."
+    )
+    clip_fig = ui.shared_figure(
+        ("gradient.clip", config, float(threshold)),
+        lambda: gfig.clip_figure(
+            clip.norm_plain, clip.loss_plain, clip.norm_clipped, clip.loss_clipped, clip.threshold
+        ),
+    )
+    ui.show_figure(clip_fig, key="gradient.clipfig")
+    plain, clipped = clip.loss_plain, clip.loss_clipped
+    finite = np.isfinite(plain)
+    words = []
+    if not finite.all():
+        words.append(f"Without clipping the run overflowed after update {int(np.argmin(finite)) - 1}.")
+    else:
+        jumps = plain[1:] / plain[:-1]
+        worst = int(np.argmax(jumps))
+        if jumps[worst] > 1:
+            words.append(
+                f"Without clipping the loss jumped from {plain[worst]:.3g} to {plain[worst + 1]:.3g} "
+                f"at update {worst + 1}."
+            )
+        zero = np.nonzero(clip.norm_plain == 0)[0]
+        if zero.size and np.all(clip.norm_plain[zero[0] :] == 0):
+            words.append(f"Its gradient is exactly 0 from update {int(zero[0])} on, which a log axis cannot show.")
+        dead = S["hidden_size"] * 0.5**2 / 2  # the loss of h = 0 against the target 0.5
+        if S["nonlinearity"] == "relu" and abs(plain[-1] - dead) < 1e-3 * dead:
+            words.append(f"It ends stuck at {plain[-1]:.3g}, the loss of an all-zero state: every relu unit died.")
+        words.append(f"After {steps} updates: loss {plain[-1]:.3g} without clipping, {clipped[-1]:.3g} with it.")
+    if not finite.all():
+        words.append(f"With clipping, the loss after {steps} updates is {clipped[-1]:.3g}.")
+    if np.all(clip.norm_clipped[np.isfinite(clip.norm_clipped)] <= clip.threshold):
+        words.append("The gradient never exceeded the threshold, so clipping changed nothing.")
+    st.caption(" ".join(words))
 
 
 present = ui.presenting()
@@ -191,7 +240,7 @@ if result is not None:
         if regime.overflow_lag is not None
     }
     # Every figure on this page follows from the settings alone: built once per server for them, and shared.
-    lag_fig = ui.shared_figure(("gradient.lag", config), lambda: gfig.lag_figure(measured, theory, overflow))
+    lag_fig = ui.shared_figure(("gradient.lag", config), lambda: gfig.lag_spec(measured, theory, overflow))
     with lag_box:
         ui.show_figure(lag_fig, key="gradient.lag", presenter_height=560)
     lag = min(100, S["length"] - 1)
@@ -267,7 +316,7 @@ if result is not None:
         "loss at the right edge. Colour is the gradient's size there divided by its size at the loss: pale "
         "grey is as large as at the loss, orange smaller (below 1/1000: cut off), purple larger (exploded)."
     )
-    reach_fig = ui.shared_figure(("gradient.reach", config), lambda: gfig.reach_heatmap(reach))
+    reach_fig = ui.shared_figure(("gradient.reach", config), lambda: gfig.reach_spec(reach))
     ui.show_figure(reach_fig, key="gradient.reach")
     st.caption("At these settings: " + gfig.reach_caption(reach))
 
@@ -276,7 +325,7 @@ if result is not None:
     left, right = st.columns([3, 2])
     with left:
         eigen = ui.shared_figure(
-            ("gradient.eig", config), lambda: gfig.eigen_figure(result.eigenvalues, result.sigma_max)
+            ("gradient.eig", config), lambda: gfig.eigen_spec(result.eigenvalues, result.sigma_max)
         )
         ui.show_figure(eigen, key="gradient.eig")
     with right:
@@ -300,49 +349,13 @@ if result is not None:
 
     # ---- clipping ---------------------------------------------------------------------------------------
     st.subheader("Clipping an exploding gradient", anchor="clipping")
-    threshold = st.select_slider("Clipping threshold", options=CLIP_OPTIONS, key=S.key("clip"))
-    clip = ui.guarded(clip_study, config, float(threshold))
-    if clip is not None:
-        steps = clip.loss_plain.shape[0]
-        st.caption(
-            f"The same plain RNN (in float64) trained by SGD (learning rate {clip.lr:g}, {steps} updates) to "
-            f"reach a fixed target at the last step, on the first {clip.length} steps of the input: the longest "
-            f"start (up to {studies.CLIP_LENGTH}) whose first gradient is at most "
-            f"{studies.CLIP_FIRST_NORM:g} (here {clip.first_norm:.2g}), so that both runs can be compared. "
-            "Twice: once as is, once with the gradient's norm clipped to the threshold before each update."
-        )
-        clip_fig = ui.shared_figure(
-            ("gradient.clip", config, float(threshold)),
-            lambda: gfig.clip_figure(
-                clip.norm_plain, clip.loss_plain, clip.norm_clipped, clip.loss_clipped, clip.threshold
-            ),
-        )
-        ui.show_figure(clip_fig, key="gradient.clipfig")
-        plain, clipped = clip.loss_plain, clip.loss_clipped
-        finite = np.isfinite(plain)
-        words = []
-        if not finite.all():
-            words.append(f"Without clipping the run overflowed after update {int(np.argmin(finite)) - 1}.")
-        else:
-            jumps = plain[1:] / plain[:-1]
-            worst = int(np.argmax(jumps))
-            if jumps[worst] > 1:
-                words.append(
-                    f"Without clipping the loss jumped from {plain[worst]:.3g} to {plain[worst + 1]:.3g} "
-                    f"at update {worst + 1}."
-                )
-            zero = np.nonzero(clip.norm_plain == 0)[0]
-            if zero.size and np.all(clip.norm_plain[zero[0] :] == 0):
-                words.append(f"Its gradient is exactly 0 from update {int(zero[0])} on, which a log axis cannot show.")
-            dead = S["hidden_size"] * 0.5**2 / 2  # the loss of h = 0 against the target 0.5
-            if S["nonlinearity"] == "relu" and abs(plain[-1] - dead) < 1e-3 * dead:
-                words.append(f"It ends stuck at {plain[-1]:.3g}, the loss of an all-zero state: every relu unit died.")
-            words.append(f"After {steps} updates: loss {plain[-1]:.3g} without clipping, {clipped[-1]:.3g} with it.")
-        if not finite.all():
-            words.append(f"With clipping, the loss after {steps} updates is {clipped[-1]:.3g}.")
-        if np.all(clip.norm_clipped[np.isfinite(clip.norm_clipped)] <= clip.threshold):
-            words.append("The gradient never exceeded the threshold, so clipping changed nothing.")
-        st.caption(" ".join(words))
+    section = st.expander("Train this RNN twice, with and without clipping", key=S.key("clipping"), on_change="rerun")
+    if section.open:  # folded, nothing of it runs: most reruns are about the curves above
+        with section:
+            threshold = st.select_slider("Clipping threshold", options=CLIP_OPTIONS, key=S.key("clip"))
+            clip = ui.guarded(clip_study, config, float(threshold))
+            if clip is not None:
+                show_clipping(clip, float(threshold))
 
     columns = {"lag": np.arange(S["length"])}
     for kind, m in models.items():

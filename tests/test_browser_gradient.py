@@ -2,7 +2,11 @@
 
 import math
 
+import pytest
+
 from tests.helpers import screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
 
 CHARTS = "[data-testid=stPlotlyChart] .js-plotly-plot"
 
@@ -13,7 +17,7 @@ def chart(page, index: int, expression: str):
 
 def test_default_view_draws_the_contrast_on_a_measured_axis(page, app_url):
     page.goto(f"{app_url}/Gradient_flow")
-    wait_for_app(page, charts=4)
+    wait_for_app(page, charts=3)  # the clipping section is folded, and trains nothing until opened
     names = chart(page, 0, "g._fullData.map(t => t.name)")
     assert "theory: LSTM Π forget gates" in names
     assert not any(n.startswith("theory: RNN bound") for n in names)  # sigma_max > 1: it bounds nothing shown
@@ -27,13 +31,23 @@ def test_default_view_draws_the_contrast_on_a_measured_axis(page, app_url):
 
 def test_exploding_scenario_compares_both_clipping_runs(page, app_url):
     page.goto(f"{app_url}/Gradient_flow")
-    wait_for_app(page, charts=4)
+    wait_for_app(page, charts=3)
     page.get_by_role("button", name="Exploding (relu, ρ = 1.5, float32)").click()
     page.get_by_text("overflowed in the forward pass").wait_for(timeout=30_000)
     wait_for_app(page, charts=4)
     lengths = chart(page, 3, "g._fullData.filter(t => t.name === 'no clipping').map(t => t.x.length)")
     assert lengths and lengths[1] == 25  # the unclipped loss is drawn at every update
     page.get_by_text("every relu unit died").wait_for(timeout=10_000)
-    assert "nonlinearity=relu" in page.url and "clip=3.0" in page.url
+    assert "nonlinearity=relu" in page.url and "clip=3.0" in page.url and "clipping=true" in page.url.lower()
     assert page.locator("[data-testid=stException]").count() == 0
     screenshot(page, "gradients_exploding_clip")
+
+
+def test_the_clipping_section_opens_by_hand_and_trains_then(page, app_url):
+    page.goto(f"{app_url}/Gradient_flow")
+    wait_for_app(page, charts=3)
+    page.get_by_text("Train this RNN twice, with and without clipping").click()
+    wait_for_app(page, charts=4)
+    assert chart(page, 3, "g._fullData.filter(t => t.name === 'no clipping').length") == 2  # norm and loss
+    assert "clipping=true" in page.url.lower()  # the open section is in the link a teacher shares
+    assert page.locator("[data-testid=stException]").count() == 0

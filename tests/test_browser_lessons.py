@@ -129,4 +129,7 @@ def test_a_gradient_lessons_link_opens_the_page_scrolled_to_its_figure(page, app
     # scrolls when the heading is drawn, and figures above it that are drawn later push it down (measured:
     # the clipping heading ends at y = 585 of 720).
     assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 720, box
+    if name == "clip":  # the link opens the clipping section, folded by default, with its figure drawn
+        section = page.locator("[data-testid=stExpander]", has_text="Train this RNN twice")
+        section.locator(".js-plotly-plot .plot").first.wait_for(timeout=60_000)
     keep(screenshot(page, f"lesson{L.number}_link_{name}"))

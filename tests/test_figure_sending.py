@@ -3,6 +3,8 @@ a copy, and what is sent is byte for byte what ``Figure.to_dict()`` would have s
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -15,11 +17,17 @@ from rnnviz.figures import common, equations, stepper
 from rnnviz.figures import gradient_flow as gfig
 
 
-def _stepper(kind: str, length: int, hidden: int, step: int) -> go.Figure:
+def _stepper_args(kind: str, length: int, hidden: int, step: int, **options) -> tuple[tuple, dict]:
     config = studies.CellConfig(kind=kind, hidden_size=hidden, length=length, preset="random", seed=3)
     run = studies.run(config.make_cell(), config.make_input())
     detail = stepper.Detail(kind, 1, equations.unit_series(ui.cell_of(run), run.x, run.h, run.c, run.gates, 1))
-    return stepper.timeline_figure(run.x, stepper.trace_panels(kind, run.h, run.c, run.gates), step=step, detail=detail)
+    panels = stepper.trace_panels(kind, run.h, run.c, run.gates)
+    return (run.x, panels), {"step": step, "detail": detail, **options}
+
+
+def _stepper(kind: str, length: int, hidden: int, step: int) -> go.Figure:
+    args, options = _stepper_args(kind, length, hidden, step)
+    return stepper.timeline_figure(*args, **options)
 
 
 def _backward() -> go.Figure:
@@ -78,3 +86,48 @@ def test_a_prebuilt_figure_hands_over_its_dictionary_and_nothing_else():
     prebuilt = ui._Prebuilt(spec)
     assert isinstance(prebuilt, go.Figure) and prebuilt.to_dict() is spec
     assert pio.to_json(prebuilt, validate=False) == pio.to_json(spec, validate=False)
+
+
+SPECS = {
+    "LSTM at the stepper's defaults": ("lstm", 60, 8, 0, {}),
+    "GRU, a later step, a title": ("gru", 30, 4, 17, {"title": "A model handed over"}),
+    "RNN on a projector": ("rnn", 12, 3, 11, {"projector": True}),
+    "LSTM, rows only, step labels": ("lstm", 9, 2, 4, {"detail": None, "step_labels": tuple("abcdefghi")}),
+}
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_the_stepper_figure_sent_as_built_is_what_plotly_validates_it_to(name):
+    """The Cell stepper sends timeline_spec's dictionary without go.Figure's validation: validating it must
+    change nothing (no property Plotly would refuse, coerce or fill in), which this checks for each form."""
+    kind, length, hidden, step, extra = SPECS[name]
+    args, options = _stepper_args(kind, length, hidden, step, **extra)
+    validated = pio.to_json(ui.figure_dict(stepper.timeline_figure(*args, **options)), validate=False)
+    sent = pio.to_json(ui.figure_dict(stepper.timeline_spec(*args, **options)), validate=False)
+    assert json.loads(sent) == json.loads(validated)
+    assert len(json.loads(sent)["frames"]) == length
+
+
+def _gradient_args() -> dict:
+    result = studies.gradient_study(studies.CellConfig(hidden_size=6, length=40, seed=2, spectral_radius=0.8))
+    rnn, lstm = result.models["rnn"], result.models["lstm"]
+    measured = {
+        "RNN  dL/dh": (rnn.h_norm, "#000000", "solid", "circle"),
+        "LSTM dL/dc": (lstm.c_norm, "#111111", "dash"),
+    }
+    theory = {"bound": (rnn.theory, "#222222", "dashdot"), "forget path": lstm.theory}
+    return {
+        "lag": (gfig.lag_spec, gfig.lag_figure, (measured, theory, {"RNN  dL/dh": 30})),
+        "lag, titled": (gfig.lag_spec, gfig.lag_figure, (measured, {}, {}, "A title")),
+        "reach": (gfig.reach_spec, gfig.reach_heatmap, ({"RNN h": rnn.h_norm[::-1], "LSTM c": lstm.c_norm[::-1]},)),
+        "eigenvalues": (gfig.eigen_spec, gfig.eigen_figure, (result.eigenvalues, result.sigma_max)),
+    }
+
+
+@pytest.mark.parametrize("name", ["lag", "lag, titled", "reach", "eigenvalues"])
+def test_a_gradient_figure_sent_as_built_is_what_plotly_validates_it_to(name):
+    """The Gradient flow page sends these dictionaries without go.Figure's validation: it must change nothing."""
+    spec_of, figure_of, args = _gradient_args()[name]
+    validated = pio.to_json(ui.figure_dict(figure_of(*args)), validate=False)
+    sent = pio.to_json(ui.figure_dict(spec_of(*args)), validate=False)
+    assert json.loads(sent) == json.loads(validated)

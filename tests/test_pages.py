@@ -138,7 +138,13 @@ def test_uploaded_model_is_shown_and_bad_uploads_give_a_message():
 def test_gradient_page_defaults_show_all_figures_and_readouts():
     at = open_page(GRADIENTS)
     assert_clean(at)
-    assert len(at.get("plotly_chart")) == 4
+    # the clipping section starts folded, and folded it trains nothing and draws nothing
+    assert len(at.get("plotly_chart")) == 3 and not at.select_slider
+    assert "Train this RNN twice, with and without clipping" in [e.label for e in at.main.expander]
+    at.session_state["gradient.clipping"] = True  # what opening it does (on_change="rerun")
+    at.run()
+    assert_clean(at)
+    assert len(at.get("plotly_chart")) == 4 and at.select_slider(key="gradient.clip").value == 3.0
     labels = [m.label for m in at.metric]
     assert labels == [
         "RNN: dL/dh",
@@ -188,7 +194,9 @@ def test_gradient_page_slider_extremes(key, value, dtype, act):
 
 
 def test_gradient_page_overflowing_corner_is_reported_not_raised():
-    at = open_page(GRADIENTS, spectral_radius=2.0, nonlinearity="relu", dtype="float32", length=500, hidden_size=64)
+    at = open_page(
+        GRADIENTS, spectral_radius=2.0, nonlinearity="relu", dtype="float32", length=500, hidden_size=64, clipping=True
+    )
     assert_clean(at)
     assert any("overflowed in the forward pass" in w.value for w in at.warning)
     assert readout(at)["RNN: dL/dh"][0] == "exploding"

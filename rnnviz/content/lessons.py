@@ -863,7 +863,7 @@ LESSONS = (
         "After the same number of steps, which run has the lower loss?",
         LESSONS_OPTIONS["clip"],
         "gradient",
-        page_settings(CLIP, GRADIENT_FIELDS, clip=CLIP_THRESHOLD),
+        page_settings(CLIP, GRADIENT_FIELDS, clip=CLIP_THRESHOLD, clipping=True),  # its section open
         measure_clip,
         figure_clip,
         reveal_clip,

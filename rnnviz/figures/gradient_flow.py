@@ -13,7 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.engine.analysis import KEPT, VANISHED
-from rnnviz.figures.common import _curve, _hline, _side_by_side, base_layout
+from rnnviz.figures.colormaps import colorscale_json
+from rnnviz.figures.common import _curve, _hline, _side_by_side, base_layout, figure_spec
 from rnnviz.figures.theme import COLORS, FONT_SIZE, LINE_COLORS, MODEL_COLORS, REACH_SCALE, TEXT_COLORS
 
 AXIS_PAD = 0.5  # decades of room above and below the measured curves on a log axis
@@ -35,12 +36,17 @@ def log_range(curves, pad: float = AXIS_PAD) -> list[float] | None:
     return [low - pad, high + pad]
 
 
-def lag_figure(
+def lag_figure(*args, **kwargs) -> go.Figure:
+    """:func:`lag_spec`'s Figure."""
+    return go.Figure(lag_spec(*args, **kwargs))
+
+
+def lag_spec(
     measured: dict[str, tuple],
     theory: dict[str, object],
     overflow: dict[str, int],
     title: str | None = None,
-) -> go.Figure:
+) -> dict:
     """Gradient norm against lag on a log axis scaled to the measured curves.
 
     ``measured``: {name: (norms, colour, dash) or (norms, colour, dash, symbol)}, thick lines with a marker
@@ -110,23 +116,23 @@ def lag_figure(
     yaxis = dict(title=dict(text="gradient norm"), type="log", exponentformat="power")
     if y_range is not None:
         yaxis["range"] = y_range
-    fig = go.Figure(
-        dict(
-            data=data,
-            layout=dict(
-                xaxis=dict(  # two lines: one was cut at a phone's width
-                    title=dict(text="lag k: steps back from the loss<br>(the loss is at the last step)"),
-                    automargin=True,
-                ),
-                yaxis=yaxis,
-                legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-            ),
-        )
+    layout = dict(
+        xaxis=dict(  # two lines: one was cut at a phone's width
+            title=dict(text="lag k: steps back from the loss<br>(the loss is at the last step)"),
+            automargin=True,
+        ),
+        yaxis=yaxis,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
     )
-    return base_layout(fig, height=540, title=title)
+    return figure_spec(data, layout, height=540, title=title)
 
 
-def eigen_figure(eigenvalues: np.ndarray, sigma_max: float, gamma: float = 1.0, title: str | None = None) -> go.Figure:
+def eigen_figure(*args, **kwargs) -> go.Figure:
+    """:func:`eigen_spec`'s Figure."""
+    return go.Figure(eigen_spec(*args, **kwargs))
+
+
+def eigen_spec(eigenvalues: np.ndarray, sigma_max: float, gamma: float = 1.0, title: str | None = None) -> dict:
     """Eigenvalues of W_hh on the complex plane, with the unit circle, the 1/gamma circle (Pascanu et al.:
     vanishing is certain when sigma_max < 1/gamma), the spectral radius rho = max |eigenvalue| (what the
     page's slider sets) and the largest singular value sigma_max >= rho."""
@@ -161,23 +167,14 @@ def eigen_figure(eigenvalues: np.ndarray, sigma_max: float, gamma: float = 1.0, 
         )
     )
     extent = 1.15 * max(1.0, sigma_max, 1 / gamma, rho)
-    fig = go.Figure(
-        dict(
-            data=data,
-            layout=dict(
-                xaxis=dict(title=dict(text="real part"), range=[-extent, extent], zeroline=True),
-                yaxis=dict(
-                    title=dict(text="imaginary part"),
-                    range=[-extent, extent],
-                    scaleanchor="x",
-                    scaleratio=1,
-                    zeroline=True,
-                ),
-                legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
-            ),
-        )
+    layout = dict(
+        xaxis=dict(title=dict(text="real part"), range=[-extent, extent], zeroline=True),
+        yaxis=dict(
+            title=dict(text="imaginary part"), range=[-extent, extent], scaleanchor="x", scaleratio=1, zeroline=True
+        ),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
     )
-    return base_layout(fig, height=560, title=title)
+    return figure_spec(data, layout, height=560, title=title)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,7 +274,12 @@ def reach_ratios(rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def reach_heatmap(rows: dict[str, np.ndarray], title: str | None = None) -> go.Figure:
+def reach_heatmap(*args, **kwargs) -> go.Figure:
+    """:func:`reach_spec`'s Figure."""
+    return go.Figure(reach_spec(*args, **kwargs))
+
+
+def reach_spec(rows: dict[str, np.ndarray], title: str | None = None) -> dict:
     """log10 of each row's gradient size relative to its size at the loss (columns: time, oldest left,
     the loss at the right), on a diverging scale centred on "as large as at the loss" and pinned at
     10^±REACH_DECADES, so a colour means the same at every setting."""
@@ -289,34 +291,28 @@ def reach_heatmap(rows: dict[str, np.ndarray], title: str | None = None) -> go.F
     d = REACH_DECADES
     ticks = [-d, -REACH_WITHIN, 0, REACH_WITHIN, d]
     labels = [f"≤ 10⁻{d}: cut off", "10⁻³", "1: as at the loss", "10³", f"≥ 10{_sup(d)}: exploded"]
-    fig = go.Figure(
-        dict(
-            data=[
-                dict(
-                    type="heatmap",
-                    z=np.round(z, 3),
-                    x=np.arange(z.shape[1]),
-                    y=names,
-                    colorscale=REACH_SCALE,
-                    zmin=-d,
-                    zmax=d,
-                    zmid=0,
-                    colorbar=dict(  # the title beside the bar: above it, it touched the top label
-                        title=dict(text="size ÷ size at the loss", side="right"),
-                        tickvals=ticks,
-                        ticktext=labels,
-                        len=1.0,
-                    ),
-                    hovertemplate="%{y}<br>step %{x}<br>log₁₀(size ÷ size at the loss) = %{z:.2f}<extra></extra>",
-                )
-            ],
-            layout=dict(
-                xaxis=dict(title=dict(text="time step t<br>(the loss is at the last step)"), automargin=True),
-                yaxis=dict(autorange="reversed"),
-            ),
-        )
+    trace = dict(
+        type="heatmap",
+        z=np.round(z, 3),
+        x=np.arange(z.shape[1]),
+        y=names,
+        colorscale=colorscale_json(REACH_SCALE),  # the stops, as Plotly's validation would write them
+        zmin=-d,
+        zmax=d,
+        zmid=0,
+        colorbar=dict(  # the title beside the bar: above it, it touched the top label
+            title=dict(text="size ÷ size at the loss", side="right"),
+            tickvals=ticks,
+            ticktext=labels,
+            len=1.0,
+        ),
+        hovertemplate="%{y}<br>step %{x}<br>log₁₀(size ÷ size at the loss) = %{z:.2f}<extra></extra>",
     )
-    return base_layout(fig, height=200 + 55 * len(names), title=title)
+    layout = dict(
+        xaxis=dict(title=dict(text="time step t<br>(the loss is at the last step)"), automargin=True),
+        yaxis=dict(autorange="reversed"),
+    )
+    return figure_spec([trace], layout, height=200 + 55 * len(names), title=title)
 
 
 def _sup(n: int) -> str:
