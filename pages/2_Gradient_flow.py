@@ -136,6 +136,43 @@ def at_lag(norms: np.ndarray, lag: int) -> float:
     return float(norms[lag]) if lag < norms.shape[0] else float("nan")
 
 
+def show_theory() -> None:
+    """Why the product shrinks or grows: the equations behind the lag figure (theory, labelled so)."""
+    st.markdown("Backpropagation through the RNN multiplies by one Jacobian per step:")
+    st.latex(
+        r"\frac{\partial L}{\partial h_{T-k}} = \frac{\partial L}{\partial h_T}"
+        r"\prod_{s=T-k+1}^{T} \operatorname{diag}\big(\phi'(a_s)\big)\, W_{hh}"
+    )
+    st.markdown("so its size is at most the product of the factors' norms (the RNN bound):")
+    st.latex(
+        r"\Big\lVert \frac{\partial L}{\partial h_{T-k}} \Big\rVert \le "
+        r"\Big\lVert \frac{\partial L}{\partial h_T} \Big\rVert\, (\gamma\, \sigma_{\max}(W_{hh}))^k,"
+        r"\qquad \gamma = \max \phi' = 1 \text{ for tanh and relu}"
+    )
+    st.markdown(
+        "The LSTM's cell state is updated by addition, $c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, so "
+        "along the cell-state path each step back multiplies only by the forget gate (the LSTM theory "
+        "curve, which ignores the paths through the gates):"
+    )
+    st.latex(
+        r"\frac{\partial c_t}{\partial c_{t-1}} \Big|_{\text{cell path}} = \operatorname{diag}(f_t)"
+        r"\quad\Rightarrow\quad \frac{\partial L}{\partial c_{T-k}} \approx "
+        r"\frac{\partial L}{\partial c_T} \odot \prod_{s=T-k+1}^{T} f_s"
+    )
+    st.markdown(
+        "With $f$ near 1 nothing shrinks, which is how the LSTM carries a gradient over hundreds of "
+        "steps. A tanh RNN cannot keep $\\gamma\\sigma_{\\max}$ near 1 without also saturating: with "
+        "ρ above 1 its units saturate, $\\tanh'$ drops, and the gradient vanishes anyway."
+    )
+    st.markdown(
+        "The 1997 LSTM (Hochreiter & Schmidhuber) had no forget gate: $c_t = c_{t-1} + i_t \\odot g_t$, so "
+        "along its cell state each step back multiplies by exactly 1, the *constant error carousel* (its card "
+        "and the caption under the figure read that factor from the engine). Nothing along c is forgotten, "
+        "neither the gradient nor the state, which can grow without bound on a long input: the forget gate "
+        "came with Gers, Schmidhuber & Cummins (2000), *Learning to forget*."
+    )
+
+
 def show_clipping(clip: studies.ClipStudy, threshold: float) -> None:
     """The clipping section's figure and its words, from the two runs of ``clip``."""
     steps = clip.loss_plain.shape[0]
@@ -181,188 +218,168 @@ def show_clipping(clip: studies.ClipStudy, threshold: float) -> None:
 
 
 present = ui.presenting()
-result = ui.guarded(study, config)
-if result is not None:
-    models = result.models
-    rnn, lstm, gru, old = models["rnn"], models["lstm"], models["gru"], models["lstm1997"]
+# The page's own work takes its turn with the other sessions' (rnnviz/app/turns.py): thirty students asking for
+# thirty new views get them one after another, the first after one view's cost, not all thirty at the end.
+with turns.PAGES:
+    result = ui.guarded(study, config)
+    if result is not None:
+        models = result.models
+        rnn, lstm, gru, old = models["rnn"], models["lstm"], models["gru"], models["lstm1997"]
 
-    # On a projector the lag figure comes first (under the title), its words and the readout under it.
-    first, second = st.container(), st.container()
-    readout_box, lag_box = (second, first) if present else (first, second)
-    with readout_box:
-        # ---- the readout ----------------------------------------------------------------------------------
-        st.subheader("Regime and memory horizon")
-        st.caption(gfig.CARD_RULES)
-        rows = [  # the hidden states on the first row, the two cell-state paths (with and without f) on the second
-            ("RNN: dL/dh", rnn.h_norm),
-            ("LSTM: dL/dh", lstm.h_norm),
-            ("GRU: dL/dh", gru.h_norm),
-            ("LSTM: dL/dc (cell path)", lstm.c_norm),
-            ("LSTM 1997: dL/dc (no forget gate)", old.c_norm),
-        ]
-        cols = [c for row in (st.columns(3), st.columns(3)) for c in row][: len(rows)]
-        for col, (name, norms) in zip(cols, rows, strict=True):
-            card = gfig.regime_card(norms)  # from the curve the lag figure draws
-            with col.container(border=True):
-                st.metric(name, card.word)
-                st.caption(card.detail)  # a metric's delta would cut it short
-        for m in models.values():
-            if m.state_overflow_step is not None:
-                st.warning(
-                    f"The {ui.KIND_LABELS[m.kind]}'s hidden state itself overflowed in the forward pass at step "
-                    f"{m.state_overflow_step} ({S['dtype']} tops out near "
-                    f"{'3·10³⁸' if S['dtype'] == 'float32' else '2·10³⁰⁸'}). A loss on an infinite state has "
-                    f"no gradient, so for this model the loss sits at step {m.loss_step}, the last finite one.",
-                    icon="💥",
+        # On a projector the lag figure comes first (under the title), its words and the readout under it.
+        first, second = st.container(), st.container()
+        readout_box, lag_box = (second, first) if present else (first, second)
+        with readout_box:
+            # ---- the readout ----------------------------------------------------------------------------------
+            st.subheader("Regime and memory horizon")
+            st.caption(gfig.CARD_RULES)
+            rows = [  # the hidden states on the first row, the two cell-state paths (with and without f) on the second
+                ("RNN: dL/dh", rnn.h_norm),
+                ("LSTM: dL/dh", lstm.h_norm),
+                ("GRU: dL/dh", gru.h_norm),
+                ("LSTM: dL/dc (cell path)", lstm.c_norm),
+                ("LSTM 1997: dL/dc (no forget gate)", old.c_norm),
+            ]
+            cols = [c for row in (st.columns(3), st.columns(3)) for c in row][: len(rows)]
+            for col, (name, norms) in zip(cols, rows, strict=True):
+                card = gfig.regime_card(norms)  # from the curve the lag figure draws
+                with col.container(border=True):
+                    st.metric(name, card.word)
+                    st.caption(card.detail)  # a metric's delta would cut it short
+            for m in models.values():
+                if m.state_overflow_step is not None:
+                    st.warning(
+                        f"The {ui.KIND_LABELS[m.kind]}'s hidden state itself overflowed in the forward pass at step "
+                        f"{m.state_overflow_step} ({S['dtype']} tops out near "
+                        f"{'3·10³⁸' if S['dtype'] == 'float32' else '2·10³⁰⁸'}). A loss on an infinite state has "
+                        f"no gradient, so for this model the loss sits at step {m.loss_step}, the last finite one.",
+                        icon="💥",
+                    )
+
+        # ---- gradient against lag ---------------------------------------------------------------------------
+        lag_box.subheader("How far back does the gradient reach?", anchor="how-far-back")
+        (second if present else lag_box).markdown(
+            "Each curve is $\\lVert \\partial L / \\partial h_{T-k} \\rVert$ for a loss $L = u^\\top h_T$ at the last "
+            "step, measured by backpropagation, against the lag $k$. For the LSTM, the orange curve (triangles) is "
+            "the gradient on the cell state $\\lVert \\partial L / \\partial c_{T-k} \\rVert$."
+        )
+        measured = {
+            "RNN  dL/dh": (rnn.h_norm, *common.model_style("rnn"), MODEL_SYMBOLS["rnn"]),
+            "LSTM dL/dh": (lstm.h_norm, *common.model_style("lstm"), MODEL_SYMBOLS["lstm"]),
+            "LSTM dL/dc": (lstm.c_norm, LINE_COLORS["c"], "solid", "triangle-up"),
+            "GRU  dL/dh": (gru.h_norm, *common.model_style("gru"), MODEL_SYMBOLS["gru"]),
+            "LSTM 1997 dL/dc": (old.c_norm, MODEL_COLORS["lstm1997"], MODEL_DASH["lstm1997"], "star"),
+        }
+        growth = result.sigma_max  # gamma = 1 for tanh and relu
+        theory = {"LSTM Π forget gates": (lstm.theory, TEXT_COLORS["c"], "longdashdot")}
+        if growth < 1:  # the bound shrinks: it guarantees vanishing, and is worth drawing
+            theory = {
+                f"RNN bound (γσ_max)^k = {growth:.2f}^k": (rnn.theory, TEXT_COLORS["theory"], "dashdot"),
+                **theory,
+            }
+        overflow = {
+            name: regime.overflow_lag
+            for name, regime in (("RNN  dL/dh", rnn.regime), ("LSTM dL/dh", lstm.regime), ("GRU  dL/dh", gru.regime))
+            if regime.overflow_lag is not None
+        }
+        # Every figure on this page follows from the settings alone: built once per server for them, and shared.
+        lag_fig = ui.shared_figure(("gradient.lag", config), lambda: gfig.lag_spec(measured, theory, overflow))
+        with lag_box:
+            ui.show_figure(lag_fig, key="gradient.lag", presenter_height=560)
+        lag = min(100, S["length"] - 1)
+        c_far, rnn_far = at_lag(lstm.c_norm, lag), at_lag(rnn.h_norm, lag)
+        notes = []
+        if np.isfinite(c_far) and np.isfinite(rnn_far) and rnn_far > 0 and c_far > 0:
+            ratio = c_far / rnn_far
+            apart = (
+                f"the LSTM's is {ratio:.2g}× the RNN's" if ratio >= 1 else f"the RNN's is {1 / ratio:.2g}× the LSTM's"
+            )
+            notes.append(
+                f"At lag {lag}: the LSTM's cell-path gradient is {c_far:.2g} ({c_far / lstm.c_norm[0]:.2g} of its size "
+                f"at the loss), the RNN's {rnn_far:.2g} ({rnn_far / rnn.h_norm[0]:.2g} of its size at the loss): "
+                f"{apart}."
+            )
+        if growth >= 1:
+            notes.append(
+                f"The RNN's theory bound (γσ_max)^k = {growth:.2f}^k grows with k, so it bounds nothing this chart "
+                "shows and is not drawn; the measured RNN curve shows what saturation does instead."
+            )
+        if any("clipped" in str(t.get("name", "")) for t in lag_fig.spec["data"]):
+            notes.append("A theory curve that leaves the chart is cut where it leaves (it says so in the legend).")
+        st.caption(" ".join(notes))
+        st.caption(gfig.carousel_sentence(old.c_factor, old.c_norm, lag))
+
+        why = st.expander("Why the product shrinks or grows (theory)", key="gradient.why", on_change="rerun")
+        if why.open:  # folded, its text and equations are not even sent
+            with why:
+                show_theory()
+
+        # ---- which steps reach the loss ---------------------------------------------------------------------
+        st.subheader("Which steps can still change the loss?")
+        reach = {
+            "RNN h": padded(rnn.h_norm, oldest_first=True),
+            "LSTM h": padded(lstm.h_norm, oldest_first=True),
+            "LSTM c": padded(lstm.c_norm, oldest_first=True),
+            "GRU h": padded(gru.h_norm, oldest_first=True),
+            "LSTM 1997 c": padded(old.c_norm, oldest_first=True),
+            "RNN input x": padded(rnn.x_norm, oldest_first=True),
+            "LSTM input x": padded(lstm.x_norm, oldest_first=True),
+            "GRU input x": padded(gru.x_norm, oldest_first=True),
+        }
+        st.caption(
+            "Each row is a model's gradient on its state (h, c) or on its input x; each column a time step, the "
+            "loss at the right edge. Colour is the gradient's size there divided by its size at the loss: pale "
+            "grey is as large as at the loss, orange smaller (below 1/1000: cut off), purple larger (exploded)."
+        )
+        reach_fig = ui.shared_figure(("gradient.reach", config), lambda: gfig.reach_spec(reach))
+        ui.show_figure(reach_fig, key="gradient.reach")
+        st.caption("At these settings: " + gfig.reach_caption(reach))
+
+        # ---- eigenvalues: rho and sigma_max -----------------------------------------------------------------
+        st.subheader("Eigenvalues of the RNN's W_hh: ρ and σ_max")
+        left, right = st.columns([3, 2])
+        with left:
+            eigen = ui.shared_figure(
+                ("gradient.eig", config), lambda: gfig.eigen_spec(result.eigenvalues, result.sigma_max)
+            )
+            ui.show_figure(eigen, key="gradient.eig")
+        with right:
+            st.markdown(
+                "Each dot is an eigenvalue λ of the recurrent matrix. The slider sets the **spectral radius** "
+                "ρ = max |λ|. Pascanu et al. (2013) state their condition with the **largest singular value** "
+                "σ_max, the most W_hh can stretch any vector in one step, and σ_max ≥ ρ always (equal for a "
+                "symmetric or orthogonal matrix; for a random one, clearly larger). If γσ_max < 1 (γ = 1 for tanh "
+                "and relu), the gradient must vanish. Above it, it *may* explode, but need not: a tanh RNN "
+                "saturates, and saturated units pass almost no gradient."
+            )
+            st.metric("ρ = max |λ|, set by the slider", f"{result.rho:.2f}", border=True)
+            st.metric("σ_max, the largest singular value", f"{result.sigma_max:.2f}", border=True)
+            if result.sigma_max < 1:
+                st.markdown(f"σ_max = {result.sigma_max:.2f} < 1: the theorem **guarantees vanishing** here.")
+            else:
+                st.markdown(
+                    f"σ_max = {result.sigma_max:.2f} ≥ 1: the theorem **guarantees nothing** here (it allows growth); "
+                    f"the measured RNN gradient is **{gfig.regime_card(rnn.h_norm).word}**."
                 )
 
-    # ---- gradient against lag ---------------------------------------------------------------------------
-    lag_box.subheader("How far back does the gradient reach?", anchor="how-far-back")
-    (second if present else lag_box).markdown(
-        "Each curve is $\\lVert \\partial L / \\partial h_{T-k} \\rVert$ for a loss $L = u^\\top h_T$ at the last "
-        "step, measured by backpropagation, against the lag $k$. For the LSTM, the orange curve (triangles) is "
-        "the gradient on the cell state $\\lVert \\partial L / \\partial c_{T-k} \\rVert$."
-    )
-    measured = {
-        "RNN  dL/dh": (rnn.h_norm, *common.model_style("rnn"), MODEL_SYMBOLS["rnn"]),
-        "LSTM dL/dh": (lstm.h_norm, *common.model_style("lstm"), MODEL_SYMBOLS["lstm"]),
-        "LSTM dL/dc": (lstm.c_norm, LINE_COLORS["c"], "solid", "triangle-up"),
-        "GRU  dL/dh": (gru.h_norm, *common.model_style("gru"), MODEL_SYMBOLS["gru"]),
-        "LSTM 1997 dL/dc": (old.c_norm, MODEL_COLORS["lstm1997"], MODEL_DASH["lstm1997"], "star"),
-    }
-    growth = result.sigma_max  # gamma = 1 for tanh and relu
-    theory = {"LSTM Π forget gates": (lstm.theory, TEXT_COLORS["c"], "longdashdot")}
-    if growth < 1:  # the bound shrinks: it guarantees vanishing, and is worth drawing
-        theory = {f"RNN bound (γσ_max)^k = {growth:.2f}^k": (rnn.theory, TEXT_COLORS["theory"], "dashdot"), **theory}
-    overflow = {
-        name: regime.overflow_lag
-        for name, regime in (("RNN  dL/dh", rnn.regime), ("LSTM dL/dh", lstm.regime), ("GRU  dL/dh", gru.regime))
-        if regime.overflow_lag is not None
-    }
-    # Every figure on this page follows from the settings alone: built once per server for them, and shared.
-    lag_fig = ui.shared_figure(("gradient.lag", config), lambda: gfig.lag_spec(measured, theory, overflow))
-    with lag_box:
-        ui.show_figure(lag_fig, key="gradient.lag", presenter_height=560)
-    lag = min(100, S["length"] - 1)
-    c_far, rnn_far = at_lag(lstm.c_norm, lag), at_lag(rnn.h_norm, lag)
-    notes = []
-    if np.isfinite(c_far) and np.isfinite(rnn_far) and rnn_far > 0 and c_far > 0:
-        ratio = c_far / rnn_far
-        apart = f"the LSTM's is {ratio:.2g}× the RNN's" if ratio >= 1 else f"the RNN's is {1 / ratio:.2g}× the LSTM's"
-        notes.append(
-            f"At lag {lag}: the LSTM's cell-path gradient is {c_far:.2g} ({c_far / lstm.c_norm[0]:.2g} of its size "
-            f"at the loss), the RNN's {rnn_far:.2g} ({rnn_far / rnn.h_norm[0]:.2g} of its size at the loss): "
-            f"{apart}."
+        # ---- clipping ---------------------------------------------------------------------------------------
+        st.subheader("Clipping an exploding gradient", anchor="clipping")
+        section = st.expander(
+            "Train this RNN twice, with and without clipping", key=S.key("clipping"), on_change="rerun"
         )
-    if growth >= 1:
-        notes.append(
-            f"The RNN's theory bound (γσ_max)^k = {growth:.2f}^k grows with k, so it bounds nothing this chart "
-            "shows and is not drawn; the measured RNN curve shows what saturation does instead."
-        )
-    if any("clipped" in str(t.get("name", "")) for t in lag_fig.spec["data"]):
-        notes.append("A theory curve that leaves the chart is cut where it leaves (it says so in the legend).")
-    st.caption(" ".join(notes))
-    st.caption(gfig.carousel_sentence(old.c_factor, old.c_norm, lag))
+        if section.open:  # folded, nothing of it runs: most reruns are about the curves above
+            with section:
+                threshold = st.select_slider("Clipping threshold", options=CLIP_OPTIONS, key=S.key("clip"))
+                clip = ui.guarded(clip_study, config, float(threshold))
+                if clip is not None:
+                    show_clipping(clip, float(threshold))
 
-    with st.expander("Why the product shrinks or grows (theory)", expanded=False):
-        st.markdown("Backpropagation through the RNN multiplies by one Jacobian per step:")
-        st.latex(
-            r"\frac{\partial L}{\partial h_{T-k}} = \frac{\partial L}{\partial h_T}"
-            r"\prod_{s=T-k+1}^{T} \operatorname{diag}\big(\phi'(a_s)\big)\, W_{hh}"
-        )
-        st.markdown("so its size is at most the product of the factors' norms (the RNN bound):")
-        st.latex(
-            r"\Big\lVert \frac{\partial L}{\partial h_{T-k}} \Big\rVert \le "
-            r"\Big\lVert \frac{\partial L}{\partial h_T} \Big\rVert\, (\gamma\, \sigma_{\max}(W_{hh}))^k,"
-            r"\qquad \gamma = \max \phi' = 1 \text{ for tanh and relu}"
-        )
-        st.markdown(
-            "The LSTM's cell state is updated by addition, $c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, so "
-            "along the cell-state path each step back multiplies only by the forget gate (the LSTM theory "
-            "curve, which ignores the paths through the gates):"
-        )
-        st.latex(
-            r"\frac{\partial c_t}{\partial c_{t-1}} \Big|_{\text{cell path}} = \operatorname{diag}(f_t)"
-            r"\quad\Rightarrow\quad \frac{\partial L}{\partial c_{T-k}} \approx "
-            r"\frac{\partial L}{\partial c_T} \odot \prod_{s=T-k+1}^{T} f_s"
-        )
-        st.markdown(
-            "With $f$ near 1 nothing shrinks, which is how the LSTM carries a gradient over hundreds of "
-            "steps. A tanh RNN cannot keep $\\gamma\\sigma_{\\max}$ near 1 without also saturating: with "
-            "ρ above 1 its units saturate, $\\tanh'$ drops, and the gradient vanishes anyway."
-        )
-        st.markdown(
-            "The 1997 LSTM (Hochreiter & Schmidhuber) had no forget gate: $c_t = c_{t-1} + i_t \\odot g_t$, so "
-            "along its cell state each step back multiplies by exactly 1, the *constant error carousel* (its card "
-            "and the caption under the figure read that factor from the engine). Nothing along c is forgotten, "
-            "neither the gradient nor the state, which can grow without bound on a long input: the forget gate came "
-            "with Gers, Schmidhuber & Cummins (2000), *Learning to forget*."
-        )
-
-    # ---- which steps reach the loss ---------------------------------------------------------------------
-    st.subheader("Which steps can still change the loss?")
-    reach = {
-        "RNN h": padded(rnn.h_norm, oldest_first=True),
-        "LSTM h": padded(lstm.h_norm, oldest_first=True),
-        "LSTM c": padded(lstm.c_norm, oldest_first=True),
-        "GRU h": padded(gru.h_norm, oldest_first=True),
-        "LSTM 1997 c": padded(old.c_norm, oldest_first=True),
-        "RNN input x": padded(rnn.x_norm, oldest_first=True),
-        "LSTM input x": padded(lstm.x_norm, oldest_first=True),
-        "GRU input x": padded(gru.x_norm, oldest_first=True),
-    }
-    st.caption(
-        "Each row is a model's gradient on its state (h, c) or on its input x; each column a time step, the "
-        "loss at the right edge. Colour is the gradient's size there divided by its size at the loss: pale "
-        "grey is as large as at the loss, orange smaller (below 1/1000: cut off), purple larger (exploded)."
-    )
-    reach_fig = ui.shared_figure(("gradient.reach", config), lambda: gfig.reach_spec(reach))
-    ui.show_figure(reach_fig, key="gradient.reach")
-    st.caption("At these settings: " + gfig.reach_caption(reach))
-
-    # ---- eigenvalues: rho and sigma_max -----------------------------------------------------------------
-    st.subheader("Eigenvalues of the RNN's W_hh: ρ and σ_max")
-    left, right = st.columns([3, 2])
-    with left:
-        eigen = ui.shared_figure(
-            ("gradient.eig", config), lambda: gfig.eigen_spec(result.eigenvalues, result.sigma_max)
-        )
-        ui.show_figure(eigen, key="gradient.eig")
-    with right:
-        st.markdown(
-            "Each dot is an eigenvalue λ of the recurrent matrix. The slider sets the **spectral radius** "
-            "ρ = max |λ|. Pascanu et al. (2013) state their condition with the **largest singular value** "
-            "σ_max, the most W_hh can stretch any vector in one step, and σ_max ≥ ρ always (equal for a "
-            "symmetric or orthogonal matrix; for a random one, clearly larger). If γσ_max < 1 (γ = 1 for tanh "
-            "and relu), the gradient must vanish. Above it, it *may* explode, but need not: a tanh RNN "
-            "saturates, and saturated units pass almost no gradient."
-        )
-        st.metric("ρ = max |λ|, set by the slider", f"{result.rho:.2f}", border=True)
-        st.metric("σ_max, the largest singular value", f"{result.sigma_max:.2f}", border=True)
-        if result.sigma_max < 1:
-            st.markdown(f"σ_max = {result.sigma_max:.2f} < 1: the theorem **guarantees vanishing** here.")
-        else:
-            st.markdown(
-                f"σ_max = {result.sigma_max:.2f} ≥ 1: the theorem **guarantees nothing** here (it allows growth); "
-                f"the measured RNN gradient is **{gfig.regime_card(rnn.h_norm).word}**."
-            )
-
-    # ---- clipping ---------------------------------------------------------------------------------------
-    st.subheader("Clipping an exploding gradient", anchor="clipping")
-    section = st.expander("Train this RNN twice, with and without clipping", key=S.key("clipping"), on_change="rerun")
-    if section.open:  # folded, nothing of it runs: most reruns are about the curves above
-        with section:
-            threshold = st.select_slider("Clipping threshold", options=CLIP_OPTIONS, key=S.key("clip"))
-            clip = ui.guarded(clip_study, config, float(threshold))
-            if clip is not None:
-                show_clipping(clip, float(threshold))
-
-    columns = {"lag": np.arange(S["length"])}
-    for kind, m in models.items():
-        columns[f"{kind}_dL_dh"] = padded(m.h_norm)
-        columns[f"{kind}_dL_dx"] = padded(m.x_norm)
-    columns["lstm_dL_dc"] = padded(lstm.c_norm)
-    columns["lstm1997_dL_dc"] = padded(old.c_norm)
-    columns["theory_rnn_bound"] = padded(rnn.theory)
-    columns["theory_lstm_forget_path"] = padded(lstm.theory)
-    ui.csv_download("Download the curves (CSV)", columns, "rnnviz_gradients.csv")
+        columns = {"lag": np.arange(S["length"])}
+        for kind, m in models.items():
+            columns[f"{kind}_dL_dh"] = padded(m.h_norm)
+            columns[f"{kind}_dL_dx"] = padded(m.x_norm)
+        columns["lstm_dL_dc"] = padded(lstm.c_norm)
+        columns["lstm1997_dL_dc"] = padded(old.c_norm)
+        columns["theory_rnn_bound"] = padded(rnn.theory)
+        columns["theory_lstm_forget_path"] = padded(lstm.theory)
+        ui.csv_download("Download the curves (CSV)", columns, "rnnviz_gradients.csv")

@@ -362,3 +362,17 @@ def test_lstm1997_is_never_inferred_and_loads_when_named(tmp_path):
         weights.init_cell("lstm1997", 2, 4, forget_bias=1.0)
     fresh = weights.init_cell("lstm1997", 2, 4, seed=3)
     assert fresh.params["weight_hh"].shape == (12, 4) and fresh.kind == "lstm1997"
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru", "lstm1997"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_backward_without_parameter_gradients_gives_the_same_state_and_input_gradients(kind, dtype):
+    cell = random_cell(kind, seed=5)
+    x = np.random.default_rng(6).normal(size=(12, 2, 3)).astype(dtype)
+    trace = cell.forward(x)
+    d_h = np.random.default_rng(7).normal(size=trace.h.shape).astype(dtype)
+    full, states = cell.backward(trace, d_h), cell.backward(trace, d_h, params=False)
+    assert states.params == {} and set(full.params) == {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}
+    for name in ("x", "h", "c", "h0", "c0"):
+        a, b = getattr(full, name), getattr(states, name)
+        assert (a is None and b is None) or np.array_equal(a, b), name  # bit for bit

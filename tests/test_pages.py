@@ -141,10 +141,13 @@ def test_gradient_page_defaults_show_all_figures_and_readouts():
     # the clipping section starts folded, and folded it trains nothing and draws nothing
     assert len(at.get("plotly_chart")) == 3 and not at.select_slider
     assert "Train this RNN twice, with and without clipping" in [e.label for e in at.main.expander]
-    at.session_state["gradient.clipping"] = True  # what opening it does (on_change="rerun")
+    assert not at.latex  # the theory is folded too, and folded it is not sent
+    at.session_state["gradient.clipping"] = True  # what opening them does (on_change="rerun")
+    at.session_state["gradient.why"] = True
     at.run()
     assert_clean(at)
     assert len(at.get("plotly_chart")) == 4 and at.select_slider(key="gradient.clip").value == 3.0
+    assert len(at.latex) == 3
     labels = [m.label for m in at.metric]
     assert labels == [
         "RNN: dL/dh",

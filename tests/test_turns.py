@@ -63,3 +63,36 @@ def test_the_holder_may_take_its_turn_again_and_an_exception_releases_it():
     other.start()
     other.join(5)
     assert not other.is_alive() and turns._owner is None  # the turn was free for another thread
+
+
+def test_a_waiter_out_of_patience_goes_ahead_and_the_turn_still_works():
+    turns, went, release = Turns(patience=0.2), [], threading.Event()
+
+    def holder():
+        with turns:
+            release.wait(5)  # held far beyond the waiter's patience
+
+    def impatient():
+        with turns:
+            went.append(turns._owner != threading.get_ident())  # ran, without owning the turn
+
+    first = threading.Thread(target=holder)
+    first.start()
+    _wait_until(lambda: turns._owner is not None)
+    t = threading.Thread(target=impatient)
+    t.start()
+    t.join(5)
+    assert went == [True] and turns.waiting() == 0  # it left the queue
+    release.set()
+    first.join(5)
+    assert turns._owner is None
+    done = []
+
+    def later():
+        with turns:
+            done.append(turns._owner)
+
+    t = threading.Thread(target=later)
+    t.start()
+    t.join(5)
+    assert done and done[0] is not None and turns._owner is None

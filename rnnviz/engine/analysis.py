@@ -65,7 +65,7 @@ def last_step_gradient(cell: Cell, trace: Trace, direction: np.ndarray | None = 
         raise ValueError(f"direction must have shape ({H},), got {u.shape}")
     d_h = np.zeros_like(trace.h)
     d_h[-1] = u
-    return cell.backward(trace, d_h)
+    return cell.backward(trace, d_h, params=False)  # the states' and the input's gradients are what is read
 
 
 def gradient_vs_lag(cell: Cell, x, h0=None, c0=None, direction=None) -> LagProfile:
