@@ -53,7 +53,7 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
                 st.page_link(path, label=label, icon=page_icon)
         st.toggle("Presenter mode", key=_PRESENT, help="Large type, no sidebar: for a projector. Also ?present=1.")
         # a script takes an element's gap (a style alone takes none): here, not in the page's 720 px
-        st.html(_PHONE_JS, unsafe_allow_javascript=True)  # a constant
+        st.html(_PHONE_JS + _ANCHOR_JS, unsafe_allow_javascript=True)  # constants
         st.divider()
     st.html(_PAGE_CSS)  # constants: no user text ever reaches them
     if present:
@@ -97,6 +97,32 @@ if (!window.rnnvizPhone) {
       window.Plotly.relayout(gd, {...(meta.phone || {}), 'meta.phoned': true});
     }
   }, 1000);
+}
+</script>"""
+
+# A link that ends in #anchor (a lesson's "at this figure" link): Streamlit scrolls to that heading when it is drawn,
+# but the figures above it are drawn later and push it down (measured: from the top to y = 960 and beyond). This
+# keeps the heading at the top while the page settles: until the reader scrolls, types or clicks, or for 10 s.
+_ANCHOR_JS = """<script>
+if (!window.rnnvizAnchor) {
+  window.rnnvizAnchor = true;
+  const id = decodeURIComponent(window.location.hash.slice(1));
+  if (id) {
+    let stop = false, placed = null;  // where the heading was put (below the app's header, not at y = 0)
+    const end = Date.now() + 10000;
+    for (const e of ['wheel', 'touchstart', 'keydown', 'mousedown'])
+      window.addEventListener(e, () => { stop = true; }, {passive: true, capture: true});
+    const keep = () => {
+      if (stop || Date.now() > end) return;
+      const el = document.getElementById(id);
+      if (el && (placed === null || Math.abs(el.getBoundingClientRect().top - placed) > 8)) {
+        el.scrollIntoView({block: 'start'});
+        placed = el.getBoundingClientRect().top;
+      }
+      setTimeout(keep, 250);
+    };
+    keep();
+  }
 }
 </script>"""
 

@@ -138,7 +138,8 @@ def presenter_query(number: int) -> dict:
 
 STEPPER_FIELDS = ("kind", "hidden_size", "preset", "length", "seed", "forget_bias", "spectral_radius", "nonlinearity")
 # The Gradient flow page's headings over the two figures lessons 3 and 4 draw (st.subheader's anchor= there):
-# a link ending in #<anchor> opens the page scrolled to that figure.
+# a link ending in #<anchor> opens the page scrolled to that figure. Such a link sets every one of the page's
+# fields: a field it left out is added to the URL when the page opens, and that rewrite drops the #anchor.
 GRADIENT_ANCHORS = {"lag": "how-far-back", "clip": "clipping"}
 GRADIENT_FIELDS = ("spectral_radius", "forget_bias", "length", "hidden_size", "nonlinearity", "preset", "seed", "dtype")
 
@@ -810,7 +811,7 @@ LESSONS = (
         f"What is left of the gradient {VANISH_LAG} steps back from the loss?",
         LESSONS_OPTIONS["vanish"],
         "gradient",
-        page_settings(VANISH, GRADIENT_FIELDS, clip=CLIP_THRESHOLD),
+        page_settings(VANISH, GRADIENT_FIELDS, clip=CLIP_THRESHOLD, clipping=False),  # every field: see below
         measure_vanish,
         figure_vanish,
         reveal_vanish,
