@@ -352,7 +352,7 @@ def show_backward() -> None:
     with_rows, with_detail = not present or show == "rows", not present or show == "diagram"
 
     def build():
-        return backward_view.backward_figure(
+        return backward_view.backward_spec(  # sent as built, like the forward figure
             records,
             list(S["rows"]),
             detail=S["detail_kind"],
@@ -368,7 +368,7 @@ def show_backward() -> None:
     if personal is None:
         fig = ui.shared_figure(("stepper-backward", *view_key), player.tagged(build, view_key))
     else:
-        fig = player.tagged(build, (view_key, personal))()
+        fig = ui.SharedFigure(ui.figure_dict(player.tagged(build, (view_key, personal))()))
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
     player.keyboard_player(

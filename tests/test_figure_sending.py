@@ -30,11 +30,12 @@ def _stepper(kind: str, length: int, hidden: int, step: int) -> go.Figure:
     return stepper.timeline_figure(*args, **options)
 
 
-def _backward() -> go.Figure:
-    config = studies.CellConfig(kind="gru", hidden_size=5, length=25, seed=1)
+def _backward(build=backward_view.backward_figure, kind="gru", **options):
+    config = studies.CellConfig(kind=kind, hidden_size=5, length=25, seed=1)
     run = studies.run(config.make_cell(), config.make_input())
     record = backward.backward_pass(ui.cell_of(run), run.x, "unit", 2)
-    return backward_view.backward_figure({"gru": record}, ["h", "update"], detail="gru", unit=2, step=None)
+    rows = ["h", "update"] if kind == "gru" else ["h", "c", "forget"]
+    return build({kind: record}, rows, detail=kind, unit=2, **{"step": None, **options})
 
 
 def _gradient_figures() -> list[go.Figure]:
@@ -130,4 +131,14 @@ def test_a_gradient_figure_sent_as_built_is_what_plotly_validates_it_to(name):
     spec_of, figure_of, args = _gradient_args()[name]
     validated = pio.to_json(ui.figure_dict(figure_of(*args)), validate=False)
     sent = pio.to_json(ui.figure_dict(spec_of(*args)), validate=False)
+    assert json.loads(sent) == json.loads(validated)
+
+
+@pytest.mark.parametrize(
+    "kind,options",
+    [("gru", {}), ("lstm", {"step": 3, "projector": True}), ("lstm", {"overview": False, "detail_px": 300})],
+)
+def test_the_backward_figure_sent_as_built_is_what_plotly_validates_it_to(kind, options):
+    validated = pio.to_json(ui.figure_dict(_backward(backward_view.backward_figure, kind, **options)), validate=False)
+    sent = pio.to_json(ui.figure_dict(_backward(backward_view.backward_spec, kind, **options)), validate=False)
     assert json.loads(sent) == json.loads(validated)

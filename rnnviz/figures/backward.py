@@ -25,7 +25,7 @@ import numpy as np
 from rnnviz.engine.backward import BackwardRecord
 from rnnviz.figures import colormaps, diagram
 from rnnviz.figures.backward_equations import equation_lines, sup
-from rnnviz.figures.common import base_layout
+from rnnviz.figures.common import spec_layout
 from rnnviz.figures.stepper import (
     DETAIL_PX,
     ROW_PX,
@@ -273,7 +273,13 @@ def _hover_trace(title: str, values: np.ndarray, suffix: str, pick: str | None) 
     )
 
 
-def backward_figure(
+def backward_figure(records: dict[str, BackwardRecord], rows: list[str], **options) -> AnimatedFigure:
+    """:func:`backward_spec`'s figure, validated by Plotly (the Cell stepper sends the dictionary itself; a test
+    checks that validation changes nothing in it)."""
+    return AnimatedFigure.of(backward_spec(records, rows, **options))
+
+
+def backward_spec(
     records: dict[str, BackwardRecord],
     rows: list[str],
     *,
@@ -284,7 +290,7 @@ def backward_figure(
     with_detail: bool = True,
     detail_px: int = DETAIL_PX,
     projector: bool = False,
-) -> AnimatedFigure:
+) -> dict:
     """The input on top, one heatmap row per gradient, and the ``detail`` model's cell diagram and equations for
     ``unit``; frames run from the last step to the first (``step``: where the slider starts, default the last).
     On a projector the rows (``overview``) and the detail (``with_detail``, ``detail_px`` tall) take turns, and
@@ -382,9 +388,11 @@ def backward_figure(
         frames.append(dict(name=str(t), traces=animated, data=frame_data))
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
     layout["updatemenus"][0]["buttons"][0]["label"] = "◀ Play backwards"
-    fig = base_layout(AnimatedFigure(dict(data=data, layout=layout), frames), height=height)
-    fig.update_layout(margin=dict(l=70, r=20, t=125, b=20))
-    return fig
+    layout.update(spec_layout(height, margin=dict(l=70, r=20, t=125, b=20)))
+    for name in ("images", "annotations", "shapes"):  # Plotly's JSON leaves out an empty list
+        if not layout.get(name, True):
+            del layout[name]
+    return {"data": data, "layout": layout, "frames": frames}
 
 
 def _detail(
