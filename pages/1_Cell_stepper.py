@@ -55,6 +55,7 @@ PRESENT_HEIGHT = 500  # px: the figure under the title and one row of controls, 
 PRESENT_DETAIL_PX = 300  # the diagram alone under the input, in 720 px
 present = ui.presenting()
 show = "rows"
+SYMBOLS = "The equations, in symbols (the figure shows them with the numbers)"  # an expander, filled when open
 PASSES = {"forward": "Forward", "backward": "Backward"}
 PASS_HELP = "Forward: the values, step by step. Backward: the gradient of a loss at the last step, played back in time."
 S = ui.Settings(
@@ -282,9 +283,10 @@ def show_forward() -> None:
     draw_forward(shown)
     if present:
         write_caption(shown)
-    with st.expander("The equations, in symbols (the figure shows them with the numbers)", expanded=False):
-        for equation in equations.EQUATIONS[run.kind]:
-            st.latex(equation.replace(r"\tanh", r"\mathrm{relu}") if run.nonlinearity == "relu" else equation)
+    # written only while open (a rerun opens it): closed, its st.latex still loaded KaTeX on every first visit
+    symbols = st.expander(SYMBOLS, key="stepper.symbols", on_change="rerun")
+    for equation in equations.EQUATIONS[run.kind] if symbols.open else ():
+        symbols.latex(equation.replace(r"\tanh", r"\mathrm{relu}") if run.nonlinearity == "relu" else equation)
 
 
 def write_caption(shown: dict) -> None:
@@ -379,9 +381,9 @@ def show_backward() -> None:
     )
     if present:
         st.caption(words)
-    with st.expander("The backward equations, in symbols (the figure shows them with the numbers)"):
-        for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind]:
-            st.latex(equation)
+    symbols = st.expander("The backward " + SYMBOLS[4:], key="stepper.backward_symbols", on_change="rerun")
+    for equation in backward_text.EQUATIONS[runs[S["detail_kind"]].kind] if symbols.open else ():
+        symbols.latex(equation)
 
 
 def growth_sentence(run: studies.Run) -> str:

@@ -61,8 +61,6 @@ def test_presenter_mode_fits_a_projector(page, app_url, name):
 # ---- the keyboard --------------------------------------------------------------------------------------------
 
 
-
-
 def test_the_stepper_plays_pauses_and_steps_by_keyboard_alone(page, app_url):
     """Tab to Play, start and pause the animation, step forward and back, first and last: keyboard only, the
     step read back from the figure's own slider and the diagram's numbers."""
@@ -197,6 +195,62 @@ TEXT_CLASHES = """(slack) => {
   });
   return out;
 }"""
+# Every drawn box of a cell diagram (a scatter trace of square markers with text), outline included, and every
+# round operation (a circle shape on the diagram's axes): pairs closer than ``touch`` px (an ellipse against a box
+# measured exactly, in the ellipse's own scale). And any text lying on a step slider's rail (Plotly leaves a
+# hidden current value's old text where it was drawn).
+BOX_CLASHES = """(touch) => {
+  const out = [];
+  const box = (e, name, round) => {
+    const r = e.getBoundingClientRect(), w = parseFloat(getComputedStyle(e).strokeWidth) || 0;
+    return {name, round, x0: r.left - w / 2, x1: r.right + w / 2, y0: r.top - w / 2, y1: r.bottom + w / 2};
+  };
+  const gap = (a, b) => {  // negative: they overlap
+    if (a.round) [a, b] = [b, a];
+    if (!b.round) return Math.max(b.x0 - a.x1, a.x0 - b.x1, b.y0 - a.y1, a.y0 - b.y1);
+    const cx = (b.x0 + b.x1) / 2, cy = (b.y0 + b.y1) / 2, rx = (b.x1 - b.x0) / 2, ry = (b.y1 - b.y0) / 2;
+    if (a.round) return Math.hypot(cx - (a.x0 + a.x1) / 2, cy - (a.y0 + a.y1) / 2) - rx - (a.x1 - a.x0) / 2;
+    const px = Math.max(a.x0, Math.min(cx, a.x1)), py = Math.max(a.y0, Math.min(cy, a.y1));
+    return (Math.hypot((px - cx) / rx, (py - cy) / ry) - 1) * Math.min(rx, ry);
+  };
+  document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot').forEach((gd, f) => {
+    if (gd.getBoundingClientRect().width === 0) return;  // in a closed tab or expander: not drawn
+    const items = [], axes = new Set();
+    gd.querySelectorAll('.scatterlayer .trace').forEach(g => {
+      const trace = g.__data__ && g.__data__[0] && g.__data__[0].trace;
+      if (!trace || trace.visible !== true || trace.marker?.symbol !== 'square' || !trace.mode.includes('text')) return;
+      axes.add(trace.xaxis);
+      g.querySelectorAll('path.point').forEach((p, k) => {
+        if (p.getBoundingClientRect().width > 0) items.push(box(p, `box "${String(trace.text[k]).split('<br>')[0]}"`));
+      });
+    });
+    gd.querySelectorAll('.shapelayer path[data-index]').forEach(p => {
+      const shape = gd._fullLayout.shapes[Number(p.dataset.index)];
+      if (shape && shape.type === 'circle' && axes.has(shape.xref)) items.push(box(p, 'an operation', true));
+    });
+    items.forEach((a, i) => items.slice(i + 1).forEach(b => {
+      const d = gap(a, b);
+      if (d < touch) out.push(`figure ${f}: ${a.name} and ${b.name} ${d < 0 ? 'overlap' : 'touch'} (${d.toFixed(1)})`);
+    }));
+    gd.querySelectorAll('.slider-rail-rect').forEach(rail => {
+      const r = rail.getBoundingClientRect();
+      gd.querySelectorAll('svg.main-svg text').forEach(t => {
+        const b = t.getBoundingClientRect();
+        const d = Math.min(r.right, b.right) - Math.max(r.left, b.left);
+        const e = Math.min(r.bottom, b.bottom) - Math.max(r.top, b.top);
+        if (t.textContent.trim() && d > 1 && e > 1) out.push(`figure ${f}: "${t.textContent}" lies on the slider`);
+      });
+    });
+  });
+  return out;
+}"""
+TOUCH_PX = 2  # diagram boxes and operations at least this far apart
+# Moves the stepper's animated figure to its last step (the frames restyle the boxes) and waits for it.
+LAST_STEP = """async () => {
+  const gd = Array.from(document.querySelectorAll('.js-plotly-plot')).find(g => g._transitionData?._frames?.length);
+  const steps = gd._fullLayout.sliders[0].steps, last = steps[steps.length - 1];
+  await window.Plotly.animate(gd, last.args[0], last.args[1]);
+}"""
 SLACK_PX = 1
 WIDTHS = {390: 844, 1280: 720, 1440: 900}  # a phone, a projector, a laptop
 FIGURE_PAGES = ["", *(f"Lessons?lesson={n}" for n in range(1, len(LESSONS) + 1))] + [
@@ -216,7 +270,8 @@ HAS_NARROW = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
 def test_no_figure_label_overlaps_another_or_is_cut(browser, app_url, width):
     """Every page's figures at their default settings (the landing page's after a guess, every lesson): no two
     texts of a figure (tick labels, axis and panel titles, annotations, legend entries, colour-bar titles) overlap
-    by more than a pixel, none is cut by the figure's edge, and no page scrolls sideways."""
+    by more than a pixel, none is cut by the figure's edge, no text lies on a step slider, the cell diagram's
+    boxes and operations keep apart (at the first step and the last), and no page scrolls sideways."""
     context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]}, device_scale_factor=1)
     page = context.new_page()
     found = {}
@@ -234,9 +289,12 @@ def test_no_figure_label_overlaps_another_or_is_cut(browser, app_url, width):
                 "() => Math.max(document.documentElement.scrollWidth,"
                 " document.querySelector('[data-testid=stMain]').scrollWidth)"
             )
-            problems = page.evaluate(TEXT_CLASHES, SLACK_PX) + (
-                [f"scrolls sideways: {sideways}"] if sideways > width else []
-            )
+            problems = page.evaluate(TEXT_CLASHES, SLACK_PX) + page.evaluate(BOX_CLASHES, TOUCH_PX)
+            if path == "Cell_stepper":  # the diagram at another step: the frames keep the boxes' (phone) sizes
+                page.evaluate(LAST_STEP)
+                page.wait_for_timeout(300)
+                problems += [f"at the last step: {p}" for p in page.evaluate(BOX_CLASHES, TOUCH_PX)]
+            problems += [f"scrolls sideways: {sideways}"] if sideways > width else []
             if problems:
                 found[path or "landing"] = problems
     finally:

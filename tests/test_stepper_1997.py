@@ -57,7 +57,7 @@ def test_the_diagram_has_no_forget_gate():
     assert [n.quantity for n in boxes] == [n.quantity for n in diagram.boxes("lstm") if n.quantity != "forget"]
     shapes, notes = diagram.fixed_parts("lstm1997", "x", "y")
     circles = {(s["x0"] + 0.45, s["y0"] + 0.45) for s in shapes if s["type"] == "circle"}
-    assert (3.0, 6.0) not in circles and (5.4, 6.0) in circles  # no × on the cell-state line, only the +
+    assert (2.8, 6.0) not in circles and (5.5, 6.0) in circles  # no × on the cell-state line, only the +
     assert equations.EQUATIONS["lstm1997"][3] == r"c_t = c_{t-1} + i_t \odot g_t"
 
 

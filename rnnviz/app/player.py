@@ -86,13 +86,18 @@ fit();
 
 
 # A figure may carry its phone layout as a Plotly.relayout update in layout.meta.narrow (the server cannot see the
-# width): applied while its plot is under 480 px wide, again after a redraw that undid it (checked every second).
+# width), and a trace its own Plotly.restyle update in its meta.narrow (the diagram's boxes: smaller on a phone):
+# applied while its plot is under 480 px wide, again after a redraw that undid it (checked every second).
 NARROW_JS = """
 function narrow() {
   for (const gd of doc.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')) {
     const update = gd.layout && gd.layout.meta && gd.layout.meta.narrow;
-    if (update && gd.clientWidth > 0 && gd.clientWidth < 480 && !gd.layout.meta.narrowed)
+    if (update && gd.clientWidth > 0 && gd.clientWidth < 480 && !gd.layout.meta.narrowed) {
+      (gd.data || []).forEach((trace, i) => {
+        if (trace.meta && trace.meta.narrow) window.parent.Plotly.restyle(gd, trace.meta.narrow, [i]);
+      });
       window.parent.Plotly.relayout(gd, {...update, 'meta.narrowed': true});
+    }
   }
 }
 setInterval(narrow, 1000);

@@ -35,8 +35,8 @@ _GATES = ("input", "forget", "output", "reset", "update")
 _BUS = 1.5  # the bottom wire that carries h_{t-1} and x_t to every gate
 
 
-def _bus(gate_xs, end):
-    wires = [(0.8, _BUS, end, _BUS, "bus", False), (1.9, 0.35, 1.9, _BUS, "bus", False)]
+def _bus(gate_xs, end, x_at):
+    wires = [(0.8, _BUS, end, _BUS, "bus", False), (x_at, 0.35, x_at, _BUS, "bus", False)]
     return wires + [(gx, _BUS, gx, 2.45, "bus", True) for gx in gate_xs]
 
 
@@ -44,35 +44,35 @@ _DIAGRAMS = {
     "lstm": (
         [
             Node("c", "c<sub>t-1</sub>", 0.8, 6.0, "c_prev"),
-            Node("op", "×", 3.0, 6.0),
-            Node("op", "+", 5.4, 6.0),
+            Node("op", "×", 2.8, 6.0),
+            Node("op", "+", 5.5, 6.0),
             Node("c", "c<sub>t</sub>", 11.2, 6.0, "c"),
-            Node("forget", "f", 3.0, 3.0, "forget"),
+            Node("forget", "f", 2.8, 3.0, "forget"),
             Node("input", "i", 4.6, 3.0, "input"),
-            Node("cell", "g", 6.2, 3.0, "cell"),
+            Node("cell", "g", 6.4, 3.0, "cell"),
             Node("output", "o", 8.2, 3.0, "output"),
-            Node("op", "×", 5.4, 4.5),
-            Node("op", "tanh", 9.8, 4.5),
-            Node("op", "×", 9.8, 3.0),
+            Node("op", "×", 5.5, 4.5),
+            Node("op", "tanh", 9.9, 4.5),
+            Node("op", "×", 9.9, 3.0),
             Node("h", "h<sub>t-1</sub>", 0.8, _BUS, "h_prev"),
-            Node("x", "x<sub>t</sub>", 1.9, -0.1, "x"),
+            Node("x", "x<sub>t</sub>", 3.7, -0.1, "x"),
             Node("h", "h<sub>t</sub>", 11.2, _BUS, "h"),
         ],
         [
-            (1.55, 6, 2.55, 6, "c", True),
-            (3.45, 6, 4.95, 6, "c", True),
-            (5.85, 6, 10.45, 6, "c", True),
-            (3.0, 3.55, 3.0, 5.55, "forget", True),
-            (4.6, 3.55, 5.1, 4.15, "input", True),
-            (6.2, 3.55, 5.7, 4.15, "cell", True),
-            (5.4, 4.95, 5.4, 5.55, "c", True),
-            (9.8, 6.0, 9.8, 4.95, "c", True),
-            (9.8, 4.05, 9.8, 3.45, "c", True),
-            (8.95, 3.0, 9.35, 3.0, "output", True),
-            (9.8, 2.55, 9.8, _BUS, "h", False),
-            (9.8, _BUS, 10.45, _BUS, "h", True),
+            (1.55, 6, 2.35, 6, "c", True),
+            (3.25, 6, 5.05, 6, "c", True),
+            (5.95, 6, 10.45, 6, "c", True),
+            (2.8, 3.55, 2.8, 5.55, "forget", True),
+            (4.6, 3.55, 5.15, 4.15, "input", True),
+            (6.4, 3.55, 5.85, 4.15, "cell", True),
+            (5.5, 4.95, 5.5, 5.55, "c", True),
+            (9.9, 6.0, 9.9, 4.95, "c", True),
+            (9.9, 4.05, 9.9, 3.45, "c", True),
+            (8.95, 3.0, 9.45, 3.0, "output", True),
+            (9.9, 2.55, 9.9, _BUS, "h", False),
+            (9.9, _BUS, 10.45, _BUS, "h", True),
         ]
-        + _bus((3.0, 4.6, 6.2, 8.2), 8.2),
+        + _bus((2.8, 4.6, 6.4, 8.2), 8.2, 3.7),
     ),
     "gru": (
         [
@@ -86,7 +86,7 @@ _DIAGRAMS = {
             Node("op", "1−z", 6.0, 4.5),
             Node("op", "×", 8.2, 4.5),
             Node("h", "h<sub>t-1</sub>", 0.8, _BUS, "h_prev"),
-            Node("x", "x<sub>t</sub>", 1.9, -0.1, "x"),
+            Node("x", "x<sub>t</sub>", 2.9, -0.1, "x"),
         ],
         [
             (1.55, 6, 3.55, 6, "h", True),
@@ -99,7 +99,7 @@ _DIAGRAMS = {
             (8.2, 4.95, 8.2, 5.55, "h", True),
             (6.75, 3.0, 7.45, 3.0, "reset", True),
         ]
-        + _bus((4.0, 6.0, 8.2), 8.2),
+        + _bus((4.0, 6.0, 8.2), 8.2, 2.9),
     ),
     "rnn": (
         [
@@ -117,10 +117,10 @@ _DIAGRAMS = {
 # line runs straight from c_{t-1} into the + (c_t = c_{t-1} + i_t g_t: the "constant error carousel").
 _LSTM_NODES, _LSTM_WIRES = _DIAGRAMS["lstm"]
 _DIAGRAMS["lstm1997"] = (
-    [n for n in _LSTM_NODES if n.quantity != "forget" and not (n.label == "×" and (n.x, n.y) == (3.0, 6.0))],
-    [(1.55, 6, 4.95, 6, "c", True)]
+    [n for n in _LSTM_NODES if n.quantity != "forget" and not (n.label == "×" and (n.x, n.y) == (2.8, 6.0))],
+    [(1.55, 6, 5.05, 6, "c", True)]
     + [w for w in _LSTM_WIRES[2:] if w[4] not in ("forget", "bus")]
-    + _bus((4.6, 6.2, 8.2), 8.2),
+    + _bus((4.6, 6.4, 8.2), 8.2, 3.7),
 )
 
 # Plotly draws <sub> and <sup> at 70% of the text: on a projector (text of 23 px) that is 16 px. There the
@@ -230,8 +230,16 @@ def box_style(kind: str, values: dict[str, float], scales: dict[str, colormaps.S
     return box_styles(kind, {k: np.array([v]) for k, v in values.items()}, scales)[0]
 
 
-def box_trace(kind: str, style: dict[str, list], xaxis: str, yaxis: str, size: int = 46) -> dict:
-    """The boxes as one scatter trace (square markers), styled for one step."""
+# The boxes on a phone (the plot under 480 px wide: the canvas is then about 23 px a unit, and two gates are 1.8
+# units apart): smaller boxes and numbers, applied in the browser (``meta.narrow``, a ``Plotly.restyle`` update, by
+# rnnviz/app/player.py) and kept by the animation's frames, which restyle only colours and texts.
+PHONE_BOX = {"marker.size": 34, "marker.line.width": 3, "textfont.size": FONT_SIZE - 3}
+
+
+def box_trace(kind: str, style: dict[str, list], xaxis: str, yaxis: str, size: int = 42) -> dict:
+    """The boxes as one scatter trace (square markers), styled for one step. Two neighbouring gates are 1.8
+    units apart, about 48 px at 1280 px wide: a box of 42 px and its 3 px outline leave a gap (46 and 4 px
+    overlapped). ``meta.narrow`` is the trace's phone restyle (:data:`PHONE_BOX`)."""
     nodes = boxes(kind)
     return dict(
         type="scatter",
@@ -244,7 +252,7 @@ def box_trace(kind: str, style: dict[str, list], xaxis: str, yaxis: str, size: i
             symbol="square",
             size=size,
             color=style["color"],
-            line=dict(color=[COLORS.get(n.quantity, "#000000") for n in nodes], width=4),
+            line=dict(color=[COLORS.get(n.quantity, "#000000") for n in nodes], width=3),
         ),
         text=style["text"],
         textposition="middle center",
@@ -252,6 +260,7 @@ def box_trace(kind: str, style: dict[str, list], xaxis: str, yaxis: str, size: i
         hoverinfo="skip",
         showlegend=False,
         cliponaxis=False,
+        meta={"narrow": dict(PHONE_BOX)},
     )
 
 

@@ -400,15 +400,9 @@ def timeline_spec(
         frame_data = [dict(type="scatter", x=[k, k]) for _ in spans]  # a frame's data merges into its trace
         if detail is not None:
             style = styles[k]
-            boxes = data[animated[-2]]
-            frame_data.append(
-                dict(
-                    type="scatter",
-                    marker={k: v for k, v in boxes["marker"].items() if k != "line"} | {"color": style["color"]},
-                    text=style["text"],
-                    textfont={**boxes["textfont"], "color": style["ink"]},
-                )
-            )
+            # colours and texts only: the sizes stay the trace's (smaller on a phone)
+            ink = {"color": style["ink"]}
+            frame_data.append(dict(type="scatter", marker={"color": style["color"]}, text=style["text"], textfont=ink))
             frame_data.append(dict(type="scatter", text=_detail_lines(detail, k)))
         frames.append(dict(name=str(k), traces=animated, data=frame_data))
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
@@ -425,30 +419,43 @@ def timeline_spec(
     return {"data": data, "layout": layout, "frames": frames}
 
 
+PHONE_RIGHT = 0.78  # where the heatmaps end on a phone: their colour bars' numbers then fit in the figure
+
+
 def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0) -> dict:
     """The ``Plotly.relayout`` update that lays the figure out for a phone (under 480 px wide; applied in the
     browser by rnnviz/app/player.py, which sees the width). Streamlit keeps the chart's height, so the detail's
     area (axes ``detail_axes`` and the next, ``lines`` lines of numbers) is shared differently: the diagram over
     its numbers, both at the full width (side by side, the diagram's box labels ran into each other and the
-    numbers were cut at the right). Row titles lose their "− same
-    cell fed zeros" and the colour bars their titles (they ran into each other, and the bars took a third of the
-    width); the step is not repeated over the slider (it ran into Pause;
-    the diagram's title and the keyboard controls say it); the short input row keeps two ticks."""
-    update: dict = {"sliders[0].currentvalue.visible": False, "yaxis.nticks": 2}
+    numbers were cut at the right). The heatmaps end at ``PHONE_RIGHT`` so that their colour bars fit inside the
+    figure (beyond it they widened the right margin to 60 px and the diagram lost 15 % of its width: its boxes
+    touched). Row titles lose their "− same cell fed zeros" and the colour bars their titles (they ran into each
+    other, and the bars took a third of the width); the slider's step readout is shorter ("t = 7") and smaller,
+    so it clears Pause at the slider's right end (hidden, Plotly left the text it had drawn behind, on the
+    slider); the short input row keeps two ticks."""
+    update: dict = {"yaxis.nticks": 2}
+    right = layout["xaxis"]["domain"][1]  # the heatmaps' right edge on a wide screen
     if layout.get("sliders"):  # the slider (and the buttons over it) higher: clear the first row's title
         lift = 12
         update["margin.t"] = layout["margin"]["t"] + lift
         update["sliders[0].pad.b"] = layout["sliders"][0]["pad"]["b"] + lift
         update["updatemenus[0].pad.b"] = layout["updatemenus"][0]["pad"]["b"] + lift
+        update["sliders[0].len"] = PHONE_RIGHT
+        update["sliders[0].currentvalue.prefix"] = "t = "
+        update["sliders[0].currentvalue.font.size"] = FONT_SIZE - 3
     for k, note in enumerate(layout["annotations"]):
         if note.get("yref") == "paper" and " − " in note["text"]:
             update[f"annotations[{k}].text"] = note["text"].split(" − ")[0] + "</b>"
+    detail = {f"xaxis{detail_axes}", f"xaxis{detail_axes + 1}"} if detail_axes is not None else set()
     for name in layout:
+        if name.startswith("xaxis") and name not in detail and layout[name].get("domain") == [0, right]:
+            update[f"{name}.domain"] = [0, PHONE_RIGHT]
         if name.startswith("yaxis") and layout[name].get("title", {}).get("text") == "unit":
             update[f"{name}.tickfont.size"] = FONT_SIZE - 4  # four ticks in a short row: 17 px boxes touched
         if name.startswith("coloraxis"):
             update[f"{name}.colorbar.title.text"] = ""
             update[f"{name}.colorbar.thickness"] = 10
+            update[f"{name}.colorbar.x"] = PHONE_RIGHT + 0.01
     if detail_axes is not None:  # the diagram over its numbers, both at the full width, in the detail's area
         n = detail_axes
         low, high = layout[f"yaxis{n}"]["domain"]
