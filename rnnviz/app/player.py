@@ -2,7 +2,7 @@
 Play, Pause, next and last step, and the arrow, Home and End keys, with a visible focus ring.
 
 Plotly's own Play/Pause (an updatemenu) and its step slider are SVG without tabindex: the keyboard cannot reach
-them (issue 23). This block is a small same-origin iframe (``st.components.v1.html``); its script finds the
+them (issue 23). This block is a small same-origin iframe (``st.iframe`` of an HTML string); its script finds the
 page's animated figure (the first plot with frames) in ``window.parent.document`` and drives it the way its own
 controls do: Play and Pause dispatch a click on the figure's own buttons (so a backward pass plays backwards, as
 its button and this one say), a step calls ``Plotly.animate`` with the slider step's own arguments. The slider
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 
-import streamlit.components.v1 as components
+import streamlit as st
 
 _HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><style>
 body { margin: 0; padding: 4px 4px; font-family: "Source Sans Pro", "Source Sans 3", sans-serif; font-size: %(px)dpx; }
@@ -142,7 +142,7 @@ def keyboard_player(font_px: int = 17, backward: bool = False, view: str = "", k
         slot = "backward" if backward else "forward"
         kept = KEEP_JS % {"view": json.dumps(view), "keep": json.dumps(bool(keep)), "slot": json.dumps(slot)}
     fields = {"px": font_px, "narrow": NARROW_JS, "play": play, "play_aria": aria, "keep": kept}
-    components.html(_HTML % fields, height=font_px * 2 + 22)
+    st.iframe(_HTML % fields, height=font_px * 2 + 22)  # st.components.v1.html is deprecated
 
 
 # --------------------------------------------------------------------------------------------------
