@@ -435,6 +435,30 @@ def run_async(make_coroutine) -> None:
         raise failure[0]
 
 
+# A cell diagram's round operations (circle shapes) and their labels (the annotation at the circle's centre):
+# a label wider than its circle runs over the circle's outline and the wires beside it ("tanh" at a projector's
+# 23 px did). Problems as sentences; none when every label fits (1 px slack).
+OP_LABELS = """() => {
+  const out = [];
+  document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot').forEach((gd, f) => {
+    if (gd.getBoundingClientRect().width === 0) return;
+    const L = gd._fullLayout, notes = L.annotations || [];
+    gd.querySelectorAll('.shapelayer path[data-index]').forEach(p => {
+      const s = L.shapes[Number(p.dataset.index)];
+      if (!s || s.type !== 'circle') return;
+      const cx = (s.x0 + s.x1) / 2, cy = (s.y0 + s.y1) / 2;
+      const k = notes.findIndex(a => !a.showarrow && a.xref === s.xref && Math.abs(a.x - cx) < 1e-9
+        && Math.abs(a.y - cy) < 1e-9);
+      const t = k < 0 ? null : gd.querySelector(`.annotation[data-index="${k}"] .annotation-text`);
+      if (!t || !t.textContent.trim()) return;
+      const r = p.getBoundingClientRect(), b = t.getBoundingClientRect();
+      if (b.left < r.left - 1 || b.right > r.right + 1)
+        out.push(`figure ${f}: "${t.textContent}" is ${b.width.toFixed(0)} px wide, its circle ${r.width.toFixed(0)}`);
+    });
+  });
+  return out;
+}"""
+
 # Every text node of the main area that is drawn inside the viewport, with its computed font size; SVG text
 # counts too (Plotly writes its sizes as inline styles). Zero-width spaces and invisible texts are skipped, and so
 # are parts shown on hover only. page.evaluate(SMALL_TEXT, [min_px, viewport_height]): the texts under min_px.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rnnviz.content.lessons import LESSONS
-from tests.helpers import PLAYER_FOCUSED, SMALL_TEXT, tab_to_player, wait_for_app
+from tests.helpers import OP_LABELS, PLAYER_FOCUSED, SMALL_TEXT, tab_to_player, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -290,6 +290,7 @@ def test_no_figure_label_overlaps_another_or_is_cut(browser, app_url, width):
                 " document.querySelector('[data-testid=stMain]').scrollWidth)"
             )
             problems = page.evaluate(TEXT_CLASHES, SLACK_PX) + page.evaluate(BOX_CLASHES, TOUCH_PX)
+            problems += page.evaluate(OP_LABELS)
             if path == "Cell_stepper":  # the diagram at another step: the frames keep the boxes' (phone) sizes
                 page.evaluate(LAST_STEP)
                 page.wait_for_timeout(300)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import FIGURE_TEXT, SLIDER_STEP, SMALL_TEXT, screenshot, wait_for_app
+from tests.helpers import FIGURE_TEXT, OP_LABELS, SLIDER_STEP, SMALL_TEXT, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +55,7 @@ def test_the_stepper_view_fits_a_projector(page, app_url, name):
     small = page.evaluate(SMALL_TEXT, [MIN_PX, HEIGHT])
     screenshot(page, f"stepper_present_{name}")
     assert not small, small
+    assert not page.evaluate(OP_LABELS)  # large type stays inside the diagram's round operations
 
 
 def test_a_changed_setting_keeps_the_step_the_learner_played_to(page, app_url):

@@ -154,7 +154,8 @@ def boxes(kind: str) -> list[Node]:
 
 def fixed_parts(kind: str, xref: str, yref: str, nonlinearity: str = "tanh") -> tuple[list[dict], list[dict]]:
     """The parts that never change: wires (lines, or arrows as annotations) and the round operations, as
-    layout shapes and annotations on the axes ``xref``/``yref``."""
+    layout shapes and annotations on the axes ``xref``/``yref``. A worded operation (tanh, relu, 1−z) is a wider
+    oval: in a circle its label ran over the outline (27 px of "tanh" in 21–24 px, 45 in 31–37 on a projector)."""
     nodes, wires = _DIAGRAMS[kind]
     shapes, notes = [], []
     for x0, y0, x1, y1, key, head in wires:
@@ -192,8 +193,8 @@ def fixed_parts(kind: str, xref: str, yref: str, nonlinearity: str = "tanh") -> 
                 type="circle",
                 xref=xref,
                 yref=yref,
-                x0=n.x - 0.45,
-                x1=n.x + 0.45,
+                x0=n.x - (0.75 if len(label) > 1 else 0.45),
+                x1=n.x + (0.75 if len(label) > 1 else 0.45),
                 y0=n.y - 0.45,
                 y1=n.y + 0.45,
                 line=dict(color="#444444", width=2),
