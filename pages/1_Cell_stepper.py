@@ -303,6 +303,14 @@ def write_caption(shown: dict) -> None:
         )
 
 
+def view_figure(name: str, view_key: tuple, build) -> ui.SharedFigure:
+    """The figure ``build()`` makes for this view, tagged for the keyboard player: the same view for every session
+    that asks for it is built once per server; this session's own model (``personal``) is built for it alone."""
+    if personal is None:
+        return ui.shared_figure((name, *view_key), player.tagged(build, view_key))
+    return ui.SharedFigure(ui.figure_dict(player.tagged(build, (view_key, personal))()))
+
+
 def draw_forward(shown: dict) -> None:
     with_rows, with_detail = not present or show == "rows", not present or show == "diagram"
 
@@ -327,10 +335,7 @@ def draw_forward(shown: dict) -> None:
 
     rows = tuple(S["rows"]) if with_rows else ()
     view_key = (config, kind, view, rows, with_detail, int(S["unit"]), S["detail_kind"], int(S["step"]))
-    if personal is None:  # the same view for every session that asks for it: built once per server
-        fig = ui.shared_figure(("stepper", *view_key), player.tagged(build, view_key))
-    else:  # this session's own model: built for it alone, in the same form
-        fig = ui.SharedFigure(ui.figure_dict(player.tagged(build, (view_key, personal))()))
+    fig = view_figure("stepper", view_key, build)
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
     player.keyboard_player(
@@ -367,10 +372,7 @@ def show_backward() -> None:
         )
 
     view_key = ("backward", config, kind, loss, tuple(S["rows"]), unit, S["detail_kind"], start, present, show)
-    if personal is None:
-        fig = ui.shared_figure(("stepper-backward", *view_key), player.tagged(build, view_key))
-    else:
-        fig = ui.SharedFigure(ui.figure_dict(player.tagged(build, (view_key, personal))()))
+    fig = view_figure("stepper-backward", view_key, build)
     remember_pick_layers(fig)
     ui.show_figure(fig, key="stepper.timeline", on_select="rerun", presenter_height=PRESENT_HEIGHT)
     player.keyboard_player(

@@ -113,15 +113,13 @@ config = studies.CellConfig(
 
 
 @st.cache_data(max_entries=32, show_spinner="Backpropagating through four models...")
-def study(config: studies.CellConfig) -> studies.GradientStudy:
-    with turns.PAGES:  # one computation at a time, first come first served (rnnviz/app/turns.py)
-        return studies.gradient_study(config, cells.ALL_KINDS)
+def study(config: studies.CellConfig) -> studies.GradientStudy:  # called in the page's turn (below)
+    return studies.gradient_study(config, cells.ALL_KINDS)
 
 
 @st.cache_data(max_entries=32, show_spinner="Training the RNN twice...")
-def clip_study(config: studies.CellConfig, threshold: float) -> studies.ClipStudy:
-    with turns.PAGES:
-        return studies.clipping_study(config, threshold)
+def clip_study(config: studies.CellConfig, threshold: float) -> studies.ClipStudy:  # in the page's turn too
+    return studies.clipping_study(config, threshold)
 
 
 def padded(lag_first: np.ndarray, oldest_first: bool = False) -> np.ndarray:

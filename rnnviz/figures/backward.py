@@ -25,7 +25,7 @@ import numpy as np
 from rnnviz.engine.backward import BackwardRecord
 from rnnviz.figures import colormaps, diagram
 from rnnviz.figures.backward_equations import equation_lines, sup
-from rnnviz.figures.common import spec_layout
+from rnnviz.figures.common import plain_figure, spec_layout
 from rnnviz.figures.stepper import (
     DETAIL_PX,
     ROW_PX,
@@ -389,10 +389,7 @@ def backward_spec(
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
     layout["updatemenus"][0]["buttons"][0]["label"] = "◀ Play backwards"
     layout.update(spec_layout(height, margin=dict(l=70, r=20, t=125, b=20)))
-    for name in ("images", "annotations", "shapes"):  # Plotly's JSON leaves out an empty list
-        if not layout.get(name, True):
-            del layout[name]
-    return {"data": data, "layout": layout, "frames": frames}
+    return plain_figure(data, layout, frames)
 
 
 def _detail(

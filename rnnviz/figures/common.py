@@ -26,37 +26,43 @@ def _template_json() -> dict:
     return go.Figure().to_dict()["layout"]["template"]
 
 
+def _base_entries(height: int, title: str | None = None, margin: dict | None = None) -> dict:
+    """The layout every figure starts from: its height, type sizes, margins (room for a title when it has one)
+    and left-aligned title."""
+    entries = dict(
+        height=height,
+        font=dict(size=FONT_SIZE),
+        margin=margin or dict(l=70, r=30, t=60 if title else 30, b=50),
+        hoverlabel=dict(font=dict(size=FONT_SIZE)),
+    )
+    if title:
+        entries["title"] = dict(text=title, x=0.0, xanchor="left")
+    return entries
+
+
 def spec_layout(height: int, margin: dict | None = None) -> dict:
     """What :func:`base_layout` sets, as layout entries for a figure built as Plotly's JSON without go.Figure
     (stepper.timeline_spec), the default template included as go.Figure writes it. The template is one
     dictionary shared by every such figure: nothing may change it."""
-    return dict(
-        template=_template_json(),
-        height=height,
-        font=dict(size=FONT_SIZE),
-        margin=margin or dict(l=70, r=30, t=30, b=50),
-        hoverlabel=dict(font=dict(size=FONT_SIZE)),
-    )
+    return {"template": _template_json(), **_base_entries(height, margin=margin)}
+
+
+def plain_figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> dict:
+    """A figure as Plotly's JSON, as go.Figure's ``to_dict`` would write it: without the layout's empty lists of
+    images, annotations or shapes (Plotly leaves them out), with ``frames`` when it has any."""
+    layout = {k: v for k, v in layout.items() if not (k in ("images", "annotations", "shapes") and not v)}
+    return {"data": data, "layout": layout, **({"frames": frames} if frames is not None else {})}
 
 
 def figure_spec(data: list[dict], layout: dict, height: int, title: str | None = None) -> dict:
     """``base_layout(go.Figure(dict(data=data, layout=layout)), height, title)`` as Plotly's JSON, built without
     go.Figure's validation (a page sends it as it is; tests/test_figure_sending.py checks that validating it
     changes nothing). ``go.Figure(figure_spec(...))`` is the Figure."""
-    layout = {**layout, **spec_layout(height, margin=dict(l=70, r=30, t=60 if title else 30, b=50))}
-    if title:
-        layout["title"] = dict(text=title, x=0.0, xanchor="left")
-    return {"data": data, "layout": layout}
+    return plain_figure(data, {**layout, "template": _template_json(), **_base_entries(height, title)})
 
 
 def base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
-    fig.update_layout(
-        height=height,
-        title=dict(text=title, x=0.0, xanchor="left") if title else None,
-        font=dict(size=FONT_SIZE),
-        margin=dict(l=70, r=30, t=60 if title else 30, b=50),
-        hoverlabel=dict(font_size=FONT_SIZE),
-    )
+    fig.update_layout({"title": None, **_base_entries(height, title)})  # None: a figure without a title has none
     return fig
 
 

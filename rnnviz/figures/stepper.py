@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.figures import colormaps, diagram, equations
-from rnnviz.figures.common import spec_layout
+from rnnviz.figures.common import plain_figure, spec_layout
 from rnnviz.figures.theme import COLORS, FONT_SIZE, LABELS, MODEL_NAMES, TEXT_COLORS
 
 MAX_INPUT_LINES = 4  # an uploaded model may read many features: draw the first few, and say so
@@ -413,10 +413,7 @@ def timeline_spec(
         layout["title"] = dict(text=title, x=0.0, xanchor="left", y=1.0, yanchor="top", pad=dict(t=8))
     lines = len(_detail_lines(detail, step)) if detail is not None else 0
     layout["meta"] = {"narrow": narrow_layout(layout, rows + 1 if detail is not None else None, lines)}
-    for name in ("images", "annotations", "shapes"):  # Plotly's JSON leaves out an empty list
-        if not layout[name]:
-            del layout[name]
-    return {"data": data, "layout": layout, "frames": frames}
+    return plain_figure(data, layout, frames)
 
 
 PHONE_RIGHT = 0.78  # where the heatmaps end on a phone: their colour bars' numbers then fit in the figure
