@@ -109,60 +109,72 @@ def apply_pick() -> None:
 st.session_state[player.CHOSEN] = False
 apply_pick()
 
-with st.sidebar:
-    st.markdown("### Controls")
-    kind = st.selectbox("Cell", list(CELLS), format_func=CELLS.get, key=S.key("kind"))
-    st.slider("Hidden units", 1, 32, key=S.key("hidden_size"))
-    preset = st.selectbox("Input sequence", list(inputs.PRESETS), format_func=inputs.PRESETS.get, key=S.key("preset"))
-    if preset == "custom":
-        st.text_area(
-            "Numbers, separated by commas",
-            key=S.key("custom"),
-            max_chars=inputs.MAX_CHARS,
-            help="At most 200 numbers between −1000 and 1000.",
+
+def sidebar_controls() -> None:
+    """The sidebar's controls, written at the end of the page: a first visit's browser then gets the figure before
+    some forty small script files for the controls, which had queued Streamlit's Plotly chunk behind them. Every
+    value they show is read from the settings (``S``) before they are drawn, as Streamlit allows."""
+    with st.sidebar:
+        st.markdown("### Controls")
+        st.selectbox("Cell", list(CELLS), format_func=CELLS.get, key=S.key("kind"))
+        st.slider("Hidden units", 1, 32, key=S.key("hidden_size"))
+        st.selectbox("Input sequence", list(inputs.PRESETS), format_func=inputs.PRESETS.get, key=S.key("preset"))
+        if preset == "custom":
+            st.text_area(
+                "Numbers, separated by commas",
+                key=S.key("custom"),
+                max_chars=inputs.MAX_CHARS,
+                help="At most 200 numbers between −1000 and 1000.",
+            )
+        else:
+            st.slider("Sequence length", 5, 200, key=S.key("length"))
+        st.number_input("Seed", min_value=0, max_value=9999, step=1, key=S.key("seed"))
+        st.slider(
+            "Forget-gate bias",
+            -3.0,
+            6.0,
+            step=0.5,
+            key=S.key("forget_bias"),
+            disabled=kind in ("rnn", "lstm1997"),
+            help="Sets the LSTM's forget-gate bias (the GRU's update gate). Large = keep memory longer. "
+            "The 1997 LSTM has no forget gate.",
         )
-    else:
-        st.slider("Sequence length", 5, 200, key=S.key("length"))
-    st.number_input("Seed", min_value=0, max_value=9999, step=1, key=S.key("seed"))
-    st.slider(
-        "Forget-gate bias",
-        -3.0,
-        6.0,
-        step=0.5,
-        key=S.key("forget_bias"),
-        disabled=kind in ("rnn", "lstm1997"),
-        help="Sets the LSTM's forget-gate bias (the GRU's update gate). Large = keep memory longer. "
-        "The 1997 LSTM has no forget gate.",
-    )
-    st.slider("Recurrent weight scale (spectral radius of W_hh)", 0.25, 2.0, step=0.05, key=S.key("spectral_radius"))
-    if kind in ("rnn", *SEVERAL):
-        st.radio("RNN activation", ["tanh", "relu"], key=S.key("nonlinearity"), horizontal=True)
-    st.markdown("### What the heatmaps show")
-    backward = S["pass"] == "backward"
-    if backward:
-        st.selectbox(
-            "Loss at the last step",
-            list(engine_backward.LOSSES),
-            format_func=engine_backward.LOSSES.get,
-            key=S.key("loss"),
-            help="What the gradient is the gradient of. 'One unit' uses the unit on the diagram.",
+        st.slider(
+            "Recurrent weight scale (spectral radius of W_hh)", 0.25, 2.0, step=0.05, key=S.key("spectral_radius")
         )
-    view = S["view"] if backward else st.radio("Colour shows", list(VIEWS), format_func=VIEWS.get, key=S.key("view"))
-    st.multiselect(
-        "Rows",
-        ROWS,
-        format_func=LABELS.get,
-        key=S.key("rows"),
-        help="Fewer rows fit one screen (a projector). Rows a cell does not have are left out.",
-    )
-    with st.expander("Your own PyTorch model"):
-        st.markdown(
-            "Save a one-layer `nn.RNN`, `nn.LSTM` or `nn.GRU` (input size any, batch_first irrelevant):\n\n"
-            # two lines of inline code, not a code block: a block loads Streamlit's syntax highlighter (1.5 MB of
-            # JavaScript, every language registered) on the first visit, even in a closed expander
-            "`sd = model.state_dict()`  \n`np.savez('model.npz', **{k: v.numpy() for k, v in sd.items()})`"
+        if kind in ("rnn", *SEVERAL):
+            st.radio("RNN activation", ["tanh", "relu"], key=S.key("nonlinearity"), horizontal=True)
+        st.markdown("### What the heatmaps show")
+        if backward:
+            st.selectbox(
+                "Loss at the last step",
+                list(engine_backward.LOSSES),
+                format_func=engine_backward.LOSSES.get,
+                key=S.key("loss"),
+                help="What the gradient is the gradient of. 'One unit' uses the unit on the diagram.",
+            )
+        if not backward:
+            st.radio("Colour shows", list(VIEWS), format_func=VIEWS.get, key=S.key("view"))
+        st.multiselect(
+            "Rows",
+            ROWS,
+            format_func=LABELS.get,
+            key=S.key("rows"),
+            help="Fewer rows fit one screen (a projector). Rows a cell does not have are left out.",
         )
-        upload = st.file_uploader("model.npz", type=["npz"], key="stepper.upload")
+        with st.expander("Your own PyTorch model"):
+            st.markdown(
+                "Save a one-layer `nn.RNN`, `nn.LSTM` or `nn.GRU` (input size any, batch_first irrelevant):\n\n"
+                # two lines of inline code, not a code block: a block loads Streamlit's syntax highlighter (1.5 MB of
+                # JavaScript, every language registered) on the first visit, even in a closed expander
+                "`sd = model.state_dict()`  \n`np.savez('model.npz', **{k: v.numpy() for k, v in sd.items()})`"
+            )
+            st.file_uploader("model.npz", type=["npz"], key="stepper.upload")
+
+
+kind, preset, view = S["kind"], S["preset"], S["view"]
+backward = S["pass"] == "backward"
+upload = st.session_state.get("stepper.upload")  # the uploader's file, before the uploader is drawn
 
 config = studies.CellConfig(
     kind="lstm" if kind in SEVERAL else kind,
@@ -278,9 +290,11 @@ def show_forward() -> None:
     """The forward view: values (or the input's effect) over time, and one unit's forward equations. On a
     projector (720 px) the rows and the diagram take turns (``show``), and the caption goes under the figure."""
     shown = {k: arrays(r, quiet[k]) for k, r in runs.items()}  # once per rerun, for the caption and the figure
-    if not present:
-        write_caption(shown)
+    cap = st.container()
     draw_forward(shown)
+    if not present:
+        with cap:
+            write_caption(shown)
     if present:
         write_caption(shown)
     # written only while open (a rerun opens it): closed, its st.latex still loaded KaTeX on every first visit
@@ -426,19 +440,9 @@ if runs:
     if S["detail_kind"] not in runs:
         S["detail_kind"] = first.kind
 
-    c1, c2, c3, *c4 = st.columns([2, 2, 3, 3] if present else [1, 2, 2])
-    c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
-    if c4:
-        show = c4[0].radio("Show", list(SHOWS), format_func=SHOWS.get, key="stepper.present_show", horizontal=True)
-    c3.radio("Pass", list(PASSES), format_func=PASSES.get, key=S.key("pass"), horizontal=True, help=PASS_HELP)
-    if len(runs) > 1:
-        c2.radio(
-            "Model on the diagram",
-            list(runs),
-            format_func=KIND_LABELS.get,
-            horizontal=True,
-            key=S.key("detail_kind"),
-        )
+    row = st.container()
+    if present:
+        show = st.session_state.get("stepper.present_show", "rows")
     run = runs[S["detail_kind"]]
     if run.kind == "lstm1997" and not present:
         st.info(HISTORY + " " + growth_sentence(run), icon="📜")
@@ -446,22 +450,34 @@ if runs:
         show_backward()
     else:
         show_forward()
+    with row:
+        c1, c2, c3, *c4 = st.columns([2, 2, 3, 3] if present else [1, 2, 2])
+        c1.number_input("Unit on the diagram", min_value=0, max_value=H - 1, step=1, key=S.key("unit"))
+        if c4:
+            c4[0].radio("Show", list(SHOWS), format_func=SHOWS.get, key="stepper.present_show", horizontal=True)
+        c3.radio("Pass", list(PASSES), format_func=PASSES.get, key=S.key("pass"), horizontal=True, help=PASS_HELP)
+        if len(runs) > 1:
+            c2.radio(
+                "Model on the diagram",
+                list(runs),
+                format_func=KIND_LABELS.get,
+                horizontal=True,
+                key=S.key("detail_kind"),
+            )
     if run.kind == "lstm1997" and present:  # on a projector the figure first, the history under it
         st.info(HISTORY + " " + growth_sentence(run), icon="📜")
-    if run.kind != "rnn":
+    if run.kind != "rnn":  # one Markdown table, not six metric cards: a first visit draws the figure sooner
+        saturation = analysis.gate_saturation(run)  # a Run carries the same kind and gates as a Trace
+        half = [float("inf")] if run.kind == "lstm1997" else analysis.memory_half_life(run)  # nothing forgets
+        median = float(sorted(half)[len(half) // 2])
+        names = [*saturation, "half-life (steps, median over units)"]
+        values = [f"{100 * frac:.0f}%" for frac in saturation.values()]
+        values.append("∞" if median == float("inf") else f"{median:.1f}")
         st.markdown(
             "**Whole run: share of saturated gate values** (sigmoid gates below 0.1 or above 0.9; "
             "tanh candidates beyond ±0.9), **and the memory half-life** (from each unit's mean keep gate m: "
-            "ln(1/2) / ln(m) steps)."
-        )
-        saturation = analysis.gate_saturation(run)  # a Run carries the same kind and gates as a Trace
-        half = [float("inf")] if run.kind == "lstm1997" else analysis.memory_half_life(run)  # nothing forgets
-        cols = st.columns(len(saturation) + 1)
-        for col, (name, frac) in zip(cols, saturation.items(), strict=False):
-            col.metric(name, f"{100 * frac:.0f}%")
-        median = float(sorted(half)[len(half) // 2])
-        cols[-1].metric(
-            "half-life (steps)", "∞" if median == float("inf") else f"{median:.1f}", help="The median over units."
+            "ln(1/2) / ln(m) steps).\n\n"
+            f"| {' | '.join(names)} |\n|{'---|' * len(names)}\n| {' | '.join(values)} |"
         )
 
     all_columns = {}
@@ -471,8 +487,10 @@ if runs:
         all_columns = {"t": list(range(T)), **all_columns}
     ui.csv_download("Download the trace (CSV)", all_columns, "rnnviz_trace.csv")
 
-with st.expander("How to read this page"):
-    st.markdown(
+sidebar_controls()  # last: the figure above reaches the browser before them
+how = st.expander("How to read this page", key="stepper.how", on_change="rerun")
+if how.open:
+    how.markdown(
         "- **Heatmaps**: one row per hidden unit, one column per time step. States (h, c, and the tanh candidates) "
         "use a red–blue scale centred on 0; sigmoid gates use a dark-blue-to-yellow scale from 0 to 1.\n"
         "- **The forget gate** multiplies the old cell state: f = 0.95 keeps 95% per step, so after 14 steps half "

@@ -47,10 +47,12 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
         st.markdown("## rnnviz")
         st.caption("Why LSTMs remember what plain RNNs forget")
         # Eight links took 330 px: a page's first control started at the bottom of a 720 px window. Folded, they
-        # take one line (open on the landing page, which has no controls); a <details> the keyboard opens.
-        with st.expander("Pages", icon="🧭", expanded=page == "home"):
-            for path, label, page_icon in PAGES:
-                st.page_link(path, label=label, icon=page_icon)
+        # take one line (open on the landing page, which has no controls); a <details> the keyboard opens. Its links
+        # are written only while it is open (opening it reruns the page): folded, they still cost a first visit
+        # eight rendered links and a script file before the page's figure was drawn.
+        nav = st.expander("Pages", icon="🧭", expanded=page == "home", key=f"{page}.nav", on_change="rerun")
+        for path, label, page_icon in PAGES if nav.open else ():
+            nav.page_link(path, label=label, icon=page_icon)
         st.toggle("Presenter mode", key=_PRESENT, help="Large type, no sidebar: for a projector. Also ?present=1.")
         # a script takes an element's gap (a style alone takes none): here, not in the page's 720 px
         st.html(_PHONE_JS + _ANCHOR_JS, unsafe_allow_javascript=True)  # constants
