@@ -345,7 +345,12 @@ def test_the_sidebar_shows_a_page_s_first_control_and_reaches_every_page_by_keyb
             break
     else:
         raise AssertionError("Tab never reached the page list")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # opens the list: its links are written by the rerun that opening starts
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=stSidebar] [data-testid=stPageLink] a').length === n",
+        arg=len(labels),
+        timeout=60_000,
+    )
     reached = []
     for _ in labels:
         page.keyboard.press("Tab")
