@@ -19,13 +19,14 @@ from rnnviz.figures import backward_equations as backward_text
 from rnnviz.figures import colormaps, equations, stepper
 from rnnviz.figures.theme import LABELS
 
-ui.setup_page(
+finish_sidebar = ui.setup_page(
     "stepper",
     "Cell stepper",
     "🔬",
     "Feed one sequence into a cell and press **▶ Play**: each heatmap row is one quantity, one line per unit, "
     "one column per step. Below them, the cell diagram and the equations show one unit's numbers at the "
     "step the slider is on. Click a hidden-state cell to pick its step and unit.",
+    controls_last=True,
 )
 
 CELLS = {
@@ -488,6 +489,7 @@ if runs:
     ui.csv_download("Download the trace (CSV)", all_columns, "rnnviz_trace.csv")
 
 sidebar_controls()  # last: the figure above reaches the browser before them
+finish_sidebar()
 how = st.expander("How to read this page", key="stepper.how", on_change="rerun")
 if how.open:
     how.markdown(

@@ -34,9 +34,14 @@ PAGES = [
 KIND_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def setup_page(page: str, title: str, icon: str, intro: str) -> None:
+def setup_page(page: str, title: str, icon: str, intro: str, controls_last: bool = False) -> Callable[[], None]:
     """Page config, the sidebar navigation, the title and a one-paragraph introduction. ``page`` is the
-    page's id: the prefix of its settings' keys."""
+    page's id: the prefix of its settings' keys. Returns what is left to draw: nothing, or with ``controls_last``
+    the sidebar's presenter toggle and scripts, which the page calls after its figure (in the place kept for them).
+
+    Why a page would: a control's first appearance makes the browser fetch its script files (the toggle's: eight),
+    and they came before Streamlit's 4.7 MB Plotly chunk, which then waited for them (benchmarks/bench_first_figure.py:
+    the Cell stepper's figure 0.08 s sooner, docs/speed.md)."""
     st.set_page_config(page_title=f"{title} · rnnviz", page_icon=icon, layout="wide")
     uploads.bound_uploads()  # every session's uploads bounded before any page shows an uploader
     wire.guard_widget_values()  # a crafted widget value is dropped before a widget reads it
@@ -53,10 +58,17 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
         nav = st.expander("Pages", icon="🧭", expanded=page == "home", key=f"{page}.nav", on_change="rerun")
         for path, label, page_icon in PAGES if nav.open else ():
             nav.page_link(path, label=label, icon=page_icon)
-        st.toggle("Presenter mode", key=_PRESENT, help="Large type, no sidebar: for a projector. Also ?present=1.")
-        # a script takes an element's gap (a style alone takes none): here, not in the page's 720 px
-        st.html(_PHONE_JS + _ANCHOR_JS, unsafe_allow_javascript=True)  # constants
+        later = st.container()
         st.divider()
+
+    def rest() -> None:
+        with later:
+            st.toggle("Presenter mode", key=_PRESENT, help="Large type, no sidebar: for a projector. Also ?present=1.")
+            # a script takes an element's gap (a style alone takes none): here, not in the page's 720 px
+            st.html(_PHONE_JS + _ANCHOR_JS, unsafe_allow_javascript=True)  # constants
+
+    if not controls_last:
+        rest()
     st.html(_PAGE_CSS)  # constants: no user text ever reaches them
     if present:
         st.html(_PRESENTER_CSS)  # a constant: no user text ever reaches it
@@ -66,6 +78,7 @@ def setup_page(page: str, title: str, icon: str, intro: str) -> None:
     else:
         st.title(f"{icon} {title}")
         st.markdown(intro)
+    return rest if controls_last else lambda: None
 
 
 # Every page: captions in a grey dark enough for WCAG AA (Streamlit's #828180 on white is 3.9:1, axe-core's
