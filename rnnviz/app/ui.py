@@ -55,8 +55,12 @@ def setup_page(page: str, title: str, icon: str, intro: str, controls_last: bool
         # take one line (open on the landing page, which has no controls); a <details> the keyboard opens. Its links
         # are written only while it is open (opening it reruns the page): folded, they still cost a first visit
         # eight rendered links and a script file before the page's figure was drawn.
-        nav = st.expander("Pages", icon="🧭", expanded=page == "home", key=f"{page}.nav", on_change="rerun")
-        for path, label, page_icon in PAGES if nav.open else ():
+        if page == "home":  # open from the start: nothing to save
+            nav, shown = st.expander("Pages", icon="🧭", expanded=True), True
+        else:
+            nav = st.expander("Pages", icon="🧭", key=f"{page}.nav", on_change="rerun")
+            shown = nav.open
+        for path, label, page_icon in PAGES if shown else ():
             nav.page_link(path, label=label, icon=page_icon)
         later = st.container()
         st.divider()
