@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rnnviz.content.lessons import LESSONS
-from tests.helpers import OP_LABELS, PLAYER_FOCUSED, SMALL_TEXT, tab_to_player, wait_for_app
+from tests.helpers import LABELS_UNDER_WIRES, OP_LABELS, PLAYER_FOCUSED, SMALL_TEXT, tab_to_player, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -272,7 +272,8 @@ def test_no_figure_label_overlaps_another_or_is_cut(browser, app_url, width):
     """Every page's figures at their default settings (the landing page's after a guess, every lesson): no two
     texts of a figure (tick labels, axis and panel titles, annotations, legend entries, colour-bar titles) overlap
     by more than a pixel, none is cut by the figure's edge, no text lies on a step slider, the cell diagram's
-    boxes and operations keep apart (at the first step and the last), and no page scrolls sideways."""
+    boxes and operations keep apart (at the first step and the last), no wire runs over a box's label (a gate's
+    letter), and no page scrolls sideways. At a phone's width the Cell stepper's backward view too."""
     context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]}, device_scale_factor=1)
     page = context.new_page()
     found = {}
@@ -291,7 +292,7 @@ def test_no_figure_label_overlaps_another_or_is_cut(browser, app_url, width):
                 " document.querySelector('[data-testid=stMain]').scrollWidth)"
             )
             problems = page.evaluate(TEXT_CLASHES, SLACK_PX) + page.evaluate(BOX_CLASHES, TOUCH_PX)
-            problems += page.evaluate(OP_LABELS)
+            problems += page.evaluate(OP_LABELS) + page.evaluate(LABELS_UNDER_WIRES, SLACK_PX)
             if path.startswith("Cell_stepper"):  # the diagram at another step: the frames keep the boxes' (phone) sizes
                 page.evaluate(LAST_STEP)
                 page.wait_for_timeout(300)

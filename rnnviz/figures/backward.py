@@ -396,7 +396,8 @@ def backward_spec(
     layout["updatemenus"][0]["buttons"][0]["label"] = "◀ Play backwards"
     layout.update(spec_layout(height, margin=dict(l=70, r=20, t=125, b=20)))
     lines = len(equation_lines(record, step, unit, brief=projector)) if with_detail else 0
-    narrow = narrow_layout(layout, n_rows + 1 if with_detail else None, lines, line_px=PHONE_LINE_PX)
+    boxes_px = (BOX_PX, PHONE_BOX["marker.size"])
+    narrow = narrow_layout(layout, n_rows + 1 if with_detail else None, lines, line_px=PHONE_LINE_PX, boxes=boxes_px)
     narrow["updatemenus[0].buttons[0].label"] = "◀ Play"  # the slider's readout then clears Pause
     layout["meta"] = {"narrow": narrow}
     return plain_figure(data, layout, frames)
@@ -418,7 +419,7 @@ def _detail(
     layout[f"yaxis{n + 1}"] = dict(
         domain=[0.0, top], anchor=ex, visible=False, range=[0.3, n_lines + 0.7], fixedrange=True
     )
-    shapes, notes = diagram.fixed_parts(record.kind, dx, dy, record.nonlinearity)
+    shapes, notes = diagram.fixed_parts(record.kind, dx, dy, record.nonlinearity, box_px=BOX_PX)
     for s in shapes:  # the forward wires, faint: the arrows drawn over them carry the gradients
         if s["type"] == "line":
             s["line"] = dict(color="#DDDDDD", width=3)

@@ -429,13 +429,20 @@ def _phone_title(text: str) -> str:
     return f"<b>{inner}</b>"
 
 
-def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0, line_px: float | None = None) -> dict:
+def narrow_layout(
+    layout: dict,
+    detail_axes: int | None = None,
+    lines: int = 0,
+    line_px: float | None = None,
+    boxes: tuple[float, float] = (42, diagram.PHONE_BOX["marker.size"]),
+) -> dict:
     """The ``Plotly.relayout`` update that lays the figure out for a phone (under 480 px wide; applied in the
     browser by rnnviz/app/player.py, which sees the width). Streamlit keeps the chart's height, so the detail's
     area (axes ``detail_axes`` and the next, ``lines`` lines of numbers) is shared differently: the diagram over
     its numbers, both at the full width (side by side, the diagram's box labels ran into each other and the
     numbers were cut at the right); ``line_px``: the numbers' lines get that many pixels each (else about 19 px,
-    and at most half the area). The heatmaps end at ``PHONE_RIGHT`` so that their colour bars fit inside the
+    and at most half the area); ``boxes``: the diagram's box size in pixels, wide and on a phone (the arrows'
+    standoffs from the boxes follow it). The heatmaps end at ``PHONE_RIGHT`` so that their colour bars fit inside the
     figure (beyond it they widened the right margin to 60 px and the diagram lost 15 % of its width: its boxes
     touched). Row titles lose their "− same cell fed zeros" (:func:`_phone_title`) and the colour bars their
     titles (they ran into each other, and the bars took a third of the width); the slider's step readout is
@@ -452,9 +459,17 @@ def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0, 
         update["sliders[0].len"] = PHONE_RIGHT
         update["sliders[0].currentvalue.prefix"] = "t = "
         update["sliders[0].currentvalue.font.size"] = FONT_SIZE - 3
+    ratio = diagram.edge_px(boxes[1]) / diagram.edge_px(boxes[0])
     for k, note in enumerate(layout["annotations"]):
         if note.get("yref") == "paper" and (short := _phone_title(note["text"])) != note["text"]:
             update[f"annotations[{k}].text"] = short
+        for end in ("standoff", "startstandoff"):  # an arrow kept off a box: off the phone's smaller box
+            if end in note:
+                update[f"annotations[{k}].{end}"] = round(note[end] * ratio, 1)
+        if note.get("showarrow") and detail_axes is not None and note.get("xref") == f"x{detail_axes}":
+            # thinner, with smaller heads: a head 24 px long overran the 9 px from a gate's box to its operation
+            update[f"annotations[{k}].arrowwidth"] = round(note["arrowwidth"] * 2 / 3, 1)
+            update[f"annotations[{k}].arrowsize"] = 0.5
     detail = {f"xaxis{detail_axes}", f"xaxis{detail_axes + 1}"} if detail_axes is not None else set()
     for name in layout:
         if name.startswith("xaxis") and name not in detail and layout[name].get("domain") == [0, right]:
