@@ -459,6 +459,77 @@ OP_LABELS = """() => {
   return out;
 }"""
 
+# A cell diagram's box labels (the first line of a box's text: a gate's letter, c_t) and every wire drawn over the
+# boxes (arrows, which are annotations; line shapes not laid below the traces; line traces drawn after the boxes):
+# a label that a wire's stroke or arrow head reaches by more than ``slack`` px (a gate's letter sat under the arrow
+# leaving its box, on a phone). Wires are sampled every pixel along their path, heads measured by their box.
+LABELS_UNDER_WIRES = r"""(slack) => {
+  const out = [];
+  document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot').forEach((gd, f) => {
+    if (gd.getBoundingClientRect().width === 0) return;
+    const L = gd._fullLayout, labels = [], wires = [];
+    let boxTrace = Infinity;
+    gd.querySelectorAll('.scatterlayer .trace').forEach(g => {
+      const trace = g.__data__ && g.__data__[0] && g.__data__[0].trace;
+      if (!trace || trace.visible !== true || trace.marker?.symbol !== 'square' || !trace.mode.includes('text')) return;
+      boxTrace = Math.min(boxTrace, trace.index);
+      g.querySelectorAll('.textpoint text').forEach((t, k) => {
+        const r = (t.querySelector('tspan.line') || t).getBoundingClientRect();
+        if (r.width > 0) labels.push({name: String(trace.text[k]).split('<br>')[0], r, axis: trace.xaxis});
+      });
+    });
+    const add = (p, what, axis) => {
+      const s = getComputedStyle(p), w = parseFloat(s.strokeWidth) || 0;
+      if (s.display !== 'none' && s.visibility !== 'hidden' && Number(s.opacity) !== 0)
+        wires.push({p, what, axis, width: s.fill !== 'none' && w === 0 ? 0 : w});
+    };
+    gd.querySelectorAll('.annotation').forEach(a => {
+      const note = L.annotations[Number(a.dataset.index)];
+      if (!note || !note.showarrow) return;
+      a.querySelectorAll('.annotation-arrow-g path').forEach(p => add(p, 'an arrow', note.xref));
+    });
+    gd.querySelectorAll('.shapelayer path[data-index]').forEach(p => {
+      const shape = L.shapes[Number(p.dataset.index)];
+      if (shape && shape.type === 'line' && shape.layer !== 'below') add(p, 'a line', shape.xref);
+    });
+    gd.querySelectorAll('.scatterlayer .trace').forEach(g => {
+      const trace = g.__data__ && g.__data__[0] && g.__data__[0].trace;
+      if (trace && trace.visible === true && trace.index > boxTrace && trace.mode.includes('lines'))
+        g.querySelectorAll('path.js-line, path.point').forEach(p => add(p, 'a line', trace.xaxis));
+    });
+    labels.forEach(({name, r, axis}) => {
+      const wire = wires.find(({p, axis: a, width}) => {
+        if (a !== axis) return false;
+        if (width === 0) {  // an arrow head
+          const b = p.getBoundingClientRect();
+          return b.width > 0 && Math.min(b.right, r.right) - Math.max(b.left, r.left) > slack
+            && Math.min(b.bottom, r.bottom) - Math.max(b.top, r.top) > slack;
+        }
+        const m = p.getScreenCTM(), n = p.getTotalLength(), half = width * Math.hypot(m.a, m.b) / 2;
+        // Plotly shortens an arrow (its head's length, a standoff) by a dash pattern, not in the path: drawn parts only
+        let dashes = (getComputedStyle(p).strokeDasharray.match(/[\d.]+/g) || []).map(Number);
+        if (dashes.length % 2) dashes = dashes.concat(dashes);
+        const period = dashes.reduce((a, b) => a + b, 0);
+        const drawn = s => {
+          if (!period) return true;
+          let at = s % period;
+          for (let i = 0; i < dashes.length; i++) { if (at < dashes[i]) return i % 2 === 0; at -= dashes[i]; }
+          return true;
+        };
+        for (let s = 0; s <= n; s += 1) {
+          if (!drawn(s)) continue;
+          const q = p.getPointAtLength(s), x = m.a * q.x + m.c * q.y + m.e, y = m.b * q.x + m.d * q.y + m.f;
+          if (Math.hypot(Math.max(r.left - x, 0, x - r.right), Math.max(r.top - y, 0, y - r.bottom)) < half - slack)
+            return true;
+        }
+        return false;
+      });
+      if (wire) out.push(`figure ${f}: the box label "${name}" lies under ${wire.what}`);
+    });
+  });
+  return out;
+}"""
+
 # Every text node of the main area that is drawn inside the viewport, with its computed font size; SVG text
 # counts too (Plotly writes its sizes as inline styles). Zero-width spaces and invisible texts are skipped, and so
 # are parts shown on hover only. page.evaluate(SMALL_TEXT, [min_px, viewport_height]): the texts under min_px.

@@ -34,6 +34,7 @@ from rnnviz.figures.stepper import (
     _line_trace,
     _marker,
     _row_title,
+    narrow_layout,
     play_controls,
     stacked_rows,
 )
@@ -44,6 +45,12 @@ DECADES = 8  # powers of ten the colour scale spans below the largest gradient
 ROWS = ("h", "c", "input", "forget", "cell", "output", "reset", "update", "new")  # the forward view's row names
 BOX_PX = 44  # the diagram's boxes hold a number like −3e-6 (the equations give three digits)
 CANVAS_X = (-0.2, 13.4)  # the forward diagram's canvas, with room on the right for what arrives from step t+1
+# On a phone (rnnviz/app/player.py applies the traces' meta.narrow): the canvas is about 21 px a unit across and
+# 18 up, so two gates 1.8 units apart, and a gate and the operation above it, leave room for a box of 31 px with a
+# number like −3e-6 in 12 px type; the eleven lines of equations (up to 60 characters) take 14 px each in 11 px type.
+PHONE_BOX = {"marker.size": 31, "marker.line.width": 3, "textfont.size": FONT_SIZE - 4}
+PHONE_TEXT = FONT_SIZE - 5
+PHONE_LINE_PX = 14
 
 
 # --------------------------------------------------------------------------------------------------
@@ -362,7 +369,6 @@ def backward_spec(
         animated += _detail(data, layout, record, unit, step, scale, n_rows + 1, top, brief=projector)
     arrows = ARROWS[record.kind]
     values = {t: diagram_values(record, t, unit) for t in range(T)} if with_detail else {}
-    boxes = data[animated[len(spans) + len(arrows)]] if with_detail else None
     plain = diagram.plain_scripts if projector else (lambda text: text)
     if projector and with_detail:
         for k in animated[len(spans) + len(arrows) :]:  # the boxes, the wires' numbers, the equations
@@ -374,12 +380,12 @@ def backward_spec(
             v = values[t]
             frame_data += [dict(type="scatter", **_arrow_style(a, v[a.value], scale)) for a in arrows]
             style = _box_style(record, v, scale)
-            frame_data.append(
+            frame_data.append(  # colours and texts only: the sizes stay the trace's (smaller on a phone)
                 dict(
                     type="scatter",
-                    marker={k: m for k, m in boxes["marker"].items() if k != "line"} | {"color": style["color"]},
+                    marker={"color": style["color"]},
                     text=[plain(text) for text in style["text"]],
-                    textfont={**boxes["textfont"], "color": style["ink"]},
+                    textfont={"color": style["ink"]},
                 )
             )
             frame_data.append(dict(type="scatter", text=_labels(record, v)))
@@ -389,6 +395,11 @@ def backward_spec(
     layout.update(showlegend=False, hovermode="closest", dragmode=False, **play_controls(T, step, right))
     layout["updatemenus"][0]["buttons"][0]["label"] = "◀ Play backwards"
     layout.update(spec_layout(height, margin=dict(l=70, r=20, t=125, b=20)))
+    lines = len(equation_lines(record, step, unit, brief=projector)) if with_detail else 0
+    boxes_px = (BOX_PX, PHONE_BOX["marker.size"])
+    narrow = narrow_layout(layout, n_rows + 1 if with_detail else None, lines, line_px=PHONE_LINE_PX, boxes=boxes_px)
+    narrow["updatemenus[0].buttons[0].label"] = "◀ Play"  # the slider's readout then clears Pause
+    layout["meta"] = {"narrow": narrow}
     return plain_figure(data, layout, frames)
 
 
@@ -408,7 +419,7 @@ def _detail(
     layout[f"yaxis{n + 1}"] = dict(
         domain=[0.0, top], anchor=ex, visible=False, range=[0.3, n_lines + 0.7], fixedrange=True
     )
-    shapes, notes = diagram.fixed_parts(record.kind, dx, dy, record.nonlinearity)
+    shapes, notes = diagram.fixed_parts(record.kind, dx, dy, record.nonlinearity, box_px=BOX_PX)
     for s in shapes:  # the forward wires, faint: the arrows drawn over them carry the gradients
         if s["type"] == "line":
             s["line"] = dict(color="#DDDDDD", width=3)
@@ -424,6 +435,7 @@ def _detail(
         data.append(_arrow_trace(a, _arrow_style(a, values[step][a.value], scale), dx, dy))
     data.append(diagram.box_trace(record.kind, _box_style(record, values[step], scale), dx, dy, size=BOX_PX))
     data[-1]["textfont"]["size"] = FONT_SIZE - 4
+    data[-1]["meta"] = {"narrow": PHONE_BOX}
     labelled = [a for a in arrows if a.label_at]
     data.append(
         dict(
@@ -438,8 +450,10 @@ def _detail(
             hoverinfo="skip",
             showlegend=False,
             cliponaxis=False,
+            meta={"narrow": {"textfont.size": PHONE_TEXT}},
         )
     )
     data.append(_line_trace(equation_lines(record, step, unit, brief), ex, ey))
     data[-1]["textfont"]["size"] = FONT_SIZE - 3  # longer lines than the forward view's
+    data[-1]["meta"] = {"narrow": {"textfont.size": PHONE_TEXT}}
     return list(range(first, len(data)))

@@ -152,16 +152,40 @@ def boxes(kind: str) -> list[Node]:
     return [n for n in _DIAGRAMS[kind][0] if n.quantity != "op"]
 
 
-def fixed_parts(kind: str, xref: str, yref: str, nonlinearity: str = "tanh") -> tuple[list[dict], list[dict]]:
+def edge_px(box_px: float) -> float:
+    """From a box's centre to the outside of its 3 px outline, in pixels."""
+    return box_px / 2 + 1.5
+
+
+def _at_box(kind: str, x: float, y: float) -> Node | None:
+    """The box whose edge a wire's end (x, y) was drawn to (within 0.8 across and 0.6 up of its centre)."""
+    return next((n for n in boxes(kind) if abs(x - n.x) <= 0.8 and abs(y - n.y) <= 0.6), None)
+
+
+def fixed_parts(
+    kind: str, xref: str, yref: str, nonlinearity: str = "tanh", box_px: float = 42
+) -> tuple[list[dict], list[dict]]:
     """The parts that never change: wires (lines, or arrows as annotations) and the round operations, as
     layout shapes and annotations on the axes ``xref``/``yref``. A worded operation (tanh, relu, 1−z) is a wider
-    oval: in a circle its label ran over the outline (27 px of "tanh" in 21–24 px, 45 in 31–37 on a projector)."""
+    oval: in a circle its label ran over the outline (27 px of "tanh" in 21–24 px, 45 in 31–37 on a projector).
+
+    A box is ``box_px`` pixels wide at every width, the canvas is not: an arrow drawn to a box's edge in canvas
+    units ran into the box on a phone (annotations are drawn over the boxes) and over its label, a gate's letter.
+    So an arrow that starts or ends at a box is drawn from or to the box's centre and kept off it by a standoff in
+    pixels (``standoff``/``startstandoff``: the box's half width, longer for a slanted arrow, which leaves the
+    square further out; the phone layout scales them, stepper.narrow_layout), and plain lines lie under the boxes
+    (``layer="below"``), which hide their ends."""
     nodes, wires = _DIAGRAMS[kind]
     shapes, notes = [], []
     for x0, y0, x1, y1, key, head in wires:
         color = "#9A9A9A" if key == "bus" else COLORS[key]
         width = 3 if key == "bus" else 6
         if head:
+            start, end = _at_box(kind, x0, y0), _at_box(kind, x1, y1)
+            x0, y0 = (start.x, start.y) if start else (x0, y0)
+            x1, y1 = (end.x, end.y) if end else (x1, y1)
+            length = float(np.hypot(x1 - x0, y1 - y0))
+            out = edge_px(box_px) * length / max(abs(x1 - x0), abs(y1 - y0))  # to the square's edge
             notes.append(
                 dict(
                     x=x1,
@@ -178,11 +202,23 @@ def fixed_parts(kind: str, xref: str, yref: str, nonlinearity: str = "tanh") -> 
                     arrowsize=0.8,
                     arrowwidth=width,
                     arrowcolor=color,
+                    **({"startstandoff": round(out, 1)} if start else {}),
+                    **({"standoff": round(out, 1)} if end else {}),
                 )
             )
         else:
             shapes.append(
-                dict(type="line", x0=x0, y0=y0, x1=x1, y1=y1, xref=xref, yref=yref, line=dict(color=color, width=width))
+                dict(
+                    type="line",
+                    x0=x0,
+                    y0=y0,
+                    x1=x1,
+                    y1=y1,
+                    xref=xref,
+                    yref=yref,
+                    line=dict(color=color, width=width),
+                    layer="below",
+                )
             )
     for n in nodes:
         if n.quantity != "op":

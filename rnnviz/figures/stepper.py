@@ -417,19 +417,38 @@ def timeline_spec(
 
 
 PHONE_RIGHT = 0.78  # where the heatmaps end on a phone: their colour bars' numbers then fit in the figure
+PHONE_TITLE_CHARS = 30  # a row title's characters on a phone's one line (bold, about 9 px each, in 280 px)
 
 
-def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0) -> dict:
+def _phone_title(text: str) -> str:
+    """A row title (``<b>...</b>``) on a phone: without its " − same cell fed zeros", and without its closing
+    parenthesis when still too long for the line ("dL/dh_t (total, through every path)" ran past the figure)."""
+    inner = text.removeprefix("<b>").removesuffix("</b>").split(" − ")[0]
+    if len(inner) > PHONE_TITLE_CHARS and " (" in inner:
+        inner = inner.split(" (")[0]
+    return f"<b>{inner}</b>"
+
+
+def narrow_layout(
+    layout: dict,
+    detail_axes: int | None = None,
+    lines: int = 0,
+    line_px: float | None = None,
+    boxes: tuple[float, float] = (42, diagram.PHONE_BOX["marker.size"]),
+) -> dict:
     """The ``Plotly.relayout`` update that lays the figure out for a phone (under 480 px wide; applied in the
     browser by rnnviz/app/player.py, which sees the width). Streamlit keeps the chart's height, so the detail's
     area (axes ``detail_axes`` and the next, ``lines`` lines of numbers) is shared differently: the diagram over
     its numbers, both at the full width (side by side, the diagram's box labels ran into each other and the
-    numbers were cut at the right). The heatmaps end at ``PHONE_RIGHT`` so that their colour bars fit inside the
+    numbers were cut at the right); ``line_px``: the numbers' lines get that many pixels each (else about 19 px,
+    and at most half the area); ``boxes``: the diagram's box size in pixels, wide and on a phone (the arrows'
+    standoffs from the boxes follow it). The heatmaps end at ``PHONE_RIGHT`` so that their colour bars fit inside the
     figure (beyond it they widened the right margin to 60 px and the diagram lost 15 % of its width: its boxes
-    touched). Row titles lose their "− same cell fed zeros" and the colour bars their titles (they ran into each
-    other, and the bars took a third of the width); the slider's step readout is shorter ("t = 7") and smaller,
-    so it clears Pause at the slider's right end (hidden, Plotly left the text it had drawn behind, on the
-    slider); the short input row keeps two ticks."""
+    touched). Row titles lose their "− same cell fed zeros" (:func:`_phone_title`) and the colour bars their
+    titles (they ran into each other, and the bars took a third of the width); the slider's step readout is
+    shorter ("t = 7") and smaller, so it clears Pause at the slider's right end (hidden, Plotly left the text it
+    had drawn behind, on the slider); the short input row keeps two ticks. The backward view
+    (rnnviz/figures/backward.py) takes the same update."""
     update: dict = {"yaxis.nticks": 2}
     right = layout["xaxis"]["domain"][1]  # the heatmaps' right edge on a wide screen
     if layout.get("sliders"):  # the slider (and the buttons over it) higher: clear the first row's title
@@ -440,9 +459,17 @@ def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0) 
         update["sliders[0].len"] = PHONE_RIGHT
         update["sliders[0].currentvalue.prefix"] = "t = "
         update["sliders[0].currentvalue.font.size"] = FONT_SIZE - 3
+    ratio = diagram.edge_px(boxes[1]) / diagram.edge_px(boxes[0])
     for k, note in enumerate(layout["annotations"]):
-        if note.get("yref") == "paper" and " − " in note["text"]:
-            update[f"annotations[{k}].text"] = note["text"].split(" − ")[0] + "</b>"
+        if note.get("yref") == "paper" and (short := _phone_title(note["text"])) != note["text"]:
+            update[f"annotations[{k}].text"] = short
+        for end in ("standoff", "startstandoff"):  # an arrow kept off a box: off the phone's smaller box
+            if end in note:
+                update[f"annotations[{k}].{end}"] = round(note[end] * ratio, 1)
+        if note.get("showarrow") and detail_axes is not None and note.get("xref") == f"x{detail_axes}":
+            # thinner, with smaller heads: a head 24 px long overran the 9 px from a gate's box to its operation
+            update[f"annotations[{k}].arrowwidth"] = round(note["arrowwidth"] * 2 / 3, 1)
+            update[f"annotations[{k}].arrowsize"] = 0.5
     detail = {f"xaxis{detail_axes}", f"xaxis{detail_axes + 1}"} if detail_axes is not None else set()
     for name in layout:
         if name.startswith("xaxis") and name not in detail and layout[name].get("domain") == [0, right]:
@@ -457,6 +484,9 @@ def narrow_layout(layout: dict, detail_axes: int | None = None, lines: int = 0) 
         n = detail_axes
         low, high = layout[f"yaxis{n}"]["domain"]
         split = low + (high - low) * min(0.5, 0.05 * (lines + 1))  # the numbers' lines: about 19 px each
+        if line_px is not None:  # the lines' axis spans lines + 0.4 of them (stepper._line_trace's range)
+            plot_px = layout["height"] - update.get("margin.t", layout["margin"]["t"]) - layout["margin"]["b"]
+            split = low + 0.01 + (lines + 0.4) * line_px / plot_px
         update |= {"margin.l": 45, f"xaxis{n}.domain": [0.0, 1.0], f"yaxis{n}.domain": [split, high]}
         update |= {f"xaxis{n + 1}.domain": [0.0, 1.0], f"yaxis{n + 1}.domain": [low, split - 0.01]}
     return update
