@@ -260,8 +260,8 @@ FIGURE_PAGES = ["", *(f"Lessons?lesson={n}" for n in range(1, len(LESSONS) + 1))
     "Papers",
     "Forecast_lab",
     "Text_lab",
+    "Cell_stepper?pass=backward",
 ]
-PHONE_PAGES = ["Cell_stepper?pass=backward"]  # checked at a phone's width only (issue: its phone layout)
 # A figure may carry a phone layout (layout.meta.narrow, .phone, .phone_style) that the page applies within a second.
 HAS_NARROW = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
   .some(gd => ['narrow', 'phone', 'phone_style'].some(k => gd.layout?.meta?.[k]))"""
@@ -273,12 +273,12 @@ def test_no_figure_label_overlaps_another_or_is_cut(browser, app_url, width):
     texts of a figure (tick labels, axis and panel titles, annotations, legend entries, colour-bar titles) overlap
     by more than a pixel, none is cut by the figure's edge, no text lies on a step slider, the cell diagram's
     boxes and operations keep apart (at the first step and the last), no wire runs over a box's label (a gate's
-    letter), and no page scrolls sideways. At a phone's width the Cell stepper's backward view too."""
+    letter), and no page scrolls sideways. The Cell stepper's backward view too."""
     context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]}, device_scale_factor=1)
     page = context.new_page()
     found = {}
     try:
-        for path in FIGURE_PAGES + (PHONE_PAGES if width < 480 else []):
+        for path in FIGURE_PAGES:
             page.goto(f"{app_url}/{path}")
             wait_for_app(page, timeout=180_000)
             if path == "":

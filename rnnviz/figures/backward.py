@@ -43,7 +43,8 @@ from rnnviz.figures.theme import FONT_SIZE, LABELS, LINE_COLORS, MODEL_NAMES, TE
 GRADIENT_SCALE = "BrBG"  # diverging, colour-blind safe, and unlike the states' red-blue: a gradient is not a value
 DECADES = 8  # powers of ten the colour scale spans below the largest gradient
 ROWS = ("h", "c", "input", "forget", "cell", "output", "reset", "update", "new")  # the forward view's row names
-BOX_PX = 44  # the diagram's boxes hold a number like −3e-6 (the equations give three digits)
+BOX_PX = 38  # the diagram's boxes hold a number like −3e-6 (the equations give three digits); with their 3 px
+# outlines, two gates 1.8 units apart (about 44 px at 1280 px wide) then leave a gap (44 px boxes overlapped)
 CANVAS_X = (-0.2, 13.4)  # the forward diagram's canvas, with room on the right for what arrives from step t+1
 # On a phone (rnnviz/app/player.py applies the traces' meta.narrow): the canvas is about 21 px a unit across and
 # 18 up, so two gates 1.8 units apart, and a gate and the operation above it, leave room for a box of 31 px with a
@@ -322,7 +323,7 @@ def backward_spec(
     layout["annotations"].append(_row_title(LABELS["x"], "x", domains[0][1], right))
     data += _input_traces(x)
     lo, hi = float(np.min(x[:, :4])) - 0.1, float(np.max(x[:, :4])) + 0.1
-    layout["yaxis"]["range"] = [lo, hi]
+    layout["yaxis"].update(range=[lo, hi], nticks=2)  # the short input row: two ticks (three touched at 1280 px)
     spans = [(lo, hi)]
     for r, (title, quantity, values, kind) in enumerate(shown, start=2):
         suffix = str(r)
@@ -411,11 +412,11 @@ def _detail(
     frames update."""
     dx, dy, ex, ey = f"x{n}", f"y{n}", f"x{n + 1}", f"y{n + 1}"
     n_lines = len(equation_lines(record, step, unit, brief))
-    layout[f"xaxis{n}"] = dict(domain=[0.0, 0.48], anchor=dy, visible=False, range=list(CANVAS_X), fixedrange=True)
+    layout[f"xaxis{n}"] = dict(domain=[0.0, 0.5], anchor=dy, visible=False, range=list(CANVAS_X), fixedrange=True)
     layout[f"yaxis{n}"] = dict(
         domain=[0.0, top], anchor=dx, visible=False, range=list(diagram.CANVAS_Y), fixedrange=True
     )
-    layout[f"xaxis{n + 1}"] = dict(domain=[0.5, 1.0], anchor=ey, visible=False, range=[0, 1], fixedrange=True)
+    layout[f"xaxis{n + 1}"] = dict(domain=[0.52, 1.0], anchor=ey, visible=False, range=[0, 1], fixedrange=True)
     layout[f"yaxis{n + 1}"] = dict(
         domain=[0.0, top], anchor=ex, visible=False, range=[0.3, n_lines + 0.7], fixedrange=True
     )
