@@ -30,7 +30,8 @@ class Node:
     value: str | None = None  # key into the step's values
 
 
-# Wires: (x0, y0, x1, y1, colour key, with arrow head). Canvas 0..12 by -0.6..7.
+# Wires: (x0, y0, x1, y1, colour key, with arrow head: True, or the head's size for a short arrow whose usual head
+# would reach back over the box it leaves). Canvas 0..12 by -0.6..7.
 _GATES = ("input", "forget", "output", "reset", "update")
 _BUS = 1.5  # the bottom wire that carries h_{t-1} and x_t to every gate
 
@@ -68,7 +69,7 @@ _DIAGRAMS = {
             (5.5, 4.95, 5.5, 5.55, "c", True),
             (9.9, 6.0, 9.9, 4.95, "c", True),
             (9.9, 4.05, 9.9, 3.45, "c", True),
-            (8.95, 3.0, 9.45, 3.0, "output", True),
+            (8.95, 3.0, 9.45, 3.0, "output", 0.45),  # 10 px between o's box and the ×: a full head covered o's number
             (9.9, 2.55, 9.9, _BUS, "h", False),
             (9.9, _BUS, 10.45, _BUS, "h", True),
         ]
@@ -199,7 +200,7 @@ def fixed_parts(
                     text="",
                     showarrow=True,
                     arrowhead=2,
-                    arrowsize=0.8,
+                    arrowsize=0.8 if head is True else head,
                     arrowwidth=width,
                     arrowcolor=color,
                     **({"startstandoff": round(out, 1)} if start else {}),
