@@ -154,7 +154,7 @@ def sidebar_controls() -> None:
                 key=S.key("loss"),
                 help="What the gradient is the gradient of. 'One unit' uses the unit on the diagram.",
             )
-        if not backward:
+        else:
             st.radio("Colour shows", list(VIEWS), format_func=VIEWS.get, key=S.key("view"))
         st.multiselect(
             "Rows",
