@@ -153,6 +153,9 @@ def boxes(kind: str) -> list[Node]:
     return [n for n in _DIAGRAMS[kind][0] if n.quantity != "op"]
 
 
+BOX_PX = 42  # a box's size on a wide screen (box_trace): the arrows' standoffs (fixed_parts) must use the same
+
+
 def edge_px(box_px: float) -> float:
     """From a box's centre to the outside of its 3 px outline, in pixels."""
     return box_px / 2 + 1.5
@@ -164,7 +167,7 @@ def _at_box(kind: str, x: float, y: float) -> Node | None:
 
 
 def fixed_parts(
-    kind: str, xref: str, yref: str, nonlinearity: str = "tanh", box_px: float = 42
+    kind: str, xref: str, yref: str, nonlinearity: str = "tanh", box_px: float = BOX_PX
 ) -> tuple[list[dict], list[dict]]:
     """The parts that never change: wires (lines, or arrows as annotations) and the round operations, as
     layout shapes and annotations on the axes ``xref``/``yref``. A worded operation (tanh, relu, 1−z) is a wider
@@ -274,7 +277,7 @@ def box_style(kind: str, values: dict[str, float], scales: dict[str, colormaps.S
 PHONE_BOX = {"marker.size": 34, "marker.line.width": 3, "textfont.size": FONT_SIZE - 3}
 
 
-def box_trace(kind: str, style: dict[str, list], xaxis: str, yaxis: str, size: int = 42) -> dict:
+def box_trace(kind: str, style: dict[str, list], xaxis: str, yaxis: str, size: int = BOX_PX) -> dict:
     """The boxes as one scatter trace (square markers), styled for one step. Two neighbouring gates are 1.8
     units apart, about 48 px at 1280 px wide: a box of 42 px and its 3 px outline leave a gap (46 and 4 px
     overlapped). ``meta.narrow`` is the trace's phone restyle (:data:`PHONE_BOX`)."""

@@ -434,7 +434,7 @@ def narrow_layout(
     detail_axes: int | None = None,
     lines: int = 0,
     line_px: float | None = None,
-    boxes: tuple[float, float] = (42, diagram.PHONE_BOX["marker.size"]),
+    boxes: tuple[float, float] = (diagram.BOX_PX, diagram.PHONE_BOX["marker.size"]),
 ) -> dict:
     """The ``Plotly.relayout`` update that lays the figure out for a phone (under 480 px wide; applied in the
     browser by rnnviz/app/player.py, which sees the width). Streamlit keeps the chart's height, so the detail's
